@@ -1,0 +1,105 @@
+/**
+ * Diagnostics produced by the core, and the registry of their stable codes. Every code has a
+ * default severity that users can override per code (settings, CLI), and a one-line description
+ * that the README's table is written from.
+ */
+
+/** LSP-compatible severities, by name. */
+export type Severity = 'error' | 'warning' | 'information' | 'hint';
+
+/** A 0-based position (line, UTF-16 column), as LSP uses. */
+export interface Position {
+  readonly line: number;
+  readonly character: number;
+}
+
+/** A 0-based half-open range. */
+export interface Range {
+  readonly start: Position;
+  readonly end: Position;
+}
+
+/** Another place that explains a diagnostic (e.g. the earlier declaration of a duplicate). */
+export interface RelatedInfo {
+  readonly range: Range;
+  readonly message: string;
+}
+
+/** One finding of the core about a document. */
+export interface Diagnostic {
+  readonly range: Range;
+  readonly severity: Severity;
+  /** Stable identifier, e.g. `undefined-chain`. */
+  readonly code: string;
+  readonly message: string;
+  readonly related?: readonly RelatedInfo[];
+  /** Tags as LSP knows them: code that is unnecessary (greyed) or deprecated (struck through). */
+  readonly tags?: readonly ('unnecessary' | 'deprecated')[];
+}
+
+/** What the registry knows of a code. */
+export interface CodeInfo {
+  readonly severity: Severity;
+  readonly description: string;
+}
+
+/** Every diagnostic code the core emits, with its default severity. */
+export const DIAGNOSTIC_CODES: Readonly<Record<string, CodeInfo>> = {
+  'syntax-error': { severity: 'error', description: 'The line cannot be read: an unterminated quote, a stray character, or a malformed table, chain or COMMIT line.' },
+  'unknown-table': { severity: 'error', description: 'A `*table` line names a table other than filter, nat, mangle, raw or security.' },
+  'outside-table': { severity: 'error', description: 'A chain declaration, rule or COMMIT appears before any `*table` line (or after COMMIT).' },
+  'missing-commit': { severity: 'error', description: 'A table is not closed by COMMIT before the next table or the end of the file, so iptables-restore applies nothing of it.' },
+  'invalid-chain-declaration': { severity: 'error', description: 'A `:CHAIN POLICY [packets:bytes]` line is malformed.' },
+  'invalid-policy': { severity: 'error', description: 'A builtin chain policy other than ACCEPT or DROP.' },
+  'policy-on-user-chain': { severity: 'error', description: 'A user-defined chain given a policy: only builtin chains have one.' },
+  'duplicate-chain': { severity: 'error', description: 'A chain declared twice in one table.' },
+  'invalid-chain-name': { severity: 'error', description: 'A chain name that is too long (more than 28 characters), starts with `-` or `!`, or is reserved.' },
+  'invalid-counters': { severity: 'error', description: 'A `[packets:bytes]` counter that is not two unsigned numbers.' },
+  'suspicious-counters': { severity: 'warning', description: 'Counters that no kernel writes (bytes without packets, fewer bytes than headers): they look hand-edited.' },
+  'missing-command': { severity: 'error', description: 'A rule line without a command such as -A.' },
+  'multiple-commands': { severity: 'error', description: 'Two commands (e.g. -A and -I) in one line.' },
+  'unsupported-command': { severity: 'error', description: 'A command iptables-restore does not accept in a file (such as -L).' },
+  'undeclared-chain': { severity: 'error', description: 'A command names a chain that is not declared in the table.' },
+  'undefined-chain': { severity: 'error', description: 'A jump or goto to a chain that does not exist in the table (nor is a target).' },
+  'chain-loop': { severity: 'error', description: 'Jumps form a loop; the kernel refuses the whole table.' },
+  'chain-in-use': { severity: 'error', description: '-X deletes a chain that is still the target of a jump.' },
+  'unknown-option': { severity: 'error', description: 'An option that neither iptables nor a loaded module knows.' },
+  'ambiguous-option': { severity: 'error', description: 'An abbreviated option that matches several options.' },
+  'unknown-module': { severity: 'error', description: 'A `-m` module that does not exist (the rule is kept as an opaque match).' },
+  'unknown-target': { severity: 'error', description: 'A target extension that does not exist or is no longer supported.' },
+  'missing-value': { severity: 'error', description: 'An option that needs a value (or two) is missing it.' },
+  'unexpected-argument': { severity: 'error', description: 'A word that is not an option nor an option\'s value.' },
+  'duplicate-option': { severity: 'error', description: 'An option given twice where iptables allows it once.' },
+  'conflicting-options': { severity: 'error', description: 'Two options that cannot be combined.' },
+  'missing-option': { severity: 'error', description: 'A module or target given without an option it requires.' },
+  'not-invertible': { severity: 'error', description: '`!` before an option that cannot be negated.' },
+  'deprecated-negation': { severity: 'error', description: 'The pre-1.4.3 form `-s ! ADDR`; iptables 1.8 rejects it: write `! -s ADDR`.' },
+  'invalid-address': { severity: 'error', description: 'A malformed address, prefix length, mask or range.' },
+  'hostname-address': { severity: 'warning', description: 'A host name where an address is expected: resolved by DNS at load time.' },
+  'family-mismatch': { severity: 'error', description: 'An IPv6 address, module or target in an IPv4 rule set, or the reverse.' },
+  'invalid-port': { severity: 'error', description: 'A port, service name or port range that is malformed or out of range.' },
+  'too-many-ports': { severity: 'error', description: 'More than 15 ports in a multiport list (a range counts twice).' },
+  'invalid-interface': { severity: 'error', description: 'An interface name of 16 or more characters (or with forbidden characters).' },
+  'invalid-mac': { severity: 'error', description: 'A malformed MAC address.' },
+  'invalid-protocol': { severity: 'error', description: 'An unknown protocol name or a number above 255.' },
+  'invalid-value': { severity: 'error', description: 'Any other malformed or out-of-range option value.' },
+  'protocol-required': { severity: 'error', description: 'A module or option that needs `-p tcp`/`udp`/… (not negated), or a module used with the wrong protocol.' },
+  'target-not-allowed': { severity: 'error', description: 'A target or match used in a table or hook the kernel refuses (e.g. DNAT in filter, MASQUERADE outside POSTROUTING).' },
+  'unused-chain': { severity: 'warning', description: 'A user-defined chain that no rule jumps to.' },
+  'rule-without-target': { severity: 'information', description: 'A rule with no -j/-g: it only counts packets.' },
+};
+
+/** Severity overrides by code; `off` removes the diagnostic. */
+export type SeverityOverrides = Readonly<Record<string, Severity | 'off'>>;
+
+/** Applies user overrides to a list of diagnostics. */
+export function applySeverities(diags: readonly Diagnostic[], overrides: SeverityOverrides | undefined): Diagnostic[] {
+  if (!overrides || Object.keys(overrides).length === 0) return [...diags];
+  const out: Diagnostic[] = [];
+  for (const d of diags) {
+    const o = overrides[d.code];
+    if (o === 'off') continue;
+    out.push(o ? { ...d, severity: o } : d);
+  }
+  return out;
+}

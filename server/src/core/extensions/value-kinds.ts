@@ -1,0 +1,562 @@
+/**
+ * Validators for the kinds of value that iptables options take. Each validator mirrors the
+ * parsing function that iptables 1.8 (libxtables and the extension's own parser) applies, so that
+ * a value we accept is one `iptables-restore` accepts, and the message says what would be right.
+ */
+import { PROTOCOL_NUMBERS, SERVICE_PORTS } from './names.ts';
+
+/** The address family a file is checked for. */
+export type Family = 'ipv4' | 'ipv6';
+
+/** What a validator knows about the rule around the value. */
+export interface ValueContext {
+  readonly family: Family;
+  /** The rule's `-p` protocol in lower case, if any. */
+  readonly protocol?: string;
+}
+
+/** A problem with a value: an error iptables-restore would report, or a warning. */
+export interface ValueProblem {
+  readonly severity: 'error' | 'warning';
+  /** Stable diagnostic code. */
+  readonly code: string;
+  readonly message: string;
+}
+
+/** Extra parameters a kind takes in the data table (ranges, choices, lengths). */
+export interface KindParams {
+  readonly min?: number;
+  readonly max?: number;
+  readonly choices?: readonly string[];
+  /** Accept choices case-insensitively, as parsers that use strcasecmp do. */
+  readonly ignoreCase?: boolean;
+  readonly maxLength?: number;
+  readonly minLength?: number;
+  /** Maximum number of list elements (multiport: 15, with a range counting twice). */
+  readonly maxItems?: number;
+}
+
+/** A validator: returns a problem, or undefined when the value is fine. */
+export type Validator = (value: string, ctx: ValueContext, p: KindParams) => ValueProblem | undefined;
+
+const err = (code: string, message: string): ValueProblem => ({ severity: 'error', code, message });
+const warn = (code: string, message: string): ValueProblem => ({ severity: 'warning', code, message });
+
+/** Parses an unsigned integer the way strtoul(…, 0) does: decimal, 0x hex or 0 octal. */
+export function parseUnsigned(s: string): number | undefined {
+  if (/^0[xX][0-9a-fA-F]+$/.test(s)) return parseInt(s.slice(2), 16);
+  if (/^0[0-7]+$/.test(s)) return parseInt(s.slice(1), 8);
+  if (/^[0-9]+$/.test(s)) return parseInt(s, 10);
+  return undefined;
+}
+
+/** Parses an IPv4 dotted quad, returning its 32-bit value. */
+export function parseIPv4(s: string): number | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  if (!m) return undefined;
+  let v = 0;
+  for (let i = 1; i <= 4; i++) {
+    const o = Number(m[i]);
+    if (o > 255) return undefined;
+    v = v * 256 + o;
+  }
+  return v;
+}
+
+/** Parses an IPv6 address (with `::` compression and an optional embedded IPv4 tail) into 8 groups. */
+export function parseIPv6(s: string): number[] | undefined {
+  if (!/^[0-9a-fA-F:.]+$/.test(s) || s.length < 2) return undefined;
+  const dbl = s.indexOf('::');
+  if (dbl >= 0 && s.indexOf('::', dbl + 1) >= 0) return undefined;
+  const parseGroups = (part: string): number[] | undefined => {
+    if (part === '') return [];
+    const out: number[] = [];
+    const pieces = part.split(':');
+    for (let i = 0; i < pieces.length; i++) {
+      const g = pieces[i];
+      if (i === pieces.length - 1 && g.includes('.')) {
+        const v4 = parseIPv4(g);
+        if (v4 === undefined) return undefined;
+        out.push(Math.floor(v4 / 65536), v4 % 65536);
+      } else {
+        if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
+        out.push(parseInt(g, 16));
+      }
+    }
+    return out;
+  };
+  if (dbl >= 0) {
+    const head = parseGroups(s.slice(0, dbl));
+    const tail = parseGroups(s.slice(dbl + 2));
+    if (!head || !tail || head.length + tail.length > 7) return undefined;
+    return [...head, ...new Array(8 - head.length - tail.length).fill(0), ...tail];
+  }
+  const all = parseGroups(s);
+  return all && all.length === 8 ? all : undefined;
+}
+
+/** Whether a string looks like a host name that the resolver could be asked for. */
+function looksLikeHostname(s: string): boolean {
+  // A name made only of digits and dots is a broken address, not a host name; iptables would
+  // still ask DNS, but in practice it is a typo, so it is reported as a bad address.
+  if (/^[0-9.]+$/.test(s)) return false;
+  if (s.includes(':')) return false;
+  return /^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9-]{1,63})*\.?$/.test(s) && /[A-Za-z]/.test(s);
+}
+
+/** Validates one address with an optional `/prefix` or `/mask` (libxtables' ipparse). */
+export function checkAddress(value: string, ctx: ValueContext, what = 'address'): ValueProblem | undefined {
+  const slash = value.indexOf('/');
+  const host = slash >= 0 ? value.slice(0, slash) : value;
+  const mask = slash >= 0 ? value.slice(slash + 1) : undefined;
+  const v6 = ctx.family === 'ipv6';
+  if (host === '') return err('invalid-address', `empty ${what} in '${value}'`);
+  const ok = v6 ? parseIPv6(host) !== undefined : parseIPv4(host) !== undefined;
+  if (!ok) {
+    if (!v6 && parseIPv6(host) !== undefined) return err('family-mismatch', `'${host}' is an IPv6 address in an IPv4 rule set; use ip6tables-restore or an IPv4 address`);
+    if (v6 && parseIPv4(host) !== undefined) return err('family-mismatch', `'${host}' is an IPv4 address in an IPv6 rule set; use iptables-restore or an IPv6 address`);
+    if (looksLikeHostname(host)) {
+      return warn('hostname-address', `'${host}' is a host name: iptables resolves it through DNS when the rules are loaded (and fails if it cannot); iptables-save never writes names, so prefer an address`);
+    }
+    return err('invalid-address', `invalid ${what} '${host}': expected ${v6 ? 'an IPv6 address such as 2001:db8::1' : 'a dotted-quad IPv4 address such as 192.0.2.1'}`);
+  }
+  if (mask !== undefined) {
+    const maxBits = v6 ? 128 : 32;
+    if (/^[0-9]+$/.test(mask)) {
+      if (Number(mask) > maxBits) return err('invalid-address', `invalid prefix length '/${mask}' in '${value}': must be 0 to ${maxBits}`);
+    } else if (!v6 && parseIPv4(mask) !== undefined) {
+      // A dotted mask is accepted by iptables even when it is not contiguous.
+    } else if (v6 && parseIPv6(mask) !== undefined) {
+      // Likewise for an IPv6 mask written as an address.
+    } else {
+      return err('invalid-address', `invalid mask '/${mask}' in '${value}': expected a prefix length 0-${maxBits}${v6 ? '' : ' or a dotted mask'}`);
+    }
+  }
+  return undefined;
+}
+
+/** Resolves a port or service name as libxtables' xtables_parse_port does. */
+export function parsePort(s: string, protocol?: string): number | undefined {
+  if (/^[0-9]+$/.test(s)) {
+    const n = Number(s);
+    return n <= 65535 ? n : undefined;
+  }
+  const svc = SERVICE_PORTS.get(s);
+  if (!svc) return undefined;
+  if (protocol && ['tcp', 'udp', 'sctp', 'dccp'].includes(protocol) && !svc.protocols.includes(protocol[0])) return undefined;
+  return svc.port;
+}
+
+function checkPort(s: string, ctx: ValueContext): ValueProblem | undefined {
+  if (parsePort(s, ctx.protocol) !== undefined) return undefined;
+  if (/^[0-9]+$/.test(s)) return err('invalid-port', `port '${s}' is out of range: ports are 0 to 65535`);
+  return err('invalid-port', `invalid port/service '${s}': expected a number 0-65535 or a known service name`);
+}
+
+/** `port` or `first:last` (either end may be omitted), as --sport/--dport take. */
+function checkPortRange(s: string, ctx: ValueContext): ValueProblem | undefined {
+  const parts = s.split(':');
+  if (parts.length > 2) return err('invalid-port', `invalid port range '${s}': expected PORT or FIRST:LAST`);
+  if (parts.length === 1) return checkPort(s, ctx);
+  const [a, b] = parts;
+  if (a !== '') { const p = checkPort(a, ctx); if (p) return p; }
+  if (b !== '') { const p = checkPort(b, ctx); if (p) return p; }
+  const lo = a === '' ? 0 : parsePort(a, ctx.protocol)!;
+  const hi = b === '' ? 65535 : parsePort(b, ctx.protocol)!;
+  if (lo > hi) return err('invalid-port', `invalid port range '${s}': the first port is greater than the last (write ${hi}:${lo})`);
+  return undefined;
+}
+
+/** A multiport list: comma-separated ports or ranges, a range counting as two of at most 15. */
+function checkPortList(s: string, ctx: ValueContext, p: KindParams): ValueProblem | undefined {
+  const items = s.split(',');
+  let count = 0;
+  for (const item of items) {
+    if (item === '') return err('invalid-port', `empty element in port list '${s}'`);
+    const parts = item.split(':');
+    if (parts.length > 2) return err('invalid-port', `invalid port range '${item}' in '${s}'`);
+    for (const x of parts) {
+      if (x === '') return err('invalid-port', `invalid port range '${item}' in '${s}': both ends must be given in a multiport list`);
+      const e = checkPort(x, ctx);
+      if (e) return e;
+    }
+    if (parts.length === 2 && parsePort(parts[0], ctx.protocol)! > parsePort(parts[1], ctx.protocol)!) {
+      return err('invalid-port', `invalid port range '${item}': the first port is greater than the last`);
+    }
+    count += parts.length;
+  }
+  const max = p.maxItems ?? 15;
+  if (count > max) return err('too-many-ports', `too many ports in '${s}': multiport takes at most ${max} ports, a range counting as two (here ${count})`);
+  return undefined;
+}
+
+function checkInterface(s: string): ValueProblem | undefined {
+  if (s.length === 0) return err('invalid-interface', 'empty interface name');
+  if (s.length >= 16) return err('invalid-interface', `interface name '${s}' is ${s.length} characters long: it must be shorter than 16`);
+  if (/[\s/]/.test(s)) return warn('invalid-interface', `interface name '${s}' contains '/' or a blank, which the kernel does not allow`);
+  return undefined;
+}
+
+function checkMac(s: string): ValueProblem | undefined {
+  if (/^[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){5}$/.test(s)) return undefined;
+  return err('invalid-mac', `invalid MAC address '${s}': expected six hexadecimal bytes separated by ':' such as FA:16:3E:11:22:33`);
+}
+
+/** `value[/mask]` with 32-bit unsigned values (mark, connmark, ctmark). */
+function checkMark(s: string, _ctx: ValueContext, p: KindParams): ValueProblem | undefined {
+  const parts = s.split('/');
+  const max = p.max ?? 0xffffffff;
+  if (parts.length > 2) return err('invalid-value', `invalid mark '${s}': expected VALUE[/MASK]`);
+  for (const x of parts) {
+    const n = parseUnsigned(x);
+    if (n === undefined) return err('invalid-value', `invalid mark '${s}': '${x}' is not a number (use decimal or 0x hex)`);
+    if (n > max) return err('invalid-value', `mark '${x}' is out of range: at most 0x${max.toString(16)}`);
+  }
+  return undefined;
+}
+
+function checkUint(s: string, _ctx: ValueContext, p: KindParams): ValueProblem | undefined {
+  const n = parseUnsigned(s);
+  const min = p.min ?? 0;
+  const max = p.max ?? 0xffffffff;
+  if (n === undefined) return err('invalid-value', `'${s}' is not a number: expected an integer from ${min} to ${max}`);
+  if (n < min || n > max) return err('invalid-value', `${s} is out of range: expected ${min} to ${max}`);
+  return undefined;
+}
+
+/** `n` or `n:m` (length, ttl ranges, connbytes…). */
+function checkUintRange(s: string, ctx: ValueContext, p: KindParams): ValueProblem | undefined {
+  const parts = s.split(':');
+  if (parts.length > 2) return err('invalid-value', `invalid range '${s}': expected N or N:M`);
+  for (const x of parts) {
+    if (x === '' && parts.length === 2) continue;
+    const e = checkUint(x, ctx, p);
+    if (e) return e;
+  }
+  if (parts.length === 2 && parts[0] !== '' && parts[1] !== '' && parseUnsigned(parts[0])! > parseUnsigned(parts[1])!) {
+    return err('invalid-value', `invalid range '${s}': the first value is greater than the last`);
+  }
+  return undefined;
+}
+
+function choiceOf(s: string, p: KindParams): boolean {
+  const choices = p.choices ?? [];
+  return p.ignoreCase ? choices.some((c) => c.toLowerCase() === s.toLowerCase()) : choices.includes(s);
+}
+
+function checkChoice(s: string, _ctx: ValueContext, p: KindParams): ValueProblem | undefined {
+  if (choiceOf(s, p)) return undefined;
+  return err('invalid-value', `invalid value '${s}': expected one of ${(p.choices ?? []).join(', ')}`);
+}
+
+/** A comma-separated list of choices (conntrack states, address types, hashlimit modes…). */
+function checkChoiceList(s: string, _ctx: ValueContext, p: KindParams): ValueProblem | undefined {
+  if (s === '') return err('invalid-value', `empty list: expected one or more of ${(p.choices ?? []).join(', ')}`);
+  for (const item of s.split(',')) {
+    if (!choiceOf(item, p)) return err('invalid-value', `invalid value '${item}' in '${s}': expected a comma-separated list of ${(p.choices ?? []).join(', ')}`);
+  }
+  return undefined;
+}
+
+const TCP_FLAGS = ['SYN', 'ACK', 'FIN', 'RST', 'URG', 'PSH', 'ALL', 'NONE', 'ECE', 'CWR'];
+
+/** One argument of --tcp-flags (mask or comparison). */
+function checkTcpFlagList(s: string): ValueProblem | undefined {
+  for (const f of s.split(',')) {
+    if (!TCP_FLAGS.includes(f.toUpperCase())) return err('invalid-value', `unknown TCP flag '${f}' in '${s}': expected a comma-separated list of ${TCP_FLAGS.join(', ')}`);
+  }
+  return undefined;
+}
+
+/** ICMP type names as the icmp match knows them, with their type and code (code -1 = any). */
+export const ICMP_TYPES: ReadonlyMap<string, readonly [number, number]> = new Map<string, readonly [number, number]>([
+  ['any', [255, -1]], ['echo-reply', [0, -1]], ['pong', [0, -1]], ['destination-unreachable', [3, -1]],
+  ['network-unreachable', [3, 0]], ['host-unreachable', [3, 1]], ['protocol-unreachable', [3, 2]],
+  ['port-unreachable', [3, 3]], ['fragmentation-needed', [3, 4]], ['source-route-failed', [3, 5]],
+  ['network-unknown', [3, 6]], ['host-unknown', [3, 7]], ['network-prohibited', [3, 9]],
+  ['host-prohibited', [3, 10]], ['TOS-network-unreachable', [3, 11]], ['TOS-host-unreachable', [3, 12]],
+  ['communication-prohibited', [3, 13]], ['host-precedence-violation', [3, 14]],
+  ['precedence-cutoff', [3, 15]], ['source-quench', [4, -1]], ['redirect', [5, -1]],
+  ['network-redirect', [5, 0]], ['host-redirect', [5, 1]], ['TOS-network-redirect', [5, 2]],
+  ['TOS-host-redirect', [5, 3]], ['echo-request', [8, -1]], ['ping', [8, -1]],
+  ['router-advertisement', [9, -1]], ['router-solicitation', [10, -1]], ['time-exceeded', [11, -1]],
+  ['ttl-exceeded', [11, -1]], ['ttl-zero-during-transit', [11, 0]], ['ttl-zero-during-reassembly', [11, 1]],
+  ['parameter-problem', [12, -1]], ['ip-header-bad', [12, 0]], ['required-option-missing', [12, 1]],
+  ['timestamp-request', [13, -1]], ['timestamp-reply', [14, -1]], ['address-mask-request', [17, -1]],
+  ['address-mask-reply', [18, -1]],
+]);
+
+/** ICMPv6 type names as the icmp6 match knows them. */
+export const ICMPV6_TYPES: ReadonlyMap<string, readonly [number, number]> = new Map<string, readonly [number, number]>([
+  ['destination-unreachable', [1, -1]], ['no-route', [1, 0]], ['communication-prohibited', [1, 1]],
+  ['beyond-scope', [1, 2]], ['address-unreachable', [1, 3]], ['port-unreachable', [1, 4]],
+  ['failed-policy', [1, 5]], ['reject-route', [1, 6]], ['packet-too-big', [2, -1]],
+  ['time-exceeded', [3, -1]], ['ttl-exceeded', [3, -1]], ['ttl-zero-during-transit', [3, 0]],
+  ['ttl-zero-during-reassembly', [3, 1]], ['parameter-problem', [4, -1]], ['bad-header', [4, 0]],
+  ['unknown-header-type', [4, 1]], ['unknown-option', [4, 2]], ['echo-request', [128, -1]],
+  ['ping', [128, -1]], ['echo-reply', [129, -1]], ['pong', [129, -1]],
+  ['mld-listener-query', [130, -1]], ['mld-listener-report', [131, -1]], ['mld-listener-done', [132, -1]],
+  ['mld-listener-reduction', [132, -1]], ['router-solicitation', [133, -1]],
+  ['router-advertisement', [134, -1]], ['neighbour-solicitation', [135, -1]],
+  ['neighbor-solicitation', [135, -1]], ['neighbour-advertisement', [136, -1]],
+  ['neighbor-advertisement', [136, -1]], ['redirect', [137, -1]],
+]);
+
+function checkIcmpType(s: string, table: ReadonlyMap<string, readonly [number, number]>, label: string): ValueProblem | undefined {
+  if (table.has(s)) return undefined;
+  const m = /^([0-9]+)(?:\/([0-9]+))?$/.exec(s);
+  if (m) {
+    if (Number(m[1]) > 255) return err('invalid-value', `${label} type ${m[1]} is out of range: types are 0 to 255`);
+    if (m[2] !== undefined && Number(m[2]) > 255) return err('invalid-value', `${label} code ${m[2]} is out of range: codes are 0 to 255`);
+    return undefined;
+  }
+  return err('invalid-value', `invalid ${label} type '${s}': expected TYPE[/CODE] as numbers, or a name such as ${[...table.keys()].slice(0, 4).join(', ')}`);
+}
+
+/**
+ * A rate `N[/unit]` as the limit match parses it: the unit is a prefix of second, minute, hour
+ * or day; N must be positive and at most 10000 per unit-second scale.
+ */
+function checkRate(s: string): ValueProblem | undefined {
+  const m = /^([0-9]+)(?:\/(.*))?$/.exec(s);
+  if (!m) return err('invalid-value', `bad rate '${s}': expected N/second, N/minute, N/hour or N/day`);
+  const units: Record<string, number> = { second: 1, minute: 60, hour: 3600, day: 86400 };
+  let mult = 1;
+  if (m[2] !== undefined) {
+    const u = m[2].toLowerCase();
+    const hit = u.length > 0 ? Object.keys(units).find((k) => k.startsWith(u)) : undefined;
+    if (!hit) return err('invalid-value', `bad rate '${s}': the unit must be second, minute, hour or day (or a prefix: s, min, h, d)`);
+    mult = units[hit];
+  }
+  const r = Number(m[1]);
+  if (r === 0) return err('invalid-value', `bad rate '${s}': the rate must be at least 1`);
+  if ((10000 * mult) / r < 1) return err('invalid-value', `rate '${s}' is too fast: at most 10000/second`);
+  return undefined;
+}
+
+/** hashlimit rates also accept byte rates such as `512kb/s`. */
+function checkHashlimitRate(s: string): ValueProblem | undefined {
+  if (/^[0-9]+[kmg]?b\/s$/i.test(s)) return undefined;
+  return checkRate(s);
+}
+
+function checkProtocol(s: string, ctx: ValueContext): ValueProblem | undefined {
+  const lower = s.toLowerCase();
+  if (lower === 'all') return undefined;
+  if (/^[0-9]+$/.test(lower)) {
+    return Number(lower) <= 255 ? undefined : err('invalid-protocol', `protocol number ${s} is out of range: 0 to 255`);
+  }
+  if (lower === 'icmpv6' || lower === 'mh' || lower === 'ipv6-mh') return undefined;
+  if (PROTOCOL_NUMBERS.has(lower)) return undefined;
+  void ctx;
+  return err('invalid-protocol', `unknown protocol '${s}': expected a name such as tcp, udp, icmp${ctx.family === 'ipv6' ? ', ipv6-icmp' : ''}, esp, or a number 0-255`);
+}
+
+function checkString(s: string, _ctx: ValueContext, p: KindParams): ValueProblem | undefined {
+  if (p.minLength !== undefined && s.length < p.minLength) return err('invalid-value', p.minLength === 1 ? 'the value must not be empty' : `'${s}' is too short: at least ${p.minLength} characters`);
+  if (p.maxLength !== undefined && Buffer.byteLength(s) > p.maxLength) return err('invalid-value', `'${s.length > 40 ? s.slice(0, 40) + '…' : s}' is too long: at most ${p.maxLength} characters`);
+  return undefined;
+}
+
+function checkTimeOfDay(s: string): ValueProblem | undefined {
+  const m = /^([0-9]{1,2}):([0-9]{1,2})(?::([0-9]{1,2}))?$/.exec(s);
+  if (!m || Number(m[1]) > 23 || Number(m[2]) > 59 || (m[3] !== undefined && Number(m[3]) > 59)) {
+    return err('invalid-value', `invalid time of day '${s}': expected hh:mm[:ss] from 00:00 to 23:59:59`);
+  }
+  return undefined;
+}
+
+function checkDateTime(s: string): ValueProblem | undefined {
+  if (/^[0-9]{4}(-[0-9]{2}(-[0-9]{2}(T[0-9]{2}(:[0-9]{2}(:[0-9]{2})?)?)?)?)?$/.test(s)) return undefined;
+  return err('invalid-value', `invalid date '${s}': expected YYYY[-MM[-DD[Thh[:mm[:ss]]]]]`);
+}
+
+const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+function checkWeekdays(s: string): ValueProblem | undefined {
+  for (const d of s.split(',')) {
+    if (/^[1-7]$/.test(d)) continue;
+    if (WEEKDAYS.some((w) => w.toLowerCase() === d.toLowerCase().slice(0, 3) && d.length >= 2)) continue;
+    return err('invalid-value', `invalid weekday '${d}' in '${s}': expected Mon,Tue,Wed,Thu,Fri,Sat,Sun or 1-7`);
+  }
+  return undefined;
+}
+
+function checkMonthdays(s: string): ValueProblem | undefined {
+  for (const d of s.split(',')) {
+    if (!/^[0-9]+$/.test(d) || Number(d) < 1 || Number(d) > 31) return err('invalid-value', `invalid day of month '${d}' in '${s}': expected 1 to 31`);
+  }
+  return undefined;
+}
+
+function checkHex(s: string): ValueProblem | undefined {
+  return /^(\|?[0-9a-fA-F ]*\|?|[^|]*)*$/.test(s) ? undefined : err('invalid-value', `invalid hex string '${s}'`);
+}
+
+/** `addr[-addr]` for iprange. */
+function checkAddrRange(s: string, ctx: ValueContext): ValueProblem | undefined {
+  const parts = s.split('-');
+  if (parts.length > 2) return err('invalid-address', `invalid address range '${s}': expected FIRST-LAST`);
+  for (const x of parts) {
+    const ok = ctx.family === 'ipv6' ? parseIPv6(x) !== undefined : parseIPv4(x) !== undefined;
+    if (!ok) return err('invalid-address', `invalid address '${x}' in range '${s}': expected ${ctx.family === 'ipv6' ? 'IPv6 addresses' : 'dotted-quad IPv4 addresses'}`);
+  }
+  return undefined;
+}
+
+/**
+ * A NAT range as DNAT/SNAT/NETMAP take it: `[addr[-addr]][:port[-port]]`; IPv6 addresses with a
+ * port go in brackets.
+ */
+function checkNatRange(s: string, ctx: ValueContext): ValueProblem | undefined {
+  let addr = s;
+  let ports: string | undefined;
+  if (ctx.family === 'ipv6') {
+    const m = /^\[([^\]]+)\](?::(.*))?$/.exec(s);
+    if (m) { addr = m[1]; ports = m[2]; }
+  } else {
+    const c = s.indexOf(':');
+    if (c >= 0) { addr = s.slice(0, c); ports = s.slice(c + 1); }
+  }
+  if (addr !== '') {
+    const e = checkAddrRange(addr, ctx);
+    if (e) return e;
+  }
+  if (ports !== undefined) {
+    if (!ctx.protocol || !['tcp', 'udp', 'sctp', 'dccp', 'udplite'].includes(ctx.protocol)) {
+      return err('protocol-required', `a port in '${s}' needs '-p tcp', '-p udp', '-p sctp' or '-p dccp'`);
+    }
+    const e = checkPortSpec(ports);
+    if (e) return e;
+  }
+  if (addr === '' && ports === undefined) return err('invalid-value', `empty NAT range '${s}'`);
+  return undefined;
+}
+
+/** `port[-port]` as --to-ports and NAT ranges take (numbers only). */
+function checkPortSpec(s: string): ValueProblem | undefined {
+  const m = /^([0-9]+)(?:[-:]([0-9]+))?$/.exec(s);
+  if (!m || Number(m[1]) > 65535 || (m[2] !== undefined && Number(m[2]) > 65535)) {
+    return err('invalid-port', `invalid port or port range '${s}': expected PORT[-PORT] with ports 0-65535`);
+  }
+  if (m[2] !== undefined && Number(m[1]) > Number(m[2])) return err('invalid-port', `invalid port range '${s}': the first port is greater than the last`);
+  return undefined;
+}
+
+function checkToPorts(s: string, ctx: ValueContext): ValueProblem | undefined {
+  if (!ctx.protocol || !['tcp', 'udp', 'sctp', 'dccp', 'udplite'].includes(ctx.protocol)) {
+    return err('protocol-required', `--to-ports needs '-p tcp', '-p udp', '-p sctp' or '-p dccp'`);
+  }
+  return checkPortSpec(s);
+}
+
+const LOG_LEVELS = ['emerg', 'alert', 'crit', 'error', 'err', 'warning', 'warn', 'notice', 'info', 'debug', 'panic'];
+function checkLogLevel(s: string): ValueProblem | undefined {
+  if (/^[0-7]$/.test(s) || LOG_LEVELS.includes(s)) return undefined;
+  return err('invalid-value', `invalid log level '${s}': expected 0-7 or one of emerg, alert, crit, error, warning, notice, info, debug`);
+}
+
+const REJECT_V4 = ['icmp-net-unreachable', 'net-unreach', 'icmp-host-unreachable', 'host-unreach', 'icmp-proto-unreachable', 'proto-unreach', 'icmp-port-unreachable', 'port-unreach', 'icmp-net-prohibited', 'net-prohib', 'icmp-host-prohibited', 'host-prohib', 'tcp-reset', 'tcp-rst', 'icmp-admin-prohibited', 'admin-prohib', 'icmp-echo-reply', 'echo-reply'];
+const REJECT_V6 = ['icmp6-no-route', 'no-route', 'icmp6-adm-prohibited', 'adm-prohibited', 'icmp6-addr-unreachable', 'addr-unreach', 'icmp6-port-unreachable', 'port-unreach', 'tcp-reset', 'icmp6-policy-fail', 'policy-fail', 'icmp6-reject-route', 'reject-route'];
+function checkRejectWith(s: string, ctx: ValueContext): ValueProblem | undefined {
+  const list = ctx.family === 'ipv6' ? REJECT_V6 : REJECT_V4;
+  if (!list.includes(s)) {
+    const other = ctx.family === 'ipv6' ? REJECT_V4 : REJECT_V6;
+    const hint = other.includes(s) ? ` ('${s}' is for ${ctx.family === 'ipv6' ? 'IPv4' : 'IPv6'})` : '';
+    return err('invalid-value', `invalid --reject-with '${s}'${hint}: expected one of ${list.filter((_, i) => i % 2 === 0 || list[i] === 'tcp-reset').join(', ')}`);
+  }
+  return undefined;
+}
+
+/** `name` and `src,dst…` for --match-set (and the SET target's --add-set/--del-set). */
+function checkSetFlags(s: string): ValueProblem | undefined {
+  const parts = s.split(',');
+  if (parts.length > 6) return err('invalid-value', `too many set flags in '${s}': at most 6`);
+  for (const x of parts) if (x !== 'src' && x !== 'dst') return err('invalid-value', `invalid set flag '${x}' in '${s}': expected a comma-separated list of src and dst`);
+  return undefined;
+}
+
+function checkSetName(s: string): ValueProblem | undefined {
+  if (s.length === 0 || s.length > 31) return err('invalid-value', `invalid set name '${s}': 1 to 31 characters`);
+  return undefined;
+}
+
+const DSCP_CLASSES = ['CS0', 'CS1', 'CS2', 'CS3', 'CS4', 'CS5', 'CS6', 'CS7', 'BE', 'AF11', 'AF12', 'AF13', 'AF21', 'AF22', 'AF23', 'AF31', 'AF32', 'AF33', 'AF41', 'AF42', 'AF43', 'EF'];
+function checkDscpClass(s: string): ValueProblem | undefined {
+  return DSCP_CLASSES.includes(s.toUpperCase()) ? undefined : err('invalid-value', `invalid DSCP class '${s}': expected one of ${DSCP_CLASSES.join(', ')}`);
+}
+
+const TOS_NAMES = ['Minimize-Delay', 'Maximize-Throughput', 'Maximize-Reliability', 'Minimize-Cost', 'Normal-Service'];
+function checkTos(s: string): ValueProblem | undefined {
+  if (TOS_NAMES.some((n) => n.toLowerCase() === s.toLowerCase())) return undefined;
+  return checkMark(s, { family: 'ipv4' }, { max: 255 });
+}
+
+/** A user or group: a number or a name (names are looked up when the rules are loaded). */
+function checkOwner(s: string): ValueProblem | undefined {
+  const parts = s.split('-');
+  if (parts.every((x) => /^[0-9]+$/.test(x)) && parts.length <= 2) return undefined;
+  if (/^[a-z_][a-z0-9_.-]*\$?$/i.test(s)) return undefined;
+  return err('invalid-value', `invalid user/group '${s}': expected a number, a range N-M or a name`);
+}
+
+function checkCtZone(s: string): ValueProblem | undefined {
+  if (/^(orig|reply)$/.test(s) || /^(mark)$/.test(s)) return undefined;
+  return checkUint(s, { family: 'ipv4' }, { max: 65535 });
+}
+
+/** The validators by kind name; the data table names the kind of each option's value. */
+export const VALIDATORS: Readonly<Record<string, Validator>> = {
+  address: (s, c) => checkAddress(s, c),
+  'address-list': (s, c) => {
+    for (const a of s.split(',')) {
+      const e = checkAddress(a, c);
+      if (e) return e;
+    }
+    return undefined;
+  },
+  'addr-range': checkAddrRange,
+  port: checkPort,
+  'port-range': checkPortRange,
+  'port-list': checkPortList,
+  'port-spec': checkPortSpec,
+  'to-ports': checkToPorts,
+  interface: checkInterface,
+  mac: checkMac,
+  mark: checkMark,
+  uint: checkUint,
+  'uint-range': checkUintRange,
+  choice: checkChoice,
+  'choice-list': checkChoiceList,
+  'tcp-flag-list': checkTcpFlagList,
+  'icmp-type': (s) => checkIcmpType(s, ICMP_TYPES, 'ICMP'),
+  'icmpv6-type': (s) => checkIcmpType(s, ICMPV6_TYPES, 'ICMPv6'),
+  rate: checkRate,
+  'hashlimit-rate': checkHashlimitRate,
+  protocol: checkProtocol,
+  string: checkString,
+  'time-of-day': checkTimeOfDay,
+  datetime: checkDateTime,
+  weekdays: checkWeekdays,
+  monthdays: checkMonthdays,
+  hex: checkHex,
+  'nat-range': checkNatRange,
+  'log-level': checkLogLevel,
+  'reject-with': checkRejectWith,
+  'set-name': checkSetName,
+  'set-flags': checkSetFlags,
+  'dscp-class': checkDscpClass,
+  tos: checkTos,
+  owner: checkOwner,
+  'ct-zone': checkCtZone,
+  chain: (s) => (s.length === 0 ? err('invalid-value', 'empty chain name') : undefined),
+  any: () => undefined,
+};
+
+/** Resolves a protocol name to its number (names as `-p` accepts them, including `all`). */
+export function protocolNumberOf(name: string): number | undefined {
+  const lower = name.toLowerCase();
+  if (lower === 'all') return 0;
+  if (lower === 'icmpv6') return 58;
+  if (lower === 'mh' || lower === 'ipv6-mh') return 135;
+  return PROTOCOL_NUMBERS.get(lower);
+}

@@ -1,0 +1,624 @@
+/**
+ * The rule interpreter: gives meaning to the words of one rule line exactly as iptables' option
+ * parser (getopt_long over the base options merged with the options of every loaded extension)
+ * does, driven only by the extension table. It never throws; every problem becomes a finding on
+ * the word it concerns, and the rule is still returned so that navigation and analyses keep working.
+ */
+import type { Arg } from './syntax.ts';
+import { MATCH_BY_NAME, TARGET_BY_NAME, STANDARD_TARGETS, type ExtensionSpec, type OptionSpec } from './extensions/extensions.ts';
+import { VALIDATORS, protocolNumberOf, type Family, type ValueContext } from './extensions/value-kinds.ts';
+
+/** A problem found in a rule line, located on a word. */
+export interface RuleProblem {
+  readonly severity: 'error' | 'warning' | 'information';
+  readonly code: string;
+  readonly message: string;
+  readonly line: number;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** The commands of the iptables language. */
+export type CommandKind = 'A' | 'I' | 'D' | 'R' | 'C' | 'N' | 'X' | 'P' | 'F' | 'Z' | 'E' | 'L' | 'S';
+
+/** An option as written in the rule, resolved against the extension table. */
+export interface OptionUse {
+  /** Canonical long name (without dashes), or the short letter for base options. */
+  readonly name: string;
+  /** The spec, when the option is known. */
+  readonly spec?: OptionSpec;
+  /** The word naming the option. */
+  readonly nameArg: Arg;
+  /** Its values, in order. */
+  readonly values: readonly Arg[];
+  readonly negated: boolean;
+  /** The `!` word, when negated. */
+  readonly negation?: Arg;
+}
+
+/** A `-m` module (or the protocol match loaded implicitly by `-p tcp --dport …`). */
+export interface MatchUse {
+  readonly name: string;
+  /** Undefined for an unknown module: kept as an opaque match. */
+  readonly spec?: ExtensionSpec;
+  /** The module name word; absent for implicitly loaded protocol matches. */
+  readonly nameArg?: Arg;
+  readonly options: OptionUse[];
+}
+
+/** The rule's `-j`/`-g`. */
+export interface TargetUse {
+  readonly name: string;
+  readonly nameArg: Arg;
+  /** `standard` for ACCEPT/DROP/RETURN/QUEUE, `extension` for a target module, `chain` otherwise. */
+  readonly kind: 'standard' | 'extension' | 'chain';
+  readonly spec?: ExtensionSpec;
+  /** True for `-g` (goto). */
+  readonly goto: boolean;
+  readonly options: OptionUse[];
+}
+
+/** The meaning of one rule line. */
+export interface RuleInfo {
+  readonly command?: CommandKind;
+  readonly commandArg?: Arg;
+  /** The chain the command applies to. */
+  readonly chainArg?: Arg;
+  /** Second chain name: the new name of -E. */
+  readonly newNameArg?: Arg;
+  /** Rule number of -I/-D/-R. */
+  readonly ruleNumArg?: Arg;
+  /** The policy of -P. */
+  readonly policyArg?: Arg;
+  /** `[packets:bytes]` prefix or `-c packets bytes`. */
+  readonly counters?: { readonly packets: bigint; readonly bytes: bigint; readonly args: readonly Arg[] };
+  /** -s -d -p -i -o -f, in order of appearance. */
+  readonly base: OptionUse[];
+  readonly matches: MatchUse[];
+  readonly target?: TargetUse;
+  /** Lower-case protocol of `-p`, if given. */
+  readonly protocol?: string;
+  readonly protocolNegated: boolean;
+}
+
+/** Base options: short letter → long names, whether they take a value, and whether `!` is allowed. */
+interface BaseOpt {
+  readonly letter: string;
+  readonly longs: readonly string[];
+  readonly arg: 'none' | 'required' | 'optional';
+  readonly invert: boolean;
+  readonly command?: CommandKind;
+}
+
+const BASE_OPTS: readonly BaseOpt[] = [
+  { letter: 'A', longs: ['append'], arg: 'required', invert: false, command: 'A' },
+  { letter: 'C', longs: ['check'], arg: 'required', invert: false, command: 'C' },
+  { letter: 'D', longs: ['delete'], arg: 'required', invert: false, command: 'D' },
+  { letter: 'R', longs: ['replace'], arg: 'required', invert: false, command: 'R' },
+  { letter: 'I', longs: ['insert'], arg: 'required', invert: false, command: 'I' },
+  { letter: 'L', longs: ['list'], arg: 'optional', invert: false, command: 'L' },
+  { letter: 'S', longs: ['list-rules'], arg: 'optional', invert: false, command: 'S' },
+  { letter: 'F', longs: ['flush'], arg: 'optional', invert: false, command: 'F' },
+  { letter: 'Z', longs: ['zero'], arg: 'optional', invert: false, command: 'Z' },
+  { letter: 'N', longs: ['new-chain'], arg: 'required', invert: false, command: 'N' },
+  { letter: 'X', longs: ['delete-chain'], arg: 'optional', invert: false, command: 'X' },
+  { letter: 'E', longs: ['rename-chain'], arg: 'required', invert: false, command: 'E' },
+  { letter: 'P', longs: ['policy'], arg: 'required', invert: false, command: 'P' },
+  { letter: 's', longs: ['source', 'src'], arg: 'required', invert: true },
+  { letter: 'd', longs: ['destination', 'dst'], arg: 'required', invert: true },
+  { letter: 'p', longs: ['protocol'], arg: 'required', invert: true },
+  { letter: 'i', longs: ['in-interface'], arg: 'required', invert: true },
+  { letter: 'o', longs: ['out-interface'], arg: 'required', invert: true },
+  { letter: 'j', longs: ['jump'], arg: 'required', invert: false },
+  { letter: 'g', longs: ['goto'], arg: 'required', invert: false },
+  { letter: 'm', longs: ['match'], arg: 'required', invert: false },
+  { letter: 't', longs: ['table'], arg: 'required', invert: false },
+  { letter: 'f', longs: ['fragments'], arg: 'none', invert: true },
+  { letter: 'c', longs: ['set-counters'], arg: 'required', invert: false },
+  { letter: 'n', longs: ['numeric'], arg: 'none', invert: false },
+  { letter: 'v', longs: ['verbose'], arg: 'none', invert: false },
+  { letter: 'x', longs: ['exact'], arg: 'none', invert: false },
+  { letter: 'w', longs: ['wait'], arg: 'optional', invert: false },
+  { letter: 'W', longs: ['wait-interval'], arg: 'optional', invert: false },
+  { letter: '0', longs: ['line-numbers'], arg: 'none', invert: false },
+  { letter: 'M', longs: ['modprobe'], arg: 'required', invert: false },
+  { letter: '4', longs: ['ipv4'], arg: 'none', invert: false },
+  { letter: '6', longs: ['ipv6'], arg: 'none', invert: false },
+  { letter: 'V', longs: ['version'], arg: 'none', invert: false },
+  { letter: 'h', longs: ['help'], arg: 'optional', invert: false },
+];
+const BASE_BY_LETTER = new Map(BASE_OPTS.map((b) => [b.letter, b]));
+const BASE_BY_LONG = new Map<string, BaseOpt>();
+for (const b of BASE_OPTS) for (const l of b.longs) BASE_BY_LONG.set(l, b);
+
+/** The protocol match iptables loads implicitly for `-p PROTO` followed by an unknown option. */
+const IMPLICIT_PROTO_MATCH: Readonly<Record<number, string>> = { 6: 'tcp', 17: 'udp', 1: 'icmp', 58: 'icmp6', 132: 'sctp', 33: 'dccp', 136: 'udplite', 51: 'ah', 50: 'esp', 135: 'mh' };
+
+/** Options of one extension by every accepted spelling. */
+const optionIndex = new WeakMap<ExtensionSpec, Map<string, OptionSpec>>();
+function optionsOf(ext: ExtensionSpec): Map<string, OptionSpec> {
+  let m = optionIndex.get(ext);
+  if (!m) {
+    m = new Map();
+    for (const o of ext.options) {
+      m.set(o.name, o);
+      for (const a of o.aliases ?? []) m.set(a, o);
+    }
+    optionIndex.set(ext, m);
+  }
+  return m;
+}
+
+/** Whether a word could be the optional argument of an option (iptables' xs_has_arg). */
+const hasArg = (a: Arg | undefined): boolean => a !== undefined && !a.value.startsWith('-') && !a.value.startsWith('!');
+
+function spanOf(a: Arg): { line: number; start: number; end: number } {
+  return { line: a.line, start: a.start, end: a.end };
+}
+
+/** Resolves `-p` to a protocol number, if known. */
+export function protocolNumber(p: string | undefined): number | undefined {
+  if (p === undefined) return undefined;
+  if (/^[0-9]+$/.test(p)) return Number(p);
+  return protocolNumberOf(p);
+}
+
+/**
+ * Interprets the words of one rule line (after any `[p:b]` prefix, which the caller passes as
+ * `countersArg`). `family` decides which modules exist and how addresses are read.
+ */
+export function interpretRule(args: readonly Arg[], family: Family, countersArg?: Arg): { rule: RuleInfo; problems: RuleProblem[] } {
+  const problems: RuleProblem[] = [];
+  const report = (a: Arg, code: string, message: string, severity: RuleProblem['severity'] = 'error'): void => {
+    problems.push({ severity, code, message, ...spanOf(a) });
+  };
+
+  let command: CommandKind | undefined;
+  let commandArg: Arg | undefined;
+  let chainArg: Arg | undefined;
+  let newNameArg: Arg | undefined;
+  let ruleNumArg: Arg | undefined;
+  let policyArg: Arg | undefined;
+  let counters: RuleInfo['counters'];
+  const base: OptionUse[] = [];
+  const matches: MatchUse[] = [];
+  let target: TargetUse | undefined;
+  let protocol: string | undefined;
+  let protocolNegated = false;
+  let protoMatchLoaded = false;
+  // Extensions in load order; the newest one's options win, as in getopt's merged option table.
+  const loaded: { ext: ExtensionSpec; owner: MatchUse | TargetUse }[] = [];
+  const seenBase = new Set<string>();
+  let invert: Arg | undefined;
+
+  if (countersArg) {
+    const m = /^\[([0-9]+):([0-9]+)\]$/.exec(countersArg.value);
+    if (m) counters = { packets: BigInt(m[1]), bytes: BigInt(m[2]), args: [countersArg] };
+    else report(countersArg, 'invalid-counters', `bad counters '${countersArg.value}': expected [PACKETS:BYTES] with unsigned numbers`);
+  }
+
+  const ctx = (): ValueContext => ({ family, protocol });
+
+  /** Runs the value validators of an option and records problems on the values. */
+  const validate = (spec: OptionSpec, values: readonly Arg[]): void => {
+    spec.args.forEach((as, k) => {
+      const v = values[k];
+      if (!v) return;
+      const fn = VALIDATORS[as.kind];
+      const p = fn ? fn(v.value, ctx(), as.params ?? {}) : undefined;
+      if (p) report(v, p.code, `--${spec.name}: ${p.message}`, p.severity);
+    });
+  };
+
+  /** Finds an extension option by exact name, newest extension first, then by unique prefix. */
+  const findExtOption = (name: string): { hit?: { spec: OptionSpec; owner: MatchUse | TargetUse; ext: ExtensionSpec }; ambiguous?: string[] } => {
+    for (let k = loaded.length - 1; k >= 0; k--) {
+      const spec = optionsOf(loaded[k].ext).get(name);
+      if (spec) return { hit: { spec, owner: loaded[k].owner, ext: loaded[k].ext } };
+    }
+    return {};
+  };
+
+  /** getopt_long's abbreviation rule over base and loaded extension options. */
+  const findByPrefix = (prefix: string): { base?: BaseOpt; ext?: { spec: OptionSpec; owner: MatchUse | TargetUse; ext: ExtensionSpec }; ambiguous?: string[] } => {
+    const candidates = new Map<object, { label: string; base?: BaseOpt; ext?: { spec: OptionSpec; owner: MatchUse | TargetUse; ext: ExtensionSpec } }>();
+    for (const [long, b] of BASE_BY_LONG) if (long.startsWith(prefix) && !candidates.has(b)) candidates.set(b, { label: long, base: b });
+    for (let k = loaded.length - 1; k >= 0; k--) {
+      for (const [n, spec] of optionsOf(loaded[k].ext)) {
+        // The same option reached through two loaded instances of one module is still one option to getopt only
+        // if it is the same table entry; distinct instances are distinct entries, so key by owner too.
+        const key = `${k}:${spec.name}`;
+        if (n.startsWith(prefix) && ![...candidates.values()].some((c) => c.ext && c.ext.owner === loaded[k].owner && c.ext.spec === spec)) {
+          candidates.set({ key }, { label: n, ext: { spec, owner: loaded[k].owner, ext: loaded[k].ext } });
+        }
+      }
+    }
+    const list = [...candidates.values()];
+    if (list.length === 1) return list[0];
+    if (list.length > 1) return { ambiguous: list.map((c) => '--' + c.label) };
+    return {};
+  };
+
+  const setCommand = (kind: CommandKind, a: Arg): void => {
+    if (command !== undefined) {
+      report(a, 'multiple-commands', `-${kind} cannot be combined with -${command} in one line: each line takes one command`);
+      return;
+    }
+    command = kind;
+    commandArg = a;
+  };
+
+  const loadMatch = (name: string, nameArg: Arg | undefined): MatchUse => {
+    const spec = MATCH_BY_NAME.get(name);
+    const mu: MatchUse = { name, spec, nameArg, options: [] };
+    matches.push(mu);
+    if (spec) loaded.push({ ext: spec, owner: mu });
+    return mu;
+  };
+
+  let i = 0;
+  const n = args.length;
+  while (i < n) {
+    const a = args[i];
+    const v = a.value;
+    if (a.unterminated) {
+      report(a, 'syntax-error', `unterminated quote in ${a.raw}: close it with "`);
+      i++;
+      continue;
+    }
+    if (v === '!') {
+      if (invert) report(a, 'syntax-error', 'multiple ! flags not allowed: write a single ! before the option');
+      invert = a;
+      i++;
+      continue;
+    }
+    const negation = invert;
+    invert = undefined;
+
+    // Determine which option this word is.
+    let baseOpt: BaseOpt | undefined;
+    let extHit: { spec: OptionSpec; owner: MatchUse | TargetUse; ext: ExtensionSpec } | undefined;
+    let attached: string | undefined;
+    let shortCluster: string | undefined;
+    if (v.startsWith('--') && v.length > 2) {
+      const eq = v.indexOf('=');
+      const name = eq >= 0 ? v.slice(2, eq) : v.slice(2);
+      if (eq >= 0) attached = v.slice(eq + 1);
+      baseOpt = BASE_BY_LONG.get(name);
+      if (!baseOpt) {
+        extHit = findExtOption(name).hit;
+        if (!extHit) {
+          let pre = findByPrefix(name);
+          if (!pre.base && !pre.ext && !pre.ambiguous && protocol !== undefined && !protoMatchLoaded) {
+            // Like iptables, `-p tcp --dport 22` loads the tcp match on the first unknown option.
+            const num = protocolNumber(protocol);
+            const mname = num !== undefined ? IMPLICIT_PROTO_MATCH[num] : undefined;
+            protoMatchLoaded = true;
+            if (mname && (!MATCH_BY_NAME.get(mname)?.family || MATCH_BY_NAME.get(mname)?.family === family)) {
+              loadMatch(mname, undefined);
+              extHit = findExtOption(name).hit;
+              if (!extHit) pre = findByPrefix(name);
+            }
+          }
+          if (!extHit) {
+            if (pre.ambiguous) {
+              report(a, 'ambiguous-option', `option '${v}' is ambiguous: it abbreviates ${pre.ambiguous.join(', ')}`);
+              i++;
+              continue;
+            }
+            baseOpt = pre.base;
+            extHit = pre.ext;
+          }
+        }
+      }
+      if (!baseOpt && !extHit) {
+        const hint = unknownOptionHint(name, matches, target, protocol);
+        report(a, 'unknown-option', `unknown option '${v}'${hint}`);
+        i++;
+        // Skip a following value word so that it is not reported a second time as a stray argument.
+        if (i < n && !args[i].value.startsWith('-') && args[i].value !== '!') i++;
+        continue;
+      }
+    } else if (v.startsWith('-') && v.length > 1) {
+      const letter = v[1];
+      baseOpt = BASE_BY_LETTER.get(letter);
+      if (!baseOpt) {
+        report(a, 'unknown-option', `unknown option '-${letter}'`);
+        i++;
+        continue;
+      }
+      if (v.length > 2) {
+        if (baseOpt.arg === 'none') shortCluster = v.slice(2);
+        else attached = v.slice(2);
+      }
+    } else {
+      report(a, 'unexpected-argument', `unexpected argument '${v}': it is neither an option nor the value of one`);
+      i++;
+      continue;
+    }
+    i++;
+
+    if (extHit) {
+      const { spec, owner } = extHit;
+      const values: Arg[] = [];
+      if (spec.args.length > 0) {
+        if (attached !== undefined) values.push({ ...a, value: attached });
+        while (values.length < spec.args.length && i < n) values.push(args[i++]);
+        if (values.length < spec.args.length) {
+          report(a, 'missing-value', `--${spec.name} requires ${spec.args.length === 1 ? 'a value' : `${spec.args.length} values`}${spec.args[0].label ? ` (${spec.args.map((x) => x.label ?? x.kind).join(' ')})` : ''}`);
+        }
+      }
+      if (negation && !spec.invert) report(negation, 'not-invertible', `--${spec.name} cannot be negated: remove the '!'`);
+      // The pre-1.4.3 negation after the option name (`--dport ! 22`).
+      if (values.length > 0 && values[0].value === '!' && spec.invert) {
+        report(values[0], 'deprecated-negation', `'--${spec.name} ! VALUE' is the pre-1.4.3 negation form, which iptables 1.8 rejects: write '! --${spec.name} ${i < n ? args[i].value : 'VALUE'}'`);
+        if (i < n && !args[i].value.startsWith('-')) i++;
+        owner.options.push({ name: spec.name, spec, nameArg: a, values, negated: true, negation: values[0] });
+        continue;
+      }
+      const dup = owner.options.find((o) => o.spec === spec);
+      if (dup && !spec.multi) report(a, 'duplicate-option', `--${spec.name} can only be used once per ${'kind' in owner ? 'target' : `'-m ${owner.name}'`}`);
+      owner.options.push({ name: spec.name, spec, nameArg: a, values, negated: negation !== undefined, negation });
+      validate(spec, values);
+      continue;
+    }
+
+    const b = baseOpt!;
+    if (negation && !b.invert) report(negation, 'not-invertible', `'!' cannot be used before -${b.letter}`);
+    let value: Arg | undefined;
+    if (b.arg === 'required') {
+      if (attached !== undefined) value = { ...a, value: attached };
+      else if (i < n) value = args[i++];
+      else {
+        report(a, 'missing-value', `option ${v} requires a value`);
+      }
+    } else if (b.arg === 'optional') {
+      if (attached !== undefined) value = { ...a, value: attached };
+      else if (hasArg(args[i])) value = args[i++];
+    }
+    if (shortCluster) {
+      for (const ch of shortCluster) {
+        const o = BASE_BY_LETTER.get(ch);
+        if (!o || o.arg === 'required') report(a, 'unknown-option', `'${v}': cannot combine -${b.letter} with '${ch}' in one word; write them as separate options`);
+      }
+    }
+
+    if (b.command) {
+      setCommand(b.command, a);
+      if (b.command === 'L' || b.command === 'S' || b.command === 'C') {
+        report(a, 'unsupported-command', `-${b.command} is not meant for a restore file: iptables-restore applies rules, use the iptables command for ${b.command === 'C' ? 'checks' : 'listing'}`);
+      }
+      if (value) {
+        if (b.command === 'P') policyArg = undefined;
+        chainArg = value;
+      }
+      // Second words taken by some commands, as iptables reads them from argv directly.
+      switch (b.command) {
+        case 'I':
+        case 'D':
+        case 'Z':
+          if (value && hasArg(args[i]) && /^[0-9]/.test(args[i].value)) ruleNumArg = args[i++];
+          else if (b.command === 'I' && value && hasArg(args[i])) ruleNumArg = args[i++];
+          break;
+        case 'R':
+          if (value && hasArg(args[i])) ruleNumArg = args[i++];
+          else if (value) report(a, 'missing-value', '-R requires a chain and a rule number');
+          break;
+        case 'E':
+          if (value && hasArg(args[i])) newNameArg = args[i++];
+          else if (value) report(a, 'missing-value', '-E requires the old and the new chain name');
+          break;
+        case 'P':
+          if (value && hasArg(args[i])) policyArg = args[i++];
+          else if (value) report(a, 'missing-value', '-P requires a chain and a policy (ACCEPT or DROP)');
+          break;
+        default:
+          break;
+      }
+      if (ruleNumArg) {
+        const num = Number(ruleNumArg.value);
+        if (!/^[0-9]+$/.test(ruleNumArg.value) || num < 1) report(ruleNumArg, 'invalid-value', `invalid rule number '${ruleNumArg.value}': rule numbers start at 1`);
+      }
+      continue;
+    }
+
+    switch (b.letter) {
+      case 's':
+      case 'd':
+      case 'p':
+      case 'i':
+      case 'o':
+      case 'f': {
+        if (seenBase.has(b.letter)) report(a, 'duplicate-option', `multiple -${b.letter} options are not allowed in one rule`);
+        seenBase.add(b.letter);
+        const use: OptionUse = { name: b.letter, nameArg: a, values: value ? [value] : [], negated: negation !== undefined, negation };
+        base.push(use);
+        if (!value) break;
+        if (value.value === '!') {
+          const next = i < n ? args[i].value : 'VALUE';
+          report(value, 'deprecated-negation', `'-${b.letter} ! ${next}' is the pre-1.4.3 negation form, which iptables 1.8 rejects (Bad argument '${next}'): write '! -${b.letter} ${next}'`);
+          if (i < n && !args[i].value.startsWith('-')) i++;
+          break;
+        }
+        if (b.letter === 'p') {
+          protocol = value.value.toLowerCase();
+          protocolNegated = negation !== undefined;
+          const p = VALIDATORS.protocol(value.value, ctx(), {});
+          if (p) report(value, p.code, p.message, p.severity);
+        } else if (b.letter === 's' || b.letter === 'd') {
+          const p = VALIDATORS['address-list'](value.value, ctx(), {});
+          if (p) report(value, p.code, `-${b.letter}: ${p.message}`, p.severity);
+        } else if (b.letter === 'i' || b.letter === 'o') {
+          const p = VALIDATORS.interface(value.value, ctx(), {});
+          if (p) report(value, p.code, p.message, p.severity);
+        }
+        if (b.letter === 'f' && family === 'ipv6') report(a, 'family-mismatch', '-f (fragments) exists only in iptables (IPv4); in ip6tables use -m frag');
+        break;
+      }
+      case 'm': {
+        if (!value) break;
+        const name = value.value;
+        const spec = MATCH_BY_NAME.get(name);
+        if (!spec) {
+          report(value, 'unknown-module', `unknown match module '${name}' (Couldn't load match): check the name${suggest(name, [...MATCH_BY_NAME.keys()])}`);
+        } else if (spec.family && spec.family !== family) {
+          report(value, 'family-mismatch', `the ${name} match exists only in ${spec.family === 'ipv4' ? 'iptables (IPv4)' : 'ip6tables (IPv6)'}${name === 'icmp' ? '; use -m icmp6 --icmpv6-type' : name === 'icmp6' ? '; use -m icmp --icmp-type' : ''}`);
+        }
+        loadMatch(name, value);
+        break;
+      }
+      case 'j':
+      case 'g': {
+        if (!value) break;
+        if (target) {
+          report(a, 'duplicate-option', `multiple -j/-g options are not allowed in one rule (already ${target.goto ? '-g' : '-j'} ${target.name})`);
+          break;
+        }
+        const name = value.value;
+        const ext = TARGET_BY_NAME.get(name);
+        const isStd = (STANDARD_TARGETS as readonly string[]).includes(name);
+        if (b.letter === 'g') {
+          if (isStd || ext) report(value, 'invalid-value', `-g needs a user-defined chain, not the target ${name}: use -j ${name}`);
+          target = { name, nameArg: value, kind: 'chain', goto: true, options: [] };
+        } else if (isStd) {
+          target = { name, nameArg: value, kind: 'standard', goto: false, options: [] };
+        } else if (ext) {
+          target = { name, nameArg: value, kind: 'extension', spec: ext, goto: false, options: [] };
+          if (ext.unavailable) report(value, 'unknown-target', `target ${name} is not available: ${ext.unavailable}`);
+          else if (ext.family && ext.family !== family) report(value, 'family-mismatch', `the ${name} target exists only in ${ext.family === 'ipv4' ? 'iptables (IPv4)' : 'ip6tables (IPv6)'}`);
+          loaded.push({ ext, owner: target });
+        } else {
+          target = { name, nameArg: value, kind: 'chain', goto: false, options: [] };
+        }
+        break;
+      }
+      case 'c': {
+        const p2 = hasArg(args[i]) ? args[i++] : undefined;
+        if (!value || !p2) {
+          report(a, 'missing-value', '-c requires two values: packets and bytes');
+          break;
+        }
+        if (!/^[0-9]+$/.test(value.value) || !/^[0-9]+$/.test(p2.value)) {
+          report(value, 'invalid-counters', `-c ${value.value} ${p2.value}: packet and byte counters must be unsigned numbers`);
+          break;
+        }
+        counters = { packets: BigInt(value.value), bytes: BigInt(p2.value), args: [value, p2] };
+        break;
+      }
+      case 't':
+        report(a, 'unexpected-argument', `-t cannot be used inside an iptables-restore file: rules belong to the table of the enclosing '*${value?.value ?? 'table'}' block`);
+        break;
+      case '4':
+        if (family === 'ipv6') report(a, 'family-mismatch', '-4 in an IPv6 rule set: ip6tables-restore skips or rejects this rule');
+        break;
+      case '6':
+        if (family === 'ipv4') report(a, 'family-mismatch', '-6 in an IPv4 rule set: iptables-restore skips or rejects this rule');
+        break;
+      default:
+        // -n -v -x -w -W --line-numbers --modprobe -V -h: accepted by the parser and without effect on the rules.
+        break;
+    }
+  }
+  if (invert) report(invert, 'syntax-error', "'!' at the end of the line: it must stand before the option it negates");
+
+  const rule: RuleInfo = { command, commandArg, chainArg, newNameArg, ruleNumArg, policyArg, counters, base, matches, target, protocol, protocolNegated };
+  finalChecks(rule, family, args, problems);
+  return { rule, problems };
+}
+
+/** The checks iptables does once the whole line is read: commands, requirements, conflicts. */
+function finalChecks(rule: RuleInfo, family: Family, args: readonly Arg[], problems: RuleProblem[]): void {
+  const report = (a: Arg, code: string, message: string): void => {
+    problems.push({ severity: 'error', code, message, ...spanOf(a) });
+  };
+  const first = args[0];
+  if (!rule.command) {
+    if (first) report(first, 'missing-command', 'no command in this line: a rule line starts with -A CHAIN (or -I, -D, -N, -X, -P, -F, -Z, -E)');
+    return;
+  }
+  const isRuleCommand = rule.command === 'A' || rule.command === 'I' || rule.command === 'R' || rule.command === 'C' || (rule.command === 'D' && !rule.ruleNumArg);
+  if (!isRuleCommand) {
+    const extra = rule.base[0]?.nameArg ?? rule.matches[0]?.nameArg ?? rule.target?.nameArg;
+    if (extra) report(extra, 'unexpected-argument', `-${rule.command} takes no rule specification: remove the options after the chain name`);
+  }
+  if (!rule.chainArg && rule.commandArg && ['A', 'I', 'D', 'R', 'N', 'E', 'P', 'C'].includes(rule.command)) {
+    report(rule.commandArg, 'missing-value', `-${rule.command} requires a chain name`);
+  }
+  const ctx: ValueContext = { family, protocol: rule.protocol };
+  void ctx;
+  const checkExt = (ext: ExtensionSpec, owner: { options: OptionUse[] }, where: Arg | undefined, kind: 'match' | 'target'): void => {
+    if (!where) return;
+    for (const group of ext.requireOneOf ?? []) {
+      if (!owner.options.some((o) => o.spec && group.includes(o.spec.name))) {
+        report(where, 'missing-option', `the ${ext.name} ${kind} needs ${group.length === 1 ? `--${group[0]}` : `one of ${group.map((g) => '--' + g).join(', ')}`}`);
+      }
+    }
+    for (const [x, y] of ext.conflicts ?? []) {
+      const ox = owner.options.find((o) => o.spec?.name === x);
+      const oy = owner.options.find((o) => o.spec?.name === y);
+      if (ox && oy) report(oy.nameArg, 'conflicting-options', `--${y} cannot be combined with --${x} in the ${ext.name} ${kind}`);
+    }
+    if (ext.protocols) {
+      const p = rule.protocol;
+      const num = protocolNumber(p);
+      const ok = p !== undefined && !rule.protocolNegated && ext.protocols.some((q) => q === p || protocolNumber(q) === num);
+      if (!ok) {
+        const want = ext.protocols.filter((q) => !/^[0-9]+$/.test(q)).map((q) => `-p ${q}`).join("', '");
+        const why = p === undefined ? 'the rule has no -p' : rule.protocolNegated ? `the protocol is negated (! -p ${p})` : `the rule says -p ${p}`;
+        report(where, 'protocol-required', `the ${ext.name} ${kind} needs '${want}', but ${why}`);
+      }
+    }
+  };
+  for (const m of rule.matches) if (m.spec) checkExt(m.spec, m, m.nameArg ?? m.options[0]?.nameArg, 'match');
+  if (rule.target?.spec) checkExt(rule.target.spec, rule.target, rule.target.nameArg, 'target');
+  // REJECT --reject-with tcp-reset only makes sense for TCP; the kernel refuses it otherwise.
+  const rw = rule.target?.options.find((o) => o.name === 'reject-with');
+  if (rw && rw.values[0]?.value.startsWith('tcp-r') && (rule.protocol === undefined || protocolNumber(rule.protocol) !== 6 || rule.protocolNegated)) {
+    report(rw.values[0], 'protocol-required', `--reject-with ${rw.values[0].value} needs -p tcp`);
+  }
+}
+
+/** A hint for an unknown option: which module would provide it. */
+function unknownOptionHint(name: string, matches: readonly MatchUse[], target: TargetUse | undefined, protocol: string | undefined): string {
+  for (const [mname, spec] of MATCH_BY_NAME) {
+    if (spec.options.some((o) => o.name === name || o.aliases?.includes(name))) {
+      if (['sport', 'dport', 'source-port', 'destination-port', 'tcp-flags', 'syn'].includes(name) && !protocol) {
+        return `: it belongs to the tcp/udp matches, which need '-p tcp' or '-p udp' first`;
+      }
+      if (matches.some((m) => m.name === mname)) continue;
+      return `: it belongs to the ${mname} match; add '-m ${mname}' before it`;
+    }
+  }
+  for (const [tname, spec] of TARGET_BY_NAME) {
+    if (spec.options.some((o) => o.name === name)) {
+      if (target?.name === tname) continue;
+      return `: it is an option of the ${tname} target${target ? ` (this rule's target is ${target.name})` : ''}`;
+    }
+  }
+  return '';
+}
+
+/** " (did you mean X?)" for a close spelling, else an empty string. */
+export function suggest(word: string, candidates: readonly string[]): string {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestD) { bestD = d; best = c; }
+  }
+  return best !== undefined && bestD <= Math.max(1, Math.floor(word.length / 3)) ? ` (did you mean '${best}'?)` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = dp[0];
+    dp[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = dp[j];
+      dp[j] = Math.min(dp[j] + 1, dp[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return dp[b.length];
+}

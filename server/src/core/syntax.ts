@@ -1,0 +1,251 @@
+/**
+ * Lexer and line parser for the iptables-save / iptables-restore input language.
+ *
+ * The language is line based: `iptables-restore` reads one line at a time and decides what a
+ * line is from its first character (`*` table, `:` chain, `#` comment, `COMMIT`, otherwise a
+ * rule whose words are handed to the same option parser as the `iptables` command). We keep that
+ * structure: one Chevrotain lexer tokenises the whole text, and one reused Chevrotain parser
+ * (error recovery on) groups the tokens into line nodes. The meaning of a rule's words is decided
+ * later, by the data-driven rule interpreter, because it depends on which modules are loaded.
+ */
+import { createToken, Lexer, EmbeddedActionsParser, type IToken, type TokenType } from 'chevrotain';
+
+/** Whether `offset` is the first character of a line; line-start tokens only match there. */
+function atLineStart(text: string, offset: number): boolean {
+  return offset === 0 || text.charCodeAt(offset - 1) === 10 /* \n */;
+}
+
+/** Builds a custom pattern that matches `re` (sticky) only at the start of a line. */
+function lineStartPattern(re: RegExp): (text: string, offset: number) => RegExpExecArray | null {
+  const sticky = new RegExp(re.source, 'y');
+  return (text, offset) => {
+    if (!atLineStart(text, offset)) return null;
+    sticky.lastIndex = offset;
+    return sticky.exec(text);
+  };
+}
+
+export const Newline = createToken({ name: 'Newline', pattern: /\r?\n/, line_breaks: true });
+export const Whitespace = createToken({ name: 'Whitespace', pattern: /[ \t\f\v]+/, group: Lexer.SKIPPED });
+/** A comment: `#` as the first character of a line, as iptables-restore requires. */
+export const Comment = createToken({
+  name: 'Comment',
+  pattern: lineStartPattern(/#[^\r\n]*/),
+  start_chars_hint: ['#'],
+  line_breaks: false,
+});
+/** `*table` at the start of a line. */
+export const TableHeader = createToken({
+  name: 'TableHeader',
+  pattern: lineStartPattern(/\*[^\s]*/),
+  start_chars_hint: ['*'],
+  line_breaks: false,
+});
+/** `:CHAIN` at the start of a line. */
+export const ChainHeader = createToken({
+  name: 'ChainHeader',
+  pattern: lineStartPattern(/:[^\s]*/),
+  start_chars_hint: [':'],
+  line_breaks: false,
+});
+/**
+ * An argument: a run of non-blank characters in which double-quoted segments may contain blanks
+ * and backslash escapes, exactly as iptables-restore splits a line into argv.
+ */
+export const Word = createToken({ name: 'Word', pattern: /(?:[^\s"]|"(?:[^"\\\r\n]|\\[^\r\n])*")+/ });
+/** An argument whose double quote is never closed on its line. */
+export const UnterminatedWord = createToken({
+  name: 'UnterminatedWord',
+  pattern: /(?:[^\s"]|"(?:[^"\\\r\n]|\\[^\r\n])*")*"(?:[^"\\\r\n]|\\[^\r\n])*\\?/,
+});
+
+const allTokens: TokenType[] = [Newline, Whitespace, Comment, TableHeader, ChainHeader, Word, UnterminatedWord];
+
+const lexer = new Lexer(allTokens, {
+  positionTracking: 'full',
+  ensureOptimizations: false,
+  skipValidations: true,
+});
+
+/** One argument of a line, with its decoded value and its source range (0-based, columns). */
+export interface Arg {
+  /** The argument as iptables sees it: quotes removed, escapes resolved. */
+  readonly value: string;
+  /** The raw source text of the argument. */
+  readonly raw: string;
+  readonly line: number;
+  readonly start: number;
+  readonly end: number;
+  /** True when a double quote was left open. */
+  readonly unterminated: boolean;
+}
+
+/** The kinds of line in an iptables-restore file. */
+export type LineNode =
+  | { kind: 'blank'; line: number }
+  | { kind: 'comment'; line: number; text: string; start: number; end: number }
+  | { kind: 'table'; line: number; header: Arg; rest: Arg[] }
+  | { kind: 'chain'; line: number; header: Arg; rest: Arg[] }
+  | { kind: 'commit'; line: number; keyword: Arg; rest: Arg[] }
+  | { kind: 'rule'; line: number; args: Arg[] };
+
+/** A syntax problem found while splitting the text into lines and arguments. */
+export interface SyntaxProblem {
+  readonly line: number;
+  readonly start: number;
+  readonly end: number;
+  readonly message: string;
+}
+
+/** The result of `parse`: every line of the text in order, plus the syntax problems. */
+export interface ParseResult {
+  readonly lines: LineNode[];
+  readonly errors: SyntaxProblem[];
+  /** Number of lines in the text (a final line without newline counts). */
+  readonly lineCount: number;
+}
+
+/**
+ * Decodes one argument the way iptables-restore does: a double quote toggles quoting, inside
+ * quotes a backslash escapes the next character, and outside quotes a backslash is literal.
+ */
+export function decodeArg(raw: string): string {
+  if (raw.indexOf('"') < 0) return raw;
+  let out = '';
+  let quoted = false;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i];
+    if (quoted && c === '\\' && i + 1 < raw.length) {
+      out += raw[++i];
+    } else if (c === '"') {
+      quoted = !quoted;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+function toArg(tok: IToken): Arg {
+  const raw = tok.image;
+  const start = (tok.startColumn ?? 1) - 1;
+  return {
+    value: decodeArg(raw),
+    raw,
+    line: (tok.startLine ?? 1) - 1,
+    start,
+    end: start + raw.length,
+    unterminated: tok.tokenType === UnterminatedWord,
+  };
+}
+
+/**
+ * The line parser. The grammar is deliberately flat (a line is a head token and arguments up to
+ * the newline) because iptables-restore itself gives words meaning only through its option parser.
+ */
+class LineParser extends EmbeddedActionsParser {
+  constructor() {
+    super(allTokens, { recoveryEnabled: true, skipValidations: true });
+    this.performSelfAnalysis();
+  }
+
+  /** file := line* */
+  public file = this.RULE('file', (): LineNode[] => {
+    const lines: LineNode[] = [];
+    this.MANY(() => {
+      const node = this.SUBRULE(this.line);
+      if (node) lines.push(node);
+    });
+    return lines;
+  });
+
+  private line = this.RULE('line', (): LineNode | undefined => {
+    return this.OR([
+      { ALT: () => {
+          const nl = this.CONSUME(Newline);
+          return this.ACTION((): LineNode => ({ kind: 'blank', line: (nl.startLine ?? 1) - 1 }));
+        } },
+      { ALT: () => {
+          const c = this.CONSUME(Comment);
+          this.OPTION(() => this.CONSUME2(Newline));
+          return this.ACTION((): LineNode => {
+            const start = (c.startColumn ?? 1) - 1;
+            return { kind: 'comment', line: (c.startLine ?? 1) - 1, text: c.image, start, end: start + c.image.length };
+          });
+        } },
+      { ALT: () => {
+          const h = this.CONSUME(TableHeader);
+          const rest = this.SUBRULE(this.args);
+          return this.ACTION((): LineNode => ({ kind: 'table', line: (h.startLine ?? 1) - 1, header: toArg(h), rest }));
+        } },
+      { ALT: () => {
+          const h = this.CONSUME(ChainHeader);
+          const rest = this.SUBRULE2(this.args);
+          return this.ACTION((): LineNode => ({ kind: 'chain', line: (h.startLine ?? 1) - 1, header: toArg(h), rest }));
+        } },
+      { ALT: () => {
+          const first = this.OR2([
+            { ALT: () => this.CONSUME(Word) },
+            { ALT: () => this.CONSUME(UnterminatedWord) },
+          ]);
+          const rest = this.SUBRULE3(this.args);
+          return this.ACTION((): LineNode => {
+            const head = toArg(first);
+            const line = (first.startLine ?? 1) - 1;
+            if (head.raw === 'COMMIT') return { kind: 'commit', line, keyword: head, rest };
+            return { kind: 'rule', line, args: [head, ...rest] };
+          });
+        } },
+    ]);
+  });
+
+  /** args := (Word | UnterminatedWord | line-start token out of place)* Newline? */
+  private args = this.RULE('args', (): Arg[] => {
+    const out: Arg[] = [];
+    this.MANY(() => {
+      const t = this.OR([
+        { ALT: () => this.CONSUME(Word) },
+        { ALT: () => this.CONSUME(UnterminatedWord) },
+      ]);
+      this.ACTION(() => out.push(toArg(t)));
+    });
+    this.OPTION(() => this.CONSUME(Newline));
+    return out;
+  });
+}
+
+/** The one parser instance, reused for every document (Chevrotain parsers are reusable). */
+const parser = new LineParser();
+
+/**
+ * Splits `text` into line nodes. Never throws on user input: lexer and parser problems become
+ * entries of `errors` on the line where they occur.
+ */
+export function parse(text: string): ParseResult {
+  const errors: SyntaxProblem[] = [];
+  const lexed = lexer.tokenize(text);
+  for (const e of lexed.errors) {
+    const line = (e.line ?? 1) - 1;
+    const start = (e.column ?? 1) - 1;
+    errors.push({ line, start, end: start + Math.max(1, e.length), message: `unexpected character '${text.substr(e.offset, 1)}'` });
+  }
+  parser.input = lexed.tokens;
+  let lines: LineNode[] = [];
+  try {
+    lines = parser.file();
+  } catch (err) {
+    // The parser recovers from every error we know of; this guard keeps the promise that parsing
+    // never throws even if Chevrotain meets a case it cannot recover from.
+    errors.push({ line: 0, start: 0, end: 1, message: `internal parser error: ${(err as Error).message}` });
+  }
+  for (const e of parser.errors) {
+    const tok = e.token;
+    const line = (tok.startLine ?? 1) - 1;
+    const start = (tok.startColumn ?? 1) - 1;
+    errors.push({ line: Number.isNaN(line) ? 0 : line, start: Number.isNaN(start) ? 0 : start, end: (Number.isNaN(start) ? 0 : start) + Math.max(1, tok.image.length), message: e.message });
+  }
+  let lineCount = 1;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lineCount++;
+  if (text.endsWith('\n')) lineCount--;
+  return { lines, errors, lineCount };
+}

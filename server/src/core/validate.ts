@@ -1,0 +1,390 @@
+/**
+ * Validity checks over the parsed lines and the model: everything iptables-restore (either
+ * backend) rejects becomes an error on the offending line, even the problems the kernel only finds
+ * when the table is committed (jump loops, targets in the wrong hook), plus warnings for what the
+ * kernel accepts but a reader should look at. All problems of a file are reported, not only the first.
+ */
+import type { Arg, ParseResult } from './syntax.ts';
+import type { Diagnostic, RelatedInfo, Severity } from './diagnostics.ts';
+import { DIAGNOSTIC_CODES } from './diagnostics.ts';
+import { BUILTIN_CHAINS, TABLES, STANDARD_TARGETS, TARGET_BY_NAME, type ExtensionSpec, type Hook } from './extensions/extensions.ts';
+import { outgoingJumps, reachingHooks, ruleKey, type Chain, type Model, type Rule, type Span, type Table } from './model.ts';
+import { suggest } from './rule.ts';
+
+/** Longest chain name the kernel accepts (XT_EXTENSION_MAXNAMELEN - 1). */
+export const MAX_CHAIN_NAME = 28;
+
+const range = (s: Span) => ({ start: { line: s.line, character: s.start }, end: { line: s.line, character: s.end } });
+const argSpan = (a: Arg): Span => ({ line: a.line, start: a.start, end: a.end });
+
+/** Collects diagnostics with the registry's default severity unless one is given. */
+class Sink {
+  readonly out: Diagnostic[] = [];
+  add(span: Span, code: string, message: string, opts: { severity?: Severity; related?: RelatedInfo[]; tags?: Diagnostic['tags'] } = {}): void {
+    const severity = opts.severity ?? DIAGNOSTIC_CODES[code]?.severity ?? 'error';
+    this.out.push({ range: range(span), severity, code, message, related: opts.related, tags: opts.tags });
+  }
+}
+
+/** Runs every validity check and returns the diagnostics, sorted by position. */
+export function validate(parsed: ParseResult, model: Model): Diagnostic[] {
+  const sink = new Sink();
+  for (const e of parsed.errors) sink.add({ line: e.line, start: e.start, end: e.end }, 'syntax-error', e.message);
+  checkStructure(parsed, model, sink);
+  for (const p of model.ruleProblems) sink.add({ line: p.line, start: p.start, end: p.end }, p.code, p.message, { severity: p.severity });
+  for (const t of model.tables) if (t.known) checkTable(t, model, sink);
+  return sink.out.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
+}
+
+/** Checks the table / chain / COMMIT structure, line by line, like iptables-restore's main loop. */
+function checkStructure(parsed: ParseResult, model: Model, sink: Sink): void {
+  let open: { name: string; line: number; arg: Arg; known: boolean; chains: Map<string, Span> } | undefined;
+  for (const node of parsed.lines) {
+    switch (node.kind) {
+      case 'table': {
+        const name = node.header.value.slice(1);
+        if (open) {
+          sink.add(argSpan(open.arg), 'missing-commit', `table '${open.name}' is not committed: add COMMIT before the next table (line ${node.line + 1}); iptables-restore applies nothing of it`);
+        }
+        const known = TABLES.includes(name);
+        if (name === '') sink.add(argSpan(node.header), 'syntax-error', `'*' must be followed by a table name: filter, nat, mangle, raw or security`);
+        else if (!known) sink.add(argSpan(node.header), 'unknown-table', `unknown table '${name}': expected one of ${TABLES.join(', ')}${suggest(name, TABLES)}`);
+        for (const extra of node.rest) sink.add(argSpan(extra), 'syntax-error', `unexpected '${extra.value}' after the table name`);
+        open = { name, line: node.line, arg: node.header, known, chains: new Map() };
+        break;
+      }
+      case 'chain': {
+        if (!open) {
+          sink.add(argSpan(node.header), 'outside-table', `chain declaration outside a table: put it after a '*table' line and before its COMMIT`);
+          break;
+        }
+        checkChainDeclaration(node.header, node.rest, open, sink);
+        break;
+      }
+      case 'commit':
+        if (!open) sink.add(argSpan(node.keyword), 'outside-table', 'COMMIT without an open table: it must close a block started by a *table line');
+        for (const extra of node.rest) sink.add(argSpan(extra), 'syntax-error', `unexpected '${extra.value}' after COMMIT: the line must be exactly COMMIT`);
+        open = undefined;
+        break;
+      case 'rule':
+        if (!open) {
+          const first = node.args[0];
+          sink.add({ line: node.line, start: first.start, end: node.args[node.args.length - 1].end }, 'outside-table', `rule outside a table: add a '*filter' (or other table) line before it, and COMMIT after`);
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  if (open) {
+    sink.add(argSpan(open.arg), 'missing-commit', `table '${open.name}' is never committed: add COMMIT at the end of its block; iptables-restore applies nothing of it`);
+  }
+  void model;
+}
+
+function checkChainDeclaration(header: Arg, rest: readonly Arg[], open: { name: string; known: boolean; chains: Map<string, Span> }, sink: Sink): void {
+  const name = header.value.slice(1);
+  const span = argSpan(header);
+  const builtins = open.known ? BUILTIN_CHAINS[open.name] : [];
+  const isBuiltin = (builtins as readonly string[]).includes(name);
+  if (name === '') {
+    sink.add(span, 'invalid-chain-declaration', `':' must be followed by a chain name: ':NAME POLICY [packets:bytes]'`);
+    return;
+  }
+  const policy = rest[0];
+  if (!policy) {
+    sink.add(span, 'invalid-chain-declaration', `chain declaration without a policy: write ':${name} ${isBuiltin ? 'ACCEPT' : '-'} [0:0]'`);
+  } else if (isBuiltin) {
+    if (policy.value !== 'ACCEPT' && policy.value !== 'DROP') {
+      sink.add(argSpan(policy), 'invalid-policy', `invalid policy '${policy.value}' for builtin chain ${name}: a policy is ACCEPT or DROP`);
+    }
+  } else if (policy.value !== '-') {
+    const otherTable = Object.entries(BUILTIN_CHAINS).find(([, hooks]) => (hooks as readonly string[]).includes(name))?.[0];
+    const hint = otherTable ? ` (${name} is a builtin chain of other tables, not of '${open.name}')` : '';
+    sink.add(argSpan(policy), 'policy-on-user-chain', `user-defined chain ${name} cannot have a policy: write '-' instead of '${policy.value}'${hint}`);
+  }
+  const counters = rest[1];
+  if (counters && !/^\[[0-9]+:[0-9]+\]$/.test(counters.value)) {
+    sink.add(argSpan(counters), 'invalid-counters', `bad counters '${counters.value}': expected [PACKETS:BYTES]`);
+  }
+  for (const extra of rest.slice(2)) sink.add(argSpan(extra), 'invalid-chain-declaration', `unexpected '${extra.value}' after the chain counters`);
+  if (!isBuiltin) checkChainName(name, span, sink);
+  const prev = open.chains.get(name);
+  if (prev) {
+    sink.add(span, 'duplicate-chain', `chain ${name} is already declared at line ${prev.line + 1}`, { related: [{ range: range(prev), message: 'first declaration' }] });
+  } else {
+    open.chains.set(name, span);
+  }
+}
+
+/** The rules iptables applies to new chain names. */
+function checkChainName(name: string, span: Span, sink: Sink): void {
+  if (name.length > MAX_CHAIN_NAME) {
+    sink.add(span, 'invalid-chain-name', `chain name '${name}' is ${name.length} characters long: at most ${MAX_CHAIN_NAME} are allowed`);
+  } else if (name.startsWith('-') || name.startsWith('!')) {
+    sink.add(span, 'invalid-chain-name', `chain name '${name}' cannot start with '${name[0]}'`);
+  } else if ((STANDARD_TARGETS as readonly string[]).includes(name) || TARGET_BY_NAME.has(name)) {
+    sink.add(span, 'invalid-chain-name', `chain name '${name}' is reserved: it is the name of a target`);
+  }
+}
+
+/** Checks of one table block that need the whole model: chains, jumps, loops, hooks, counters. */
+function checkTable(t: Table, model: Model, sink: Sink): void {
+  const builtins = BUILTIN_CHAINS[t.name] as readonly string[];
+  // Replay the block in order, since whether a chain exists depends on -N/-X/-E before the line.
+  const exists = new Map<string, boolean>();
+  const ruleCount = new Map<string, number>();
+  const specs = new Map<string, string[]>();
+  for (const b of builtins) { exists.set(b, true); ruleCount.set(b, 0); specs.set(b, []); }
+  for (const c of t.chains.values()) {
+    if (!c.builtin && c.declaration && !c.mentions.some((m) => m.info.command === 'N' && m.line === c.declaration!.line)) {
+      exists.set(c.name, true);
+      ruleCount.set(c.name, 0);
+      specs.set(c.name, []);
+    }
+  }
+  for (const r of t.commands) {
+    const { info } = r;
+    const chainArg = info.chainArg;
+    const name = chainArg?.value;
+    const has = name !== undefined && exists.get(name) === true;
+    const needsChain = info.command !== undefined && ['A', 'I', 'D', 'R', 'P', 'F', 'Z', 'X', 'E', 'C'].includes(info.command) && chainArg;
+    if (needsChain && !has && chainArg) {
+      const later = t.chains.get(name!);
+      const hint = later && later.declaration && later.declaration.line > r.line ? ` (it is declared later, at line ${later.declaration.line + 1}: declare it before use)` : suggest(name!, [...exists.keys()].filter((k) => exists.get(k)));
+      sink.add(argSpan(chainArg), 'undeclared-chain', `chain '${name}' does not exist in table '${t.name}'${hint}${later ? '' : `: declare it with ':${name} - [0:0]' in the table header`}`);
+    }
+    switch (info.command) {
+      case 'A':
+        if (has) { ruleCount.set(name!, (ruleCount.get(name!) ?? 0) + 1); specs.get(name!)?.push(ruleKey(r)); }
+        break;
+      case 'I':
+        if (has && info.ruleNumArg) {
+          const num = Number(info.ruleNumArg.value);
+          const count = ruleCount.get(name!) ?? 0;
+          if (Number.isFinite(num) && num > count + 1) sink.add(argSpan(info.ruleNumArg), 'invalid-value', `cannot insert at position ${num}: chain ${name} has ${count} rule${count === 1 ? '' : 's'} at this point (index of insertion too big)`);
+        }
+        if (has) { ruleCount.set(name!, (ruleCount.get(name!) ?? 0) + 1); specs.get(name!)?.push(ruleKey(r)); }
+        break;
+      case 'R':
+      case 'D':
+        if (has && info.ruleNumArg) {
+          const num = Number(info.ruleNumArg.value);
+          const count = ruleCount.get(name!) ?? 0;
+          if (Number.isFinite(num) && num > count) sink.add(argSpan(info.ruleNumArg), 'invalid-value', `rule ${num} does not exist: chain ${name} has ${count} rule${count === 1 ? '' : 's'} at this point`);
+          else if (info.command === 'D') ruleCount.set(name!, count - 1);
+        } else if (has && info.command === 'D') {
+          const list = specs.get(name!) ?? [];
+          const k = list.indexOf(ruleKey(r));
+          if (k < 0) sink.add(r.span, 'invalid-value', `no rule in chain ${name} matches this specification, so -D fails (Bad rule: does a matching rule exist in that chain?)`);
+          else { list.splice(k, 1); ruleCount.set(name!, (ruleCount.get(name!) ?? 1) - 1); }
+        }
+        break;
+      case 'N':
+        if (name !== undefined) {
+          if (exists.get(name)) {
+            sink.add(argSpan(chainArg!), 'duplicate-chain', `chain ${name} already exists in table '${t.name}'`);
+          } else {
+            checkChainName(name, argSpan(chainArg!), sink);
+            exists.set(name, true);
+            ruleCount.set(name, 0);
+            specs.set(name, []);
+          }
+        }
+        break;
+      case 'X':
+        if (name !== undefined && has) {
+          if (builtins.includes(name)) {
+            sink.add(argSpan(chainArg!), 'invalid-value', `builtin chain ${name} cannot be deleted`);
+          } else {
+            const refs = t.commands.filter((x) => x.line < r.line && x.info.target?.kind === 'chain' && x.info.target.name === name && (x.info.command === 'A' || x.info.command === 'I'));
+            const stillThere = refs.filter((x) => exists.get(x.chainName ?? '') === true);
+            if (stillThere.length > 0) {
+              sink.add(argSpan(chainArg!), 'chain-in-use', `chain ${name} cannot be deleted: it is still the target of ${stillThere.length} jump${stillThere.length === 1 ? '' : 's'} (line ${stillThere.map((x) => x.line + 1).join(', ')}); delete those rules first`, {
+                related: stillThere.map((x) => ({ range: range(x.span), message: 'jump to the chain' })),
+              });
+            } else if ((ruleCount.get(name) ?? 0) > 0) {
+              sink.add(argSpan(chainArg!), 'chain-in-use', `chain ${name} cannot be deleted: it still has ${ruleCount.get(name)} rule(s); flush it with -F first`);
+            }
+            exists.set(name, false);
+          }
+        }
+        break;
+      case 'E':
+        if (has && info.newNameArg) {
+          const nn = info.newNameArg.value;
+          if (builtins.includes(name!)) sink.add(argSpan(chainArg!), 'invalid-value', `builtin chain ${name} cannot be renamed`);
+          else if (exists.get(nn)) sink.add(argSpan(info.newNameArg), 'duplicate-chain', `cannot rename to ${nn}: a chain of that name exists`);
+          else {
+            checkChainName(nn, argSpan(info.newNameArg), sink);
+            exists.set(name!, false);
+            exists.set(nn, true);
+            ruleCount.set(nn, ruleCount.get(name!) ?? 0);
+            specs.set(nn, specs.get(name!) ?? []);
+          }
+        }
+        break;
+      case 'P':
+        if (has && info.policyArg) {
+          if (!builtins.includes(name!)) sink.add(argSpan(chainArg!), 'policy-on-user-chain', `-P applies only to builtin chains; ${name} is user-defined`);
+          else if (info.policyArg.value !== 'ACCEPT' && info.policyArg.value !== 'DROP') sink.add(argSpan(info.policyArg), 'invalid-policy', `invalid policy '${info.policyArg.value}': a policy is ACCEPT or DROP`);
+        }
+        break;
+      case 'F':
+      case 'Z':
+        if (has && info.command === 'F') { ruleCount.set(name!, 0); specs.set(name!, []); }
+        break;
+      default:
+        break;
+    }
+    checkTargetAndMatches(r, t, exists, sink);
+    checkCounters(r, model, sink);
+  }
+  checkLoops(t, sink);
+  checkHooks(t, sink);
+  for (const c of t.chains.values()) {
+    if (c.builtin || !c.exists || !c.declaration) continue;
+    if (c.references.length === 0) {
+      sink.add(c.declaration, 'unused-chain', `chain ${c.name} is never jumped to: its ${c.rules.length} rule${c.rules.length === 1 ? '' : 's'} never see a packet`, { tags: ['unnecessary'] });
+    }
+  }
+  for (const c of t.chains.values()) {
+    const decl = c.declaration;
+    if (decl && c.counters) checkCounterPair(c.counters.packets, c.counters.bytes, decl, model, sink);
+  }
+}
+
+/** Jump targets must exist at the end of the block; extensions must be allowed in the table. */
+function checkTargetAndMatches(r: Rule, t: Table, exists: Map<string, boolean>, sink: Sink): void {
+  const target = r.info.target;
+  if (!target) return;
+  if (target.kind === 'chain') {
+    const dest = t.chains.get(target.name);
+    if (!dest || !dest.exists) {
+      const isBuiltinElsewhere = Object.values(BUILTIN_CHAINS).some((hooks) => (hooks as readonly string[]).includes(target.name));
+      const candidates = [...STANDARD_TARGETS, ...TARGET_BY_NAME.keys(), ...[...exists.keys()].filter((k) => exists.get(k))];
+      const hint = suggest(target.name, candidates);
+      sink.add(argSpan(target.nameArg), 'undefined-chain', `${target.goto ? '-g' : '-j'} ${target.name}: no chain or target of that name exists in table '${t.name}'${hint}${hint ? '' : isBuiltinElsewhere ? '' : `; declare ':${target.name} - [0:0]' or use ACCEPT, DROP, RETURN or a target extension`}`);
+    } else if (dest.builtin) {
+      sink.add(argSpan(target.nameArg), 'undefined-chain', `${target.goto ? '-g' : '-j'} ${target.name}: a rule cannot jump to a builtin chain`);
+    }
+  }
+  const checkTable = (ext: ExtensionSpec, where: Arg, kind: string): void => {
+    if (ext.tables && !ext.tables.includes(t.name)) {
+      sink.add(argSpan(where), 'target-not-allowed', `the ${ext.name} ${kind} is only valid in the ${ext.tables.join(' or ')} table${ext.tables.length > 1 ? 's' : ''}, not in '${t.name}'`);
+    }
+  };
+  if (target.spec) checkTable(target.spec, target.nameArg, 'target');
+  for (const m of r.info.matches) if (m.spec && m.nameArg) checkTable(m.spec, m.nameArg, 'match');
+}
+
+function checkCounters(r: Rule, model: Model, sink: Sink): void {
+  const c = r.info.counters;
+  if (c) checkCounterPair(c.packets, c.bytes, argSpan(c.args[0]), model, sink);
+}
+
+/** Counters a kernel never writes: bytes without packets, or fewer bytes than the smallest header. */
+function checkCounterPair(packets: bigint, bytes: bigint, span: Span, model: Model, sink: Sink): void {
+  const minHeader = model.family === 'ipv6' ? 40n : 20n;
+  if (packets === 0n && bytes > 0n) {
+    sink.add(span, 'suspicious-counters', `counters [0:${bytes}] count bytes without packets: no kernel writes that; they look hand-edited`);
+  } else if (packets > 0n && bytes < packets * minHeader) {
+    sink.add(span, 'suspicious-counters', `counters [${packets}:${bytes}] give fewer than ${minHeader} bytes per packet, smaller than any ${model.family === 'ipv6' ? 'IPv6' : 'IPv4'} header: they look hand-edited`);
+  }
+}
+
+/** Jump loops: every jump that lies on a cycle of the jump graph (Tarjan's strongly connected components). */
+function checkLoops(t: Table, sink: Sink): void {
+  const chains = [...t.chains.values()].filter((c) => c.exists);
+  const index = new Map<Chain, number>();
+  const low = new Map<Chain, number>();
+  const onStack = new Set<Chain>();
+  const stack: Chain[] = [];
+  const comp = new Map<Chain, number>();
+  let counter = 0;
+  let compId = 0;
+  // Iterative Tarjan, so that long chains of jumps cannot overflow the call stack.
+  for (const root of chains) {
+    if (index.has(root)) continue;
+    const work: { c: Chain; edges: Chain[]; k: number }[] = [];
+    const push = (c: Chain): void => {
+      index.set(c, counter);
+      low.set(c, counter);
+      counter++;
+      stack.push(c);
+      onStack.add(c);
+      work.push({ c, edges: outgoingJumps(c).map((e) => e.to), k: 0 });
+    };
+    push(root);
+    while (work.length) {
+      const top = work[work.length - 1];
+      if (top.k < top.edges.length) {
+        const w = top.edges[top.k++];
+        if (!index.has(w)) push(w);
+        else if (onStack.has(w)) low.set(top.c, Math.min(low.get(top.c)!, index.get(w)!));
+      } else {
+        work.pop();
+        if (work.length) {
+          const parent = work[work.length - 1].c;
+          low.set(parent, Math.min(low.get(parent)!, low.get(top.c)!));
+        }
+        if (low.get(top.c) === index.get(top.c)) {
+          let w: Chain;
+          do {
+            w = stack.pop()!;
+            onStack.delete(w);
+            comp.set(w, compId);
+          } while (w !== top.c);
+          compId++;
+        }
+      }
+    }
+  }
+  for (const c of chains) {
+    for (const { rule, to } of outgoingJumps(c)) {
+      if (comp.get(to) !== comp.get(c)) continue;
+      const cycle = findCycle(to, c);
+      const target = rule.info.target!;
+      sink.add(argSpan(target.nameArg), 'chain-loop', `jump from ${c.name} to ${to.name} closes a loop (${[c.name, ...cycle].join(' → ')}): the kernel rejects the whole table`, {
+        related: [{ range: range(rule.span), message: 'jump on the loop' }],
+      });
+    }
+  }
+}
+
+/** A path of chain names from `from` back to `to`, for the loop message. */
+function findCycle(from: Chain, to: Chain): string[] {
+  const prev = new Map<Chain, Chain>();
+  const queue: Chain[] = [from];
+  const seen = new Set<Chain>([from]);
+  while (queue.length) {
+    const x = queue.shift()!;
+    if (x === to) break;
+    for (const { to: y } of outgoingJumps(x)) {
+      if (!seen.has(y)) { seen.add(y); prev.set(y, x); queue.push(y); }
+    }
+  }
+  const path: string[] = [];
+  for (let x: Chain | undefined = to; x && x !== from; x = prev.get(x)) path.unshift(x.name);
+  return [from.name, ...path];
+}
+
+/** Hook restrictions of targets and matches, through the chains that reach them. */
+function checkHooks(t: Table, sink: Sink): void {
+  const hooks = reachingHooks(t);
+  for (const c of t.chains.values()) {
+    const reach = hooks.get(c);
+    if (!reach || reach.size === 0) continue;
+    for (const r of c.rules) {
+      const check = (ext: ExtensionSpec, where: Arg, kind: string): void => {
+        if (!ext.hooks || (ext.tables && !ext.tables.includes(t.name))) return;
+        const bad = [...reach].filter((h) => !(ext.hooks as readonly Hook[]).includes(h));
+        if (bad.length === 0) return;
+        const via = c.builtin ? '' : ` (chain ${c.name} is reached from ${bad.join(', ')})`;
+        sink.add(argSpan(where), 'target-not-allowed', `the ${ext.name} ${kind} is only valid in ${ext.hooks.join(', ')}, not in ${bad.join(', ')}${via}`);
+      };
+      if (r.info.target?.spec) check(r.info.target.spec, r.info.target.nameArg, 'target');
+      for (const m of r.info.matches) if (m.spec && m.nameArg) check(m.spec, m.nameArg, 'match');
+    }
+  }
+}
