@@ -86,7 +86,15 @@ export const DIAGNOSTIC_CODES: Readonly<Record<string, CodeInfo>> = {
   'protocol-required': { severity: 'error', description: 'A module or option that needs `-p tcp`/`udp`/… (not negated), or a module used with the wrong protocol.' },
   'target-not-allowed': { severity: 'error', description: 'A target or match used in a table or hook the kernel refuses (e.g. DNAT in filter, MASQUERADE outside POSTROUTING).' },
   'unused-chain': { severity: 'warning', description: 'A user-defined chain that no rule jumps to.' },
-  'rule-without-target': { severity: 'information', description: 'A rule with no -j/-g: it only counts packets.' },
+  'noncanonical-address': { severity: 'warning', description: 'An IPv4 address in a short or octal/hex form (`1.2.3`, `010.0.0.1`) that iptables reads differently from how it looks.' },
+  'truncated-value': { severity: 'warning', description: 'A value longer than iptables keeps (comment > 255, log prefix > 29 …): it is silently cut.' },
+  'ignored-rule': { severity: 'warning', description: 'A rule that iptables-restore skips without a word (`-6` in an IPv4 file, `-4` in an IPv6 file).' },
+  'unavailable-extension': { severity: 'error', description: 'A module or target that iptables knows but the kernel cannot load (ULOG, ipvs, LED, SECMARK …), or QUEUE with the nf_tables backend.' },
+  'missing-ipset': { severity: 'warning', description: 'A rule that uses an ipset: the set must exist (ipset create) before the file is restored, or the kernel rejects the rule.' },
+  'unterminated-quote': { severity: 'warning', description: 'A double quote that is never closed: iptables takes the rest of the line into the argument.' },
+  'crlf-line-endings': { severity: 'error', description: 'Windows (CRLF) line endings: iptables-restore reads the carriage return as part of the last word.' },
+  'line-too-long': { severity: 'error', description: 'A line longer than 10239 characters or a word of 1024 or more: iptables-restore splits or refuses it.' },
+  'missing-final-newline': { severity: 'error', description: 'The last line (COMMIT) has no newline: iptables-legacy-restore rejects it.' },
 };
 
 /** Severity overrides by code; `off` removes the diagnostic. */

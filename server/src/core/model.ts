@@ -163,9 +163,22 @@ export function buildModel(parsed: ParseResult, family: Family): Model {
       case 'rule': {
         let args = node.args;
         let countersArg: Arg | undefined;
-        if (args[0]?.value.startsWith('[')) {
-          countersArg = args[0];
-          args = args.slice(1);
+        const head = args[0];
+        if (head && head.start > 0 && (/^[*:#]/.test(head.value) || head.value === 'COMMIT')) {
+          ruleProblems.push({ severity: 'error', code: 'syntax-error', message: `'${head.value}' must start in column 1: with blanks before it, iptables-restore reads the line as a rule (Bad argument \`${head.value}')`, line: head.line, start: head.start, end: head.end });
+          break;
+        }
+        if (head?.value.startsWith('[')) {
+          // iptables-restore takes everything up to the first ']' as counters, even without a blank after it.
+          const close = head.value.indexOf(']');
+          if (close < 0 || close === head.value.length - 1) {
+            countersArg = head;
+            args = args.slice(1);
+          } else {
+            countersArg = { ...head, value: head.value.slice(0, close + 1), raw: head.raw.slice(0, close + 1), end: head.start + close + 1 };
+            const restArg: Arg = { ...head, value: head.value.slice(close + 1), raw: head.raw.slice(close + 1), start: head.start + close + 1 };
+            args = [restArg, ...args.slice(1)];
+          }
         }
         const { rule: info, problems } = interpretRule(args, family, countersArg);
         ruleProblems.push(...problems);

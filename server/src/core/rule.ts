@@ -127,6 +127,8 @@ const BASE_OPTS: readonly BaseOpt[] = [
   { letter: 'V', longs: ['version'], arg: 'none', invert: false },
   { letter: 'h', longs: ['help'], arg: 'optional', invert: false },
 ];
+/** Options whose attached value iptables takes from the whole word (a quirk of its parser). */
+const WHOLE_WORD_VALUE = new Set(['s', 'd', 'p', 'i', 'o', 'j']);
 const BASE_BY_LETTER = new Map(BASE_OPTS.map((b) => [b.letter, b]));
 const BASE_BY_LONG = new Map<string, BaseOpt>();
 for (const b of BASE_OPTS) for (const l of b.longs) BASE_BY_LONG.set(l, b);
@@ -194,7 +196,9 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
   if (countersArg) {
     const m = /^\[([0-9]+):([0-9]+)\]$/.exec(countersArg.value);
     if (m) counters = { packets: BigInt(m[1]), bytes: BigInt(m[2]), args: [countersArg] };
-    else report(countersArg, 'invalid-counters', `bad counters '${countersArg.value}': expected [PACKETS:BYTES] with unsigned numbers`);
+    else if (!countersArg.value.endsWith(']')) report(countersArg, 'invalid-counters', `bad counters '${countersArg.value}': a rule's counters are [PACKETS:BYTES] (Bad line: need ])`);
+    else if (!countersArg.value.includes(':')) report(countersArg, 'invalid-counters', `bad counters '${countersArg.value}': expected [PACKETS:BYTES] (Bad line: need :)`);
+    else report(countersArg, 'suspicious-counters', `malformed counters '${countersArg.value}': expected [PACKETS:BYTES]; iptables-restore reads them as 0`, 'warning');
   }
 
   const ctx = (): ValueContext => ({ family, protocol });
@@ -262,7 +266,11 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
     const a = args[i];
     const v = a.value;
     if (a.unterminated) {
-      report(a, 'syntax-error', `unterminated quote in ${a.raw}: close it with "`);
+      // iptables takes the rest of the line into the argument; it is legal but rarely meant.
+      report(a, 'unterminated-quote', `the quote in ${a.raw.length > 30 ? a.raw.slice(0, 30) + '…' : a.raw} is never closed: iptables takes the rest of the line into this argument; close it with "`, 'warning');
+    }
+    if (v.length >= 1024) {
+      report(a, 'line-too-long', `an argument of ${v.length} characters: iptables refuses 1024 or more (Parameter too long!)`);
       i++;
       continue;
     }
@@ -285,6 +293,7 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
       const name = eq >= 0 ? v.slice(2, eq) : v.slice(2);
       if (eq >= 0) attached = v.slice(eq + 1);
       baseOpt = BASE_BY_LONG.get(name);
+      if (baseOpt && eq >= 0 && WHOLE_WORD_VALUE.has(baseOpt.letter)) attached = v;
       if (!baseOpt) {
         extHit = findExtOption(name).hit;
         if (!extHit) {
@@ -329,7 +338,9 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
       }
       if (v.length > 2) {
         if (baseOpt.arg === 'none') shortCluster = v.slice(2);
-        else attached = v.slice(2);
+        // iptables reads the value of -s -d -p -i -o -j from the whole word when it is attached
+        // (`-ptcp` is the protocol "-ptcp"), so we do the same to agree on the verdict.
+        else attached = WHOLE_WORD_VALUE.has(baseOpt.letter) ? v : v.slice(2);
       }
     } else {
       report(a, 'unexpected-argument', `unexpected argument '${v}': it is neither an option nor the value of one`);
@@ -385,8 +396,12 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
 
     if (b.command) {
       setCommand(b.command, a);
-      if (b.command === 'L' || b.command === 'S' || b.command === 'C') {
-        report(a, 'unsupported-command', `-${b.command} is not meant for a restore file: iptables-restore applies rules, use the iptables command for ${b.command === 'C' ? 'checks' : 'listing'}`);
+      if (b.command === 'L' || b.command === 'S') {
+        report(a, 'unsupported-command', `-${b.command} only lists rules (to standard output) and changes nothing; it does not belong in a rules file`, 'warning');
+      } else if (b.command === 'E') {
+        report(a, 'unsupported-command', '-E fails with iptables-nft-restore (CHAIN_RENAME failed) for chains of the same restore: declare the chain under its final name instead');
+      } else if (b.command === 'R') {
+        report(a, 'unsupported-command', '-R crashes iptables-nft-restore 1.8.9 when the rule exists: delete with -D and insert with -I instead');
       }
       if (value) {
         if (b.command === 'P') policyArg = undefined;
@@ -446,6 +461,7 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
           const p = VALIDATORS.protocol(value.value, ctx(), {});
           if (p) report(value, p.code, p.message, p.severity);
         } else if (b.letter === 's' || b.letter === 'd') {
+          if (negation && value.value.includes(',')) report(value, 'invalid-address', `'! -${b.letter}' cannot negate a list of addresses (${value.value}): iptables expands a list into one rule per address`);
           const p = VALIDATORS['address-list'](value.value, ctx(), {});
           if (p) report(value, p.code, `-${b.letter}: ${p.message}`, p.severity);
         } else if (b.letter === 'i' || b.letter === 'o') {
@@ -461,6 +477,8 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
         const spec = MATCH_BY_NAME.get(name);
         if (!spec) {
           report(value, 'unknown-module', `unknown match module '${name}' (Couldn't load match): check the name${suggest(name, [...MATCH_BY_NAME.keys()])}`);
+        } else if (spec.unavailable) {
+          report(value, 'unavailable-extension', `the ${name} match cannot be loaded: ${spec.unavailable}`);
         } else if (spec.family && spec.family !== family) {
           report(value, 'family-mismatch', `the ${name} match exists only in ${spec.family === 'ipv4' ? 'iptables (IPv4)' : 'ip6tables (IPv6)'}${name === 'icmp' ? '; use -m icmp6 --icmpv6-type' : name === 'icmp6' ? '; use -m icmp --icmp-type' : ''}`);
         }
@@ -484,7 +502,7 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
           target = { name, nameArg: value, kind: 'standard', goto: false, options: [] };
         } else if (ext) {
           target = { name, nameArg: value, kind: 'extension', spec: ext, goto: false, options: [] };
-          if (ext.unavailable) report(value, 'unknown-target', `target ${name} is not available: ${ext.unavailable}`);
+          if (ext.unavailable) report(value, 'unavailable-extension', `the ${name} target cannot be loaded: ${ext.unavailable}`);
           else if (ext.family && ext.family !== family) report(value, 'family-mismatch', `the ${name} target exists only in ${ext.family === 'ipv4' ? 'iptables (IPv4)' : 'ip6tables (IPv6)'}`);
           loaded.push({ ext, owner: target });
         } else {
@@ -509,10 +527,19 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
         report(a, 'unexpected-argument', `-t cannot be used inside an iptables-restore file: rules belong to the table of the enclosing '*${value?.value ?? 'table'}' block`);
         break;
       case '4':
-        if (family === 'ipv6') report(a, 'family-mismatch', '-4 in an IPv6 rule set: ip6tables-restore skips or rejects this rule');
+        if (family === 'ipv6') report(a, 'ignored-rule', '-4 in an IPv6 rule set: ip6tables-restore silently skips this rule', 'warning');
         break;
       case '6':
-        if (family === 'ipv4') report(a, 'family-mismatch', '-6 in an IPv4 rule set: iptables-restore skips or rejects this rule');
+        if (family === 'ipv4') report(a, 'ignored-rule', '-6 in an IPv4 rule set: iptables-restore silently skips this rule', 'warning');
+        break;
+      case 'n':
+      case 'x':
+      case '0':
+        report(a, 'unexpected-argument', `${v} is a listing option (Illegal option with this command): remove it`);
+        break;
+      case 'w':
+      case 'W':
+        report(a, 'unexpected-argument', `${v} cannot be used in a restore file (iptables-restore has its own -w): remove it`);
         break;
       default:
         // -n -v -x -w -W --line-numbers --modprobe -V -h: accepted by the parser and without effect on the rules.

@@ -49,17 +49,18 @@ export const ChainHeader = createToken({
   line_breaks: false,
 });
 /**
- * An argument: a run of non-blank characters in which double-quoted segments may contain blanks
- * and backslash escapes, exactly as iptables-restore splits a line into argv.
+ * An argument, split as iptables-restore splits a line into argv: a run of non-blank characters,
+ * or a double-quoted segment (blanks and backslash escapes inside); a closing quote ends the
+ * argument, so `a"b c"d` is the two arguments `ab c` and `d`.
  */
-export const Word = createToken({ name: 'Word', pattern: /(?:[^\s"]|"(?:[^"\\\r\n]|\\[^\r\n])*")+/ });
-/** An argument whose double quote is never closed on its line. */
+export const Word = createToken({ name: 'Word', pattern: /[^\s"]+(?:"(?:[^"\\\r\n]|\\[^\r\n])*")?|"(?:[^"\\\r\n]|\\[^\r\n])*"/ });
+/** An argument whose double quote is never closed: iptables takes the rest of the line into it. */
 export const UnterminatedWord = createToken({
   name: 'UnterminatedWord',
-  pattern: /(?:[^\s"]|"(?:[^"\\\r\n]|\\[^\r\n])*")*"(?:[^"\\\r\n]|\\[^\r\n])*\\?/,
+  pattern: /[^\s"]*"(?:[^"\\\r\n]|\\[^\r\n])*\\?(?=\r?\n|$)/,
 });
 
-const allTokens: TokenType[] = [Newline, Whitespace, Comment, TableHeader, ChainHeader, Word, UnterminatedWord];
+const allTokens: TokenType[] = [Newline, Whitespace, Comment, TableHeader, ChainHeader, UnterminatedWord, Word];
 
 const lexer = new Lexer(allTokens, {
   positionTracking: 'full',
@@ -95,6 +96,8 @@ export interface SyntaxProblem {
   readonly start: number;
   readonly end: number;
   readonly message: string;
+  /** Diagnostic code; `syntax-error` when absent. */
+  readonly code?: string;
 }
 
 /** The result of `parse`: every line of the text in order, plus the syntax problems. */
@@ -192,7 +195,7 @@ class LineParser extends EmbeddedActionsParser {
           return this.ACTION((): LineNode => {
             const head = toArg(first);
             const line = (first.startLine ?? 1) - 1;
-            if (head.raw === 'COMMIT') return { kind: 'commit', line, keyword: head, rest };
+            if (head.raw === 'COMMIT' && head.start === 0) return { kind: 'commit', line, keyword: head, rest };
             return { kind: 'rule', line, args: [head, ...rest] };
           });
         } },
@@ -244,8 +247,49 @@ export function parse(text: string): ParseResult {
     const start = (tok.startColumn ?? 1) - 1;
     errors.push({ line: Number.isNaN(line) ? 0 : line, start: Number.isNaN(start) ? 0 : start, end: (Number.isNaN(start) ? 0 : start) + Math.max(1, tok.image.length), message: e.message });
   }
-  let lineCount = 1;
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lineCount++;
-  if (text.endsWith('\n')) lineCount--;
+  const lineCount = checkRawLines(text, errors);
   return { lines, errors, lineCount };
+}
+
+/** iptables-restore reads lines with fgets into a buffer of this many characters. */
+const MAX_LINE = 10239;
+
+/**
+ * Checks what only the raw text shows (the tokens hide blanks and carriage returns): CRLF line
+ * endings, lines of only blanks, over-long lines, blanks around COMMIT and a final COMMIT without
+ * newline. Returns the number of lines.
+ */
+function checkRawLines(text: string, errors: SyntaxProblem[]): number {
+  let line = 0;
+  let crReported = false;
+  let pos = 0;
+  while (pos <= text.length) {
+    let nl = text.indexOf('\n', pos);
+    const last = nl < 0;
+    if (last) nl = text.length;
+    if (last && pos === text.length && pos > 0) break;
+    const raw = text.slice(pos, nl);
+    const hasCr = raw.endsWith('\r');
+    const body = hasCr ? raw.slice(0, -1) : raw;
+    if (hasCr && !crReported) {
+      crReported = true;
+      errors.push({ line, start: body.length, end: body.length + 1, code: 'crlf-line-endings', message: 'this line ends with a carriage return (Windows line endings): iptables-restore reads it as part of the last word; convert the file to LF line endings' });
+    }
+    if (body.length > 0 && /^[ \t\f\v]+$/.test(body)) {
+      errors.push({ line, start: 0, end: body.length, code: 'missing-command', message: 'a line of only blanks is read as a rule without a command (no command specified): delete the blanks' });
+    }
+    if (raw.length > MAX_LINE) {
+      errors.push({ line, start: MAX_LINE, end: raw.length, code: 'line-too-long', message: `line of ${raw.length} characters: iptables-restore reads at most ${MAX_LINE} and parses the rest as a new line` });
+    }
+    if (body !== 'COMMIT' && body.trim() === 'COMMIT' && body.startsWith('COMMIT')) {
+      errors.push({ line, start: 6, end: body.length, code: 'syntax-error', message: "blanks after COMMIT: iptables-restore only accepts a line that is exactly 'COMMIT'" });
+    }
+    if (last && body === 'COMMIT') {
+      errors.push({ line, start: 0, end: 6, code: 'missing-final-newline', message: 'the final COMMIT has no newline after it: iptables-legacy-restore rejects it (Bad argument `COMMIT\'); end the file with a newline' });
+    }
+    line++;
+    if (last) break;
+    pos = nl + 1;
+  }
+  return Math.max(1, line);
 }

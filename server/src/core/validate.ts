@@ -29,7 +29,7 @@ class Sink {
 /** Runs every validity check and returns the diagnostics, sorted by position. */
 export function validate(parsed: ParseResult, model: Model): Diagnostic[] {
   const sink = new Sink();
-  for (const e of parsed.errors) sink.add({ line: e.line, start: e.start, end: e.end }, 'syntax-error', e.message);
+  for (const e of parsed.errors) sink.add({ line: e.line, start: e.start, end: e.end }, e.code ?? 'syntax-error', e.message);
   checkStructure(parsed, model, sink);
   for (const p of model.ruleProblems) sink.add({ line: p.line, start: p.start, end: p.end }, p.code, p.message, { severity: p.severity });
   for (const t of model.tables) if (t.known) checkTable(t, model, sink);
@@ -39,12 +39,15 @@ export function validate(parsed: ParseResult, model: Model): Diagnostic[] {
 /** Checks the table / chain / COMMIT structure, line by line, like iptables-restore's main loop. */
 function checkStructure(parsed: ParseResult, model: Model, sink: Sink): void {
   let open: { name: string; line: number; arg: Arg; known: boolean; chains: Map<string, Span> } | undefined;
+  void model;
   for (const node of parsed.lines) {
     switch (node.kind) {
       case 'table': {
         const name = node.header.value.slice(1);
         if (open) {
-          sink.add(argSpan(open.arg), 'missing-commit', `table '${open.name}' is not committed: add COMMIT before the next table (line ${node.line + 1}); iptables-restore applies nothing of it`);
+          sink.add(argSpan(node.header), 'missing-commit', `table '${open.name}' (line ${open.line + 1}) is still open: add COMMIT before this line; iptables-restore rejects a new table inside another`, {
+            related: [{ range: range(argSpan(open.arg)), message: 'the open table' }],
+          });
         }
         const known = TABLES.includes(name);
         if (name === '') sink.add(argSpan(node.header), 'syntax-error', `'*' must be followed by a table name: filter, nat, mangle, raw or security`);
@@ -77,7 +80,11 @@ function checkStructure(parsed: ParseResult, model: Model, sink: Sink): void {
     }
   }
   if (open) {
-    sink.add(argSpan(open.arg), 'missing-commit', `table '${open.name}' is never committed: add COMMIT at the end of its block; iptables-restore applies nothing of it`);
+    // iptables-restore names the line after the last one; we point at the last line, where COMMIT belongs.
+    const lastLine = parsed.lineCount - 1;
+    sink.add({ line: lastLine, start: 0, end: 0 }, 'missing-commit', `table '${open.name}' (line ${open.line + 1}) is never committed: add COMMIT at the end of the file (COMMIT expected at line ${lastLine + 2}); iptables-restore applies nothing of it`, {
+      related: [{ range: range(argSpan(open.arg)), message: 'the table without COMMIT' }],
+    });
   }
   void model;
 }
@@ -103,11 +110,13 @@ function checkChainDeclaration(header: Arg, rest: readonly Arg[], open: { name: 
     const hint = otherTable ? ` (${name} is a builtin chain of other tables, not of '${open.name}')` : '';
     sink.add(argSpan(policy), 'policy-on-user-chain', `user-defined chain ${name} cannot have a policy: write '-' instead of '${policy.value}'${hint}`);
   }
+  // iptables-restore never validates chain counters (it ignores them without -c), so malformed
+  // ones are only worth a warning.
   const counters = rest[1];
   if (counters && !/^\[[0-9]+:[0-9]+\]$/.test(counters.value)) {
-    sink.add(argSpan(counters), 'invalid-counters', `bad counters '${counters.value}': expected [PACKETS:BYTES]`);
+    sink.add(argSpan(counters), 'suspicious-counters', `malformed counters '${counters.value}': expected [PACKETS:BYTES]; iptables-restore ignores them`);
   }
-  for (const extra of rest.slice(2)) sink.add(argSpan(extra), 'invalid-chain-declaration', `unexpected '${extra.value}' after the chain counters`);
+  for (const extra of rest.slice(2)) sink.add(argSpan(extra), 'suspicious-counters', `unexpected '${extra.value}' after the chain counters; iptables-restore ignores it`);
   if (!isBuiltin) checkChainName(name, span, sink);
   const prev = open.chains.get(name);
   if (prev) {
@@ -123,8 +132,8 @@ function checkChainName(name: string, span: Span, sink: Sink): void {
     sink.add(span, 'invalid-chain-name', `chain name '${name}' is ${name.length} characters long: at most ${MAX_CHAIN_NAME} are allowed`);
   } else if (name.startsWith('-') || name.startsWith('!')) {
     sink.add(span, 'invalid-chain-name', `chain name '${name}' cannot start with '${name[0]}'`);
-  } else if ((STANDARD_TARGETS as readonly string[]).includes(name) || TARGET_BY_NAME.has(name)) {
-    sink.add(span, 'invalid-chain-name', `chain name '${name}' is reserved: it is the name of a target`);
+  } else if ((STANDARD_TARGETS as readonly string[]).includes(name)) {
+    sink.add(span, 'invalid-chain-name', `chain name '${name}' is reserved: it is a standard verdict`);
   }
 }
 
@@ -136,14 +145,18 @@ function checkTable(t: Table, model: Model, sink: Sink): void {
   const ruleCount = new Map<string, number>();
   const specs = new Map<string, string[]>();
   for (const b of builtins) { exists.set(b, true); ruleCount.set(b, 0); specs.set(b, []); }
-  for (const c of t.chains.values()) {
-    if (!c.builtin && c.declaration && !c.mentions.some((m) => m.info.command === 'N' && m.line === c.declaration!.line)) {
+  // `:NAME` declarations take effect at their line: a rule before it cannot use the chain.
+  const declarations = [...t.chains.values()]
+    .filter((c) => !c.builtin && c.declaration && !c.mentions.some((m) => m.info.command === 'N' && m.line === c.declaration!.line))
+    .sort((a, b) => a.declaration!.line - b.declaration!.line);
+  let nextDecl = 0;
+  for (const r of t.commands) {
+    while (nextDecl < declarations.length && declarations[nextDecl].declaration!.line < r.line) {
+      const c = declarations[nextDecl++];
       exists.set(c.name, true);
       ruleCount.set(c.name, 0);
       specs.set(c.name, []);
     }
-  }
-  for (const r of t.commands) {
     const { info } = r;
     const chainArg = info.chainArg;
     const name = chainArg?.value;
@@ -165,6 +178,9 @@ function checkTable(t: Table, model: Model, sink: Sink): void {
           if (Number.isFinite(num) && num > count + 1) sink.add(argSpan(info.ruleNumArg), 'invalid-value', `cannot insert at position ${num}: chain ${name} has ${count} rule${count === 1 ? '' : 's'} at this point (index of insertion too big)`);
         }
         if (has) { ruleCount.set(name!, (ruleCount.get(name!) ?? 0) + 1); specs.get(name!)?.push(ruleKey(r)); }
+        break;
+      case 'C':
+        if (has && !(specs.get(name!) ?? []).includes(ruleKey(r))) sink.add(r.span, 'invalid-value', `-C finds no such rule in chain ${name} (Bad rule: does a matching rule exist in that chain?), so the restore fails`);
         break;
       case 'R':
       case 'D':
@@ -237,7 +253,9 @@ function checkTable(t: Table, model: Model, sink: Sink): void {
       default:
         break;
     }
+    // Jump targets must exist when the rule is read (a later declaration is too late for both backends).
     checkTargetAndMatches(r, t, exists, sink);
+    checkRuleInChain(r, t, sink);
     checkCounters(r, model, sink);
   }
   checkLoops(t, sink);
@@ -260,7 +278,9 @@ function checkTargetAndMatches(r: Rule, t: Table, exists: Map<string, boolean>, 
   if (!target) return;
   if (target.kind === 'chain') {
     const dest = t.chains.get(target.name);
-    if (!dest || !dest.exists) {
+    if (dest && !dest.builtin && exists.get(target.name) !== true && dest.declaration && dest.declaration.line > r.line) {
+      sink.add(argSpan(target.nameArg), 'undefined-chain', `${target.goto ? '-g' : '-j'} ${target.name}: the chain is declared only later, at line ${dest.declaration.line + 1}; iptables-restore needs it declared before this rule`);
+    } else if (!dest || exists.get(target.name) !== true) {
       const isBuiltinElsewhere = Object.values(BUILTIN_CHAINS).some((hooks) => (hooks as readonly string[]).includes(target.name));
       const candidates = [...STANDARD_TARGETS, ...TARGET_BY_NAME.keys(), ...[...exists.keys()].filter((k) => exists.get(k))];
       const hint = suggest(target.name, candidates);
@@ -276,6 +296,66 @@ function checkTargetAndMatches(r: Rule, t: Table, exists: Map<string, boolean>, 
   };
   if (target.spec) checkTable(target.spec, target.nameArg, 'target');
   for (const m of r.info.matches) if (m.spec && m.nameArg) checkTable(m.spec, m.nameArg, 'match');
+  if (target.kind === 'standard' && target.name === 'DROP' && t.name === 'nat') {
+    sink.add(argSpan(target.nameArg), 'target-not-allowed', 'the "nat" table is not intended for filtering, the use of DROP is inhibited: filter in the filter table instead');
+  }
+  if (target.kind === 'standard' && target.name === 'QUEUE') {
+    sink.add(argSpan(target.nameArg), 'unavailable-extension', 'QUEUE is refused by the nf_tables backend (iptables-nft-restore): use -j NFQUEUE --queue-num 0');
+  }
+}
+
+/** Checks that depend on the rule's own chain and the matches around its target. */
+function checkRuleInChain(r: Rule, t: Table, sink: Sink): void {
+  const { info } = r;
+  if (info.command !== 'A' && info.command !== 'I' && info.command !== 'R') return;
+  const chain = info.chainArg ? t.chains.get(info.chainArg.value) : undefined;
+  // -i has no meaning where packets are only leaving, -o where they are only arriving; iptables refuses both.
+  if (chain?.builtin && chain.hook) {
+    for (const b of info.base) {
+      if (b.name === 'o' && (chain.hook === 'PREROUTING' || chain.hook === 'INPUT')) sink.add(argSpan(b.nameArg), 'target-not-allowed', `can't use -o with ${chain.hook}: packets there have no output interface yet`);
+      if (b.name === 'i' && (chain.hook === 'POSTROUTING' || chain.hook === 'OUTPUT')) sink.add(argSpan(b.nameArg), 'target-not-allowed', `can't use -i with ${chain.hook}: locally sent packets have no input interface`);
+    }
+  }
+  for (const m of info.matches) {
+    if (m.name === 'limit' && m.spec) checkLimit(m.options, m.nameArg ?? r.info.commandArg, sink);
+    if (m.name === 'set' && m.nameArg) sink.add(argSpan(m.nameArg), 'missing-ipset', `this rule uses ipset ${m.options.find((o) => o.name === 'match-set')?.values[0]?.value ?? ''}: create the set (ipset create …) before restoring, or the kernel rejects the rule (Set … doesn't exist)`);
+  }
+  const target = info.target;
+  if (target?.name === 'SET') sink.add(argSpan(target.nameArg), 'missing-ipset', 'this rule uses an ipset: create the set before restoring, or the kernel rejects the rule');
+  if (target?.name === 'TCPMSS') {
+    const hasSyn = info.matches.some((m) => m.name === 'tcp' && m.options.some((o) => !o.negated && (o.name === 'syn' || (o.name === 'tcp-flags' && /(^|,)(SYN|ALL)(,|$)/i.test(o.values[1]?.value ?? '')))));
+    if (!hasSyn) sink.add(argSpan(target.nameArg), 'missing-option', 'TCPMSS only works on TCP SYN packets: add -m tcp --tcp-flags SYN,RST SYN (the kernel rejects the rule otherwise)');
+  }
+}
+
+/**
+ * The limit match's kernel check: the burst must be positive and `avg * burst` must not overflow
+ * the kernel's 32-bit credit counter (so `--limit 1/day` fails with the default burst of 5).
+ */
+function checkLimit(options: readonly { name: string; values: readonly Arg[]; nameArg: Arg }[], where: Arg | undefined, sink: Sink): void {
+  const rateOpt = options.find((o) => o.name === 'limit');
+  const burstOpt = options.find((o) => o.name === 'limit-burst');
+  const m = /^([0-9]+)(?:\/(.*))?$/.exec(rateOpt?.values[0]?.value ?? '3/hour');
+  if (!m) return;
+  const unit = (m[2] ?? 'second').toLowerCase();
+  const mult = 'second'.startsWith(unit) ? 1 : 'minute'.startsWith(unit) ? 60 : 'hour'.startsWith(unit) ? 3600 : 'day'.startsWith(unit) ? 86400 : 1;
+  const r = Number(m[1]);
+  if (!r) return;
+  const avg = Math.floor((10000 * mult) / r);
+  const burst = burstOpt ? Number(burstOpt.values[0]?.value) : 5;
+  if (!Number.isFinite(burst)) return;
+  // user2credits as in xt_limit.c with HZ=250 and CREDITS_PER_JIFFY=128, in 32-bit arithmetic.
+  const HZ = 250;
+  const CPJ = 128;
+  const user2credits = (user: number): number => (user > Math.floor(0xffffffff / (HZ * CPJ)) ? Math.floor(user / 10000) * HZ * CPJ : Math.floor((user * HZ * CPJ) / 10000)) >>> 0;
+  const product = Number((BigInt(avg) * BigInt(burst)) & 0xffffffffn);
+  const at = burstOpt?.values[0] ?? rateOpt?.values[0] ?? where;
+  if (!at) return;
+  if (burst === 0) {
+    sink.add(argSpan(at), 'invalid-value', '--limit-burst 0: the kernel needs a burst of at least 1');
+  } else if (user2credits(product) < user2credits(avg)) {
+    sink.add(argSpan(at), 'invalid-value', `--limit ${m[0]} with burst ${burst} overflows the kernel's counter (Overflow, try lower): use a faster rate or a smaller burst`);
+  }
 }
 
 function checkCounters(r: Rule, model: Model, sink: Sink): void {
@@ -340,7 +420,10 @@ function checkLoops(t: Table, sink: Sink): void {
       }
     }
   }
+  // The kernel only refuses loops that a packet could enter, i.e. reachable from a builtin chain.
+  const reach = reachingHooks(t);
   for (const c of chains) {
+    if ((reach.get(c)?.size ?? 0) === 0) continue;
     for (const { rule, to } of outgoingJumps(c)) {
       if (comp.get(to) !== comp.get(c)) continue;
       const cycle = findCycle(to, c);

@@ -107,7 +107,7 @@ export const MATCHES: readonly ExtensionSpec[] = [
     ],
     requireOneOf: [['cluster-total-nodes'], ['cluster-local-node', 'cluster-local-nodemask']],
   },
-  { name: 'comment', doc: 'Attaches a comment (at most 255 characters) to the rule; always matches.', options: [opt('comment', 'string', 'The comment text.', { params: { maxLength: 255 } })], requireOneOf: [['comment']] },
+  { name: 'comment', doc: 'Attaches a comment (at most 255 characters) to the rule; always matches.', options: [opt('comment', 'string', 'The comment text.', { params: { truncatesAt: 255 } })], requireOneOf: [['comment']] },
   {
     name: 'connbytes', doc: 'Matches by the number of bytes or packets a connection has transferred.',
     options: [
@@ -183,7 +183,7 @@ export const MATCHES: readonly ExtensionSpec[] = [
       opt('hashlimit-mode', 'choice-list', 'What to hash on.', { params: { choices: ['srcip', 'srcport', 'dstip', 'dstport'] } }),
       opt('hashlimit-srcmask', 'uint', 'Source prefix length.', { params: u(128) }),
       opt('hashlimit-dstmask', 'uint', 'Destination prefix length.', { params: u(128) }),
-      opt('hashlimit-name', 'string', 'Name of the hash table (/proc/net/ipt_hashlimit/NAME).', { params: { minLength: 1, maxLength: 15 } }),
+      opt('hashlimit-name', 'string', 'Name of the hash table (/proc/net/ipt_hashlimit/NAME).', { params: { minLength: 1, truncatesAt: 254 } }),
       opt('hashlimit-htable-size', 'uint', 'Number of buckets.'),
       opt('hashlimit-htable-max', 'uint', 'Maximum entries.'),
       opt('hashlimit-htable-expire', 'uint', 'Entry expiry in ms.'),
@@ -210,7 +210,7 @@ export const MATCHES: readonly ExtensionSpec[] = [
     requireOneOf: [['src-range', 'dst-range']],
   },
   {
-    name: 'ipvs', doc: 'Matches IPVS connection properties.',
+    name: 'ipvs', doc: 'Matches IPVS connection properties.', unavailable: 'the kernel has no xt_ipvs module loadable in a network namespace here (RULE_APPEND fails: No such file or directory)',
     options: [
       flag('ipvs', 'Packet belongs to an IPVS connection.', { invert: true }),
       opt('vproto', 'protocol', 'VIP protocol.', { invert: true }), opt('vaddr', 'address', 'VIP address.', { invert: true }),
@@ -235,7 +235,7 @@ export const MATCHES: readonly ExtensionSpec[] = [
     requireOneOf: [['source-ports', 'destination-ports', 'ports']],
     conflicts: [['source-ports', 'destination-ports'], ['source-ports', 'ports'], ['destination-ports', 'ports']],
   },
-  { name: 'nfacct', doc: 'Counts into an nfacct object.', options: [opt('nfacct-name', 'string', 'Accounting object name.', { params: { minLength: 1, maxLength: 31 } })], requireOneOf: [['nfacct-name']] },
+  { name: 'nfacct', doc: 'Counts into an nfacct object.', unavailable: 'the nfacct object must exist (nfacct add NAME) before the rules are loaded; the kernel rejects the rule otherwise', options: [opt('nfacct-name', 'string', 'Accounting object name.', { params: { minLength: 1, maxLength: 31 } })], requireOneOf: [['nfacct-name']] },
   {
     name: 'owner', doc: 'Matches the local socket owner (locally generated packets).', hooks: ['OUTPUT', 'POSTROUTING'],
     options: [
@@ -272,7 +272,7 @@ export const MATCHES: readonly ExtensionSpec[] = [
   },
   { name: 'quota', doc: 'Matches until a byte quota is used up.', options: [opt('quota', 'uint', 'Bytes.', { invert: true, params: { max: Number.MAX_SAFE_INTEGER } })], requireOneOf: [['quota']] },
   {
-    name: 'rateest', doc: 'Matches on rate estimators created by the RATEEST target.',
+    name: 'rateest', doc: 'Matches on rate estimators created by the RATEEST target.', unavailable: 'the named rate estimator must already exist (created by a RATEEST rule); the kernel rejects the rule otherwise',
     options: [
       opt('rateest', 'string', 'Estimator name.'), opt('rateest1', 'string', 'First estimator.'), opt('rateest2', 'string', 'Second estimator.'),
       flag('rateest-delta', 'Compare against the delta.'), opt('rateest-bps', 'string', 'Bytes per second.', { invert: true }), opt('rateest-pps', 'string', 'Packets per second.', { invert: true }),
@@ -285,7 +285,7 @@ export const MATCHES: readonly ExtensionSpec[] = [
   {
     name: 'recent', doc: 'Keeps a list of recently seen addresses and matches against it.',
     options: [
-      opt('name', 'string', 'List name (default DEFAULT).', { params: { minLength: 1, maxLength: 199 } }),
+      opt('name', 'string', 'List name (default DEFAULT).', { params: { minLength: 1, truncatesAt: 199 } }),
       flag('set', 'Add the address to the list.', { invert: true }), flag('rcheck', 'Check whether the address is in the list.', { invert: true }),
       flag('update', 'Like rcheck, and refresh the timestamp.', { invert: true }), flag('remove', 'Remove the address from the list.', { invert: true }),
       opt('seconds', 'uint', 'Only if seen within this many seconds.', { params: u(0xffffffff, 1) }), flag('reap', 'Purge entries older than --seconds.'),
@@ -452,7 +452,7 @@ export const TARGETS: readonly ExtensionSpec[] = [
   {
     name: 'LOG', doc: 'Logs the packet to the kernel log and continues.', terminating: false,
     options: [
-      opt('log-level', 'log-level', 'Syslog level.'), opt('log-prefix', 'string', 'Prefix, at most 29 characters.', { params: { maxLength: 29 } }),
+      opt('log-level', 'log-level', 'Syslog level.'), opt('log-prefix', 'string', 'Prefix, at most 29 characters.', { params: { truncatesAt: 29 } }),
       flag('log-tcp-sequence', 'Log TCP sequence numbers.'), flag('log-tcp-options', 'Log TCP options.'), flag('log-ip-options', 'Log IP options.'),
       flag('log-uid', 'Log the socket user id.'), flag('log-macdecode', 'Decode MAC addresses.'),
     ],
@@ -479,7 +479,7 @@ export const TARGETS: readonly ExtensionSpec[] = [
     name: 'REJECT', doc: 'Drops the packet and answers with an ICMP error or a TCP reset.', terminating: true, tables: ['filter'], hooks: ['INPUT', 'FORWARD', 'OUTPUT'],
     options: [opt('reject-with', 'reject-with', 'The reply to send.')],
   },
-  { name: 'SECMARK', doc: 'Sets the SELinux security mark.', terminating: false, tables: ['mangle', 'security'], options: [opt('selctx', 'string', 'Security context.')], requireOneOf: [['selctx']] },
+  { name: 'SECMARK', doc: 'Sets the SELinux security mark.', unavailable: 'SECMARK needs an active security module (SELinux); the kernel rejects it otherwise', terminating: false, tables: ['mangle', 'security'], options: [opt('selctx', 'string', 'Security context.')], requireOneOf: [['selctx']] },
   {
     name: 'SET', doc: 'Adds or deletes the packet\'s address to/from an ipset.', terminating: false,
     options: [
@@ -506,7 +506,7 @@ export const TARGETS: readonly ExtensionSpec[] = [
     requireOneOf: [['on-port']],
   },
   { name: 'TRACE', doc: 'Traces the packet through the rule set (raw table).', terminating: false, tables: ['raw'], options: [] },
-  { name: 'LED', doc: 'Blinks a LED.', terminating: false, options: [opt('led-trigger-id', 'string', 'Trigger name.'), opt('led-delay', 'string', 'Delay in ms or inf.'), flag('led-always-blink', 'Always blink.')], requireOneOf: [['led-trigger-id']] },
+  { name: 'LED', doc: 'Blinks a LED.', unavailable: 'the xt_LED kernel module is missing on common kernels (RULE_APPEND fails)', terminating: false, options: [opt('led-trigger-id', 'string', 'Trigger name.'), opt('led-delay', 'string', 'Delay in ms or inf.'), flag('led-always-blink', 'Always blink.')], requireOneOf: [['led-trigger-id']] },
   { name: 'RATEEST', doc: 'Creates a rate estimator.', terminating: false, options: [opt('rateest-name', 'string', 'Name.'), opt('rateest-interval', 'string', 'Interval.'), opt('rateest-ewmalog', 'string', 'EWMA constant.')], requireOneOf: [['rateest-name'], ['rateest-interval'], ['rateest-ewmalog']] },
 ];
 

@@ -34,6 +34,8 @@ export interface KindParams {
   readonly minLength?: number;
   /** Maximum number of list elements (multiport: 15, with a range counting twice). */
   readonly maxItems?: number;
+  /** Longer values are silently cut to this many bytes by iptables: a warning, not an error. */
+  readonly truncatesAt?: number;
 }
 
 /** A validator: returns a problem, or undefined when the value is fine. */
@@ -48,6 +50,27 @@ export function parseUnsigned(s: string): number | undefined {
   if (/^0[0-7]+$/.test(s)) return parseInt(s.slice(1), 8);
   if (/^[0-9]+$/.test(s)) return parseInt(s, 10);
   return undefined;
+}
+
+/**
+ * Parses an IPv4 address as inet_aton does (what iptables uses): one to four parts, each decimal,
+ * 0x hex or 0 octal, the last part filling the remaining bytes (`1.2.3` is 1.2.0.3).
+ */
+export function parseInetAton(s: string): number | undefined {
+  const parts = s.split('.');
+  if (parts.length < 1 || parts.length > 4) return undefined;
+  const nums: number[] = [];
+  for (const p of parts) {
+    const n = parseUnsigned(p);
+    if (n === undefined) return undefined;
+    nums.push(n);
+  }
+  const lastMax = [0xffffffff, 0xffffff, 0xffff, 0xff][parts.length - 1];
+  for (let i = 0; i < nums.length - 1; i++) if (nums[i] > 255) return undefined;
+  if (nums[nums.length - 1] > lastMax) return undefined;
+  let v = 0;
+  for (let i = 0; i < nums.length - 1; i++) v = v * 256 + nums[i];
+  return v * (lastMax + 1) + nums[nums.length - 1];
 }
 
 /** Parses an IPv4 dotted quad, returning its 32-bit value. */
@@ -112,6 +135,11 @@ export function checkAddress(value: string, ctx: ValueContext, what = 'address')
   const v6 = ctx.family === 'ipv6';
   if (host === '') return err('invalid-address', `empty ${what} in '${value}'`);
   const ok = v6 ? parseIPv6(host) !== undefined : parseIPv4(host) !== undefined;
+  if (!ok && !v6 && parseInetAton(host) !== undefined) {
+    const n = parseInetAton(host)!;
+    const quad = [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+    return warn('noncanonical-address', `'${host}' is read as ${quad}: write the address as four decimal numbers`);
+  }
   if (!ok) {
     if (!v6 && parseIPv6(host) !== undefined) return err('family-mismatch', `'${host}' is an IPv6 address in an IPv4 rule set; use ip6tables-restore or an IPv4 address`);
     if (v6 && parseIPv4(host) !== undefined) return err('family-mismatch', `'${host}' is an IPv4 address in an IPv6 rule set; use iptables-restore or an IPv6 address`);
@@ -137,9 +165,10 @@ export function checkAddress(value: string, ctx: ValueContext, what = 'address')
 
 /** Resolves a port or service name as libxtables' xtables_parse_port does. */
 export function parsePort(s: string, protocol?: string): number | undefined {
-  if (/^[0-9]+$/.test(s)) {
-    const n = Number(s);
-    return n <= 65535 ? n : undefined;
+  if (/^[0-9]/.test(s)) {
+    // iptables reads numbers with strtoul(…, 0): 0x16 is 22, and 080 is not a number.
+    const n = parseUnsigned(s);
+    return n !== undefined && n <= 65535 ? n : undefined;
   }
   const svc = SERVICE_PORTS.get(s);
   if (!svc) return undefined;
@@ -149,7 +178,8 @@ export function parsePort(s: string, protocol?: string): number | undefined {
 
 function checkPort(s: string, ctx: ValueContext): ValueProblem | undefined {
   if (parsePort(s, ctx.protocol) !== undefined) return undefined;
-  if (/^[0-9]+$/.test(s)) return err('invalid-port', `port '${s}' is out of range: ports are 0 to 65535`);
+  if (/^[0-9]+$/.test(s) && parseUnsigned(s) !== undefined) return err('invalid-port', `port '${s}' is out of range: ports are 0 to 65535`);
+  if (/^0[0-9]+$/.test(s)) return err('invalid-port', `invalid port '${s}': a leading 0 makes it octal; write ${Number(s)} without the 0`);
   return err('invalid-port', `invalid port/service '${s}': expected a number 0-65535 or a known service name`);
 }
 
@@ -354,6 +384,9 @@ function checkProtocol(s: string, ctx: ValueContext): ValueProblem | undefined {
 
 function checkString(s: string, _ctx: ValueContext, p: KindParams): ValueProblem | undefined {
   if (p.minLength !== undefined && s.length < p.minLength) return err('invalid-value', p.minLength === 1 ? 'the value must not be empty' : `'${s}' is too short: at least ${p.minLength} characters`);
+  if (p.truncatesAt !== undefined && Buffer.byteLength(s) > p.truncatesAt) {
+    return warn('truncated-value', `'${s.length > 40 ? s.slice(0, 40) + '…' : s}' is ${Buffer.byteLength(s)} bytes long: iptables silently cuts it to ${p.truncatesAt}`);
+  }
   if (p.maxLength !== undefined && Buffer.byteLength(s) > p.maxLength) return err('invalid-value', `'${s.length > 40 ? s.slice(0, 40) + '…' : s}' is too long: at most ${p.maxLength} characters`);
   return undefined;
 }
@@ -374,7 +407,8 @@ function checkDateTime(s: string): ValueProblem | undefined {
 const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 function checkWeekdays(s: string): ValueProblem | undefined {
   for (const d of s.split(',')) {
-    if (/^[1-7]$/.test(d)) continue;
+    // iptables accepts any digit here (8 yields an empty set), so only names are checked.
+    if (/^[0-9]+$/.test(d)) continue;
     if (WEEKDAYS.some((w) => w.toLowerCase() === d.toLowerCase().slice(0, 3) && d.length >= 2)) continue;
     return err('invalid-value', `invalid weekday '${d}' in '${s}': expected Mon,Tue,Wed,Thu,Fri,Sat,Sun or 1-7`);
   }
@@ -422,9 +456,8 @@ function checkNatRange(s: string, ctx: ValueContext): ValueProblem | undefined {
     if (e) return e;
   }
   if (ports !== undefined) {
-    if (!ctx.protocol || !['tcp', 'udp', 'sctp', 'dccp', 'udplite'].includes(ctx.protocol)) {
-      return err('protocol-required', `a port in '${s}' needs '-p tcp', '-p udp', '-p sctp' or '-p dccp'`);
-    }
+    // iptables only asks that some -p is given (even a negated or port-less one).
+    if (!ctx.protocol) return err('protocol-required', `a port in '${s}' needs '-p tcp', '-p udp', '-p sctp' or '-p dccp' (Need TCP, UDP, SCTP or DCCP with port specification)`);
     const e = checkPortSpec(ports);
     if (e) return e;
   }
@@ -434,7 +467,8 @@ function checkNatRange(s: string, ctx: ValueContext): ValueProblem | undefined {
 
 /** `port[-port]` as --to-ports and NAT ranges take (numbers only). */
 function checkPortSpec(s: string): ValueProblem | undefined {
-  const m = /^([0-9]+)(?:[-:]([0-9]+))?$/.exec(s);
+  if (/^[0-9]+:[0-9]+$/.test(s)) return err('invalid-port', `invalid port range '${s}': NAT port ranges use a dash, as in ${s.replace(':', '-')}`);
+  const m = /^([0-9]+)(?:-([0-9]+))?$/.exec(s);
   if (!m || Number(m[1]) > 65535 || (m[2] !== undefined && Number(m[2]) > 65535)) {
     return err('invalid-port', `invalid port or port range '${s}': expected PORT[-PORT] with ports 0-65535`);
   }
@@ -443,7 +477,7 @@ function checkPortSpec(s: string): ValueProblem | undefined {
 }
 
 function checkToPorts(s: string, ctx: ValueContext): ValueProblem | undefined {
-  if (!ctx.protocol || !['tcp', 'udp', 'sctp', 'dccp', 'udplite'].includes(ctx.protocol)) {
+  if (!ctx.protocol) {
     return err('protocol-required', `--to-ports needs '-p tcp', '-p udp', '-p sctp' or '-p dccp'`);
   }
   return checkPortSpec(s);

@@ -1,0 +1,165 @@
+/**
+ * The `iptables-lsp` command line. `check` reports diagnostics like a compiler; `lsp` runs the
+ * language server over stdio. Exit codes: 0 no error-severity diagnostic, 1 at least one, 2 usage
+ * or I/O problem. The CLI never writes to the files it reads.
+ */
+import { readFileSync, statSync, readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { check, DIAGNOSTIC_CODES, type Diagnostic, type Family, type SeverityOverrides } from '../core/index.ts';
+import { formatSarif, formatText, type FileReport } from './format.ts';
+
+const USAGE = `usage: iptables-lsp <command> [options]
+
+commands:
+  check [--format text|json|sarif] [--ipv4|--ipv6] [--severity CODE=LEVEL]... FILE|DIR...
+      Check iptables-save / iptables-restore files. Directories are searched for files.
+      Exit 0: no errors; 1: errors found; 2: usage or I/O error.
+  lsp --stdio
+      Run the language server on stdin/stdout (for Neovim, Emacs, Helix, …).
+  codes
+      List the diagnostic codes with their default severities.
+  help
+      Show this text.
+`;
+
+class UsageError extends Error {}
+
+/** Entry point; returns the exit code instead of exiting so that tests can call it. */
+export async function main(argv: readonly string[], out: (s: string) => void = (s) => process.stdout.write(s), errOut: (s: string) => void = (s) => process.stderr.write(s)): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'check':
+        return runCheck(rest, out);
+      case 'lsp': {
+        const { startServer } = await import('../lsp/server.ts');
+        startServer();
+        return await new Promise<number>(() => undefined);
+      }
+      case 'codes':
+        for (const [code, info] of Object.entries(DIAGNOSTIC_CODES)) out(`${code.padEnd(28)} ${info.severity.padEnd(12)} ${info.description}\n`);
+        return 0;
+      case 'help':
+      case '--help':
+      case '-h':
+        out(USAGE);
+        return 0;
+      case undefined:
+        errOut(USAGE);
+        return 2;
+      default:
+        throw new UsageError(`unknown command '${cmd}'`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      errOut(`iptables-lsp: ${e.message}\n\n${USAGE}`);
+      return 2;
+    }
+    errOut(`iptables-lsp: ${(e as Error).message}\n`);
+    return 2;
+  }
+}
+
+/** Collects the files to check: plain files as given, directories searched recursively. */
+function collectFiles(paths: readonly string[]): string[] {
+  const files: string[] = [];
+  const walk = (p: string, explicit: boolean): void => {
+    let st;
+    try {
+      st = statSync(p);
+    } catch (e) {
+      throw new Error(`cannot read '${p}': ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`);
+    }
+    if (st.isDirectory()) {
+      for (const name of readdirSync(p).sort()) {
+        if (name.startsWith('.') || name === 'node_modules') continue;
+        walk(join(p, name), false);
+      }
+    } else if (explicit || looksLikeRulesFile(p)) {
+      files.push(p);
+    }
+  };
+  for (const p of paths) walk(p, true);
+  return files;
+}
+
+/** File names the extension treats as iptables files, used when searching directories. */
+export function looksLikeRulesFile(path: string): boolean {
+  const base = path.split(/[\\/]/).pop() ?? '';
+  return /\.(rules|iptables)$/.test(base) || /^rules\.v[46]$/.test(base) || /^ip6?tables-save/.test(base) || /\.(v4|v6)$/.test(base);
+}
+
+function runCheck(args: readonly string[], out: (s: string) => void): number {
+  let format = 'text';
+  let family: Family | undefined;
+  const severities: Record<string, SeverityOverrides[string]> = {};
+  const paths: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--format' || a.startsWith('--format=')) {
+      format = a.includes('=') ? a.slice(9) : args[++i];
+      if (!['text', 'json', 'sarif'].includes(format ?? '')) throw new UsageError(`--format must be text, json or sarif, not '${format}'`);
+    } else if (a === '--ipv4' || a === '-4') family = 'ipv4';
+    else if (a === '--ipv6' || a === '-6') family = 'ipv6';
+    else if (a === '--severity' || a.startsWith('--severity=')) {
+      const spec = a.includes('=') ? a.slice(11) : args[++i];
+      const m = /^([a-z0-9-]+)=(error|warning|information|hint|off)$/.exec(spec ?? '');
+      if (!m) throw new UsageError(`--severity takes CODE=error|warning|information|hint|off, not '${spec}'`);
+      if (!DIAGNOSTIC_CODES[m[1]]) throw new UsageError(`unknown diagnostic code '${m[1]}' (see 'iptables-lsp codes')`);
+      severities[m[1]] = m[2] as SeverityOverrides[string];
+    } else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option '${a}'`);
+    else paths.push(a);
+  }
+  if (paths.length === 0) throw new UsageError('check needs at least one FILE or DIR');
+  const files = collectFiles(paths);
+  if (files.length === 0) throw new Error(`no iptables files found in ${paths.join(', ')}`);
+  const reports: FileReport[] = [];
+  for (const f of files) {
+    let text: string;
+    try {
+      text = readFileSync(f, 'utf8');
+    } catch (e) {
+      throw new Error(`cannot read '${f}': ${(e as Error).message}`);
+    }
+    const r = check(text, { family, fileName: f, severities });
+    reports.push({ path: relative(process.cwd(), f) || f, text, family: r.family, diagnostics: r.diagnostics });
+  }
+  if (format === 'json') out(JSON.stringify(formatJson(reports), null, 2) + '\n');
+  else if (format === 'sarif') out(JSON.stringify(formatSarif(reports), null, 2) + '\n');
+  else out(formatText(reports));
+  return reports.some((r) => r.diagnostics.some((d: Diagnostic) => d.severity === 'error')) ? 1 : 0;
+}
+
+/** The JSON output format documented in the README (1-based lines and columns). */
+export function formatJson(reports: readonly FileReport[]): unknown {
+  return {
+    files: reports.map((r) => ({
+      path: r.path,
+      family: r.family,
+      diagnostics: r.diagnostics.map((d) => ({
+        line: d.range.start.line + 1,
+        column: d.range.start.character + 1,
+        endLine: d.range.end.line + 1,
+        endColumn: d.range.end.character + 1,
+        severity: d.severity,
+        code: d.code,
+        message: d.message,
+        related: (d.related ?? []).map((x) => ({ path: r.path, line: x.range.start.line + 1, column: x.range.start.character + 1, message: x.message })),
+      })),
+    })),
+  };
+}
+
+// Run when executed directly (bundled as dist/cli.cjs or run with tsx), not when imported by tests.
+const invokedDirectly = typeof process !== 'undefined' && process.argv[1] !== undefined && /(cli\.c?js|main\.ts)$/.test(process.argv[1]);
+if (invokedDirectly) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      process.stderr.write(`iptables-lsp: internal error: ${(e as Error).stack ?? e}\n`);
+      process.exitCode = 2;
+    },
+  );
+}
