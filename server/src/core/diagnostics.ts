@@ -66,7 +66,6 @@ export const DIAGNOSTIC_CODES: Readonly<Record<string, CodeInfo>> = {
   'unknown-option': { severity: 'error', description: 'An option that neither iptables nor a loaded module knows.' },
   'ambiguous-option': { severity: 'error', description: 'An abbreviated option that matches several options.' },
   'unknown-module': { severity: 'error', description: 'A `-m` module that does not exist (the rule is kept as an opaque match).' },
-  'unknown-target': { severity: 'error', description: 'A target extension that does not exist or is no longer supported.' },
   'missing-value': { severity: 'error', description: 'An option that needs a value (or two) is missing it.' },
   'unexpected-argument': { severity: 'error', description: 'A word that is not an option nor an option\'s value.' },
   'duplicate-option': { severity: 'error', description: 'An option given twice where iptables allows it once.' },

@@ -257,14 +257,8 @@ function applyCommand(t: Table, rule: Rule): void {
       else if (name === undefined) for (const c of t.chains.values()) if (!c.builtin) c.exists = false;
       break;
     case 'E':
-      if (chain && !chain.builtin && info.newNameArg) {
-        const newName = info.newNameArg.value;
-        if (!t.chains.has(newName)) {
-          t.chains.delete(chain.name);
-          const renamed: Chain = { ...chain, name: newName };
-          t.chains.set(newName, renamed);
-        }
-      }
+      // Renaming is not applied to the model: iptables-nft-restore refuses it (see validate), and
+      // keeping the declared name keeps navigation pointing at what the file declares.
       break;
     case 'P':
       if (chain?.builtin && info.policyArg) chain.policy = info.policyArg.value;

@@ -260,15 +260,15 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
     return mu;
   };
 
+  for (const a of args) {
+    // iptables takes the rest of the line into the argument; it is legal but rarely meant.
+    if (a.unterminated) report(a, 'unterminated-quote', `the quote in ${a.raw.length > 30 ? a.raw.slice(0, 30) + '…' : a.raw} is never closed: iptables takes the rest of the line into this argument; close it with "`, 'warning');
+  }
   let i = 0;
   const n = args.length;
   while (i < n) {
     const a = args[i];
     const v = a.value;
-    if (a.unterminated) {
-      // iptables takes the rest of the line into the argument; it is legal but rarely meant.
-      report(a, 'unterminated-quote', `the quote in ${a.raw.length > 30 ? a.raw.slice(0, 30) + '…' : a.raw} is never closed: iptables takes the rest of the line into this argument; close it with "`, 'warning');
-    }
     if (v.length >= 1024) {
       report(a, 'line-too-long', `an argument of ${v.length} characters: iptables refuses 1024 or more (Parameter too long!)`);
       i++;
@@ -448,6 +448,7 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
         seenBase.add(b.letter);
         const use: OptionUse = { name: b.letter, nameArg: a, values: value ? [value] : [], negated: negation !== undefined, negation };
         base.push(use);
+        if (b.letter === 'f' && family === 'ipv6') report(a, 'family-mismatch', "-f (fragments) is not supported in IPv6: use -m frag");
         if (!value) break;
         if (value.value === '!') {
           const next = i < n ? args[i].value : 'VALUE';
@@ -468,7 +469,6 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
           const p = VALIDATORS.interface(value.value, ctx(), {});
           if (p) report(value, p.code, p.message, p.severity);
         }
-        if (b.letter === 'f' && family === 'ipv6') report(a, 'family-mismatch', '-f (fragments) exists only in iptables (IPv4); in ip6tables use -m frag');
         break;
       }
       case 'm': {

@@ -57,7 +57,7 @@ export const Word = createToken({ name: 'Word', pattern: /[^\s"]+(?:"(?:[^"\\\r\
 /** An argument whose double quote is never closed: iptables takes the rest of the line into it. */
 export const UnterminatedWord = createToken({
   name: 'UnterminatedWord',
-  pattern: /[^\s"]*"(?:[^"\\\r\n]|\\[^\r\n])*\\?(?=\r?\n|$)/,
+  pattern: /[^\s"]*"(?:[^"\\\r\n]|\\[^\r\n])*\\?(?![^\r\n])/,
 });
 
 const allTokens: TokenType[] = [Newline, Whitespace, Comment, TableHeader, ChainHeader, UnterminatedWord, Word];

@@ -280,6 +280,8 @@ function checkTargetAndMatches(r: Rule, t: Table, exists: Map<string, boolean>, 
     const dest = t.chains.get(target.name);
     if (dest && !dest.builtin && exists.get(target.name) !== true && dest.declaration && dest.declaration.line > r.line) {
       sink.add(argSpan(target.nameArg), 'undefined-chain', `${target.goto ? '-g' : '-j'} ${target.name}: the chain is declared only later, at line ${dest.declaration.line + 1}; iptables-restore needs it declared before this rule`);
+    } else if (target.goto && ((STANDARD_TARGETS as readonly string[]).includes(target.name) || TARGET_BY_NAME.has(target.name))) {
+      // Already reported by the rule interpreter: -g needs a user-defined chain.
     } else if (!dest || exists.get(target.name) !== true) {
       const isBuiltinElsewhere = Object.values(BUILTIN_CHAINS).some((hooks) => (hooks as readonly string[]).includes(target.name));
       const candidates = [...STANDARD_TARGETS, ...TARGET_BY_NAME.keys(), ...[...exists.keys()].filter((k) => exists.get(k))];
@@ -352,7 +354,7 @@ function checkLimit(options: readonly { name: string; values: readonly Arg[]; na
   const at = burstOpt?.values[0] ?? rateOpt?.values[0] ?? where;
   if (!at) return;
   if (burst === 0) {
-    sink.add(argSpan(at), 'invalid-value', '--limit-burst 0: the kernel needs a burst of at least 1');
+    // Reported by the value check of --limit-burst.
   } else if (user2credits(product) < user2credits(avg)) {
     sink.add(argSpan(at), 'invalid-value', `--limit ${m[0]} with burst ${burst} overflows the kernel's counter (Overflow, try lower): use a faster rate or a smaller burst`);
   }

@@ -73,6 +73,22 @@ export function parseInetAton(s: string): number | undefined {
   return v * (lastMax + 1) + nums[nums.length - 1];
 }
 
+/**
+ * iptables' own numeric form, tried before the resolver: one to four parts of 0-255 (decimal,
+ * 0x hex or 0 octal), missing trailing parts are zero (`22` is 22.0.0.0, `1.2.3` is 1.2.3.0).
+ */
+export function parseShortQuad(s: string): number | undefined {
+  const parts = s.split('.');
+  if (parts.length > 4) return undefined;
+  let v = 0;
+  for (let i = 0; i < 4; i++) {
+    const n = i < parts.length ? parseUnsigned(parts[i]) : 0;
+    if (n === undefined || n > 255) return undefined;
+    v = v * 256 + n;
+  }
+  return v;
+}
+
 /** Parses an IPv4 dotted quad, returning its 32-bit value. */
 export function parseIPv4(s: string): number | undefined {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
@@ -135,8 +151,8 @@ export function checkAddress(value: string, ctx: ValueContext, what = 'address')
   const v6 = ctx.family === 'ipv6';
   if (host === '') return err('invalid-address', `empty ${what} in '${value}'`);
   const ok = v6 ? parseIPv6(host) !== undefined : parseIPv4(host) !== undefined;
-  if (!ok && !v6 && parseInetAton(host) !== undefined) {
-    const n = parseInetAton(host)!;
+  if (!ok && !v6 && (parseShortQuad(host) ?? parseInetAton(host)) !== undefined) {
+    const n = (parseShortQuad(host) ?? parseInetAton(host))!;
     const quad = [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
     return warn('noncanonical-address', `'${host}' is read as ${quad}: write the address as four decimal numbers`);
   }
