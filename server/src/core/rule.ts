@@ -262,6 +262,7 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
 
   for (const a of args) {
     // iptables takes the rest of the line into the argument; it is legal but rarely meant.
+    if (a.value.length >= 1024) report(a, 'line-too-long', `an argument of ${a.value.length} characters: iptables refuses 1024 or more (Parameter too long!)`);
     if (a.unterminated) report(a, 'unterminated-quote', `the quote in ${a.raw.length > 30 ? a.raw.slice(0, 30) + '…' : a.raw} is never closed: iptables takes the rest of the line into this argument; close it with "`, 'warning');
   }
   let i = 0;
@@ -269,11 +270,6 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
   while (i < n) {
     const a = args[i];
     const v = a.value;
-    if (v.length >= 1024) {
-      report(a, 'line-too-long', `an argument of ${v.length} characters: iptables refuses 1024 or more (Parameter too long!)`);
-      i++;
-      continue;
-    }
     if (v === '!') {
       if (invert) report(a, 'syntax-error', 'multiple ! flags not allowed: write a single ! before the option');
       invert = a;

@@ -1,0 +1,61 @@
+/** The `check` command: exit codes, text, JSON and SARIF output, usage errors. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../server/src/cli/main.ts';
+
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(args, (s) => (out += s), (s) => (err += s));
+  return { code, out, err };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'iptables-lsp-cli-'));
+const good = join(dir, 'good.rules');
+const bad = join(dir, 'bad.rules');
+writeFileSync(good, '*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n');
+writeFileSync(bad, '*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp --dport 70000 -j ACCEPT\nCOMMIT\n');
+
+test('exit 0 on a clean file, 1 with errors, 2 on usage and I/O errors', async () => {
+  assert.equal((await run(['check', good])).code, 0);
+  assert.equal((await run(['check', bad])).code, 1);
+  assert.equal((await run(['check'])).code, 2);
+  assert.equal((await run(['check', '--format', 'xml', good])).code, 2);
+  const missing = await run(['check', join(dir, 'nope.rules')]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.err, /no such file/);
+});
+
+test('text output is file:line:col: severity[code]: message, the line and a caret', async () => {
+  const { out } = await run(['check', bad]);
+  const lines = out.split('\n');
+  assert.match(lines[0], /bad\.rules:3:25: error\[invalid-port\]: .*70000/);
+  assert.equal(lines[1], '  -A INPUT -p tcp --dport 70000 -j ACCEPT');
+  assert.equal(lines[2], '  ' + ' '.repeat(24) + '^^^^^');
+});
+
+test('JSON output has 1-based positions', async () => {
+  const { out } = await run(['check', '--format', 'json', bad]);
+  const j = JSON.parse(out);
+  const d = j.files[0].diagnostics[0];
+  assert.deepEqual([d.line, d.column, d.endLine, d.endColumn, d.severity, d.code], [3, 25, 3, 30, 'error', 'invalid-port']);
+  assert.deepEqual(d.related, []);
+});
+
+test('SARIF output is a 2.1.0 log with rule ids', async () => {
+  const { out } = await run(['check', '--format', 'sarif', bad]);
+  const s = JSON.parse(out);
+  assert.equal(s.version, '2.1.0');
+  assert.equal(s.runs[0].results[0].ruleId, 'invalid-port');
+  assert.equal(s.runs[0].results[0].locations[0].physicalLocation.region.startLine, 3);
+});
+
+test('--severity overrides a code', async () => {
+  const r = await run(['check', '--severity', 'invalid-port=warning', bad]);
+  assert.equal(r.code, 0);
+  assert.match(r.out, /warning\[invalid-port\]/);
+  assert.equal((await run(['check', '--severity', 'nonsense=off', bad])).code, 2);
+});

@@ -1,0 +1,111 @@
+/**
+ * Parser robustness and the raw-text checks that fixtures with markers cannot express (carriage
+ * returns, a missing final newline, over-long lines, a table left open at the end of the file).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { check, parse } from '../server/src/core/index.ts';
+
+const codesAt = (text: string, line: number): string[] => check(text).diagnostics.filter((d) => d.range.start.line === line).map((d) => d.code);
+
+test('CRLF line endings are an error on the first such line', () => {
+  assert.deepEqual(codesAt('*filter\r\n:INPUT ACCEPT [0:0]\r\nCOMMIT\r\n', 0), ['crlf-line-endings']);
+});
+
+test('a final COMMIT without newline is an error (legacy backend rejects it)', () => {
+  assert.deepEqual(codesAt('*filter\n:INPUT ACCEPT [0:0]\nCOMMIT', 2), ['missing-final-newline']);
+  assert.deepEqual(check('*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n').diagnostics, []);
+});
+
+test('blanks after COMMIT and lines of only blanks are errors', () => {
+  assert.deepEqual(codesAt('*filter\n:INPUT ACCEPT [0:0]\nCOMMIT \n', 2), ['syntax-error']);
+  assert.deepEqual(codesAt('*filter\n  \n:INPUT ACCEPT [0:0]\nCOMMIT\n', 1), ['missing-command']);
+});
+
+test('over-long lines and words are errors', () => {
+  const word = 'x'.repeat(1100);
+  assert.ok(codesAt(`*filter\n-A INPUT -m comment --comment ${word}\nCOMMIT\n`, 1).includes('line-too-long'));
+  const long = `-A INPUT${' -s 10.0.0.1'.repeat(1000)}`;
+  assert.ok(codesAt(`*filter\n${long}\nCOMMIT\n`, 1).includes('line-too-long'));
+});
+
+test('a table left open at the end of the file is reported on the last line', () => {
+  const d = check('*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\n').diagnostics;
+  assert.equal(d.length, 1);
+  assert.equal(d[0].code, 'missing-commit');
+  assert.equal(d[0].range.start.line, 2);
+  assert.match(d[0].message, /COMMIT expected at line 4/);
+});
+
+test('quotes: escapes inside, a closing quote ends the word', () => {
+  const p = parse('-A INPUT -m comment --comment "a \\"b\\" c" x"y z"w\n');
+  const rule = p.lines[0];
+  assert.equal(rule.kind, 'rule');
+  if (rule.kind !== 'rule') return;
+  assert.deepEqual(rule.args.map((a) => a.value), ['-A', 'INPUT', '-m', 'comment', '--comment', 'a "b" c', 'xy z', 'w']);
+});
+
+/** A deterministic PRNG so that failures reproduce. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+test('10,000 lines with random garbage lines: a diagnostic on each garbage line, the rest modelled as without them', () => {
+  const rand = rng(42);
+  const corpusDir = join(import.meta.dirname, '..', '..', 'shared', 'corpus', 'real-world');
+  const base = readFileSync(join(corpusDir, 'medium-sized-company__iptables-save'), 'utf8').split('\n');
+  const rules = base.filter((l) => l.startsWith('-A '));
+  const header = base.filter((l) => l.startsWith(':') || l === '*filter');
+  const alphabet = 'abcXYZ-!"#:*[]0123456789 \t.,/';
+  const garbageLines = new Set<number>();
+  const lines = [...header.filter((l) => l.startsWith('*')), ...header.filter((l) => l.startsWith(':'))];
+  while (lines.length < 9999) {
+    if (rand() < 0.1) {
+      let g = '';
+      const len = 1 + Math.floor(rand() * 40);
+      for (let k = 0; k < len; k++) g += alphabet[Math.floor(rand() * alphabet.length)];
+      // Garbage must not be a valid line by accident: start it with a letter iptables cannot read.
+      g = 'Z' + g.replace(/[\r\n]/g, '');
+      garbageLines.add(lines.length);
+      lines.push(g);
+    } else {
+      lines.push(rules[Math.floor(rand() * rules.length)]);
+    }
+  }
+  lines.push('COMMIT', '');
+  const text = lines.join('\n');
+  const withGarbage = check(text);
+  const clean = check(lines.map((l, i) => (garbageLines.has(i) ? '' : l)).join('\n'));
+  const errorLines = new Set(withGarbage.diagnostics.filter((d) => d.severity === 'error').map((d) => d.range.start.line));
+  for (const g of garbageLines) assert.ok(errorLines.has(g), `garbage line ${g + 1} has no error: ${lines[g]}`);
+  const cleanErrors = new Set(clean.diagnostics.filter((d) => d.severity === 'error').map((d) => d.range.start.line));
+  for (const l of errorLines) assert.ok(garbageLines.has(l) || cleanErrors.has(l), `line ${l + 1} got an error only because of garbage elsewhere`);
+  const summary = (r: typeof clean) => r.model.tables.map((t) => [...t.chains.values()].map((c) => `${c.name}:${c.rules.map((x) => x.line).join(',')}`).join(' '));
+  assert.deepEqual(summary(withGarbage), summary(clean));
+});
+
+test('parsing never throws on random input', () => {
+  const rand = rng(7);
+  const pieces = ['*filter', '*nat', ':X - [0:0]', '-A', 'X', '-j', '-m', 'tcp', '--dport', '!', '"', '\\', 'COMMIT', '\n', ' ', '[1:2]', '-p', '-s', '10.0.0.1/33', '-g', '\r', '\t', 'é', '#'];
+  for (let k = 0; k < 300; k++) {
+    let text = '';
+    const n = Math.floor(rand() * 60);
+    for (let j = 0; j < n; j++) text += pieces[Math.floor(rand() * pieces.length)] + (rand() < 0.7 ? ' ' : '');
+    assert.doesNotThrow(() => check(text), `input ${JSON.stringify(text)}`);
+  }
+});
+
+test('every real-world corpus file parses without throwing', () => {
+  const corpusDir = join(import.meta.dirname, '..', '..', 'shared', 'corpus', 'real-world');
+  for (const f of readdirSync(corpusDir)) {
+    if (f === 'README.md' || f.startsWith('LICENSE')) continue;
+    const r = check(readFileSync(join(corpusDir, f), 'utf8'), { fileName: f });
+    assert.ok(r.model.tables.length > 0, `${f} has no table`);
+  }
+});
