@@ -470,6 +470,20 @@ function checkHooks(t: Table, sink: Sink): void {
       };
       if (r.info.target?.spec) check(r.info.target.spec, r.info.target.nameArg, 'target');
       for (const m of r.info.matches) if (m.spec && m.nameArg) check(m.spec, m.nameArg, 'match');
+      for (const m of r.info.matches) {
+        for (const o of m.options) {
+          const allowed = o.spec?.hooks;
+          if (!allowed) continue;
+          const bad = [...reach].filter((h) => !allowed.includes(h));
+          if (bad.length) sink.add(argSpan(o.nameArg), 'target-not-allowed', `--${o.name} is only valid in ${allowed.join(', ')}, not in ${bad.join(', ')}${c.builtin ? '' : ` (chain ${c.name} is reached from ${bad.join(', ')})`}`);
+        }
+        // physdev's output-side tests need --physdev-is-bridged in OUTPUT, as xt_physdev checks.
+        if (m.name === 'physdev' && reach.has('OUTPUT')) {
+          const outOpt = m.options.find((o) => o.name === 'physdev-out' || o.name === 'physdev-is-out');
+          const bridged = m.options.find((o) => o.name === 'physdev-is-bridged' && !o.negated);
+          if (outOpt && !bridged) sink.add(argSpan(outOpt.nameArg), 'target-not-allowed', `--${outOpt.name} cannot be used in OUTPUT without --physdev-is-bridged: locally sent packets have no bridge port yet`);
+        }
+      }
     }
   }
 }

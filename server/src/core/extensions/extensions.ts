@@ -22,6 +22,8 @@ export interface ArgSpec {
 
 /** One option of a module or target. */
 export interface OptionSpec {
+  /** Hooks the kernel accepts this option in, when narrower than the module's. */
+  readonly hooks?: readonly Hook[];
   /** The long name without leading dashes. */
   readonly name: string;
   /** Other spellings the parser accepts for the same option. */
@@ -84,9 +86,10 @@ export const MATCHES: readonly ExtensionSpec[] = [
     options: [
       opt('src-type', 'choice-list', 'Source address type.', { invert: true, params: { choices: ADDR_TYPES, ignoreCase: true } }),
       opt('dst-type', 'choice-list', 'Destination address type.', { invert: true, params: { choices: ADDR_TYPES, ignoreCase: true } }),
-      flag('limit-iface-in', 'Only consider addresses on the incoming interface.'),
-      flag('limit-iface-out', 'Only consider addresses on the outgoing interface.'),
+      flag('limit-iface-in', 'Only consider addresses on the incoming interface.', { hooks: ['PREROUTING', 'INPUT', 'FORWARD'] }),
+      flag('limit-iface-out', 'Only consider addresses on the outgoing interface.', { hooks: ['OUTPUT', 'FORWARD', 'POSTROUTING'] }),
     ],
+    requireOneOf: [['src-type', 'dst-type']],
     conflicts: [['limit-iface-in', 'limit-iface-out']],
   },
   { name: 'ah', doc: 'Matches the SPI of IPsec AH headers.', options: [opt('ahspi', 'uint-range', 'AH SPI or range.', { invert: true })], protocols: ['ah', '51'] },
@@ -105,7 +108,7 @@ export const MATCHES: readonly ExtensionSpec[] = [
       opt('cluster-local-nodemask', 'uint', 'Mask of local node ids.', { invert: true }),
       opt('cluster-hash-seed', 'uint', 'Hash seed.'),
     ],
-    requireOneOf: [['cluster-total-nodes'], ['cluster-local-node', 'cluster-local-nodemask']],
+    requireOneOf: [['cluster-total-nodes'], ['cluster-local-node', 'cluster-local-nodemask'], ['cluster-hash-seed']],
   },
   { name: 'comment', doc: 'Attaches a comment (at most 255 characters) to the rule; always matches.', options: [opt('comment', 'string', 'The comment text.', { params: { truncatesAt: 255 } })], requireOneOf: [['comment']] },
   {
@@ -134,7 +137,7 @@ export const MATCHES: readonly ExtensionSpec[] = [
   {
     name: 'conntrack', doc: 'Matches connection tracking state and the original/reply tuples.',
     options: [
-      opt('ctstate', 'choice-list', 'Connection states.', { invert: true, params: { choices: CT_STATES } }),
+      opt('ctstate', 'choice-list', 'Connection states.', { invert: true, params: { choices: CT_STATES, ignoreCase: true } }),
       opt('ctproto', 'protocol', 'Layer-4 protocol of the connection.', { invert: true }),
       opt('ctorigsrc', 'address', 'Original source address.', { invert: true }),
       opt('ctorigdst', 'address', 'Original destination address.', { invert: true }),
@@ -148,6 +151,7 @@ export const MATCHES: readonly ExtensionSpec[] = [
       opt('ctexpire', 'uint-range', 'Remaining lifetime in seconds.', { invert: true }),
       opt('ctdir', 'choice', 'Packet direction.', { params: oneOf('ORIGINAL', 'REPLY') }),
     ],
+    requireOneOf: [['ctstate', 'ctproto', 'ctorigsrc', 'ctorigdst', 'ctreplsrc', 'ctrepldst', 'ctorigsrcport', 'ctorigdstport', 'ctreplsrcport', 'ctrepldstport', 'ctstatus', 'ctexpire', 'ctdir']],
   },
   { name: 'cpu', doc: 'Matches the CPU handling the packet.', options: [opt('cpu', 'uint', 'CPU number.', { invert: true })], requireOneOf: [['cpu']] },
   {
@@ -244,6 +248,7 @@ export const MATCHES: readonly ExtensionSpec[] = [
       flag('suppl-groups', 'Also match supplementary groups.'),
       flag('socket-exists', 'Packet has a socket.', { invert: true }),
     ],
+    requireOneOf: [['uid-owner', 'gid-owner', 'socket-exists']],
   },
   {
     name: 'physdev', doc: 'Matches the bridge ports a bridged packet enters or leaves by.',
@@ -288,12 +293,13 @@ export const MATCHES: readonly ExtensionSpec[] = [
       opt('name', 'string', 'List name (default DEFAULT).', { params: { minLength: 1, truncatesAt: 199 } }),
       flag('set', 'Add the address to the list.', { invert: true }), flag('rcheck', 'Check whether the address is in the list.', { invert: true }),
       flag('update', 'Like rcheck, and refresh the timestamp.', { invert: true }), flag('remove', 'Remove the address from the list.', { invert: true }),
-      opt('seconds', 'uint', 'Only if seen within this many seconds.', { params: u(0xffffffff, 1) }), flag('reap', 'Purge entries older than --seconds.'),
+      opt('seconds', 'uint', 'Only if seen within this many seconds (with --rcheck or --update).', { params: u(0xffffffff, 1) }), flag('reap', 'Purge entries older than --seconds.'),
       opt('hitcount', 'uint', 'Only if seen at least this many times.', { params: u(65535, 1) }), flag('rttl', 'Also match the TTL.'),
       opt('mask', 'address', 'Netmask applied to the address.'), flag('rsource', 'Use the source address (default).'), flag('rdest', 'Use the destination address.'),
     ],
     requireOneOf: [['set', 'rcheck', 'update', 'remove']],
-    conflicts: [['set', 'rcheck'], ['set', 'update'], ['set', 'remove'], ['rcheck', 'update'], ['rcheck', 'remove'], ['update', 'remove'], ['rsource', 'rdest']],
+    // The kernel refuses --seconds with --set (it only makes sense when checking).
+    conflicts: [['set', 'rcheck'], ['set', 'update'], ['set', 'remove'], ['rcheck', 'update'], ['rcheck', 'remove'], ['update', 'remove'], ['rsource', 'rdest'], ['set', 'seconds']],
   },
   {
     name: 'rpfilter', doc: 'Reverse-path filter: matches if the reply would leave by the incoming interface.', tables: ['raw', 'mangle'], hooks: ['PREROUTING'],
@@ -319,12 +325,12 @@ export const MATCHES: readonly ExtensionSpec[] = [
     requireOneOf: [['match-set']],
   },
   {
-    name: 'socket', doc: 'Matches packets that belong to a local socket.', tables: ['mangle'], hooks: ['PREROUTING', 'INPUT'],
+    name: 'socket', doc: 'Matches packets that belong to a local socket.', hooks: ['PREROUTING', 'INPUT'],
     options: [flag('transparent', 'Only transparent sockets.'), flag('nowildcard', 'Ignore sockets bound to any address.'), flag('restore-skmark', 'Restore the socket mark.')],
   },
   {
     name: 'state', doc: 'Matches the connection tracking state (a subset of conntrack --ctstate).',
-    options: [opt('state', 'choice-list', 'Comma-separated states.', { invert: true, params: { choices: STATES } })],
+    options: [opt('state', 'choice-list', 'Comma-separated states.', { invert: true, params: { choices: STATES, ignoreCase: true } })],
     requireOneOf: [['state']],
   },
   {
@@ -341,7 +347,7 @@ export const MATCHES: readonly ExtensionSpec[] = [
     name: 'string', doc: 'Matches a string or hex pattern in the packet.',
     options: [
       opt('algo', 'choice', 'bm or kmp.', { params: oneOf('bm', 'kmp') }), opt('from', 'uint', 'Start offset.'), opt('to', 'uint', 'End offset.'),
-      opt('string', 'string', 'Pattern.', { invert: true, params: { minLength: 1, maxLength: 255 } }),
+      opt('string', 'string', 'Pattern.', { invert: true, params: { minLength: 1, maxLength: 128 } }),
       opt('hex-string', 'hex', 'Pattern in |hex|.', { invert: true }), flag('icase', 'Ignore case.'),
     ],
     requireOneOf: [['algo'], ['string', 'hex-string']],
@@ -353,7 +359,7 @@ export const MATCHES: readonly ExtensionSpec[] = [
       opt('destination-port', 'port-range', 'Destination port or range.', { invert: true, aliases: ['dport'] }),
       { name: 'tcp-flags', args: [{ kind: 'tcp-flag-list', label: 'mask' }, { kind: 'tcp-flag-list', label: 'comp' }], invert: true, doc: 'Examine the flags in MASK; those in COMP must be set.' },
       flag('syn', 'SYN set, ACK, RST and FIN clear (a connection request).', { invert: true }),
-      opt('tcp-option', 'uint', 'TCP option number.', { invert: true, params: u(255) }),
+      opt('tcp-option', 'uint', 'TCP option number.', { invert: true, params: u(255, 1) }),
     ],
     conflicts: [['syn', 'tcp-flags']],
   },
@@ -421,6 +427,7 @@ export const TARGETS: readonly ExtensionSpec[] = [
   {
     name: 'DNAT', doc: 'Rewrites the destination address (and port) of a new connection.', terminating: true, tables: ['nat'], hooks: NAT_HOOKS_DST,
     options: [opt('to-destination', 'nat-range', 'ADDR[-ADDR][:PORT[-PORT]].', { multi: false }), flag('random', 'Randomise the port.'), flag('persistent', 'Same mapping per client.')],
+    requireOneOf: [['to-destination']],
   },
   {
     name: 'SNAT', doc: 'Rewrites the source address (and port) of a new connection.', terminating: true, tables: ['nat'], hooks: NAT_HOOKS_SRC,
@@ -452,7 +459,7 @@ export const TARGETS: readonly ExtensionSpec[] = [
   {
     name: 'LOG', doc: 'Logs the packet to the kernel log and continues.', terminating: false,
     options: [
-      opt('log-level', 'log-level', 'Syslog level.'), opt('log-prefix', 'string', 'Prefix, at most 29 characters.', { params: { truncatesAt: 29 } }),
+      opt('log-level', 'log-level', 'Syslog level.'), opt('log-prefix', 'string', 'Prefix, at most 29 characters.', { params: { minLength: 1, truncatesAt: 29 } }),
       flag('log-tcp-sequence', 'Log TCP sequence numbers.'), flag('log-tcp-options', 'Log TCP options.'), flag('log-ip-options', 'Log IP options.'),
       flag('log-uid', 'Log the socket user id.'), flag('log-macdecode', 'Decode MAC addresses.'),
     ],
@@ -491,7 +498,7 @@ export const TARGETS: readonly ExtensionSpec[] = [
     requireOneOf: [['add-set', 'del-set', 'map-set']],
   },
   {
-    name: 'SYNPROXY', doc: 'Answers SYNs on behalf of a server (needs conntrack INVALID/UNTRACKED handling).', terminating: true, tables: ['filter', 'raw', 'mangle'], hooks: ['INPUT', 'FORWARD'], protocols: ['tcp', '6'],
+    name: 'SYNPROXY', doc: 'Answers SYNs on behalf of a server (needs conntrack INVALID/UNTRACKED handling).', terminating: true, tables: ['filter'], hooks: ['INPUT', 'FORWARD'], protocols: ['tcp', '6'],
     options: [opt('mss', 'uint', 'MSS.', { params: u(65535) }), opt('wscale', 'uint', 'Window scale.', { params: u(14) }), flag('sack-perm', 'SACK permitted.'), flag('timestamp', 'Timestamps.'), flag('ecn', 'ECN.')],
   },
   {

@@ -304,7 +304,7 @@ function checkChoiceList(s: string, _ctx: ValueContext, p: KindParams): ValuePro
   return undefined;
 }
 
-const TCP_FLAGS = ['SYN', 'ACK', 'FIN', 'RST', 'URG', 'PSH', 'ALL', 'NONE', 'ECE', 'CWR'];
+const TCP_FLAGS = ['SYN', 'ACK', 'FIN', 'RST', 'URG', 'PSH', 'ALL', 'NONE'];
 
 /** One argument of --tcp-flags (mask or comparison). */
 function checkTcpFlagList(s: string): ValueProblem | undefined {
@@ -349,7 +349,8 @@ export const ICMPV6_TYPES: ReadonlyMap<string, readonly [number, number]> = new 
 ]);
 
 function checkIcmpType(s: string, table: ReadonlyMap<string, readonly [number, number]>, label: string): ValueProblem | undefined {
-  if (table.has(s)) return undefined;
+  const lower = s.toLowerCase();
+  for (const k of table.keys()) if (k.toLowerCase() === lower) return undefined;
   const m = /^([0-9]+)(?:\/([0-9]+))?$/.exec(s);
   if (m) {
     if (Number(m[1]) > 255) return err('invalid-value', `${label} type ${m[1]} is out of range: types are 0 to 255`);
@@ -364,7 +365,8 @@ function checkIcmpType(s: string, table: ReadonlyMap<string, readonly [number, n
  * or day; N must be positive and at most 10000 per unit-second scale.
  */
 function checkRate(s: string): ValueProblem | undefined {
-  const m = /^([0-9]+)(?:\/(.*))?$/.exec(s);
+  // iptables reads the number with atoi, so `1.5/sec` is 1/sec; the unit is a prefix of a unit name.
+  const m = /^([0-9]+)[^/]*(?:\/(.*))?$/.exec(s);
   if (!m) return err('invalid-value', `bad rate '${s}': expected N/second, N/minute, N/hour or N/day`);
   const units: Record<string, number> = { second: 1, minute: 60, hour: 3600, day: 86400 };
   let mult = 1;
@@ -389,8 +391,10 @@ function checkHashlimitRate(s: string): ValueProblem | undefined {
 function checkProtocol(s: string, ctx: ValueContext): ValueProblem | undefined {
   const lower = s.toLowerCase();
   if (lower === 'all') return undefined;
-  if (/^[0-9]+$/.test(lower)) {
-    return Number(lower) <= 255 ? undefined : err('invalid-protocol', `protocol number ${s} is out of range: 0 to 255`);
+  if (/^[0-9]/.test(lower)) {
+    const n = parseUnsigned(lower);
+    if (n === undefined) return err('invalid-protocol', `invalid protocol number '${s}'`);
+    return n <= 255 ? undefined : err('invalid-protocol', `protocol number ${s} is out of range: 0 to 255`);
   }
   if (lower === 'icmpv6' || lower === 'mh' || lower === 'ipv6-mh') return undefined;
   if (PROTOCOL_NUMBERS.has(lower)) return undefined;
@@ -416,7 +420,9 @@ function checkTimeOfDay(s: string): ValueProblem | undefined {
 }
 
 function checkDateTime(s: string): ValueProblem | undefined {
-  if (/^[0-9]{4}(-[0-9]{2}(-[0-9]{2}(T[0-9]{2}(:[0-9]{2}(:[0-9]{2})?)?)?)?)?$/.test(s)) return undefined;
+  const m = /^([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2})(?:T([0-9]{2})(?::([0-9]{2})(?::([0-9]{2}))?)?)?)?)?$/.exec(s);
+  // The kernel stores seconds since 1970 in 32 bits, so dates from 2038 on are refused.
+  if (m && Number(m[1]) >= 1970 && Number(m[1]) <= 2037 && (m[2] === undefined || (Number(m[2]) >= 1 && Number(m[2]) <= 12)) && (m[3] === undefined || (Number(m[3]) >= 1 && Number(m[3]) <= 31)) && (m[4] === undefined || Number(m[4]) <= 23) && (m[5] === undefined || Number(m[5]) <= 59) && (m[6] === undefined || Number(m[6]) <= 59)) return undefined;
   return err('invalid-value', `invalid date '${s}': expected YYYY[-MM[-DD[Thh[:mm[:ss]]]]]`);
 }
 
@@ -425,7 +431,8 @@ function checkWeekdays(s: string): ValueProblem | undefined {
   for (const d of s.split(',')) {
     // iptables accepts any digit here (8 yields an empty set), so only names are checked.
     if (/^[0-9]+$/.test(d)) continue;
-    if (WEEKDAYS.some((w) => w.toLowerCase() === d.toLowerCase().slice(0, 3) && d.length >= 2)) continue;
+    // Names are case-sensitive: `Monday` and `Mon` work, `mon` does not.
+    if (WEEKDAYS.some((w) => d.startsWith(w))) continue;
     return err('invalid-value', `invalid weekday '${d}' in '${s}': expected Mon,Tue,Wed,Thu,Fri,Sat,Sun or 1-7`);
   }
   return undefined;
@@ -438,8 +445,17 @@ function checkMonthdays(s: string): ValueProblem | undefined {
   return undefined;
 }
 
+/** `--hex-string`: text with |hex bytes| segments; inside bars only hex digit pairs and blanks. */
 function checkHex(s: string): ValueProblem | undefined {
-  return /^(\|?[0-9a-fA-F ]*\|?|[^|]*)*$/.test(s) ? undefined : err('invalid-value', `invalid hex string '${s}'`);
+  const parts = s.split('|');
+  if (parts.length % 2 === 0) return err('invalid-value', `invalid hex string '${s}': a '|' is not closed`);
+  for (let i = 1; i < parts.length; i += 2) {
+    const hex = parts[i].replace(/ /g, '');
+    const bad = /[^0-9a-fA-F]/.exec(hex);
+    if (bad) return err('invalid-value', `invalid hex char '${bad[0]}' in '${s}'`);
+    if (hex.length % 2 !== 0) return err('invalid-value', `odd number of hex digits in '|${parts[i]}|'`);
+  }
+  return undefined;
 }
 
 /** `addr[-addr]` for iprange. */
@@ -484,11 +500,13 @@ function checkNatRange(s: string, ctx: ValueContext): ValueProblem | undefined {
 /** `port[-port]` as --to-ports and NAT ranges take (numbers only). */
 function checkPortSpec(s: string): ValueProblem | undefined {
   if (/^[0-9]+:[0-9]+$/.test(s)) return err('invalid-port', `invalid port range '${s}': NAT port ranges use a dash, as in ${s.replace(':', '-')}`);
-  const m = /^([0-9]+)(?:-([0-9]+))?$/.exec(s);
-  if (!m || Number(m[1]) > 65535 || (m[2] !== undefined && Number(m[2]) > 65535)) {
-    return err('invalid-port', `invalid port or port range '${s}': expected PORT[-PORT] with ports 0-65535`);
+  const m = /^([^-]+)(?:-([^-]+))?$/.exec(s);
+  const lo = m ? parsePort(m[1]) : undefined;
+  const hi = m?.[2] !== undefined ? parsePort(m[2]) : lo;
+  if (!m || lo === undefined || hi === undefined) {
+    return err('invalid-port', `invalid port or port range '${s}': expected PORT[-PORT] with ports 0-65535 (Port not valid)`);
   }
-  if (m[2] !== undefined && Number(m[1]) > Number(m[2])) return err('invalid-port', `invalid port range '${s}': the first port is greater than the last`);
+  if (lo > hi) return err('invalid-port', `invalid port range '${s}': the first port is greater than the last (Port range funky)`);
   return undefined;
 }
 
@@ -499,7 +517,7 @@ function checkToPorts(s: string, ctx: ValueContext): ValueProblem | undefined {
   return checkPortSpec(s);
 }
 
-const LOG_LEVELS = ['emerg', 'alert', 'crit', 'error', 'err', 'warning', 'warn', 'notice', 'info', 'debug', 'panic'];
+const LOG_LEVELS = ['emerg', 'alert', 'crit', 'error', 'warning', 'notice', 'info', 'debug', 'panic'];
 function checkLogLevel(s: string): ValueProblem | undefined {
   if (/^[0-7]$/.test(s) || LOG_LEVELS.includes(s)) return undefined;
   return err('invalid-value', `invalid log level '${s}': expected 0-7 or one of emerg, alert, crit, error, warning, notice, info, debug`);
