@@ -53,17 +53,20 @@ export const ChainHeader = createToken({
  * or a double-quoted segment (blanks and backslash escapes inside); a closing quote ends the
  * argument, so `a"b c"d` is the two arguments `ab c` and `d`.
  */
-export const Word = createToken({ name: 'Word', pattern: /[^\s"]+(?:"(?:[^"\\\r\n]|\\[^\r\n])*")?|"(?:[^"\\\r\n]|\\[^\r\n])*"/ });
+/** Category of the two argument tokens, so that the grammar consumes either without an OR. */
+export const AnyArg = createToken({ name: 'AnyArg', pattern: Lexer.NA });
+export const Word = createToken({ name: 'Word', categories: [AnyArg], pattern: /[^\s"]+(?:"(?:[^"\\\r\n]|\\[^\r\n])*")?|"(?:[^"\\\r\n]|\\[^\r\n])*"/ });
 /** An argument whose double quote is never closed: iptables takes the rest of the line into it. */
 export const UnterminatedWord = createToken({
   name: 'UnterminatedWord',
+  categories: [AnyArg],
   pattern: /[^\s"]*"(?:[^"\\\r\n]|\\[^\r\n])*\\?(?![^\r\n])/,
 });
 
-const allTokens: TokenType[] = [Newline, Whitespace, Comment, TableHeader, ChainHeader, UnterminatedWord, Word];
+const allTokens: TokenType[] = [Newline, Whitespace, Comment, TableHeader, ChainHeader, UnterminatedWord, Word, AnyArg];
 
 const lexer = new Lexer(allTokens, {
-  positionTracking: 'full',
+  positionTracking: 'onlyOffset',
   ensureOptimizations: false,
   skipValidations: true,
 });
@@ -129,18 +132,48 @@ export function decodeArg(raw: string): string {
   return out;
 }
 
+/**
+ * Line/column lookup for token offsets. The lexer only tracks offsets (full position tracking
+ * costs a third of the lexing time); tokens are converted in order, so a cursor over the line
+ * start offsets advances monotonically and each lookup is O(1) amortised.
+ */
+class Positions {
+  private readonly starts: number[] = [0];
+  private cursor = 0;
+  constructor(text: string) {
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) this.starts.push(i + 1);
+  }
+  /** The 0-based line of an offset. */
+  line(offset: number): number {
+    const s = this.starts;
+    if (offset < s[this.cursor]) this.cursor = 0;
+    while (this.cursor + 1 < s.length && s[this.cursor + 1] <= offset) this.cursor++;
+    return this.cursor;
+  }
+  /** The 0-based column of an offset on its line. */
+  column(offset: number): number {
+    return offset - this.starts[this.line(offset)];
+  }
+}
+
+/** Positions of the text being parsed; set by `parse` before the parser runs. */
+let positions = new Positions('');
+
 function toArg(tok: IToken): Arg {
   const raw = tok.image;
-  const start = (tok.startColumn ?? 1) - 1;
+  const line = positions.line(tok.startOffset);
+  const start = positions.column(tok.startOffset);
   return {
-    value: decodeArg(raw),
+    value: raw.indexOf('"') < 0 ? raw : decodeArg(raw),
     raw,
-    line: (tok.startLine ?? 1) - 1,
+    line,
     start,
     end: start + raw.length,
     unterminated: tok.tokenType === UnterminatedWord,
   };
 }
+
+const lineOf = (tok: IToken): number => positions.line(tok.startOffset);
 
 /**
  * The line parser. The grammar is deliberately flat (a line is a head token and arguments up to
@@ -166,35 +199,32 @@ class LineParser extends EmbeddedActionsParser {
     return this.OR([
       { ALT: () => {
           const nl = this.CONSUME(Newline);
-          return this.ACTION((): LineNode => ({ kind: 'blank', line: (nl.startLine ?? 1) - 1 }));
+          return this.ACTION((): LineNode => ({ kind: 'blank', line: lineOf(nl) }));
         } },
       { ALT: () => {
           const c = this.CONSUME(Comment);
           this.OPTION(() => this.CONSUME2(Newline));
           return this.ACTION((): LineNode => {
-            const start = (c.startColumn ?? 1) - 1;
-            return { kind: 'comment', line: (c.startLine ?? 1) - 1, text: c.image, start, end: start + c.image.length };
+            const start = positions.column(c.startOffset);
+            return { kind: 'comment', line: lineOf(c), text: c.image, start, end: start + c.image.length };
           });
         } },
       { ALT: () => {
           const h = this.CONSUME(TableHeader);
           const rest = this.SUBRULE(this.args);
-          return this.ACTION((): LineNode => ({ kind: 'table', line: (h.startLine ?? 1) - 1, header: toArg(h), rest }));
+          return this.ACTION((): LineNode => ({ kind: 'table', line: lineOf(h), header: toArg(h), rest }));
         } },
       { ALT: () => {
           const h = this.CONSUME(ChainHeader);
           const rest = this.SUBRULE2(this.args);
-          return this.ACTION((): LineNode => ({ kind: 'chain', line: (h.startLine ?? 1) - 1, header: toArg(h), rest }));
+          return this.ACTION((): LineNode => ({ kind: 'chain', line: lineOf(h), header: toArg(h), rest }));
         } },
       { ALT: () => {
-          const first = this.OR2([
-            { ALT: () => this.CONSUME(Word) },
-            { ALT: () => this.CONSUME(UnterminatedWord) },
-          ]);
+          const first = this.CONSUME(AnyArg);
           const rest = this.SUBRULE3(this.args);
           return this.ACTION((): LineNode => {
             const head = toArg(first);
-            const line = (first.startLine ?? 1) - 1;
+            const line = head.line;
             if (head.raw === 'COMMIT' && head.start === 0) return { kind: 'commit', line, keyword: head, rest };
             return { kind: 'rule', line, args: [head, ...rest] };
           });
@@ -206,10 +236,7 @@ class LineParser extends EmbeddedActionsParser {
   private args = this.RULE('args', (): Arg[] => {
     const out: Arg[] = [];
     this.MANY(() => {
-      const t = this.OR([
-        { ALT: () => this.CONSUME(Word) },
-        { ALT: () => this.CONSUME(UnterminatedWord) },
-      ]);
+      const t = this.CONSUME(AnyArg);
       this.ACTION(() => out.push(toArg(t)));
     });
     this.OPTION(() => this.CONSUME(Newline));
@@ -227,9 +254,10 @@ const parser = new LineParser();
 export function parse(text: string): ParseResult {
   const errors: SyntaxProblem[] = [];
   const lexed = lexer.tokenize(text);
+  positions = new Positions(text);
   for (const e of lexed.errors) {
-    const line = (e.line ?? 1) - 1;
-    const start = (e.column ?? 1) - 1;
+    const line = positions.line(e.offset);
+    const start = positions.column(e.offset);
     errors.push({ line, start, end: start + Math.max(1, e.length), message: `unexpected character '${text.substr(e.offset, 1)}'` });
   }
   parser.input = lexed.tokens;
@@ -243,8 +271,8 @@ export function parse(text: string): ParseResult {
   }
   for (const e of parser.errors) {
     const tok = e.token;
-    const line = (tok.startLine ?? 1) - 1;
-    const start = (tok.startColumn ?? 1) - 1;
+    const line = Number.isNaN(tok.startOffset) ? 0 : positions.line(tok.startOffset);
+    const start = Number.isNaN(tok.startOffset) ? 0 : positions.column(tok.startOffset);
     errors.push({ line: Number.isNaN(line) ? 0 : line, start: Number.isNaN(start) ? 0 : start, end: (Number.isNaN(start) ? 0 : start) + Math.max(1, tok.image.length), message: e.message });
   }
   const lineCount = checkRawLines(text, errors);

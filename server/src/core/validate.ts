@@ -140,6 +140,9 @@ function checkChainName(name: string, span: Span, sink: Sink): void {
 /** Checks of one table block that need the whole model: chains, jumps, loops, hooks, counters. */
 function checkTable(t: Table, model: Model, sink: Sink): void {
   const builtins = BUILTIN_CHAINS[t.name] as readonly string[];
+  // Rule texts are only needed to resolve `-D spec` / `-C spec`; skip building them otherwise.
+  const needSpecs = t.commands.some((c) => (c.info.command === 'D' && !c.info.ruleNumArg) || c.info.command === 'C');
+  const keyOf = (r: Rule): string => (needSpecs ? ruleKey(r) : '');
   // Replay the block in order, since whether a chain exists depends on -N/-X/-E before the line.
   const exists = new Map<string, boolean>();
   const ruleCount = new Map<string, number>();
@@ -169,7 +172,7 @@ function checkTable(t: Table, model: Model, sink: Sink): void {
     }
     switch (info.command) {
       case 'A':
-        if (has) { ruleCount.set(name!, (ruleCount.get(name!) ?? 0) + 1); specs.get(name!)?.push(ruleKey(r)); }
+        if (has) { ruleCount.set(name!, (ruleCount.get(name!) ?? 0) + 1); specs.get(name!)?.push(keyOf(r)); }
         break;
       case 'I':
         if (has && info.ruleNumArg) {
@@ -177,7 +180,7 @@ function checkTable(t: Table, model: Model, sink: Sink): void {
           const count = ruleCount.get(name!) ?? 0;
           if (Number.isFinite(num) && num > count + 1) sink.add(argSpan(info.ruleNumArg), 'invalid-value', `cannot insert at position ${num}: chain ${name} has ${count} rule${count === 1 ? '' : 's'} at this point (index of insertion too big)`);
         }
-        if (has) { ruleCount.set(name!, (ruleCount.get(name!) ?? 0) + 1); specs.get(name!)?.push(ruleKey(r)); }
+        if (has) { ruleCount.set(name!, (ruleCount.get(name!) ?? 0) + 1); specs.get(name!)?.push(keyOf(r)); }
         break;
       case 'C':
         if (has && !(specs.get(name!) ?? []).includes(ruleKey(r))) sink.add(r.span, 'invalid-value', `-C finds no such rule in chain ${name} (Bad rule: does a matching rule exist in that chain?), so the restore fails`);
