@@ -77,6 +77,7 @@ export const DIAGNOSTIC_CODES: Readonly<Record<string, CodeInfo>> = {
   'hostname-address': { severity: 'warning', description: 'A host name where an address is expected: resolved by DNS at load time.' },
   'family-mismatch': { severity: 'error', description: 'An IPv6 address, module or target in an IPv4 rule set, or the reverse.' },
   'invalid-port': { severity: 'error', description: 'A port, service name or port range that is malformed or out of range.' },
+  'reversed-range': { severity: 'warning', description: 'A udp/dccp/conntrack port range written high:low: accepted, but it matches no packet.' },
   'too-many-ports': { severity: 'error', description: 'More than 15 ports in a multiport list (a range counts twice).' },
   'invalid-interface': { severity: 'error', description: 'An interface name of 16 or more characters (or with forbidden characters).' },
   'invalid-mac': { severity: 'error', description: 'A malformed MAC address.' },

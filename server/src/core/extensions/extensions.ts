@@ -143,10 +143,10 @@ export const MATCHES: readonly ExtensionSpec[] = [
       opt('ctorigdst', 'address', 'Original destination address.', { invert: true }),
       opt('ctreplsrc', 'address', 'Reply source address.', { invert: true }),
       opt('ctrepldst', 'address', 'Reply destination address.', { invert: true }),
-      opt('ctorigsrcport', 'port-range', 'Original source port.', { invert: true }),
-      opt('ctorigdstport', 'port-range', 'Original destination port.', { invert: true }),
-      opt('ctreplsrcport', 'port-range', 'Reply source port.', { invert: true }),
-      opt('ctrepldstport', 'port-range', 'Reply destination port.', { invert: true }),
+      opt('ctorigsrcport', 'port-range-xt', 'Original source port.', { invert: true }),
+      opt('ctorigdstport', 'port-range-xt', 'Original destination port.', { invert: true }),
+      opt('ctreplsrcport', 'port-range-xt', 'Reply source port.', { invert: true }),
+      opt('ctrepldstport', 'port-range-xt', 'Reply destination port.', { invert: true }),
       opt('ctstatus', 'choice-list', 'Connection status bits.', { invert: true, params: { choices: ['NONE', 'EXPECTED', 'SEEN_REPLY', 'ASSURED', 'CONFIRMED'] } }),
       opt('ctexpire', 'uint-range', 'Remaining lifetime in seconds.', { invert: true }),
       opt('ctdir', 'choice', 'Packet direction.', { params: oneOf('ORIGINAL', 'REPLY') }),
@@ -157,8 +157,8 @@ export const MATCHES: readonly ExtensionSpec[] = [
   {
     name: 'dccp', doc: 'Matches DCCP ports, packet types and options.', protocols: ['dccp', '33'],
     options: [
-      opt('source-port', 'port-range', 'Source port or range.', { invert: true, aliases: ['sport'] }),
-      opt('destination-port', 'port-range', 'Destination port or range.', { invert: true, aliases: ['dport'] }),
+      opt('source-port', 'port-range-xt', 'Source port or range.', { invert: true, aliases: ['sport'] }),
+      opt('destination-port', 'port-range-xt', 'Destination port or range.', { invert: true, aliases: ['dport'] }),
       opt('dccp-types', 'choice-list', 'DCCP packet types.', { invert: true, params: { choices: ['REQUEST', 'RESPONSE', 'DATA', 'ACK', 'DATAACK', 'CLOSEREQ', 'CLOSE', 'RESET', 'SYNC', 'SYNCACK', 'INVALID'], ignoreCase: true } }),
       opt('dccp-option', 'uint', 'DCCP option number.', { invert: true, params: u(255) }),
     ],
@@ -381,8 +381,8 @@ export const MATCHES: readonly ExtensionSpec[] = [
   {
     name: 'udp', doc: 'Matches UDP ports.', protocols: ['udp', '17'],
     options: [
-      opt('source-port', 'port-range', 'Source port or range.', { invert: true, aliases: ['sport'] }),
-      opt('destination-port', 'port-range', 'Destination port or range.', { invert: true, aliases: ['dport'] }),
+      opt('source-port', 'port-range-xt', 'Source port or range.', { invert: true, aliases: ['sport'] }),
+      opt('destination-port', 'port-range-xt', 'Destination port or range.', { invert: true, aliases: ['dport'] }),
     ],
   },
   { name: 'udplite', doc: 'Matches UDP-Lite (no options).', protocols: ['udplite', '136'], options: [] },

@@ -213,6 +213,28 @@ function checkPortRange(s: string, ctx: ValueContext): ValueProblem | undefined 
   return undefined;
 }
 
+/**
+ * A port or range as the xtables option framework parses it (udp, dccp, conntrack): decimal
+ * numbers (leading zeros allowed) or service names, and no check that the range is ordered; a
+ * reversed range is accepted but never matches.
+ */
+function checkPortRangeXt(s: string, ctx: ValueContext): ValueProblem | undefined {
+  const parts = s.split(':');
+  if (parts.length > 2) return err('invalid-port', `invalid port range '${s}': expected PORT or FIRST:LAST`);
+  const vals: number[] = [];
+  for (const [k, x] of parts.entries()) {
+    if (x === '' && parts.length === 2) {
+      vals.push(k === 0 ? 0 : 65535);
+      continue;
+    }
+    const n = /^[0-9]+$/.test(x) ? Number(x) : parsePort(x, ctx.protocol);
+    if (n === undefined || n > 65535) return err('invalid-port', /^[0-9]+$/.test(x) ? `port '${x}' is out of range: ports are 0 to 65535` : `invalid port/service '${x}': expected a number 0-65535 or a known service name`);
+    vals.push(n);
+  }
+  if (vals.length === 2 && vals[0] > vals[1]) return warn('reversed-range', `port range '${s}' is reversed: iptables accepts it, but it matches no packet (write ${vals[1]}:${vals[0]})`);
+  return undefined;
+}
+
 /** A multiport list: comma-separated ports or ranges, a range counting as two of at most 15. */
 function checkPortList(s: string, ctx: ValueContext, p: KindParams): ValueProblem | undefined {
   const items = s.split(',');
@@ -585,6 +607,7 @@ export const VALIDATORS: Readonly<Record<string, Validator>> = {
   'addr-range': checkAddrRange,
   port: checkPort,
   'port-range': checkPortRange,
+  'port-range-xt': checkPortRangeXt,
   'port-list': checkPortList,
   'port-spec': checkPortSpec,
   'to-ports': checkToPorts,
