@@ -455,3 +455,22 @@ export function counterHints(model: Model, lineLength: (line: number) => number,
   out.sort((a, b) => a.line - b.line);
   return out;
 }
+
+/**
+ * For every chain of the model, how many jumps and gotos name it, counted in one pass over the
+ * commands (code lenses need this for thousands of chains at once; `occurrences` per chain would
+ * be quadratic on a large dump).
+ */
+export function jumpCounts(model: Model): Map<Chain, number> {
+  const out = new Map<Chain, number>();
+  for (const t of model.tables) {
+    for (const c of t.chains.values()) out.set(c, 0);
+    for (const r of t.commands) {
+      const target = r.info.target;
+      if (!target || target.kind !== 'chain') continue;
+      const c = t.chains.get(target.name);
+      if (c) out.set(c, (out.get(c) ?? 0) + 1);
+    }
+  }
+  return out;
+}

@@ -458,6 +458,7 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
           const p = VALIDATORS.protocol(value.value, ctx(), {});
           if (p) report(value, p.code, p.message, p.severity);
         } else if (b.letter === 's' || b.letter === 'd') {
+          if (negation && value.value.split(',').some((x) => /\/(0+|0\.0\.0\.0|::)$/.test(x))) report(value, 'invalid-address', `'! -${b.letter} ${value.value}' negates a /0 prefix, which matches nothing: iptables-nft-restore rejects it (RULE_APPEND failed)`);
           if (negation && value.value.includes(',')) report(value, 'invalid-address', `'! -${b.letter}' cannot negate a list of addresses (${value.value}): iptables expands a list into one rule per address`);
           const p = VALIDATORS['address-list'](value.value, ctx(), {});
           if (p) report(value, p.code, `-${b.letter}: ${p.message}`, p.severity);

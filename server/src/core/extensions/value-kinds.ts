@@ -228,7 +228,9 @@ function checkPortRangeXt(s: string, ctx: ValueContext): ValueProblem | undefine
       continue;
     }
     const n = /^[0-9]+$/.test(x) ? Number(x) : parsePort(x, ctx.protocol);
-    if (n === undefined || n > 65535) return err('invalid-port', /^[0-9]+$/.test(x) ? `port '${x}' is out of range: ports are 0 to 65535` : `invalid port/service '${x}': expected a number 0-65535 or a known service name`);
+    if (n === undefined) return err('invalid-port', `invalid port/service '${x}' (does not resolve to anything): expected a decimal number 0-65535 or a known service name`);
+    // The option framework stores the number in 16 bits without a range check.
+    if (n > 65535) return warn('truncated-value', `port ${x} is above 65535: iptables keeps only the low 16 bits (${Number(BigInt(x) % 65536n)})`);
     vals.push(n);
   }
   if (vals.length === 2 && vals[0] > vals[1]) return warn('reversed-range', `port range '${s}' is reversed: iptables accepts it, but it matches no packet (write ${vals[1]}:${vals[0]})`);
