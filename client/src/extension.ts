@@ -1,14 +1,20 @@
 /**
- * The VS Code extension: starts the bundled language server over IPC for `iptables` documents.
+ * The VS Code extension: starts the bundled language server over IPC for `iptables` documents and
+ * registers the extension's commands (restart the server, fix all, and the command code lenses use
+ * to show a chain's jumps).
  */
 import * as path from 'node:path';
-import type { ExtensionContext } from 'vscode';
+import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node.js';
 
 let client: LanguageClient | undefined;
 
+/** A position or location as the server sends them (plain JSON). */
+interface JsonPosition { line: number; character: number }
+interface JsonLocation { uri: string; range: { start: JsonPosition; end: JsonPosition } }
+
 /** Called by VS Code when an iptables document is opened. */
-export async function activate(context: ExtensionContext): Promise<void> {
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const module = context.asAbsolutePath(path.join('dist', 'server.cjs'));
   const serverOptions: ServerOptions = {
     run: { module, transport: TransportKind.ipc },
@@ -19,6 +25,24 @@ export async function activate(context: ExtensionContext): Promise<void> {
     synchronize: { configurationSection: 'iptables' },
   };
   client = new LanguageClient('iptables', 'iptables', serverOptions, clientOptions);
+  context.subscriptions.push(
+    vscode.commands.registerCommand('iptables.restartServer', async () => {
+      await client?.restart();
+    }),
+    vscode.commands.registerCommand('iptables.fixAll', async () => {
+      await vscode.commands.executeCommand('editor.action.sourceAction', { kind: 'source.fixAll', apply: 'first' });
+    }),
+    // Code lenses carry plain JSON; VS Code's peek view needs its own types.
+    vscode.commands.registerCommand('iptables.showReferences', async (uri: string, position: JsonPosition, locations: JsonLocation[]) => {
+      const toPos = (p: JsonPosition): vscode.Position => new vscode.Position(p.line, p.character);
+      await vscode.commands.executeCommand(
+        'editor.action.showReferences',
+        vscode.Uri.parse(uri),
+        toPos(position),
+        locations.map((l) => new vscode.Location(vscode.Uri.parse(l.uri), new vscode.Range(toPos(l.range.start), toPos(l.range.end)))),
+      );
+    }),
+  );
   await client.start();
 }
 

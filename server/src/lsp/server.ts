@@ -1,150 +1,460 @@
 /**
  * The language server. It only converts between LSP and the core: documents are checked with
- * `check`, results are cached per URI and version, and every handler is guarded so that one
- * failing request never takes the server down.
+ * `check`, results are cached per URI and version, diagnostics are debounced, and every handler
+ * honours cancellation and is guarded so that one failing request never takes the server down.
  */
 import {
+  CodeActionKind,
   createConnection,
-  DiagnosticSeverity,
-  DiagnosticTag,
+  InlayHintKind,
+  MarkupKind,
   ProposedFeatures,
+  SymbolKind,
   TextDocuments,
   TextDocumentSyncKind,
+  DocumentHighlightKind,
+  ErrorCodes,
+  ResponseError,
+  type CallHierarchyItem,
+  type CancellationToken,
+  type CodeAction,
+  type CodeLens,
   type Connection,
-  type Diagnostic as LspDiagnostic,
+  type InitializeResult,
   type Location,
+  type SymbolInformation,
 } from 'vscode-languageserver/node.js';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { check, type CheckResult, type Diagnostic, type SeverityOverrides } from '../core/index.ts';
+import { check, type CheckResult, type Chain, type SeverityOverrides } from '../core/index.ts';
+import {
+  callers,
+  chainAt,
+  counterHints,
+  documentSymbols,
+  findChains,
+  foldingRanges,
+  incomingCalls,
+  jumpCounts,
+  occurrences,
+  outgoingCalls,
+  prepareRename,
+  renameEdits,
+  semanticTokens,
+  declarationNameSpan,
+  chainDetail,
+} from '../core/navigation.ts';
+import { hoverAt } from '../core/describe.ts';
+import { completeAt } from '../core/completion.ts';
+import { formatEdits } from '../core/format.ts';
+import { fixAll, fixesFor } from '../core/code-actions.ts';
+import {
+  encodeSemanticTokens,
+  toCompletionItems,
+  toDocumentSymbols,
+  toFoldingRanges,
+  toLocation,
+  toLspDiagnostic,
+  toRange,
+  toTextEdits,
+  TOKEN_MODIFIERS,
+  TOKEN_TYPES,
+} from './convert.ts';
 
-const SEVERITY: Record<Diagnostic['severity'], DiagnosticSeverity> = {
-  error: DiagnosticSeverity.Error,
-  warning: DiagnosticSeverity.Warning,
-  information: DiagnosticSeverity.Information,
-  hint: DiagnosticSeverity.Hint,
+export { toLspDiagnostic } from './convert.ts';
+
+/** The server's settings (the `iptables.*` section), with their defaults. */
+export interface Settings {
+  severity: SeverityOverrides;
+  family?: 'ipv4' | 'ipv6';
+  /** Analyses that can be switched off: counter hints and reference-count lenses. */
+  analyses: { counters: boolean; referenceCounts: boolean };
+  /** Files larger than this (in bytes) are not analysed at all. */
+  maxFileSize: number;
+  /** Milliseconds to wait after an edit before re-checking. */
+  diagnosticsDelay: number;
+}
+
+const DEFAULT_SETTINGS: Settings = {
+  severity: {},
+  analyses: { counters: true, referenceCounts: true },
+  maxFileSize: 64 * 1024 * 1024,
+  diagnosticsDelay: 200,
 };
 
-/** Converts a core diagnostic to LSP. */
-export function toLspDiagnostic(d: Diagnostic, uri: string): LspDiagnostic {
+/** The settings section as clients send it; every field is optional and checked. */
+interface RawSettings {
+  severity?: SeverityOverrides;
+  family?: string;
+  analyses?: { counters?: boolean; referenceCounts?: boolean };
+  maxFileSizeMB?: number;
+  diagnosticsDelay?: number;
+}
+
+/** Reads settings sent by a client, falling back to defaults for anything missing or malformed. */
+export function readSettings(raw: RawSettings | undefined): Settings {
+  const s = raw ?? {};
   return {
-    range: d.range,
-    severity: SEVERITY[d.severity],
-    code: d.code,
-    source: 'iptables',
-    message: d.message,
-    tags: d.tags?.map((t) => (t === 'unnecessary' ? DiagnosticTag.Unnecessary : DiagnosticTag.Deprecated)),
-    relatedInformation: d.related?.map((r) => ({ location: { uri, range: r.range }, message: r.message })),
+    severity: s.severity && typeof s.severity === 'object' ? s.severity : {},
+    family: s.family === 'ipv4' || s.family === 'ipv6' ? s.family : undefined,
+    analyses: {
+      counters: s.analyses?.counters !== false,
+      referenceCounts: s.analyses?.referenceCounts !== false,
+    },
+    maxFileSize: typeof s.maxFileSizeMB === 'number' && s.maxFileSizeMB > 0 ? s.maxFileSizeMB * 1024 * 1024 : DEFAULT_SETTINGS.maxFileSize,
+    diagnosticsDelay: typeof s.diagnosticsDelay === 'number' && s.diagnosticsDelay >= 0 ? s.diagnosticsDelay : DEFAULT_SETTINGS.diagnosticsDelay,
   };
 }
 
-/** Runs `fn`, logging instead of throwing, so that a bug in one request cannot kill the server. */
-function guarded<T>(connection: Connection, name: string, fallback: T, fn: () => T): T {
+/** Runs `fn` unless the request is cancelled, logging instead of throwing on failure. */
+function guarded<T>(connection: Connection, name: string, token: CancellationToken | undefined, fallback: T, fn: () => T): T {
+  if (token?.isCancellationRequested) return fallback;
   try {
     return fn();
   } catch (e) {
-    connection.console.error(`iptables-lsp: ${name} failed: ${(e as Error).stack ?? e}`);
+    connection.console.error(`iptables-lsp: ${name} failed: ${(e as Error).stack ?? String(e)}`);
     return fallback;
   }
+}
+
+/** The data a call hierarchy item carries so that later requests find the chain again. */
+interface ChainRef {
+  readonly uri: string;
+  readonly tableLine: number;
+  readonly chain: string;
 }
 
 /** Starts the server on the process's IPC channel or stdio (chosen by the command line). */
 export function startServer(): void {
   const connection = createConnection(ProposedFeatures.all);
   const documents = new TextDocuments(TextDocument);
-  const cache = new Map<string, { version: number; result: CheckResult }>();
+  const cache = new Map<string, { version: number; result: CheckResult; lines: string[] }>();
   const timers = new Map<string, NodeJS.Timeout>();
-  let severities: SeverityOverrides = {};
-  let family: 'ipv4' | 'ipv6' | undefined;
+  const tooLargeWarned = new Set<string>();
+  let settings: Settings = DEFAULT_SETTINGS;
 
-  const analyse = (doc: TextDocument): CheckResult => {
+  /** The analysis of a document at its current version; undefined when the file is over the size limit. */
+  const analyse = (doc: TextDocument): { result: CheckResult; lines: string[] } | undefined => {
     const hit = cache.get(doc.uri);
-    if (hit && hit.version === doc.version) return hit.result;
-    const result = check(doc.getText(), { fileName: doc.uri, family, severities });
-    cache.set(doc.uri, { version: doc.version, result });
-    return result;
+    if (hit && hit.version === doc.version) return hit;
+    const text = doc.getText();
+    if (text.length > settings.maxFileSize) {
+      if (!tooLargeWarned.has(doc.uri)) {
+        tooLargeWarned.add(doc.uri);
+        void connection.window.showWarningMessage(`iptables: ${doc.uri} is larger than iptables.maxFileSizeMB; it is not analysed.`);
+      }
+      return undefined;
+    }
+    const result = check(text, { fileName: doc.uri, family: settings.family, severities: settings.severity });
+    const entry = { version: doc.version, result, lines: text.split('\n') };
+    cache.set(doc.uri, entry);
+    return entry;
+  };
+  const analyseUri = (uri: string): { result: CheckResult; lines: string[]; doc: TextDocument } | undefined => {
+    const doc = documents.get(uri);
+    const a = doc && analyse(doc);
+    return a && doc ? { ...a, doc } : undefined;
   };
 
   const publish = (doc: TextDocument): void => {
-    guarded(connection, 'diagnostics', undefined, () => {
-      const result = analyse(doc);
-      void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: result.diagnostics.map((d) => toLspDiagnostic(d, doc.uri)) });
+    guarded(connection, 'diagnostics', undefined, undefined, () => {
+      const a = analyse(doc);
+      void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: a ? a.result.diagnostics.map((d) => toLspDiagnostic(d, doc.uri)) : [] });
     });
   };
 
   // Diagnostics are debounced so that typing does not re-check on every keystroke.
   const schedule = (doc: TextDocument): void => {
     clearTimeout(timers.get(doc.uri));
-    timers.set(doc.uri, setTimeout(() => publish(doc), 150));
+    timers.set(doc.uri, setTimeout(() => {
+      timers.delete(doc.uri);
+      const current = documents.get(doc.uri);
+      if (current) publish(current);
+    }, settings.diagnosticsDelay));
   };
 
-  connection.onInitialize(() => ({
+  connection.onInitialize((): InitializeResult => ({
     capabilities: {
       textDocumentSync: TextDocumentSyncKind.Incremental,
       definitionProvider: true,
       referencesProvider: true,
+      renameProvider: { prepareProvider: true },
+      documentSymbolProvider: true,
+      workspaceSymbolProvider: true,
+      callHierarchyProvider: true,
+      documentHighlightProvider: true,
+      hoverProvider: true,
+      completionProvider: { triggerCharacters: ['-', ' ', ','] },
+      foldingRangeProvider: true,
+      semanticTokensProvider: { legend: { tokenTypes: [...TOKEN_TYPES], tokenModifiers: [...TOKEN_MODIFIERS] }, full: true, range: true },
+      documentFormattingProvider: true,
+      codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix, CodeActionKind.SourceFixAll] },
+      inlayHintProvider: true,
+      codeLensProvider: { resolveProvider: true },
     },
+    serverInfo: { name: 'iptables-lsp' },
   }));
 
   connection.onDidChangeConfiguration((change) => {
-    const settings = (change.settings as { iptables?: { severity?: SeverityOverrides; family?: string } } | undefined)?.iptables;
-    severities = settings?.severity ?? {};
-    family = settings?.family === 'ipv4' || settings?.family === 'ipv6' ? settings.family : undefined;
+    const raw = (change.settings as { iptables?: RawSettings } | undefined)?.iptables;
+    settings = readSettings(raw);
     cache.clear();
     for (const d of documents.all()) schedule(d);
   });
 
   documents.onDidOpen((e) => publish(e.document));
-  documents.onDidChangeContent((e) => schedule(e.document));
+  documents.onDidChangeContent((e) => {
+    // didOpen also fires a content change; the open handler has already published that version.
+    if (cache.get(e.document.uri)?.version !== e.document.version) schedule(e.document);
+  });
   documents.onDidClose((e) => {
     cache.delete(e.document.uri);
+    tooLargeWarned.delete(e.document.uri);
     clearTimeout(timers.get(e.document.uri));
     void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
   });
 
-  /** The chain named at a position: a jump target or the chain of a command. */
-  const chainAt = (uri: string, line: number, character: number) => {
-    const doc = documents.get(uri);
-    if (!doc) return undefined;
-    const { model } = analyse(doc);
-    const rule = model.ruleByLine.get(line);
-    if (rule) {
-      for (const a of [rule.info.target?.nameArg, rule.info.chainArg, rule.info.newNameArg]) {
-        if (a && a.start <= character && character <= a.end) return rule.table.chains.get(a.value);
-      }
-    }
-    for (const t of model.tables) for (const c of t.chains.values()) {
-      const d = c.declaration;
-      if (d && d.line === line && d.start <= character && character <= d.end) return c;
-    }
-    return undefined;
-  };
-
   connection.onDefinition((p, token) =>
-    guarded(connection, 'definition', null, () => {
-      if (token.isCancellationRequested) return null;
-      const c = chainAt(p.textDocument.uri, p.position.line, p.position.character);
-      if (!c?.declaration) return null;
-      const d = c.declaration;
-      return { uri: p.textDocument.uri, range: { start: { line: d.line, character: d.start }, end: { line: d.line, character: d.end } } } satisfies Location;
+    guarded(connection, 'definition', token, null, () => {
+      const a = analyseUri(p.textDocument.uri);
+      const hit = a && chainAt(a.result.model, p.position.line, p.position.character);
+      const decl = hit && (declarationNameSpan(hit.chain) ?? occurrences(hit.chain)[0]?.span);
+      return decl ? toLocation(p.textDocument.uri, decl) : null;
     }),
   );
 
   connection.onReferences((p, token) =>
-    guarded(connection, 'references', [] as Location[], () => {
-      if (token.isCancellationRequested) return [];
-      const c = chainAt(p.textDocument.uri, p.position.line, p.position.character);
-      if (!c) return [];
-      const out: Location[] = [];
-      const d = c.declaration;
-      if (d && p.context.includeDeclaration) out.push({ uri: p.textDocument.uri, range: { start: { line: d.line, character: d.start }, end: { line: d.line, character: d.end } } });
-      for (const r of [...c.references, ...c.mentions]) {
-        const a = r.info.target?.name === c.name ? r.info.target.nameArg : r.info.chainArg;
-        if (a) out.push({ uri: p.textDocument.uri, range: { start: { line: a.line, character: a.start }, end: { line: a.line, character: a.end } } });
+    guarded(connection, 'references', token, [] as Location[], () => {
+      const a = analyseUri(p.textDocument.uri);
+      const hit = a && chainAt(a.result.model, p.position.line, p.position.character);
+      if (!hit) return [];
+      return occurrences(hit.chain)
+        .filter((o) => p.context.includeDeclaration || o.kind !== 'declaration')
+        .map((o) => toLocation(p.textDocument.uri, o.span));
+    }),
+  );
+
+  connection.onDocumentHighlight((p, token) =>
+    guarded(connection, 'documentHighlight', token, null, () => {
+      const a = analyseUri(p.textDocument.uri);
+      const hit = a && chainAt(a.result.model, p.position.line, p.position.character);
+      if (!hit) return null;
+      return occurrences(hit.chain).map((o) => ({ range: toRange(o.span), kind: o.kind === 'declaration' ? DocumentHighlightKind.Write : DocumentHighlightKind.Read }));
+    }),
+  );
+
+  connection.onPrepareRename((p, token) =>
+    guarded(connection, 'prepareRename', token, null, () => {
+      const a = analyseUri(p.textDocument.uri);
+      const r = a && prepareRename(a.result.model, p.position.line, p.position.character);
+      if (!r) return null;
+      if ('error' in r) return new ResponseError(ErrorCodes.InvalidRequest, r.error);
+      return { range: toRange(r.span), placeholder: r.placeholder };
+    }),
+  );
+
+  connection.onRenameRequest((p, token) =>
+    guarded(connection, 'rename', token, null, () => {
+      const a = analyseUri(p.textDocument.uri);
+      const r = a && renameEdits(a.result.model, p.position.line, p.position.character, p.newName);
+      if (!r) return null;
+      if ('error' in r) return new ResponseError(ErrorCodes.InvalidRequest, r.error);
+      return { changes: { [p.textDocument.uri]: toTextEdits(r.edits) } };
+    }),
+  );
+
+  connection.onDocumentSymbol((p, token) =>
+    guarded(connection, 'documentSymbol', token, [], () => {
+      const a = analyseUri(p.textDocument.uri);
+      if (!a) return [];
+      return toDocumentSymbols(documentSymbols(a.result.model, (l) => lineLength(a.lines, l)));
+    }),
+  );
+
+  connection.onWorkspaceSymbol((p, token) =>
+    guarded(connection, 'workspaceSymbol', token, [] as SymbolInformation[], () => {
+      const out: SymbolInformation[] = [];
+      for (const doc of documents.all()) {
+        if (token.isCancellationRequested) break;
+        const a = analyse(doc);
+        if (!a) continue;
+        for (const c of findChains(a.result.model, p.query, 1000 - out.length)) {
+          const span = declarationNameSpan(c);
+          if (span) out.push({ name: c.name, kind: SymbolKind.Function, containerName: c.table.name, location: toLocation(doc.uri, span) });
+        }
+        if (out.length >= 1000) break;
       }
       return out;
     }),
   );
 
+  /** A call hierarchy item for a chain. */
+  const chainItem = (uri: string, c: Chain): CallHierarchyItem | undefined => {
+    const span = declarationNameSpan(c) ?? occurrences(c)[0]?.span;
+    if (!span) return undefined;
+    const data: ChainRef = { uri, tableLine: c.table.line, chain: c.name };
+    return { name: c.name, kind: SymbolKind.Function, detail: `${c.table.name}: ${chainDetail(c)}`, uri, range: toRange(span), selectionRange: toRange(span), data };
+  };
+  /** Finds the chain a call hierarchy item stands for in the current version of its document. */
+  const chainOf = (item: CallHierarchyItem): { chain: Chain; uri: string } | undefined => {
+    const ref = item.data as ChainRef | undefined;
+    if (!ref) return undefined;
+    const a = analyseUri(ref.uri);
+    const t = a?.result.model.tables.find((x) => x.line === ref.tableLine) ?? a?.result.model.tables.find((x) => x.chains.has(ref.chain));
+    const chain = t?.chains.get(ref.chain);
+    return chain ? { chain, uri: ref.uri } : undefined;
+  };
+
+  connection.languages.callHierarchy.onPrepare((p, token) =>
+    guarded(connection, 'prepareCallHierarchy', token, null, () => {
+      const a = analyseUri(p.textDocument.uri);
+      const hit = a && chainAt(a.result.model, p.position.line, p.position.character);
+      const item = hit && chainItem(p.textDocument.uri, hit.chain);
+      return item ? [item] : null;
+    }),
+  );
+  connection.languages.callHierarchy.onIncomingCalls((p, token) =>
+    guarded(connection, 'incomingCalls', token, null, () => {
+      const found = chainOf(p.item);
+      if (!found) return null;
+      return incomingCalls(found.chain).flatMap((call) => {
+        const from = chainItem(found.uri, call.chain);
+        return from ? [{ from, fromRanges: call.spans.map(toRange) }] : [];
+      });
+    }),
+  );
+  connection.languages.callHierarchy.onOutgoingCalls((p, token) =>
+    guarded(connection, 'outgoingCalls', token, null, () => {
+      const found = chainOf(p.item);
+      if (!found) return null;
+      return outgoingCalls(found.chain).flatMap((call) => {
+        const to = chainItem(found.uri, call.chain);
+        return to ? [{ to, fromRanges: call.spans.map(toRange) }] : [];
+      });
+    }),
+  );
+
+  connection.onHover((p, token) =>
+    guarded(connection, 'hover', token, null, () => {
+      const a = analyseUri(p.textDocument.uri);
+      const h = a && hoverAt(a.result.model, p.position.line, p.position.character);
+      return h ? { contents: { kind: MarkupKind.Markdown, value: h.markdown }, range: toRange(h.span) } : null;
+    }),
+  );
+
+  connection.onCompletion((p, token) =>
+    guarded(connection, 'completion', token, null, () => {
+      const a = analyseUri(p.textDocument.uri);
+      if (!a) return null;
+      const lineText = (a.lines[p.position.line] ?? '').replace(/\r$/, '');
+      const r = completeAt(a.result.model, lineText, p.position.line, p.position.character);
+      return { isIncomplete: false, items: toCompletionItems(r.items, p.position.line, r.replaceStart, p.position.character) };
+    }),
+  );
+
+  connection.onFoldingRanges((p, token) =>
+    guarded(connection, 'foldingRange', token, [], () => {
+      const a = analyseUri(p.textDocument.uri);
+      return a ? toFoldingRanges(foldingRanges(a.result.model, a.result.parsed), undefined) : [];
+    }),
+  );
+
+  connection.languages.semanticTokens.on((p, token) =>
+    guarded(connection, 'semanticTokens', token, { data: [] as number[] }, () => {
+      const a = analyseUri(p.textDocument.uri);
+      return { data: a ? encodeSemanticTokens(semanticTokens(a.result.model)) : [] };
+    }),
+  );
+  connection.languages.semanticTokens.onRange((p, token) =>
+    guarded(connection, 'semanticTokensRange', token, { data: [] as number[] }, () => {
+      const a = analyseUri(p.textDocument.uri);
+      return { data: a ? encodeSemanticTokens(semanticTokens(a.result.model, p.range.start.line, p.range.end.line)) : [] };
+    }),
+  );
+
+  connection.onDocumentFormatting((p, token) =>
+    guarded(connection, 'formatting', token, null, () => {
+      const a = analyseUri(p.textDocument.uri);
+      return a ? toTextEdits(formatEdits(a.doc.getText(), a.result.parsed)) : null;
+    }),
+  );
+
+  connection.onCodeAction((p, token) =>
+    guarded(connection, 'codeAction', token, [] as CodeAction[], () => {
+      const a = analyseUri(p.textDocument.uri);
+      if (!a) return [];
+      const uri = p.textDocument.uri;
+      const only = p.context.only;
+      const wants = (kind: string): boolean => !only || only.some((k) => kind === k || kind.startsWith(k + '.'));
+      const out: CodeAction[] = [];
+      if (wants(CodeActionKind.QuickFix)) {
+        // Diagnostics are matched by code and range against the core's own, so the fixes use the model's data.
+        const inRange = a.result.diagnostics.filter((d) => d.range.start.line <= p.range.end.line && d.range.end.line >= p.range.start.line);
+        for (const d of inRange) {
+          for (const f of fixesFor(a.result, d, a.lines)) {
+            out.push({ title: f.title, kind: CodeActionKind.QuickFix, isPreferred: f.preferred, diagnostics: f.diagnostics.map((x) => toLspDiagnostic(x, uri)), edit: { changes: { [uri]: toTextEdits(f.edits) } } });
+          }
+        }
+      }
+      if (wants(CodeActionKind.SourceFixAll)) {
+        const f = fixAll(a.result, a.lines);
+        if (f) out.push({ title: f.title, kind: CodeActionKind.SourceFixAll, diagnostics: [], edit: { changes: { [uri]: toTextEdits(f.edits) } } });
+      }
+      return out;
+    }),
+  );
+
+  connection.languages.inlayHint.on((p, token) =>
+    guarded(connection, 'inlayHint', token, [], () => {
+      if (!settings.analyses.counters) return [];
+      const a = analyseUri(p.textDocument.uri);
+      if (!a) return [];
+      return counterHints(a.result.model, (l) => lineLength(a.lines, l), p.range.start.line, p.range.end.line).map((h) => ({
+        position: { line: h.line, character: h.character },
+        label: h.label,
+        kind: InlayHintKind.Type,
+        paddingLeft: true,
+      }));
+    }),
+  );
+
+  connection.onCodeLens((p, token) =>
+    guarded(connection, 'codeLens', token, [] as CodeLens[], () => {
+      if (!settings.analyses.referenceCounts) return [];
+      const a = analyseUri(p.textDocument.uri);
+      if (!a) return [];
+      const counts = jumpCounts(a.result.model);
+      const out: CodeLens[] = [];
+      for (const t of a.result.model.tables) {
+        for (const c of t.chains.values()) {
+          const span = declarationNameSpan(c);
+          if (!span || !c.declarationArg?.raw.startsWith(':')) continue;
+          const n = counts.get(c) ?? 0;
+          const title = `${n} jump${n === 1 ? '' : 's'} here · ${chainDetail(c)}`;
+          // The command (with the locations to show) is filled in by resolve, only for lenses on screen.
+          out.push({ range: toRange(span), data: { uri: p.textDocument.uri, line: span.line, character: span.start, title } });
+        }
+      }
+      return out;
+    }),
+  );
+
+  connection.onCodeLensResolve((lens) =>
+    guarded(connection, 'codeLensResolve', undefined, lens, () => {
+      const data = lens.data as { uri: string; line: number; character: number; title: string } | undefined;
+      if (!data) return lens;
+      const a = analyseUri(data.uri);
+      const hit = a && chainAt(a.result.model, data.line, data.character);
+      const locations = hit ? callers(hit.chain).map((r) => r.info.target && toLocation(data.uri, { line: r.line, start: r.info.target.nameArg.start, end: r.info.target.nameArg.end })).filter((l): l is Location => l !== undefined) : [];
+      return { ...lens, command: { title: data.title, command: 'iptables.showReferences', arguments: [data.uri, { line: data.line, character: data.character }, locations] } };
+    }),
+  );
+
   documents.listen(connection);
   connection.listen();
+}
+
+/** The length of a line without its `\r`. */
+function lineLength(lines: readonly string[], line: number): number {
+  const l = lines[line] ?? '';
+  return l.endsWith('\r') ? l.length - 1 : l.length;
 }

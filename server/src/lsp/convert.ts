@@ -1,0 +1,128 @@
+/**
+ * Conversions from the core's editor-neutral results to LSP types. Nothing here decides anything
+ * about iptables; it only maps shapes and enums.
+ */
+import {
+  CompletionItemKind,
+  DiagnosticSeverity,
+  DiagnosticTag,
+  FoldingRangeKind,
+  InsertTextFormat,
+  MarkupKind,
+  SymbolKind,
+  type CompletionItem,
+  type Diagnostic as LspDiagnostic,
+  type DocumentSymbol,
+  type FoldingRange,
+  type Location,
+  type Range as LspRange,
+  type TextEdit as LspTextEdit,
+} from 'vscode-languageserver/node.js';
+import type { Diagnostic, Span } from '../core/index.ts';
+import type { CompletionCandidate, CompletionKind } from '../core/completion.ts';
+import type { DocSymbol, FoldRange, SemanticToken, TextEdit, TokenKind } from '../core/navigation.ts';
+
+const SEVERITY: Record<Diagnostic['severity'], DiagnosticSeverity> = {
+  error: DiagnosticSeverity.Error,
+  warning: DiagnosticSeverity.Warning,
+  information: DiagnosticSeverity.Information,
+  hint: DiagnosticSeverity.Hint,
+};
+
+/** Converts a core diagnostic to LSP. */
+export function toLspDiagnostic(d: Diagnostic, uri: string): LspDiagnostic {
+  return {
+    range: d.range,
+    severity: SEVERITY[d.severity],
+    code: d.code,
+    source: 'iptables',
+    message: d.message,
+    tags: d.tags?.map((t) => (t === 'unnecessary' ? DiagnosticTag.Unnecessary : DiagnosticTag.Deprecated)),
+    relatedInformation: d.related?.map((r) => ({ location: { uri, range: r.range }, message: r.message })),
+  };
+}
+
+/** A one-line span as an LSP range. */
+export function toRange(s: Span): LspRange {
+  return { start: { line: s.line, character: s.start }, end: { line: s.line, character: s.end } };
+}
+
+/** A span as a location in a document. */
+export function toLocation(uri: string, s: Span): Location {
+  return { uri, range: toRange(s) };
+}
+
+/** Core text edits are already LSP-shaped; this only copies them. */
+export function toTextEdits(edits: readonly TextEdit[]): LspTextEdit[] {
+  return edits.map((e) => ({ range: e.range, newText: e.newText }));
+}
+
+/** Converts the outline. */
+export function toDocumentSymbols(symbols: readonly DocSymbol[]): DocumentSymbol[] {
+  return symbols.map((s) => ({
+    name: s.name,
+    detail: s.detail,
+    kind: s.kind === 'table' ? SymbolKind.Namespace : SymbolKind.Function,
+    range: s.range,
+    selectionRange: s.selectionRange,
+    children: toDocumentSymbols(s.children),
+  }));
+}
+
+/** Converts folding ranges, keeping at most `limit` (the client's rangeLimit). */
+export function toFoldingRanges(ranges: readonly FoldRange[], limit: number | undefined): FoldingRange[] {
+  const out = ranges.map((r) => ({ startLine: r.startLine, endLine: r.endLine, kind: r.kind === 'comment' ? FoldingRangeKind.Comment : FoldingRangeKind.Region }));
+  return limit !== undefined && out.length > limit ? out.slice(0, limit) : out;
+}
+
+const COMPLETION_KIND: Record<CompletionKind, CompletionItemKind> = {
+  command: CompletionItemKind.Keyword,
+  keyword: CompletionItemKind.Keyword,
+  module: CompletionItemKind.Module,
+  option: CompletionItemKind.Property,
+  target: CompletionItemKind.Function,
+  chain: CompletionItemKind.Class,
+  value: CompletionItemKind.EnumMember,
+  interface: CompletionItemKind.Variable,
+  table: CompletionItemKind.Struct,
+};
+
+/** Converts completion candidates; each replaces the word from `replaceStart` to the cursor. */
+export function toCompletionItems(items: readonly CompletionCandidate[], line: number, replaceStart: number, character: number): CompletionItem[] {
+  return items.map((c) => ({
+    label: c.label,
+    kind: COMPLETION_KIND[c.kind],
+    detail: c.detail,
+    documentation: c.documentation ? { kind: MarkupKind.Markdown, value: c.documentation } : undefined,
+    sortText: `${String(c.rank ?? 50).padStart(3, '0')}${c.label}`,
+    insertTextFormat: InsertTextFormat.PlainText,
+    textEdit: { range: { start: { line, character: replaceStart }, end: { line, character } }, newText: c.insertText ?? c.label },
+  }));
+}
+
+/** The semantic token legend: token types and modifiers, in the order the encoding indexes them. */
+export const TOKEN_TYPES = ['namespace', 'function', 'enumMember', 'operator', 'type'] as const;
+export const TOKEN_MODIFIERS = ['declaration', 'defaultLibrary'] as const;
+const TOKEN_INDEX: Record<TokenKind, number> = { table: 0, chain: 1, builtinChain: 1, target: 2, negation: 3, module: 4 };
+
+/** Encodes semantic tokens (sorted by position) in LSP's relative integer form. */
+export function encodeSemanticTokens(tokens: readonly SemanticToken[]): number[] {
+  const data: number[] = [];
+  let line = 0;
+  let char = 0;
+  let end = 0;
+  let first = true;
+  for (const t of tokens) {
+    const dl = t.line - line;
+    const dc = dl === 0 ? t.start - char : t.start;
+    // Tokens must not overlap: a later token starting inside the previous one is dropped.
+    if (!first && (dl < 0 || (dl === 0 && t.start < end))) continue;
+    first = false;
+    end = t.start + t.length;
+    const mods = (t.declaration ? 1 : 0) | (t.kind === 'builtinChain' ? 2 : 0);
+    data.push(dl, dc, t.length, TOKEN_INDEX[t.kind], mods);
+    line = t.line;
+    char = t.start;
+  }
+  return data;
+}

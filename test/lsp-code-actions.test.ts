@@ -1,0 +1,81 @@
+/**
+ * Fixture tests (with `<|>` markers on the diagnostics) for code actions: declare a missing
+ * chain, add COMMIT, rewrite the deprecated negation, remove an unused chain, add the final
+ * newline, and fix all. Each fix is applied and the text checked again.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { check, type Diagnostic } from '../server/src/core/index.ts';
+import { fixAll, fixesFor } from '../server/src/core/code-actions.ts';
+import { applyEdits } from '../server/src/core/format.ts';
+import { loadMarked, type Mark } from './lsp-markers.ts';
+
+const { text, marks } = loadMarked('code-actions.rules');
+const result = check(text);
+const lines = text.split('\n');
+const [, missingJump, baseNegation, optionNegation, staleCommand] = marks;
+const diagAt = (m: Mark, code: string): Diagnostic => {
+  const d = result.diagnostics.find((x) => x.code === code && x.range.start.line === m.line && x.range.start.character <= m.character && m.character <= x.range.end.character);
+  assert.ok(d, `no ${code} at ${m.line}:${m.character}`);
+  return d;
+};
+const codesAfter = (t: string): string[] => check(t).diagnostics.map((d) => d.code);
+
+test('declare a missing chain: one declaration after the last one fixes both jumps', () => {
+  const [fix] = fixesFor(result, diagAt(missingJump, 'undefined-chain'), lines);
+  assert.equal(fix.title, "Declare chain 'neutron-missing' in table filter");
+  const fixed = applyEdits(text, fix.edits);
+  assert.equal(fixed.split('\n')[6], ':neutron-missing - [0:0]');
+  assert.ok(!codesAfter(fixed).includes('undefined-chain'));
+});
+
+test('rewrite the deprecated negation of a base option and of a module option', () => {
+  const [a] = fixesFor(result, diagAt(baseNegation, 'deprecated-negation'), lines);
+  assert.equal(applyEdits(text, a.edits).split('\n')[8], '-A neutron-top ! -s 10.0.0.0/8 -j ACCEPT');
+  const [b] = fixesFor(result, diagAt(optionNegation, 'deprecated-negation'), lines);
+  const fixed = applyEdits(text, b.edits);
+  assert.equal(fixed.split('\n')[9], '-A neutron-top -p tcp ! --dport 22 -j DROP');
+  assert.equal(codesAfter(fixed).filter((c) => c === 'deprecated-negation').length, 1);
+});
+
+test('add COMMIT before the next table and at the end of the file', () => {
+  const [first, last] = result.diagnostics.filter((d) => d.code === 'missing-commit');
+  const [f1] = fixesFor(result, first, lines);
+  assert.equal(f1.title, 'Add COMMIT to table filter');
+  assert.deepEqual(applyEdits(text, f1.edits).split('\n').slice(12, 14), ['-A stale-chain -j ACCEPT', 'COMMIT']);
+  const [f2] = fixesFor(result, last, lines);
+  assert.equal(f2.title, 'Add COMMIT to table nat');
+  assert.ok(applyEdits(text, f2.edits).endsWith('-A PREROUTING -j ACCEPT\nCOMMIT\n'));
+  const noNewline = '*filter\n-A INPUT -j ACCEPT';
+  const r = check(noNewline);
+  const [f3] = fixesFor(r, r.diagnostics.find((d) => d.code === 'missing-commit')!, noNewline.split('\n'));
+  assert.equal(applyEdits(noNewline, f3.edits), '*filter\n-A INPUT -j ACCEPT\nCOMMIT\n');
+});
+
+test('remove an unused chain: its declaration and every line naming it', () => {
+  const d = result.diagnostics.find((x) => x.code === 'unused-chain')!;
+  assert.equal(d.range.start.line, staleCommand.line - 6);
+  const [fix] = fixesFor(result, d, lines);
+  assert.equal(fix.preferred, false);
+  const fixed = applyEdits(text, fix.edits);
+  assert.ok(!fixed.includes('stale-chain'));
+  assert.ok(!codesAfter(fixed).includes('unused-chain'));
+});
+
+test('add the final newline after COMMIT', () => {
+  const t = '*filter\n-A INPUT -j ACCEPT\nCOMMIT';
+  const r = check(t);
+  const d = r.diagnostics.find((x) => x.code === 'missing-final-newline')!;
+  assert.equal(applyEdits(t, fixesFor(r, d, t.split('\n'))[0].edits), t + '\n');
+});
+
+test('fix all: every safe fix at once, never removing rules', () => {
+  const all = fixAll(result, lines)!;
+  assert.equal(all.kind, 'source.fixAll');
+  const fixed = applyEdits(text, all.edits);
+  assert.deepEqual(codesAfter(fixed), ['unused-chain']);
+  assert.equal(fixed.match(/^:neutron-missing /gm)?.length, 1, 'declared once although two rules jump to it');
+  assert.ok(fixed.includes('-A stale-chain -j ACCEPT'));
+  // Fixing everything twice changes nothing more.
+  assert.equal(fixAll(check(fixed), fixed.split('\n')), undefined);
+});

@@ -1,0 +1,66 @@
+/**
+ * Fixture tests (with `<|>` cursor markers) for hovers: the plain-English reading of rules, the
+ * summary of a chain, and the docs of modules, options and targets.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { check } from '../server/src/core/index.ts';
+import { describeRule, hoverAt } from '../server/src/core/describe.ts';
+import { loadMarked } from './lsp-markers.ts';
+
+const { text, marks } = loadMarked('hover.rules');
+const { model, diagnostics } = check(text);
+const [jump, returnTarget, moduleName, optionName, ruleBlank, logTarget, builtinCommand] = marks;
+const sentence = (line: number): string => describeRule(model.ruleByLine.get(line)!);
+
+test('the hover fixture is clean', () => {
+  assert.deepEqual(diagnostics.map((d) => `${d.range.start.line}:${d.code}`), []);
+});
+
+test('a rule reads as one plain-English sentence', () => {
+  assert.equal(sentence(7), 'Returns TCP packets to port 22 from 10.0.0.0/24 to the calling chain.');
+  assert.equal(sentence(8), 'Accepts TCP packets to ports 8000:8080 from 192.168.1.0/24.');
+  assert.equal(sentence(9), 'Returns packets in state RELATED,ESTABLISHED to the calling chain.');
+  assert.equal(sentence(10), 'Drops UDP packets from port 68 not from 10.1.2.3/32 arriving on eth0.');
+  assert.equal(sentence(11), 'Applies LOG (--log-prefix ssh: ) to TCP packets.');
+  assert.equal(sentence(12), 'Accepts packets arriving on lo.');
+  assert.equal(sentence(5), 'Sends packets to chain neutron-openvswi-i5f2a4e0c-8.');
+});
+
+test('hover on a chain: policy or rule count, counters and callers, plus the reading of the jump', () => {
+  const h = hoverAt(model, jump.line, jump.character)!;
+  assert.match(h.markdown, /chain `neutron-openvswi-i5f2a4e0c-8`\*\* in table `filter`/);
+  assert.match(h.markdown, /- 5 rules/);
+  assert.match(h.markdown, /called by 2 rules in 2 chains: `INPUT`, `FORWARD`/);
+  assert.match(h.markdown, /Sends packets to chain neutron-openvswi-i5f2a4e0c-8\./);
+  assert.deepEqual(h.span, { line: 6, start: 14, end: 42 });
+  const b = hoverAt(model, builtinCommand.line, builtinCommand.character)!;
+  assert.match(b.markdown, /policy: \*\*DROP\*\*/);
+  assert.match(b.markdown, /counters: 1\.2M packets, 941\.9 MiB \(`\[1234567:987654321\]`\)/);
+  assert.match(b.markdown, /- 2 rules/);
+});
+
+test('hover on a verdict and on a target extension', () => {
+  const r = hoverAt(model, returnTarget.line, returnTarget.character)!;
+  assert.match(r.markdown, /verdict `RETURN`/);
+  assert.match(r.markdown, /Returns TCP packets to port 22/);
+  const l = hoverAt(model, logTarget.line, logTarget.character)!;
+  assert.match(l.markdown, /target `LOG`/);
+  assert.match(l.markdown, /--log-prefix/);
+});
+
+test('hover on a module and on an option gives their docs', () => {
+  const m = hoverAt(model, moduleName.line, moduleName.character)!;
+  assert.match(m.markdown, /match module `multiport`/);
+  assert.match(m.markdown, /Matches up to 15 ports/);
+  assert.deepEqual(m.span, { line: 8, start: 60, end: 69 });
+  const o = hoverAt(model, optionName.line, optionName.character)!;
+  assert.match(o.markdown, /`\[!\] --destination-ports port-list`/);
+  assert.match(o.markdown, /option of `multiport`/);
+});
+
+test('hover elsewhere on a rule line gives the reading of the rule', () => {
+  const h = hoverAt(model, ruleBlank.line, ruleBlank.character)!;
+  assert.equal(h.markdown.includes('Returns packets in state RELATED,ESTABLISHED'), true);
+  assert.equal(hoverAt(model, 0, 2), undefined, 'no hover on a table line');
+});
