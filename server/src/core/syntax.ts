@@ -4,66 +4,33 @@
  * The language is line based: `iptables-restore` reads one line at a time and decides what a
  * line is from its first character (`*` table, `:` chain, `#` comment, `COMMIT`, otherwise a
  * rule whose words are handed to the same option parser as the `iptables` command). We keep that
- * structure: one Chevrotain lexer tokenises the whole text, and one reused Chevrotain parser
- * (error recovery on) groups the tokens into line nodes. The meaning of a rule's words is decided
+ * structure: one Chevrotain lexer classifies the lines, one reused Chevrotain parser (error
+ * recovery on) builds the line nodes, and `splitArgs` splits a line into words with
+ * iptables-restore's quoting rules. The meaning of a rule's words is decided
  * later, by the data-driven rule interpreter, because it depends on which modules are loaded.
  */
-import { createToken, Lexer, EmbeddedActionsParser, type IToken, type TokenType } from 'chevrotain';
-
-/** Whether `offset` is the first character of a line; line-start tokens only match there. */
-function atLineStart(text: string, offset: number): boolean {
-  return offset === 0 || text.charCodeAt(offset - 1) === 10 /* \n */;
-}
-
-/** Builds a custom pattern that matches `re` (sticky) only at the start of a line. */
-function lineStartPattern(re: RegExp): (text: string, offset: number) => RegExpExecArray | null {
-  const sticky = new RegExp(re.source, 'y');
-  return (text, offset) => {
-    if (!atLineStart(text, offset)) return null;
-    sticky.lastIndex = offset;
-    return sticky.exec(text);
-  };
-}
+import { createToken, Lexer, EmbeddedActionsParser, type TokenType } from 'chevrotain';
 
 export const Newline = createToken({ name: 'Newline', pattern: /\r?\n/, line_breaks: true });
-export const Whitespace = createToken({ name: 'Whitespace', pattern: /[ \t\f\v]+/, group: Lexer.SKIPPED });
-/** A comment: `#` as the first character of a line, as iptables-restore requires. */
-export const Comment = createToken({
-  name: 'Comment',
-  pattern: lineStartPattern(/#[^\r\n]*/),
-  start_chars_hint: ['#'],
-  line_breaks: false,
-});
-/** `*table` at the start of a line. */
-export const TableHeader = createToken({
-  name: 'TableHeader',
-  pattern: lineStartPattern(/\*[^\s]*/),
-  start_chars_hint: ['*'],
-  line_breaks: false,
-});
-/** `:CHAIN` at the start of a line. */
-export const ChainHeader = createToken({
-  name: 'ChainHeader',
-  pattern: lineStartPattern(/:[^\s]*/),
-  start_chars_hint: [':'],
-  line_breaks: false,
-});
-/**
- * An argument, split as iptables-restore splits a line into argv: a run of non-blank characters,
- * or a double-quoted segment (blanks and backslash escapes inside); a closing quote ends the
- * argument, so `a"b c"d` is the two arguments `ab c` and `d`.
+/*
+ * Every other token is a whole line (without its line break), classified by its first
+ * characters exactly as iptables-restore does: `#` comment, `*` table, `:` chain, `COMMIT`, else a
+ * rule. Because every such token starts at the beginning of a line, no custom patterns are
+ * needed, and the lexer produces one token per line instead of one per word, which keeps large
+ * dumps (100k+ lines) fast and small in memory. Words are split afterwards by `splitArgs`.
  */
-/** Category of the two argument tokens, so that the grammar consumes either without an OR. */
-export const AnyArg = createToken({ name: 'AnyArg', pattern: Lexer.NA });
-export const Word = createToken({ name: 'Word', categories: [AnyArg], pattern: /[^\s"]+(?:"(?:[^"\\\r\n]|\\[^\r\n])*")?|"(?:[^"\\\r\n]|\\[^\r\n])*"/ });
-/** An argument whose double quote is never closed: iptables takes the rest of the line into it. */
-export const UnterminatedWord = createToken({
-  name: 'UnterminatedWord',
-  categories: [AnyArg],
-  pattern: /[^\s"]*"(?:[^"\\\r\n]|\\[^\r\n])*\\?(?![^\r\n])/,
-});
+/** A comment: `#` as the first character of a line. */
+export const CommentLine = createToken({ name: 'CommentLine', pattern: /#[^\r\n]*/ });
+/** `*table`. */
+export const TableLine = createToken({ name: 'TableLine', pattern: /\*[^\r\n]*/ });
+/** `:CHAIN POLICY [packets:bytes]`. */
+export const ChainLine = createToken({ name: 'ChainLine', pattern: /:[^\r\n]*/ });
+/** `COMMIT`, possibly followed by words (which are an error). */
+export const CommitLine = createToken({ name: 'CommitLine', pattern: /COMMIT(?![^ \t\r\n])[^\r\n]*/ });
+/** Anything else: a rule or command line (also lines with leading blanks). */
+export const RuleLine = createToken({ name: 'RuleLine', pattern: /[^\r\n]+/ });
 
-const allTokens: TokenType[] = [Newline, Whitespace, Comment, TableHeader, ChainHeader, UnterminatedWord, Word, AnyArg];
+const allTokens: TokenType[] = [Newline, CommentLine, TableLine, ChainLine, CommitLine, RuleLine];
 
 const lexer = new Lexer(allTokens, {
   positionTracking: 'onlyOffset',
@@ -112,24 +79,64 @@ export interface ParseResult {
 }
 
 /**
- * Decodes one argument the way iptables-restore does: a double quote toggles quoting, inside
- * quotes a backslash escapes the next character, and outside quotes a backslash is literal.
+ * Splits one line into arguments exactly as iptables-restore builds its argv: blanks (space, tab)
+ * separate words; a double quote opens a quoted segment in which blanks are kept and a backslash
+ * escapes the next character; the closing quote ends the word (`a"b c"d` is `ab c` and `d`); an
+ * unclosed quote runs to the end of the line. Outside quotes a backslash is an ordinary character.
+ * `column` is the column of `text[0]` on its line.
  */
-export function decodeArg(raw: string): string {
-  if (raw.indexOf('"') < 0) return raw;
-  let out = '';
-  let quoted = false;
-  for (let i = 0; i < raw.length; i++) {
-    const c = raw[i];
-    if (quoted && c === '\\' && i + 1 < raw.length) {
-      out += raw[++i];
-    } else if (c === '"') {
-      quoted = !quoted;
-    } else {
-      out += c;
+export function splitArgs(text: string, line: number, column = 0): Arg[] {
+  const out: Arg[] = [];
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const c0 = text.charCodeAt(i);
+    if (c0 === 32 || c0 === 9) {
+      i++;
+      continue;
     }
+    const start = i;
+    let value: string | undefined;
+    let unterminated = false;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 32 || c === 9) break;
+      if (c === 34 /* " */) {
+        value = text.slice(start, i);
+        i++;
+        let closed = false;
+        while (i < n) {
+          const q = text.charCodeAt(i);
+          if (q === 92 /* \ */) {
+            if (i + 1 < n) value += text[i + 1];
+            i += 2;
+            continue;
+          }
+          if (q === 34) {
+            closed = true;
+            i++;
+            break;
+          }
+          value += text[i];
+          i++;
+        }
+        if (i > n) i = n;
+        unterminated = !closed;
+        // The closing quote ends the word, as in iptables' add_param_to_argv.
+        break;
+      }
+      i++;
+    }
+    const raw = text.slice(start, i);
+    out.push({ value: value ?? raw, raw, line, start: column + start, end: column + i, unterminated });
   }
   return out;
+}
+
+/** Decodes one argument's raw text (used by editor features that rebuild words). */
+export function decodeArg(raw: string): string {
+  const args = splitArgs(raw, 0);
+  return args.length === 1 ? args[0].value : raw;
 }
 
 /**
@@ -159,25 +166,12 @@ class Positions {
 /** Positions of the text being parsed; set by `parse` before the parser runs. */
 let positions = new Positions('');
 
-function toArg(tok: IToken): Arg {
-  const raw = tok.image;
-  const line = positions.line(tok.startOffset);
-  const start = positions.column(tok.startOffset);
-  return {
-    value: raw.indexOf('"') < 0 ? raw : decodeArg(raw),
-    raw,
-    line,
-    start,
-    end: start + raw.length,
-    unterminated: tok.tokenType === UnterminatedWord,
-  };
-}
 
-const lineOf = (tok: IToken): number => positions.line(tok.startOffset);
 
 /**
- * The line parser. The grammar is deliberately flat (a line is a head token and arguments up to
- * the newline) because iptables-restore itself gives words meaning only through its option parser.
+ * The line parser. The grammar is deliberately flat (a file is a sequence of lines, each one
+ * token) because iptables-restore itself decides a line's meaning from its first characters and
+ * gives words meaning only through its option parser (see rule.ts).
  */
 class LineParser extends EmbeddedActionsParser {
   constructor() {
@@ -190,57 +184,63 @@ class LineParser extends EmbeddedActionsParser {
     const lines: LineNode[] = [];
     this.MANY(() => {
       const node = this.SUBRULE(this.line);
-      if (node) lines.push(node);
+      this.ACTION(() => {
+        if (node) lines.push(node);
+      });
     });
     return lines;
   });
 
+  /** line := Newline | (CommentLine | TableLine | ChainLine | CommitLine | RuleLine) Newline? */
   private line = this.RULE('line', (): LineNode | undefined => {
     return this.OR([
       { ALT: () => {
           const nl = this.CONSUME(Newline);
-          return this.ACTION((): LineNode => ({ kind: 'blank', line: lineOf(nl) }));
+          return this.ACTION((): LineNode => ({ kind: 'blank', line: positions.line(nl.startOffset) }));
         } },
       { ALT: () => {
-          const c = this.CONSUME(Comment);
+          const t = this.CONSUME(CommentLine);
           this.OPTION(() => this.CONSUME2(Newline));
           return this.ACTION((): LineNode => {
-            const start = positions.column(c.startOffset);
-            return { kind: 'comment', line: lineOf(c), text: c.image, start, end: start + c.image.length };
+            const line = positions.line(t.startOffset);
+            return { kind: 'comment', line, text: t.image, start: 0, end: t.image.length };
           });
         } },
       { ALT: () => {
-          const h = this.CONSUME(TableHeader);
-          const rest = this.SUBRULE(this.args);
-          return this.ACTION((): LineNode => ({ kind: 'table', line: lineOf(h), header: toArg(h), rest }));
-        } },
-      { ALT: () => {
-          const h = this.CONSUME(ChainHeader);
-          const rest = this.SUBRULE2(this.args);
-          return this.ACTION((): LineNode => ({ kind: 'chain', line: lineOf(h), header: toArg(h), rest }));
-        } },
-      { ALT: () => {
-          const first = this.CONSUME(AnyArg);
-          const rest = this.SUBRULE3(this.args);
+          const t = this.CONSUME(TableLine);
+          this.OPTION2(() => this.CONSUME3(Newline));
           return this.ACTION((): LineNode => {
-            const head = toArg(first);
-            const line = head.line;
-            if (head.raw === 'COMMIT' && head.start === 0) return { kind: 'commit', line, keyword: head, rest };
-            return { kind: 'rule', line, args: [head, ...rest] };
+            const [header, ...rest] = splitArgs(t.image, positions.line(t.startOffset));
+            return { kind: 'table', line: header.line, header, rest };
+          });
+        } },
+      { ALT: () => {
+          const t = this.CONSUME(ChainLine);
+          this.OPTION3(() => this.CONSUME4(Newline));
+          return this.ACTION((): LineNode => {
+            const [header, ...rest] = splitArgs(t.image, positions.line(t.startOffset));
+            return { kind: 'chain', line: header.line, header, rest };
+          });
+        } },
+      { ALT: () => {
+          const t = this.CONSUME(CommitLine);
+          this.OPTION4(() => this.CONSUME5(Newline));
+          return this.ACTION((): LineNode => {
+            const [keyword, ...rest] = splitArgs(t.image, positions.line(t.startOffset));
+            return { kind: 'commit', line: keyword.line, keyword, rest };
+          });
+        } },
+      { ALT: () => {
+          const t = this.CONSUME(RuleLine);
+          this.OPTION5(() => this.CONSUME6(Newline));
+          return this.ACTION((): LineNode | undefined => {
+            const line = positions.line(t.startOffset);
+            const args = splitArgs(t.image, line);
+            // A line of only blanks has no words; the raw-line check reports it.
+            return args.length > 0 ? { kind: 'rule', line, args } : { kind: 'blank', line };
           });
         } },
     ]);
-  });
-
-  /** args := (Word | UnterminatedWord | line-start token out of place)* Newline? */
-  private args = this.RULE('args', (): Arg[] => {
-    const out: Arg[] = [];
-    this.MANY(() => {
-      const t = this.CONSUME(AnyArg);
-      this.ACTION(() => out.push(toArg(t)));
-    });
-    this.OPTION(() => this.CONSUME(Newline));
-    return out;
   });
 }
 

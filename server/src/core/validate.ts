@@ -52,7 +52,7 @@ function checkStructure(parsed: ParseResult, model: Model, sink: Sink): void {
         const known = TABLES.includes(name);
         if (name === '') sink.add(argSpan(node.header), 'syntax-error', `'*' must be followed by a table name: filter, nat, mangle, raw or security`);
         else if (!known) sink.add(argSpan(node.header), 'unknown-table', `unknown table '${name}': expected one of ${TABLES.join(', ')}${suggest(name, TABLES)}`);
-        for (const extra of node.rest) sink.add(argSpan(extra), 'syntax-error', `unexpected '${extra.value}' after the table name`);
+        // Words after the table name are ignored by iptables-restore (it reads the name with strtok).
         open = { name, line: node.line, arg: node.header, known, chains: new Map() };
         break;
       }
