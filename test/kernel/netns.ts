@@ -7,7 +7,7 @@
  * into the next, and deletes it again whatever happens.
  */
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
@@ -95,14 +95,18 @@ function childEnv(namespace: string): NodeJS.ProcessEnv {
  * Extracts the line numbers iptables-restore names on stderr. The forms, all verified on 1.8.9:
  * `Error occurred at line: N` (parse errors), `…: line N failed…` (a command failed; legacy also
  * uses it for a COMMIT the kernel refused), `line N: RULE_APPEND failed (…)` (nft batch refused by
- * the kernel) and `COMMIT expected at line N` (end of file inside a table).
+ * the kernel), `COMMIT expected at line N` (end of file inside a table) and legacy's
+ * ``Can't set policy `X' on `Y' line N: …`` (bad policy or policy on a non-built-in chain).
  */
 export function parseErrorLines(stderr: string): number[] {
-  const patterns = [/Error occurred at line: (\d+)/g, /\bline (\d+) failed/g, /^line (\d+): /gm, /COMMIT expected at line (\d+)/g];
+  const patterns = [/Error occurred at line: (\d+)/g, /\bline (\d+) failed/g, /^line (\d+): /gm, /COMMIT expected at line (\d+)/g, /^.*Can't set policy .* line (\d+): /gm];
   const found = new Set<number>();
   for (const pattern of patterns) {
     for (const match of stderr.matchAll(pattern)) found.add(Number(match[1]));
   }
+  // Any other message that names a line still says which one; the specific forms come first
+  // because this loose pattern could in principle pick up a number from an echoed argument.
+  if (found.size === 0) for (const match of stderr.matchAll(/\bline:? (\d+)\b/g)) found.add(Number(match[1]));
   return [...found].sort((a, b) => a - b);
 }
 
@@ -121,9 +125,36 @@ function ensureOk(what: string, run: SpawnSyncReturns<string>): void {
   if (run.status !== 0) throw new Error(`${what} exited with ${String(run.status ?? run.signal)}: ${run.stderr.trim()}`);
 }
 
-/** Deletes a namespace, ignoring failures (it may not exist when its creation failed). */
+/** Deletes a namespace and its lock file, ignoring failures (it may not exist when its creation failed). */
 function deleteNamespaceSync(namespace: string): void {
   spawnSync('ip', ['netns', 'del', namespace], { encoding: 'utf8', timeout: IP_TIMEOUT_MS, env: childEnv(namespace) });
+  rmSync(lockFileFor(namespace), { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Deletes `ora-<pid>-<n>` namespaces left behind by an oracle process that no longer exists (one
+ * killed by a test timeout cannot run its cleanup). Namespaces of live processes are left alone.
+ */
+function removeStaleNamespaces(): void {
+  let names: string[];
+  try {
+    names = readdirSync('/run/netns');
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const match = /^ora-(\d+)-\d+$/.exec(name);
+    if (match && Number(match[1]) !== process.pid && !isAlive(Number(match[1]))) deleteNamespaceSync(name);
+  }
 }
 
 /**
@@ -143,7 +174,12 @@ export function applyInKernel(text: string, family: Family, backend: Backend): B
       env,
       maxBuffer: 64 * 1024 * 1024,
     });
-    if (run.error !== undefined) throw new Error(`${restoreBinary(family, backend)} in ${namespace}: ${run.error.message}`);
+    // EPIPE only means the program stopped reading stdin early (it does so after a parse error);
+    // its verdict is still complete. Any other error (timeout, cannot spawn) is a harness failure.
+    const code = (run.error as NodeJS.ErrnoException | undefined)?.code;
+    if (run.error !== undefined && !(code === 'EPIPE' && (run.status !== null || run.signal !== null))) {
+      throw new Error(`${restoreBinary(family, backend)} in ${namespace}: ${run.error.message}`);
+    }
     return toResult(run.status, run.signal, run.stderr);
   } finally {
     deleteNamespaceSync(namespace);
@@ -181,16 +217,31 @@ function run(command: string, args: readonly string[], input: string | undefined
 
 /** The asynchronous twin of applyInKernel, so that a few namespaces can be worked on at once. */
 export async function applyInKernelAsync(text: string, family: Family, backend: Backend): Promise<BackendResult> {
+  // Creating a namespace can fail transiently when many are created and deleted at once (the
+  // /run/netns bind mounts are shared); two more tries, each with a new name, absorb that.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await applyOnceAsync(text, family, backend);
+    } catch (error) {
+      if (!(error instanceof NamespaceError) || attempt >= 3) throw error;
+    }
+  }
+}
+
+class NamespaceError extends Error {}
+
+async function applyOnceAsync(text: string, family: Family, backend: Backend): Promise<BackendResult> {
   const namespace = freshNamespaceName();
   const env = childEnv(namespace);
   try {
     const add = await run('ip', ['netns', 'add', namespace], undefined, IP_TIMEOUT_MS, env);
-    if (add.status !== 0) throw new Error(`ip netns add ${namespace} exited with ${String(add.status ?? add.signal)}: ${add.stderr.trim()}`);
+    if (add.status !== 0) throw new NamespaceError(`ip netns add ${namespace} exited with ${String(add.status ?? add.signal)}: ${add.stderr.trim()}`);
     const result = await run('ip', ['netns', 'exec', namespace, restoreBinary(family, backend)], text, RUN_TIMEOUT_MS, env);
     if (result.timedOut) throw new Error(`${restoreBinary(family, backend)} in ${namespace} timed out after ${RUN_TIMEOUT_MS} ms`);
     return toResult(result.status, result.signal, result.stderr);
   } finally {
     await run('ip', ['netns', 'del', namespace], undefined, IP_TIMEOUT_MS, env).catch(() => undefined);
+    rmSync(lockFileFor(namespace), { force: true });
   }
 }
 
@@ -236,6 +287,7 @@ function probe(): { ok: boolean; reason: string } {
   if (!/v1\.8\.9\b/.test(`${version.stdout}${version.stderr}`)) {
     return { ok: false, reason: `the verdicts are calibrated on iptables 1.8.9, found: ${`${version.stdout}${version.stderr}`.trim() || 'no version'}` };
   }
+  removeStaleNamespaces();
   const namespace = freshNamespaceName();
   const add = spawnSync('ip', ['netns', 'add', namespace], { encoding: 'utf8', timeout: IP_TIMEOUT_MS, env: childEnv(namespace) });
   deleteNamespaceSync(namespace);

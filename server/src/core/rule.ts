@@ -6,7 +6,7 @@
  */
 import type { Arg } from './syntax.ts';
 import { MATCH_BY_NAME, TARGET_BY_NAME, STANDARD_TARGETS, type ExtensionSpec, type OptionSpec } from './extensions/extensions.ts';
-import { VALIDATORS, protocolNumberOf, type Family, type ValueContext } from './extensions/value-kinds.ts';
+import { VALIDATORS, protocolNumberOf, resolveRejectWith, type Family, type ValueContext } from './extensions/value-kinds.ts';
 
 /** A problem found in a rule line, located on a word. */
 export interface RuleProblem {
@@ -446,7 +446,9 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
         base.push(use);
         if (b.letter === 'f' && family === 'ipv6') report(a, 'family-mismatch', "-f (fragments) is not supported in IPv6: use -m frag");
         if (!value) break;
-        if (value.value === '!') {
+        // `-i !` followed by another option names an interface '!', which iptables accepts.
+        const bangInterface = (b.letter === 'i' || b.letter === 'o') && (i >= n || args[i].value.startsWith('-'));
+        if (value.value === '!' && !bangInterface) {
           const next = i < n ? args[i].value : 'VALUE';
           report(value, 'deprecated-negation', `'-${b.letter} ! ${next}' is the pre-1.4.3 negation form, which iptables 1.8 rejects (Bad argument '${next}'): write '! -${b.letter} ${next}'`);
           if (i < n && !args[i].value.startsWith('-')) i++;
@@ -596,8 +598,8 @@ function finalChecks(rule: RuleInfo, family: Family, args: readonly Arg[], probl
   for (const m of rule.matches) if (m.spec) checkExt(m.spec, m, m.nameArg ?? m.options[0]?.nameArg, 'match');
   if (rule.target?.spec) checkExt(rule.target.spec, rule.target, rule.target.nameArg, 'target');
   // REJECT --reject-with tcp-reset only makes sense for TCP; the kernel refuses it otherwise.
-  const rw = rule.target?.options.find((o) => o.name === 'reject-with');
-  if (rw && rw.values[0]?.value.startsWith('tcp-r') && (rule.protocol === undefined || protocolNumber(rule.protocol) !== 6 || rule.protocolNegated)) {
+ const rw = rule.target?.options.find((o) => o.name === 'reject-with');
+  if (rw && rw.values[0] && resolveRejectWith(rw.values[0].value, family) === 'tcp-reset' && (rule.protocol === undefined || protocolNumber(rule.protocol) !== 6 || rule.protocolNegated)) {
     report(rw.values[0], 'protocol-required', `--reject-with ${rw.values[0].value} needs -p tcp`);
   }
 }

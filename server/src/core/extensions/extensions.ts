@@ -185,8 +185,8 @@ export const MATCHES: readonly ExtensionSpec[] = [
       opt('hashlimit-above', 'hashlimit-rate', 'Match if the rate is above this.'),
       opt('hashlimit-burst', 'uint', 'Burst size.', { params: u(0xffffffff, 1) }),
       opt('hashlimit-mode', 'choice-list', 'What to hash on.', { params: { choices: ['srcip', 'srcport', 'dstip', 'dstport'] } }),
-      opt('hashlimit-srcmask', 'uint', 'Source prefix length.', { params: u(128) }),
-      opt('hashlimit-dstmask', 'uint', 'Destination prefix length.', { params: u(128) }),
+      opt('hashlimit-srcmask', 'prefix-len', 'Source prefix length.'),
+      opt('hashlimit-dstmask', 'prefix-len', 'Destination prefix length.'),
       opt('hashlimit-name', 'string', 'Name of the hash table (/proc/net/ipt_hashlimit/NAME).', { params: { minLength: 1, truncatesAt: 254 } }),
       opt('hashlimit-htable-size', 'uint', 'Number of buckets.'),
       opt('hashlimit-htable-max', 'uint', 'Maximum entries.'),
@@ -202,6 +202,7 @@ export const MATCHES: readonly ExtensionSpec[] = [
   {
     name: 'icmp', doc: 'Matches the ICMP type and code.', family: 'ipv4', protocols: ['icmp', '1'],
     options: [opt('icmp-type', 'icmp-type', 'ICMP type[/code] or name.', { invert: true })],
+    requireOneOf: [['icmp-type']],
   },
   {
     name: 'icmp6', aliases: ['icmpv6'], doc: 'Matches the ICMPv6 type and code.', family: 'ipv6', protocols: ['ipv6-icmp', 'icmpv6', '58'],

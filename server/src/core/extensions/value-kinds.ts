@@ -48,6 +48,8 @@ const warn = (code: string, message: string): ValueProblem => ({ severity: 'warn
 export function parseUnsigned(s: string): number | undefined {
   if (/^0[xX][0-9a-fA-F]+$/.test(s)) return parseInt(s.slice(2), 16);
   if (/^0[0-7]+$/.test(s)) return parseInt(s.slice(1), 8);
+  // A leading zero means octal to strtoul, so 080 stops at the 8 and is rejected.
+  if (/^0[0-9]+$/.test(s)) return undefined;
   if (/^[0-9]+$/.test(s)) return parseInt(s, 10);
   return undefined;
 }
@@ -227,7 +229,8 @@ function checkPortRangeXt(s: string, ctx: ValueContext): ValueProblem | undefine
       vals.push(k === 0 ? 0 : 65535);
       continue;
     }
-    const n = /^[0-9]+$/.test(x) ? Number(x) : parsePort(x, ctx.protocol);
+    // Numbers are decimal only here (0x16 is looked up as a service name and fails).
+    const n = /^[0-9]+$/.test(x) ? Number(x) : /^[0-9]/.test(x) ? undefined : parsePort(x, ctx.protocol);
     if (n === undefined) return err('invalid-port', `invalid port/service '${x}' (does not resolve to anything): expected a decimal number 0-65535 or a known service name`);
     // The option framework stores the number in 16 bits without a range check.
     if (n > 65535) return warn('truncated-value', `port ${x} is above 65535: iptables keeps only the low 16 bits (${Number(BigInt(x) % 65536n)})`);
@@ -333,7 +336,8 @@ const TCP_FLAGS = ['SYN', 'ACK', 'FIN', 'RST', 'URG', 'PSH', 'ALL', 'NONE'];
 /** One argument of --tcp-flags (mask or comparison). */
 function checkTcpFlagList(s: string): ValueProblem | undefined {
   for (const f of s.split(',')) {
-    if (!TCP_FLAGS.includes(f.toUpperCase())) return err('invalid-value', `unknown TCP flag '${f}' in '${s}': expected a comma-separated list of ${TCP_FLAGS.join(', ')}`);
+    // An empty item (a trailing comma) is skipped by iptables' parser.
+    if (f !== '' && !TCP_FLAGS.includes(f.toUpperCase())) return err('invalid-value', `unknown TCP flag '${f}' in '${s}': expected a comma-separated list of ${TCP_FLAGS.join(', ')}`);
   }
   return undefined;
 }
@@ -548,10 +552,21 @@ function checkLogLevel(s: string): ValueProblem | undefined {
 }
 
 const REJECT_V4 = ['icmp-net-unreachable', 'net-unreach', 'icmp-host-unreachable', 'host-unreach', 'icmp-proto-unreachable', 'proto-unreach', 'icmp-port-unreachable', 'port-unreach', 'icmp-net-prohibited', 'net-prohib', 'icmp-host-prohibited', 'host-prohib', 'tcp-reset', 'tcp-rst', 'icmp-admin-prohibited', 'admin-prohib', 'icmp-echo-reply', 'echo-reply'];
-const REJECT_V6 = ['icmp6-no-route', 'no-route', 'icmp6-adm-prohibited', 'adm-prohibited', 'icmp6-addr-unreachable', 'addr-unreach', 'icmp6-port-unreachable', 'port-unreach', 'tcp-reset', 'icmp6-policy-fail', 'policy-fail', 'icmp6-reject-route', 'reject-route'];
+const REJECT_V6 = ['icmp6-no-route', 'no-route', 'icmp6-adm-prohibited', 'adm-prohibited', 'icmp6-addr-unreachable', 'addr-unreach', 'icmp6-port-unreachable', 'port-unreach', 'tcp-reset', 'tcp-reset', 'icmp6-policy-fail', 'policy-fail', 'icmp6-reject-route', 'reject-route'];
+/**
+ * Resolves a --reject-with value as libipt_REJECT does: the first table entry (name or alias)
+ * that the value is a case-insensitive prefix of.
+ */
+export function resolveRejectWith(s: string, family: Family): string | undefined {
+  const list = family === 'ipv6' ? REJECT_V6 : REJECT_V4;
+  const lower = s.toLowerCase();
+  const hit = list.findIndex((x) => x.startsWith(lower));
+  return hit < 0 ? undefined : list[hit - (hit % 2)];
+}
+
 function checkRejectWith(s: string, ctx: ValueContext): ValueProblem | undefined {
   const list = ctx.family === 'ipv6' ? REJECT_V6 : REJECT_V4;
-  if (!list.includes(s)) {
+  if (resolveRejectWith(s, ctx.family) === undefined) {
     const other = ctx.family === 'ipv6' ? REJECT_V4 : REJECT_V6;
     const hint = other.includes(s) ? ` ('${s}' is for ${ctx.family === 'ipv6' ? 'IPv4' : 'IPv6'})` : '';
     return err('invalid-value', `invalid --reject-with '${s}'${hint}: expected one of ${list.filter((_, i) => i % 2 === 0 || list[i] === 'tcp-reset').join(', ')}`);
@@ -641,6 +656,7 @@ export const VALIDATORS: Readonly<Record<string, Validator>> = {
   tos: checkTos,
   owner: checkOwner,
   'ct-zone': checkCtZone,
+  'prefix-len': (s, c) => checkUint(s, c, { max: c.family === 'ipv6' ? 128 : 32 }),
   chain: (s) => (s.length === 0 ? err('invalid-value', 'empty chain name') : undefined),
   any: () => undefined,
 };

@@ -1,0 +1,294 @@
+/**
+ * The kernel oracle: the checker's error/no-error verdict must agree with iptables-restore 1.8.9
+ * applying the same file in a fresh network namespace (nf_tables and legacy backends; rejected by
+ * either one counts as an error). It runs ~50 hand-written cases covering each error class and
+ * 600 deterministic mutations of real-world dumps, and requires an agreement rate of at least 99 %.
+ *
+ * Agreement for one case: the kernel accepts ⇔ the checker reports no error-severity diagnostic;
+ * and when the kernel rejects naming line L, the checker reports an error on L, except for errors
+ * only the kernel's commit finds (L is a COMMIT line, or legacy names the COMMIT while nft accepted or
+ * was refused by the kernel's batch commit), where an error anywhere in that table block counts
+ * (see acceptableRegion in kernel/util.ts). L is the smallest line either backend names.
+ *
+ * Needs root, `ip netns` and the iptables binaries. Without them the test is skipped with a loud
+ * warning, except in CI (CI=true), where it fails: a silently skipped oracle would prove nothing.
+ * ORACLE_SEED and ORACLE_MUTATIONS change the generated mutations (defaults: 1 and 600).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { check } from '../server/src/core/index.ts';
+import { kernelAvailability, kernelVerdictAsync, type Family, type KernelVerdict } from './kernel/netns.ts';
+import { controlCases, generateMutations, type MutationCase } from './kernel/mutations.ts';
+import { diagnosticLines, errorsOf, judge, mapLimit, seconds, splitLines, type Judgement, type OracleDiagnostic } from './kernel/util.ts';
+
+/** How many namespaces are worked on at once; the runs are short and mostly waiting on the kernel. */
+const CONCURRENCY = 4;
+const REQUIRED_RATE = 0.99;
+
+// ---------------------------------------------------------------------------------------------
+// Hand-written cases: one or more per error class, plus valid files. `expect` is what the kernel
+// does according to docs/iptables-restore-behaviour.md; it is checked too, so that a case that no
+// longer tests what its name says is noticed.
+// ---------------------------------------------------------------------------------------------
+
+interface HandCase {
+  readonly id: string;
+  readonly description: string;
+  readonly family: Family;
+  readonly text: string;
+  readonly expect: 'accept' | 'reject';
+}
+
+/** A filter table with the built-in chains and two user chains, `foo` and `bar`, around the given lines. */
+function filter(...rules: string[]): string {
+  return ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':foo - [0:0]', ':bar - [0:0]', ...rules, 'COMMIT', ''].join('\n');
+}
+
+/** A nat table with its built-in chains and one user chain, `foo`. */
+function nat(...rules: string[]): string {
+  return ['*nat', ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]', ':foo - [0:0]', ...rules, 'COMMIT', ''].join('\n');
+}
+
+/** Any table, with the given declarations and rules. */
+function table(name: string, ...lines: string[]): string {
+  return [`*${name}`, ...lines, 'COMMIT', ''].join('\n');
+}
+
+const HAND_CASES: readonly HandCase[] = [
+  // Unknown names.
+  { id: 'hand-unknown-option', description: 'unknown option', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -p tcp --dport 22 --bogus -j ACCEPT') },
+  { id: 'hand-unknown-option-time', description: 'obsolete time option --days', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -m time --days Mon -j ACCEPT') },
+  { id: 'hand-unknown-module', description: 'unknown match module', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -m nosuchmodule -j ACCEPT') },
+  { id: 'hand-unknown-target', description: 'unknown target (an undefined chain for iptables)', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -j NOSUCHTARGET') },
+  { id: 'hand-unknown-target-option', description: 'unknown option of a known target', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -j LOG --bogus 1') },
+  { id: 'hand-option-before-module', description: 'module option before its -m', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -p tcp --dports 22,80 -m multiport -j ACCEPT') },
+  // Bad values.
+  { id: 'hand-bad-address', description: 'address with an octet > 255', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -s 300.1.2.3 -j ACCEPT') },
+  { id: 'hand-bad-cidr', description: 'prefix /33', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -d 10.0.0.0/33 -j ACCEPT') },
+  { id: 'hand-old-negation', description: 'pre-1.4.3 negation -s ! X', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -s ! 10.0.0.1 -j ACCEPT') },
+  { id: 'hand-bad-mac', description: 'anonymised MAC XX:XX:XX:XX:XX:XX', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -m mac --mac-source XX:XX:XX:XX:XX:XX -j ACCEPT') },
+  { id: 'hand-bad-port', description: 'port 65536', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -p tcp -m tcp --dport 65536 -j ACCEPT') },
+  { id: 'hand-bad-port-range', description: 'reversed tcp port range', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -p tcp -m tcp --sport 90:80 -j ACCEPT') },
+  // The udp match parses ports with the generic xtables parser: no range order check, 65536 wraps to 0.
+  { id: 'hand-udp-port-quirks', description: 'udp: reversed range and port 65536 are accepted', family: 'ipv4', expect: 'accept', text: filter('-A INPUT -p udp -m udp --sport 90:80 -j ACCEPT', '-A INPUT -p udp --dport 65536 -j ACCEPT') },
+  { id: 'hand-port-without-proto', description: '--dport without -p', family: 'ipv4', expect: 'reject', text: filter('-A INPUT --dport 22 -j ACCEPT') },
+  { id: 'hand-tcp-match-udp-proto', description: '-m tcp with -p udp', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -p udp -m tcp --dport 22 -j ACCEPT') },
+  { id: 'hand-too-many-ports', description: '16 ports in multiport', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -p tcp -m multiport --dports 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16 -j ACCEPT') },
+  { id: 'hand-fifteen-ports', description: '15 ports in multiport (the maximum)', family: 'ipv4', expect: 'accept', text: filter('-A INPUT -p tcp -m multiport --dports 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15 -j ACCEPT') },
+  { id: 'hand-bad-icmp-type', description: 'ICMP type 256', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -p icmp -m icmp --icmp-type 256 -j ACCEPT') },
+  { id: 'hand-bad-limit', description: 'limit 0/sec', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -m limit --limit 0/sec -j ACCEPT') },
+  { id: 'hand-bad-mark', description: 'mark wider than 32 bits', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -m mark --mark 0xfffffffff -j ACCEPT') },
+  { id: 'hand-o-in-input', description: '-o in INPUT', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -o eth0 -j ACCEPT') },
+  { id: 'hand-tcp-reset-without-tcp', description: 'REJECT tcp-reset without -p tcp (kernel-side)', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -j REJECT --reject-with tcp-reset') },
+  // Tables, chains and policies.
+  { id: 'hand-unknown-table', description: 'unknown table', family: 'ipv4', expect: 'reject', text: table('filtre', ':INPUT ACCEPT [0:0]', '-A INPUT -j ACCEPT') },
+  { id: 'hand-bad-policy', description: 'misspelt policy', family: 'ipv4', expect: 'reject', text: table('filter', ':INPUT ACCPET [0:0]', '-A INPUT -j ACCEPT') },
+  { id: 'hand-policy-return', description: 'RETURN as a policy', family: 'ipv4', expect: 'reject', text: table('filter', ':FORWARD RETURN [0:0]') },
+  { id: 'hand-policy-user-chain', description: 'policy on a user chain (legacy rejects)', family: 'ipv4', expect: 'reject', text: table('filter', ':INPUT ACCEPT [0:0]', ':foo ACCEPT [0:0]', '-A INPUT -j foo') },
+  { id: 'hand-duplicate-chain', description: 'chain declared twice (legacy rejects)', family: 'ipv4', expect: 'reject', text: table('filter', ':foo - [0:0]', ':foo - [0:0]', '-A foo -j ACCEPT') },
+  { id: 'hand-undeclared-chain', description: 'rule for an undeclared chain', family: 'ipv4', expect: 'reject', text: filter('-A nosuch -j ACCEPT') },
+  { id: 'hand-goto-undefined', description: 'goto an undefined chain', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -g nosuch') },
+  { id: 'hand-jump-before-decl', description: 'jump to a chain declared after the rule', family: 'ipv4', expect: 'reject', text: table('filter', ':INPUT ACCEPT [0:0]', '-A INPUT -j late', ':late - [0:0]') },
+  { id: 'hand-missing-commit', description: 'missing COMMIT', family: 'ipv4', expect: 'reject', text: '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\n' },
+  { id: 'hand-delete-referenced-chain', description: '-X of a chain still referenced', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -j foo', '-X foo') },
+  { id: 'hand-delete-unreferenced-chain', description: '-X of an empty, unreferenced chain', family: 'ipv4', expect: 'accept', text: filter('-A INPUT -j bar', '-X foo') },
+  // Loops.
+  { id: 'hand-loop-reachable', description: 'loop foo→bar→foo reached from INPUT', family: 'ipv4', expect: 'reject', text: filter('-A foo -j bar', '-A bar -j foo', '-A INPUT -j foo') },
+  { id: 'hand-self-loop-reachable', description: 'self-loop reached from OUTPUT', family: 'ipv4', expect: 'reject', text: filter('-A foo -p tcp -j foo', '-A OUTPUT -j foo') },
+  { id: 'hand-loop-unreachable', description: 'loop not reachable from a built-in chain (accepted)', family: 'ipv4', expect: 'accept', text: filter('-A foo -j bar', '-A bar -j foo') },
+  // Targets in the wrong table or chain.
+  { id: 'hand-dnat-in-filter', description: 'DNAT in filter', family: 'ipv4', expect: 'reject', text: filter('-A FORWARD -p tcp -j DNAT --to-destination 10.0.0.1:80') },
+  { id: 'hand-dnat-in-postrouting', description: 'DNAT in nat POSTROUTING', family: 'ipv4', expect: 'reject', text: nat('-A POSTROUTING -j DNAT --to-destination 10.0.0.1') },
+  { id: 'hand-dnat-in-prerouting', description: 'DNAT in nat PREROUTING (valid)', family: 'ipv4', expect: 'accept', text: nat('-A PREROUTING -i eth0 -p tcp -m tcp --dport 80 -j DNAT --to-destination 10.0.0.1:8080') },
+  { id: 'hand-redirect-in-postrouting', description: 'REDIRECT in nat POSTROUTING', family: 'ipv4', expect: 'reject', text: nat('-A POSTROUTING -p tcp -j REDIRECT --to-ports 8080') },
+  { id: 'hand-masquerade-in-prerouting', description: 'MASQUERADE in nat PREROUTING', family: 'ipv4', expect: 'reject', text: nat('-A PREROUTING -j MASQUERADE') },
+  { id: 'hand-masquerade-via-user-chain', description: 'MASQUERADE in a user chain jumped to from PREROUTING', family: 'ipv4', expect: 'reject', text: nat('-A foo -j MASQUERADE', '-A PREROUTING -j foo') },
+  { id: 'hand-masquerade-in-postrouting', description: 'MASQUERADE and SNAT in POSTROUTING (valid)', family: 'ipv4', expect: 'accept', text: nat('-A POSTROUTING -o eth0 -j MASQUERADE', '-A POSTROUTING -s 10.0.0.0/8 -j SNAT --to-source 192.0.2.1') },
+  { id: 'hand-drop-in-nat', description: 'DROP in nat', family: 'ipv4', expect: 'reject', text: nat('-A PREROUTING -j DROP') },
+  { id: 'hand-reject-in-nat', description: 'REJECT in nat PREROUTING', family: 'ipv4', expect: 'reject', text: nat('-A PREROUTING -j REJECT') },
+  { id: 'hand-ct-in-filter', description: 'CT --notrack in filter', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -j CT --notrack') },
+  { id: 'hand-notrack-in-mangle', description: 'NOTRACK in mangle PREROUTING', family: 'ipv4', expect: 'reject', text: table('mangle', ':PREROUTING ACCEPT [0:0]', '-A PREROUTING -j NOTRACK') },
+  { id: 'hand-ct-in-raw', description: 'CT --notrack and NOTRACK in raw (valid)', family: 'ipv4', expect: 'accept', text: table('raw', ':PREROUTING ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', '-A PREROUTING -p udp -m udp --dport 53 -j CT --notrack', '-A OUTPUT -j NOTRACK') },
+  // Valid files.
+  {
+    id: 'hand-valid-filter',
+    description: 'typical host firewall',
+    family: 'ipv4',
+    expect: 'accept',
+    text: [
+      '# Generated by iptables-save v1.8.9',
+      '*filter',
+      ':INPUT DROP [0:0]',
+      ':FORWARD DROP [0:0]',
+      ':OUTPUT ACCEPT [0:0]',
+      ':LOGDROP - [0:0]',
+      '-A INPUT -i lo -j ACCEPT',
+      '-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+      '-A INPUT -p tcp -m multiport --dports 22,80,443 -m comment --comment "public services" -j ACCEPT',
+      '-A INPUT -p icmp -m icmp --icmp-type 8 -m limit --limit 5/sec -j ACCEPT',
+      '-A INPUT -p tcp -m tcp --dpor 25 -j REJECT --reject-with tcp-reset',
+      '-A INPUT -j LOGDROP',
+      '-A LOGDROP -m limit --limit 3/min -j LOG --log-prefix "drop: " --log-level 6',
+      '-A LOGDROP -j DROP',
+      'COMMIT',
+      '',
+    ].join('\n'),
+  },
+  {
+    id: 'hand-valid-nat',
+    description: 'nat and filter tables together',
+    family: 'ipv4',
+    expect: 'accept',
+    text: `${nat('-A PREROUTING -d 192.0.2.1/32 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.0.0.5:80', '-A OUTPUT -p tcp -j REDIRECT --to-ports 3128', '-A POSTROUTING -s 10.0.0.0/24 -o eth0 -j MASQUERADE')}${filter('-A FORWARD -d 10.0.0.5/32 -p tcp -m tcp --dport 80 -j ACCEPT')}`,
+  },
+  // IPv6.
+  { id: 'hand-v6-icmp-match', description: '-m icmp in ip6tables', family: 'ipv6', expect: 'reject', text: filter('-A INPUT -p icmp -m icmp --icmp-type 8 -j ACCEPT') },
+  { id: 'hand-v6-bad-prefix', description: 'IPv6 prefix /129', family: 'ipv6', expect: 'reject', text: filter('-A INPUT -s 2001:db8::/129 -j ACCEPT') },
+  { id: 'hand-v6-v4-address', description: 'IPv4 address in ip6tables', family: 'ipv6', expect: 'reject', text: filter('-A INPUT -s 10.0.0.1 -j ACCEPT') },
+  { id: 'hand-v6-v4-reject-type', description: 'IPv4 reject type in ip6tables', family: 'ipv6', expect: 'reject', text: filter('-A INPUT -j REJECT --reject-with icmp-port-unreachable') },
+  {
+    id: 'hand-v6-valid',
+    description: 'valid ip6tables file',
+    family: 'ipv6',
+    expect: 'accept',
+    text: filter(
+      '-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 135 -j ACCEPT',
+      '-A INPUT -s fe80::/10 -p udp -m udp --dport 546 -j ACCEPT',
+      '-A INPUT -m conntrack --ctstate ESTABLISHED -j ACCEPT',
+      '-A INPUT -j REJECT --reject-with icmp6-adm-prohibited',
+    ),
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
+// Running and reporting
+// ---------------------------------------------------------------------------------------------
+
+interface Outcome {
+  readonly id: string;
+  readonly group: string;
+  readonly description: string;
+  readonly family: Family;
+  readonly text: string;
+  readonly mutatedLine?: number;
+  readonly verdict: KernelVerdict;
+  readonly errors: readonly OracleDiagnostic[];
+  readonly judgement: Judgement;
+}
+
+/** Runs the checker; a throw is reported as a disagreement rather than aborting the whole run. */
+function ourDiagnostics(text: string, family: Family): { diagnostics: readonly OracleDiagnostic[]; crash?: string } {
+  try {
+    return { diagnostics: check(text, { family }).diagnostics };
+  } catch (error) {
+    return { diagnostics: [], crash: (error as Error).stack ?? String(error) };
+  }
+}
+
+function describeBackend(name: string, r: KernelVerdict['perBackend']['nft']): string {
+  if (r.accepted) return `${name}: accepted${r.message === '' ? '' : ` (stderr: ${r.message.split('\n')[0]})`}`;
+  const text = r.message.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('Try `')).join(' ⏎ ');
+  return `${name}: rejected, rc=${String(r.exitCode)}, line ${r.errorLine ?? '?'}: ${text}`;
+}
+
+function report(o: Outcome): string {
+  const lines = splitLines(o.text);
+  const shown = new Set<number>();
+  if (o.mutatedLine !== undefined) shown.add(o.mutatedLine);
+  if (o.verdict.errorLine !== undefined) shown.add(o.verdict.errorLine);
+  const out = [`✗ ${o.id} (${o.family}) — ${o.description}`, `    ${o.judgement.reason}`];
+  for (const n of [...shown].sort((a, b) => a - b)) out.push(`    line ${n}${n === o.mutatedLine ? ' (mutated)' : ''}: ${lines[n - 1] ?? '<end of file>'}`);
+  out.push(`    kernel ${describeBackend('nft', o.verdict.perBackend.nft)}`, `    kernel ${describeBackend('legacy', o.verdict.perBackend.legacy)}`);
+  if (o.errors.length === 0) out.push('    ours: no error');
+  for (const d of o.errors) {
+    const { first, last } = diagnosticLines(d);
+    out.push(`    ours: line ${first}${last !== first ? `-${last}` : ''} [${d.code}] ${d.message}`);
+  }
+  return out.join('\n');
+}
+
+async function runCases(cases: ReadonlyArray<{ id: string; group: string; description: string; family: Family; text: string; mutatedLine?: number }>): Promise<Outcome[]> {
+  return mapLimit(cases, CONCURRENCY, async (c) => {
+    const verdict = await kernelVerdictAsync(c.text, c.family);
+    const ours = ourDiagnostics(c.text, c.family);
+    const errors = errorsOf(ours.diagnostics);
+    const judgement: Judgement = ours.crash !== undefined ? { agree: false, reason: `the checker threw: ${ours.crash.split('\n')[0]}` } : judge(c.text, verdict, ours.diagnostics);
+    return { ...c, verdict, errors, judgement };
+  });
+}
+
+function summarise(outcomes: readonly Outcome[]): string {
+  const groups = [...new Set(outcomes.map((o) => o.group))];
+  return groups
+    .map((g) => {
+      const of = outcomes.filter((o) => o.group === g);
+      const agree = of.filter((o) => o.judgement.agree).length;
+      const rejected = of.filter((o) => !o.verdict.accepted).length;
+      return `  ${g.padEnd(10)} ${String(agree).padStart(4)}/${String(of.length).padEnd(4)} agree   (kernel rejects ${rejected})`;
+    })
+    .join('\n');
+}
+
+test('kernel oracle: the checker agrees with iptables-restore 1.8.9 (nft and legacy)', { timeout: 15 * 60_000 }, async (t) => {
+  const availability = kernelAvailability();
+  if (!availability.ok) {
+    if (process.env.CI === 'true') assert.fail(`the kernel oracle cannot run in CI: ${availability.reason}`);
+    console.warn(`\n**********\n* SKIPPING the kernel oracle: ${availability.reason}.\n* Run as root with iptables and iproute2 installed to compare the checker with the kernel.\n**********\n`);
+    t.skip(availability.reason);
+    return;
+  }
+
+  const seed = process.env.ORACLE_SEED ?? '1';
+  const count = Number(process.env.ORACLE_MUTATIONS ?? '600');
+  const started = Date.now();
+  const mutations: MutationCase[] = generateMutations(count, /^\d+$/.test(seed) ? Number(seed) : seed);
+  const controls = controlCases();
+  const cases = [
+    ...HAND_CASES.map((c) => ({ ...c, group: 'hand' })),
+    ...controls.map((c) => ({ ...c, group: 'control' })),
+    ...mutations.map((c) => ({ ...c, group: c.kind })),
+  ];
+  const outcomes = await runCases(cases);
+  const elapsed = Date.now() - started;
+
+  const agreeing = outcomes.filter((o) => o.judgement.agree).length;
+  const rate = agreeing / outcomes.length;
+  const disagreements = outcomes.filter((o) => !o.judgement.agree);
+  console.log(
+    [
+      '',
+      `kernel oracle: ${outcomes.length} cases (${HAND_CASES.length} hand-written, ${controls.length} controls, ${mutations.length} mutations, seed ${seed}) in ${seconds(elapsed)}`,
+      summarise(outcomes),
+      `agreement: ${agreeing}/${outcomes.length} = ${(rate * 100).toFixed(2)} % (required ${(REQUIRED_RATE * 100).toFixed(0)} %)`,
+      disagreements.length > 0 ? `\n${disagreements.length} disagreement(s):\n${disagreements.map(report).join('\n\n')}` : 'no disagreements',
+      '',
+    ].join('\n'),
+  );
+
+  await t.test('hand-written cases still test what they claim (kernel behaves as documented)', () => {
+    const wrong = HAND_CASES.filter((c) => {
+      const o = outcomes.find((x) => x.id === c.id);
+      return o !== undefined && (c.expect === 'accept') !== o.verdict.accepted;
+    });
+    assert.deepEqual(
+      wrong.map((c) => `${c.id}: expected the kernel to ${c.expect}`),
+      [],
+    );
+  });
+
+  await t.test('the unmutated base blocks are accepted by the kernel', () => {
+    const rejected = outcomes.filter((o) => o.group === 'control' && !o.verdict.accepted);
+    assert.deepEqual(
+      rejected.map((o) => `${o.id} ${o.description}: ${describeBackend('nft', o.verdict.perBackend.nft)}; ${describeBackend('legacy', o.verdict.perBackend.legacy)}`),
+      [],
+    );
+  });
+
+  await t.test(`at least ${count >= 500 ? 500 : count} mutations were generated`, () => {
+    assert.ok(mutations.length >= Math.min(500, count), `only ${mutations.length} mutations`);
+  });
+
+  await t.test(`agreement rate ≥ ${REQUIRED_RATE * 100} %`, () => {
+    assert.ok(rate >= REQUIRED_RATE, `agreement ${(rate * 100).toFixed(2)} % < ${REQUIRED_RATE * 100} % (${disagreements.length} disagreements, listed above)`);
+  });
+});
