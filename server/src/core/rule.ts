@@ -127,6 +127,8 @@ const BASE_OPTS: readonly BaseOpt[] = [
   { letter: 'V', longs: ['version'], arg: 'none', invert: false },
   { letter: 'h', longs: ['help'], arg: 'optional', invert: false },
 ];
+const NO_PARAMS = {};
+
 /** Options whose attached value iptables takes from the whole word (a quirk of its parser). */
 const WHOLE_WORD_VALUE = new Set(['s', 'd', 'p', 'i', 'o', 'j']);
 const BASE_BY_LETTER = new Map(BASE_OPTS.map((b) => [b.letter, b]));
@@ -190,7 +192,8 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
   let protoMatchLoaded = false;
   // Extensions in load order; the newest one's options win, as in getopt's merged option table.
   const loaded: { ext: ExtensionSpec; owner: MatchUse | TargetUse }[] = [];
-  const seenBase = new Set<string>();
+  // Base options seen so far, as a string of letters (cheaper than a Set per rule).
+  let seenBase = '';
   let invert: Arg | undefined;
 
   if (countersArg) {
@@ -201,7 +204,9 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
     else report(countersArg, 'suspicious-counters', `malformed counters '${countersArg.value}': expected [PACKETS:BYTES]; iptables-restore reads them as 0`, 'warning');
   }
 
-  const ctx = (): ValueContext => ({ family, protocol });
+  // The validation context changes only when -p is read, so one object is shared until then.
+  let ctxCache: ValueContext = { family, protocol };
+  const ctx = (): ValueContext => (ctxCache.protocol === protocol ? ctxCache : (ctxCache = { family, protocol }));
 
   /** Runs the value validators of an option and records problems on the values. */
   const validate = (spec: OptionSpec, values: readonly Arg[]): void => {
@@ -209,7 +214,7 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
       const v = values[k];
       if (!v) return;
       const fn = VALIDATORS[as.kind];
-      const p = fn ? fn(v.value, ctx(), as.params ?? {}) : undefined;
+      const p = fn ? fn(v.value, ctx(), as.params ?? NO_PARAMS) : undefined;
       if (p) report(v, p.code, `--${spec.name}: ${p.message}`, p.severity);
     });
   };
@@ -440,8 +445,8 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
       case 'i':
       case 'o':
       case 'f': {
-        if (seenBase.has(b.letter)) report(a, 'duplicate-option', `multiple -${b.letter} options are not allowed in one rule`);
-        seenBase.add(b.letter);
+        if (seenBase.includes(b.letter)) report(a, 'duplicate-option', `multiple -${b.letter} options are not allowed in one rule`);
+        seenBase += b.letter;
         const use: OptionUse = { name: b.letter, nameArg: a, values: value ? [value] : [], negated: negation !== undefined, negation };
         base.push(use);
         if (b.letter === 'f' && family === 'ipv6') report(a, 'family-mismatch', "-f (fragments) is not supported in IPv6: use -m frag");

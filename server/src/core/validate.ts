@@ -11,6 +11,9 @@ import { BUILTIN_CHAINS, TABLES, STANDARD_TARGETS, TARGET_BY_NAME, type Extensio
 import { outgoingJumps, reachingHooks, ruleKey, type Chain, type Model, type Rule, type Span, type Table } from './model.ts';
 import { suggest } from './rule.ts';
 
+/** Commands whose chain argument must name an existing chain. */
+const COMMANDS_NAMING_A_CHAIN = new Set(['A', 'I', 'D', 'R', 'P', 'F', 'Z', 'X', 'E', 'C']);
+
 /** Longest chain name the kernel accepts (XT_EXTENSION_MAXNAMELEN - 1). */
 export const MAX_CHAIN_NAME = 28;
 
@@ -164,7 +167,7 @@ function checkTable(t: Table, model: Model, sink: Sink): void {
     const chainArg = info.chainArg;
     const name = chainArg?.value;
     const has = name !== undefined && exists.get(name) === true;
-    const needsChain = info.command !== undefined && ['A', 'I', 'D', 'R', 'P', 'F', 'Z', 'X', 'E', 'C'].includes(info.command) && chainArg;
+    const needsChain = info.command !== undefined && COMMANDS_NAMING_A_CHAIN.has(info.command) && chainArg;
     if (needsChain && !has && chainArg) {
       const later = t.chains.get(name!);
       const hint = later && later.declaration && later.declaration.line > r.line ? ` (it is declared later, at line ${later.declaration.line + 1}: declare it before use)` : suggest(name!, [...exists.keys()].filter((k) => exists.get(k)));
@@ -461,27 +464,24 @@ function findCycle(from: Chain, to: Chain): string[] {
 function checkHooks(t: Table, sink: Sink): void {
   const hooks = reachingHooks(t);
   for (const c of t.chains.values()) {
-    const reach = hooks.get(c);
-    if (!reach || reach.size === 0) continue;
+    const reachSet = hooks.get(c);
+    if (!reachSet || reachSet.size === 0) continue;
+    const reach = [...reachSet];
+    const report = (allowed: readonly Hook[], where: Arg, what: string): void => {
+      const bad = reach.filter((h) => !allowed.includes(h));
+      if (bad.length === 0) return;
+      const via = c.builtin ? '' : ` (chain ${c.name} is reached from ${bad.join(', ')})`;
+      sink.add(argSpan(where), 'target-not-allowed', `${what} is only valid in ${allowed.join(', ')}, not in ${bad.join(', ')}${via}`);
+    };
+    const applies = (ext: ExtensionSpec): boolean => ext.hooks !== undefined && (!ext.tables || ext.tables.includes(t.name));
     for (const r of c.rules) {
-      const check = (ext: ExtensionSpec, where: Arg, kind: string): void => {
-        if (!ext.hooks || (ext.tables && !ext.tables.includes(t.name))) return;
-        const bad = [...reach].filter((h) => !(ext.hooks as readonly Hook[]).includes(h));
-        if (bad.length === 0) return;
-        const via = c.builtin ? '' : ` (chain ${c.name} is reached from ${bad.join(', ')})`;
-        sink.add(argSpan(where), 'target-not-allowed', `the ${ext.name} ${kind} is only valid in ${ext.hooks.join(', ')}, not in ${bad.join(', ')}${via}`);
-      };
-      if (r.info.target?.spec) check(r.info.target.spec, r.info.target.nameArg, 'target');
-      for (const m of r.info.matches) if (m.spec && m.nameArg) check(m.spec, m.nameArg, 'match');
+      const target = r.info.target;
+      if (target?.spec && applies(target.spec)) report(target.spec.hooks!, target.nameArg, `the ${target.spec.name} target`);
       for (const m of r.info.matches) {
-        for (const o of m.options) {
-          const allowed = o.spec?.hooks;
-          if (!allowed) continue;
-          const bad = [...reach].filter((h) => !allowed.includes(h));
-          if (bad.length) sink.add(argSpan(o.nameArg), 'target-not-allowed', `--${o.name} is only valid in ${allowed.join(', ')}, not in ${bad.join(', ')}${c.builtin ? '' : ` (chain ${c.name} is reached from ${bad.join(', ')})`}`);
-        }
+        if (m.spec && m.nameArg && applies(m.spec)) report(m.spec.hooks!, m.nameArg, `the ${m.spec.name} match`);
+        for (const o of m.options) if (o.spec?.hooks) report(o.spec.hooks, o.nameArg, `--${o.name}`);
         // physdev's output-side tests need --physdev-is-bridged in OUTPUT, as xt_physdev checks.
-        if (m.name === 'physdev' && reach.has('OUTPUT')) {
+        if (m.name === 'physdev' && reachSet.has('OUTPUT')) {
           const outOpt = m.options.find((o) => o.name === 'physdev-out' || o.name === 'physdev-is-out');
           const bridged = m.options.find((o) => o.name === 'physdev-is-bridged' && !o.negated);
           if (outOpt && !bridged) sink.add(argSpan(outOpt.nameArg), 'target-not-allowed', `--${outOpt.name} cannot be used in OUTPUT without --physdev-is-bridged: locally sent packets have no bridge port yet`);
