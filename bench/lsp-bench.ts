@@ -1,0 +1,177 @@
+/**
+ * The language-server part of the benchmark, in a process of its own so that the server's heap is
+ * not shared with the batch measurements (as in an editor, where the server has a process to itself):
+ *
+ *   node --import tsx bench/lsp-bench.ts SERVER_BUNDLE EDIT_FILE NAV_FILE
+ *
+ * Inside this process the real server (the bundle, normally dist/server.cjs) is driven through an
+ * in-memory IPC channel (bench/lsp-driver.ts). EDIT_FILE (the ~26k-line dump) is opened and edited
+ * one character at a time, first with the default settings, then with the debounce set to 0;
+ * NAV_FILE (the ~130k-line dump) is opened for definition, references and hover. The results
+ * (`LspResults`) are printed as one line of JSON on stdout.
+ */
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { InProcessServer, type Timed } from './lsp-driver.ts';
+import { series, type Series } from './series.ts';
+
+/** What the language-server benchmark measured (milliseconds). */
+export interface LspResults {
+  /** Opening the edit document: time to its first publishDiagnostics (the only one: syntax = full). */
+  readonly openToFirstDiagnostics: number;
+  /** One-character edits with the default settings: time from didChange to the publishDiagnostics of the new version. */
+  readonly editToDiagnostics: Series;
+  /** The same with `iptables.diagnosticsDelay` set to 0: the server's work without its debounce. */
+  readonly editToDiagnosticsNoDelay: Series;
+  /** Opening the navigation document, to its first diagnostics. */
+  readonly openNavigationDocument: number;
+  readonly definition: Series & { readonly found: boolean };
+  readonly referencesShared: Series & { readonly locations: number; readonly chain: string };
+  readonly referencesPerPort: Series & { readonly locations: number; readonly chain: string };
+  readonly hover: Series & { readonly supported: boolean; readonly error?: string };
+  /** A definition request sent right after an edit, before the debounced re-check: it pays for the re-check. */
+  readonly definitionRightAfterEdit: number;
+  /** Errors the server logged (its guarded handlers' failures); empty when all went well. */
+  readonly serverErrors: string[];
+  /** Peak resident set size of this process (server and client), in bytes. */
+  readonly peakRss: number;
+}
+
+/** How many edits each edit series makes, and how often each navigation request is sent. */
+const EDITS = 6;
+const REQUESTS = 10;
+
+/** A position (0-based) one character into the last `needle` of the last line of `lines` that starts with `prefix`. */
+function positionIn(lines: readonly string[], prefix: string, needle: string): { line: number; character: number } {
+  let line = -1;
+  for (let i = lines.length - 1; i >= 0 && line < 0; i--) if ((lines[i] ?? '').startsWith(prefix)) line = i;
+  if (line < 0) throw new Error(`no line starts with ${prefix}`);
+  const at = (lines[line] ?? '').lastIndexOf(needle);
+  if (at < 0) throw new Error(`line ${line + 1} has no ${needle}`);
+  return { line, character: at + 1 };
+}
+
+/** The position of the second `2` of a `--dport 22` rule: the target of the one-character edits. */
+function editPosition(lines: readonly string[], which: 'first' | 'middle'): { line: number; character: number } {
+  const matches: number[] = [];
+  lines.forEach((l, i) => {
+    if (l.includes('--dport 22 -j RETURN')) matches.push(i);
+  });
+  const line = which === 'first' ? matches[0] : matches[Math.floor(matches.length / 2)];
+  if (line === undefined) throw new Error('no `--dport 22` rule to edit');
+  return { line, character: (lines[line] ?? '').indexOf('--dport 22') + '--dport 2'.length };
+}
+
+/** Sends a request `n` times in a row and returns the series of round trips and the last answer. */
+async function repeat<T>(n: number, fn: () => Promise<Timed<T>>): Promise<{ s: Series; last: Timed<T> }> {
+  const times: number[] = [];
+  let last: Timed<T> | undefined;
+  for (let i = 0; i < n; i++) {
+    last = await fn();
+    times.push(last.ms);
+  }
+  if (!last) throw new Error('repeat: no request sent');
+  return { s: series(times), last };
+}
+
+/** Runs the language-server benchmark. */
+export async function benchServer(serverBundle: string, editFile: string, navFile: string): Promise<LspResults> {
+  const server = await InProcessServer.start(serverBundle);
+  try {
+    // Open the edit document: the server checks it at once and publishes one set of diagnostics.
+    const uri = pathToFileURL(editFile).href;
+    const editText = readFileSync(editFile, 'utf8');
+    let version = 1;
+    let waiting = server.nextDiagnostics(uri, version);
+    let start = performance.now();
+    server.notify('textDocument/didOpen', { textDocument: { uri, languageId: 'iptables', version, text: editText } });
+    const openToFirstDiagnostics = (await waiting).at - start;
+
+    // One-character edits of a port number in the middle of the file (22 → 23 → 22 …), one at a time.
+    const edit = editPosition(editText.split('\n'), 'middle');
+    const editSeries = async (count: number): Promise<Series> => {
+      const times: number[] = [];
+      for (let i = 0; i < count; i++) {
+        version += 1;
+        waiting = server.nextDiagnostics(uri, version);
+        start = performance.now();
+        server.notify('textDocument/didChange', {
+          textDocument: { uri, version },
+          contentChanges: [{ range: { start: edit, end: { line: edit.line, character: edit.character + 1 } }, text: version % 2 === 0 ? '3' : '2' }],
+        });
+        times.push((await waiting).at - start);
+      }
+      return series(times);
+    };
+    const editToDiagnostics = await editSeries(EDITS);
+    // The same edits without the debounce. A configuration change makes the server re-check every
+    // open document at once (wait for that); afterwards every edit is checked without delay.
+    waiting = server.nextDiagnostics(uri, version);
+    server.notify('workspace/didChangeConfiguration', { settings: { iptables: { diagnosticsDelay: 0 } } });
+    await waiting;
+    const editToDiagnosticsNoDelay = await editSeries(EDITS);
+    // Back to the default settings for the rest; the edit document is closed so that only the big one is open.
+    waiting = server.nextDiagnostics(uri, version);
+    server.notify('workspace/didChangeConfiguration', { settings: { iptables: {} } });
+    await waiting;
+    server.notify('textDocument/didClose', { textDocument: { uri } });
+
+    // Navigation on the big document, once its diagnostics are out (so that its analysis is cached).
+    const navUri = pathToFileURL(navFile).href;
+    const navText = readFileSync(navFile, 'utf8');
+    waiting = server.nextDiagnostics(navUri, 1);
+    start = performance.now();
+    server.notify('textDocument/didOpen', { textDocument: { uri: navUri, languageId: 'iptables', version: 1, text: navText } });
+    const openNavigationDocument = (await waiting).at - start;
+    const navLines = navText.split('\n');
+    const doc = { uri: navUri };
+    const forward = positionIn(navLines, '-A neutron-openvswi-FORWARD ', 'neutron-openvswi-sg-chain');
+    const fallbackDeclaration = positionIn(navLines, ':neutron-openvswi-sg-fallback ', 'neutron-openvswi-sg-fallback');
+    const perPort = positionIn(navLines, '-A neutron-openvswi-sg-chain -m physdev --physdev-in', '-j neutron-openvswi-o');
+    const perPortPosition = { line: perPort.line, character: perPort.character + 3 };
+    const perPortChain = (navLines[perPort.line] ?? '').slice(perPort.character + 2);
+
+    const definition = await repeat(REQUESTS, () => server.request('textDocument/definition', { textDocument: doc, position: forward }));
+    const refShared = await repeat(REQUESTS, () => server.request<unknown[]>('textDocument/references', { textDocument: doc, position: fallbackDeclaration, context: { includeDeclaration: true } }));
+    const refPort = await repeat(REQUESTS, () => server.request<unknown[]>('textDocument/references', { textDocument: doc, position: perPortPosition, context: { includeDeclaration: true } }));
+    const hover = await repeat(REQUESTS, () => server.request('textDocument/hover', { textDocument: doc, position: forward }));
+
+    // A definition request right after an edit: the cached analysis is stale, so the request re-checks.
+    const navEdit = editPosition(navLines, 'first');
+    waiting = server.nextDiagnostics(navUri, 2);
+    server.notify('textDocument/didChange', {
+      textDocument: { uri: navUri, version: 2 },
+      contentChanges: [{ range: { start: navEdit, end: { line: navEdit.line, character: navEdit.character + 1 } }, text: '3' }],
+    });
+    const afterEdit = await server.request('textDocument/definition', { textDocument: doc, position: forward });
+    await waiting;
+
+    return {
+      openToFirstDiagnostics,
+      editToDiagnostics,
+      editToDiagnosticsNoDelay,
+      openNavigationDocument,
+      definition: { ...definition.s, found: definition.last.result !== null && definition.last.result !== undefined },
+      referencesShared: { ...refShared.s, locations: refShared.last.result?.length ?? 0, chain: 'neutron-openvswi-sg-fallback' },
+      referencesPerPort: { ...refPort.s, locations: refPort.last.result?.length ?? 0, chain: perPortChain },
+      hover: { ...hover.s, supported: hover.last.error === undefined, ...(hover.last.error ? { error: `${hover.last.error.code} ${hover.last.error.message}` } : {}) },
+      definitionRightAfterEdit: afterEdit.ms,
+      serverErrors: server.errors,
+      // maxRSS is in kibibytes.
+      peakRss: process.resourceUsage().maxRSS * 1024,
+    };
+  } finally {
+    server.stop();
+  }
+}
+
+// Run as a script (not when imported for its types or functions).
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const [serverBundle, editFile, navFile] = process.argv.slice(2);
+  if (serverBundle === undefined || editFile === undefined || navFile === undefined) throw new Error('usage: lsp-bench.ts SERVER_BUNDLE EDIT_FILE NAV_FILE');
+  const results = await benchServer(serverBundle, editFile, navFile);
+  process.stdout.write(`${JSON.stringify(results)}\n`);
+  // The server stays loaded (its IPC listener is on `process`); nothing is left to wait for.
+  process.exit(0);
+}
