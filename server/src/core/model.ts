@@ -282,8 +282,13 @@ export function ruleKey(rule: Rule): string {
   return start >= 0 ? words.slice(start + 2).join(' ') : words.join(' ');
 }
 
+/** Memoised jump lists: the model does not change once built, and analyses ask for them often. */
+const jumpCache = new WeakMap<Chain, { rule: Rule; to: Chain }[]>();
+
 /** Chains that a chain jumps or goes to, with the rules doing it. */
-export function outgoingJumps(chain: Chain): { rule: Rule; to: Chain }[] {
+export function outgoingJumps(chain: Chain): readonly { rule: Rule; to: Chain }[] {
+  const hit = jumpCache.get(chain);
+  if (hit) return hit;
   const out: { rule: Rule; to: Chain }[] = [];
   for (const r of chain.rules) {
     const t = r.info.target;
@@ -292,6 +297,7 @@ export function outgoingJumps(chain: Chain): { rule: Rule; to: Chain }[] {
       if (to) out.push({ rule: r, to });
     }
   }
+  jumpCache.set(chain, out);
   return out;
 }
 

@@ -432,10 +432,11 @@ function checkProtocol(s: string, ctx: ValueContext): ValueProblem | undefined {
 
 function checkString(s: string, _ctx: ValueContext, p: KindParams): ValueProblem | undefined {
   if (p.minLength !== undefined && s.length < p.minLength) return err('invalid-value', p.minLength === 1 ? 'the value must not be empty' : `'${s}' is too short: at least ${p.minLength} characters`);
-  if (p.truncatesAt !== undefined && Buffer.byteLength(s) > p.truncatesAt) {
+  // Measuring UTF-8 bytes is only needed when the string could exceed the limit (≤ 3 bytes per UTF-16 unit).
+  if (p.truncatesAt !== undefined && s.length * 3 > p.truncatesAt && Buffer.byteLength(s) > p.truncatesAt) {
     return warn('truncated-value', `'${s.length > 40 ? s.slice(0, 40) + '…' : s}' is ${Buffer.byteLength(s)} bytes long: iptables silently cuts it to ${p.truncatesAt}`);
   }
-  if (p.maxLength !== undefined && Buffer.byteLength(s) > p.maxLength) return err('invalid-value', `'${s.length > 40 ? s.slice(0, 40) + '…' : s}' is too long: at most ${p.maxLength} characters`);
+  if (p.maxLength !== undefined && s.length * 3 > p.maxLength && Buffer.byteLength(s) > p.maxLength) return err('invalid-value', `'${s.length > 40 ? s.slice(0, 40) + '…' : s}' is too long: at most ${p.maxLength} characters`);
   return undefined;
 }
 
