@@ -45,3 +45,5 @@ export function check(text: string, options: CheckOptions = {}): CheckResult {
   const diagnostics = applySeverities(validate(parsed, model), options.severities);
   return { family, parsed, model, diagnostics };
 }
+export { detectFamily } from './model.ts';
+export { LineDiagnostics } from './line-diagnostics.ts';

@@ -161,27 +161,9 @@ export function buildModel(parsed: ParseResult, family: Family): Model {
         current = undefined;
         break;
       case 'rule': {
-        let args = node.args;
-        let countersArg: Arg | undefined;
-        const head = args[0];
-        if (head && head.start > 0 && (/^[*:#]/.test(head.value) || head.value === 'COMMIT')) {
-          ruleProblems.push({ severity: 'error', code: 'syntax-error', message: `'${head.value}' must start in column 1: with blanks before it, iptables-restore reads the line as a rule (Bad argument \`${head.value}')`, line: head.line, start: head.start, end: head.end });
-          break;
-        }
-        if (head?.value.startsWith('[')) {
-          // iptables-restore takes everything up to the first ']' as counters, even without a blank after it.
-          const close = head.value.indexOf(']');
-          if (close < 0 || close === head.value.length - 1) {
-            countersArg = head;
-            args = args.slice(1);
-          } else {
-            countersArg = { ...head, value: head.value.slice(0, close + 1), raw: head.raw.slice(0, close + 1), end: head.start + close + 1 };
-            const restArg: Arg = { ...head, value: head.value.slice(close + 1), raw: head.raw.slice(close + 1), start: head.start + close + 1 };
-            args = [restArg, ...args.slice(1)];
-          }
-        }
-        const { rule: info, problems } = interpretRule(args, family, countersArg);
-        ruleProblems.push(...problems);
+        const { info, problems } = interpretRuleLine(node.args, family);
+        for (const p of problems) ruleProblems.push(p);
+        if (!info) break;
         if (!current) break;
         const last = node.args[node.args.length - 1];
         const rule: Rule = {
@@ -202,6 +184,35 @@ export function buildModel(parsed: ParseResult, family: Family): Model {
     }
   }
   return { family, tables, ruleByLine, ruleProblems };
+}
+
+/**
+ * Interprets the words of one rule line: a `[packets:bytes]` prefix (iptables-restore takes
+ * everything up to the first `]`, even without a blank after it), then the options. A line whose
+ * first word is `*`, `:`, `#` or COMMIT after leading blanks is refused as iptables-restore does,
+ * and yields no rule. The result depends only on the words and the family, which is what lets
+ * editors re-check only the lines that changed.
+ */
+export function interpretRuleLine(words: readonly Arg[], family: Family): { info?: RuleInfo; problems: RuleProblem[] } {
+  let args = words;
+  let countersArg: Arg | undefined;
+  const head = args[0];
+  if (head && head.start > 0 && (/^[*:#]/.test(head.value) || head.value === 'COMMIT')) {
+    return { problems: [{ severity: 'error', code: 'syntax-error', message: `'${head.value}' must start in column 1: with blanks before it, iptables-restore reads the line as a rule (Bad argument \`${head.value}')`, line: head.line, start: head.start, end: head.end }] };
+  }
+  if (head?.value.startsWith('[')) {
+    const close = head.value.indexOf(']');
+    if (close < 0 || close === head.value.length - 1) {
+      countersArg = head;
+      args = args.slice(1);
+    } else {
+      countersArg = { ...head, value: head.value.slice(0, close + 1), raw: head.raw.slice(0, close + 1), end: head.start + close + 1 };
+      const restArg: Arg = { ...head, value: head.value.slice(close + 1), raw: head.raw.slice(close + 1), start: head.start + close + 1 };
+      args = [restArg, ...args.slice(1)];
+    }
+  }
+  const { rule, problems } = interpretRule(args, family, countersArg);
+  return { info: rule, problems };
 }
 
 /** Applies one command to the table's chains, in the order iptables-restore would. */

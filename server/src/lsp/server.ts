@@ -25,7 +25,7 @@ import {
   type SymbolInformation,
 } from 'vscode-languageserver/node.js';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { check, type CheckResult, type Chain, type SeverityOverrides } from '../core/index.ts';
+import { check, detectFamily, LineDiagnostics, type CheckResult, type Chain, type Diagnostic, type SeverityOverrides } from '../core/index.ts';
 import {
   callers,
   chainAt,
@@ -155,14 +155,50 @@ export function startServer(): void {
     return a && doc ? { ...a, doc } : undefined;
   };
 
+  /** Whole-file diagnostics of the last full check, kept to accompany the fast per-line ones. */
+  const wholeFile = new Map<string, { lineCount: number; family: CheckResult['family']; diagnostics: Diagnostic[] }>();
+  const lineCaches = new Map<string, LineDiagnostics>();
+
   const publish = (doc: TextDocument): void => {
     guarded(connection, 'diagnostics', undefined, undefined, () => {
       const a = analyse(doc);
+      if (a) {
+        // Remember what the full check found beyond the per-line problems, for the next fast pass.
+        const lineLevel = new Set(a.result.model.ruleProblems.map((p) => `${p.line}:${p.start}:${p.code}`));
+        wholeFile.set(doc.uri, {
+          lineCount: a.lines.length,
+          family: a.result.family,
+          diagnostics: a.result.diagnostics.filter((d) => !lineLevel.has(`${d.range.start.line}:${d.range.start.character}:${d.code}`)),
+        });
+        let lc = lineCaches.get(doc.uri);
+        if (!lc) lineCaches.set(doc.uri, (lc = new LineDiagnostics()));
+        lc.seed(a.lines, a.result.model.ruleProblems, a.result.family);
+      }
       void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: a ? a.result.diagnostics.map((d) => toLspDiagnostic(d, doc.uri)) : [] });
     });
   };
 
-  // Diagnostics are debounced so that typing does not re-check on every keystroke.
+  /**
+   * Publishes the per-line ("syntax") diagnostics at once after an edit, from a cache keyed by line
+   * text, together with the last full check's whole-file findings when the line count is unchanged
+   * (otherwise they could point at the wrong lines until the debounced full check replaces them).
+   */
+  const publishFast = (doc: TextDocument): void => {
+    guarded(connection, 'fast diagnostics', undefined, undefined, () => {
+      const text = doc.getText();
+      if (text.length > settings.maxFileSize) return;
+      let lc = lineCaches.get(doc.uri);
+      if (!lc) lineCaches.set(doc.uri, (lc = new LineDiagnostics()));
+      const prev = wholeFile.get(doc.uri);
+      const family = settings.family ?? prev?.family ?? detectFamily(text, { fileName: doc.uri });
+      const fast = lc.run(text, family, settings.severity);
+      const lineCount = doc.lineCount;
+      const rest = prev && prev.lineCount === lineCount ? prev.diagnostics : [];
+      void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: [...fast, ...rest].map((d) => toLspDiagnostic(d, doc.uri)) });
+    });
+  };
+
+  // Full diagnostics are debounced so that typing does not re-check the whole file on every keystroke.
   const schedule = (doc: TextDocument): void => {
     clearTimeout(timers.get(doc.uri));
     timers.set(doc.uri, setTimeout(() => {
@@ -204,10 +240,15 @@ export function startServer(): void {
   documents.onDidOpen((e) => publish(e.document));
   documents.onDidChangeContent((e) => {
     // didOpen also fires a content change; the open handler has already published that version.
-    if (cache.get(e.document.uri)?.version !== e.document.version) schedule(e.document);
+    if (cache.get(e.document.uri)?.version !== e.document.version) {
+      publishFast(e.document);
+      schedule(e.document);
+    }
   });
   documents.onDidClose((e) => {
     cache.delete(e.document.uri);
+    wholeFile.delete(e.document.uri);
+    lineCaches.delete(e.document.uri);
     tooLargeWarned.delete(e.document.uri);
     clearTimeout(timers.get(e.document.uri));
     void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
