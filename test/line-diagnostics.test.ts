@@ -34,3 +34,12 @@ test('after seeding from a full check, an edit re-interprets only the edited lin
   lc.run(edited, full.family);
   assert.equal(lc.lastInterpreted, 0);
 });
+
+test('whole-file diagnostics follow an edit: kept before it, shifted after it, dropped inside it', async () => {
+  const { shiftToEdit } = await import('../server/src/lsp/server.ts');
+  const d = (line: number) => ({ range: { start: { line, character: 0 }, end: { line, character: 1 } }, severity: 'warning' as const, code: 'unused-chain', message: String(line) });
+  const oldLines = ['a', 'b', 'c', 'd', 'e'];
+  const newLines = ['a', 'b', 'X', 'Y', 'd', 'e'];
+  const moved = shiftToEdit(oldLines, newLines, [d(0), d(2), d(3), d(4)]);
+  assert.deepEqual(moved.map((x) => [x.message, x.range.start.line]), [['0', 0], ['3', 4], ['4', 5]]);
+});

@@ -123,6 +123,31 @@ interface ChainRef {
   readonly chain: string;
 }
 
+/** Documents with fewer lines are only checked in full (see publishFast). */
+const FAST_PATH_MIN_LINES = 2000;
+
+/**
+ * Moves diagnostics of an old version of a document onto a new version: the common leading and
+ * trailing lines are found by comparison, diagnostics there keep (or shift with) their line, and
+ * those inside the changed region are dropped.
+ */
+export function shiftToEdit(oldLines: readonly string[], newLines: readonly string[], diags: readonly Diagnostic[]): Diagnostic[] {
+  const max = Math.min(oldLines.length, newLines.length);
+  let prefix = 0;
+  while (prefix < max && oldLines[prefix] === newLines[prefix]) prefix++;
+  let suffix = 0;
+  while (suffix < max - prefix && oldLines[oldLines.length - 1 - suffix] === newLines[newLines.length - 1 - suffix]) suffix++;
+  const delta = newLines.length - oldLines.length;
+  const out: Diagnostic[] = [];
+  for (const d of diags) {
+    const l = d.range.start.line;
+    const e = d.range.end.line;
+    if (e < prefix) out.push(d);
+    else if (l >= oldLines.length - suffix) out.push({ ...d, range: { start: { line: l + delta, character: d.range.start.character }, end: { line: e + delta, character: d.range.end.character } } });
+  }
+  return out;
+}
+
 /** Starts the server on the process's IPC channel or stdio (chosen by the command line). */
 export function startServer(): void {
   const connection = createConnection(ProposedFeatures.all);
@@ -156,7 +181,7 @@ export function startServer(): void {
   };
 
   /** Whole-file diagnostics of the last full check, kept to accompany the fast per-line ones. */
-  const wholeFile = new Map<string, { lineCount: number; family: CheckResult['family']; diagnostics: Diagnostic[] }>();
+  const wholeFile = new Map<string, { lines: readonly string[]; family: CheckResult['family']; diagnostics: Diagnostic[] }>();
   const lineCaches = new Map<string, LineDiagnostics>();
 
   const publish = (doc: TextDocument): void => {
@@ -166,7 +191,7 @@ export function startServer(): void {
         // Remember what the full check found beyond the per-line problems, for the next fast pass.
         const lineLevel = new Set(a.result.model.ruleProblems.map((p) => `${p.line}:${p.start}:${p.code}`));
         wholeFile.set(doc.uri, {
-          lineCount: a.lines.length,
+          lines: a.lines,
           family: a.result.family,
           diagnostics: a.result.diagnostics.filter((d) => !lineLevel.has(`${d.range.start.line}:${d.range.start.character}:${d.code}`)),
         });
@@ -180,11 +205,14 @@ export function startServer(): void {
 
   /**
    * Publishes the per-line ("syntax") diagnostics at once after an edit, from a cache keyed by line
-   * text, together with the last full check's whole-file findings when the line count is unchanged
-   * (otherwise they could point at the wrong lines until the debounced full check replaces them).
+   * text, together with the last full check's whole-file findings moved to follow the edit (lines
+   * before and after the changed region keep theirs; the changed region gets only fresh ones). The
+   * debounced full check replaces them shortly after. Small documents skip this step: their full
+   * check is as fast as this one, and publishing twice would only make diagnostics flicker.
    */
   const publishFast = (doc: TextDocument): void => {
     guarded(connection, 'fast diagnostics', undefined, undefined, () => {
+      if (doc.lineCount < FAST_PATH_MIN_LINES) return;
       const text = doc.getText();
       if (text.length > settings.maxFileSize) return;
       let lc = lineCaches.get(doc.uri);
@@ -192,9 +220,8 @@ export function startServer(): void {
       const prev = wholeFile.get(doc.uri);
       const family = settings.family ?? prev?.family ?? detectFamily(text, { fileName: doc.uri });
       const fast = lc.run(text, family, settings.severity);
-      const lineCount = doc.lineCount;
-      const rest = prev && prev.lineCount === lineCount ? prev.diagnostics : [];
-      void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: [...fast, ...rest].map((d) => toLspDiagnostic(d, doc.uri)) });
+      const moved = prev ? shiftToEdit(prev.lines, text.split('\n'), prev.diagnostics) : [];
+      void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: [...fast, ...moved].map((d) => toLspDiagnostic(d, doc.uri)) });
     });
   };
 
