@@ -575,8 +575,13 @@ function finalChecks(rule: RuleInfo, family: Family, args: readonly Arg[], probl
   if (!rule.chainArg && rule.commandArg && ['A', 'I', 'D', 'R', 'N', 'E', 'P', 'C'].includes(rule.command)) {
     report(rule.commandArg, 'missing-value', `-${rule.command} requires a chain name`);
   }
-  const ctx: ValueContext = { family, protocol: rule.protocol };
-  void ctx;
+  // iptables expands address lists into several rules and refuses '!' on either address then.
+  const addr = rule.base.filter((b) => b.name === 's' || b.name === 'd');
+  const listed = addr.find((b) => b.values[0]?.value.includes(','));
+  const negated = addr.find((b) => b.negated);
+  if (listed && negated && listed !== negated) {
+    report(negated.negation ?? negated.nameArg, 'invalid-address', `'!' is not allowed when -${listed.name} lists several addresses (${listed.values[0].value}): iptables expands the list into one rule per address`);
+  }
   const checkExt = (ext: ExtensionSpec, owner: { options: OptionUse[] }, where: Arg | undefined, kind: 'match' | 'target'): void => {
     if (!where) return;
     for (const group of ext.requireOneOf ?? []) {
