@@ -38,6 +38,8 @@ export interface Packet {
   /** Bridge ports; `null` means the packet has no such port (e.g. it is delivered locally). */
   readonly physdevIn?: string | null;
   readonly physdevOut?: string | null;
+  /** True when the packet leaves by a bridge port (physdev-is-bridged), even if its name is not given. */
+  readonly physdevIsBridged?: boolean;
   readonly icmpType?: number;
   readonly icmpCode?: number;
   /** TCP flags as a bit set of TCP_FLAG_BITS. */
@@ -242,6 +244,7 @@ export function parsePacket(text: string, family: Family): Packet {
         if (value !== undefined) throw new PacketSyntaxError(`physdev-is-bridged is a flag and takes no value`, word);
         if (p.bridged === false) throw new PacketSyntaxError(`physdev-is-bridged contradicts bridged=no`, word);
         p.bridged = true;
+        p.physdevIsBridged = true;
         // Being bridged means the packet will leave by a bridge port (its name may stay unknown).
         if (p.physdevOut === null) throw new PacketSyntaxError(`physdev-is-bridged contradicts physdev-out=none`, word);
         break;
@@ -342,7 +345,8 @@ export function formatPacket(p: Packet): string {
   if (p.bridged === false) out.push('bridged=no');
   if (p.physdevIn !== undefined) out.push(`physdev-in=${p.physdevIn ?? 'none'}`);
   if (p.physdevOut !== undefined) out.push(`physdev-out=${p.physdevOut ?? 'none'}`);
-  if (p.bridged === true && p.physdevIn === undefined && p.physdevOut === undefined) out.push('physdev-is-bridged');
+  if (p.physdevIsBridged) out.push('physdev-is-bridged');
+  else if (p.bridged === true && p.physdevIn === undefined && p.physdevOut === undefined) out.push('bridged=yes');
   if (p.icmpType !== undefined) out.push(`icmp-type=${p.icmpType}${p.icmpCode !== undefined ? `/${p.icmpCode}` : ''}`);
   if (p.tcpFlags !== undefined) out.push(`flags=${tcpFlagNames(p.tcpFlags)}`);
   if (p.mac !== undefined) out.push(`mac=${p.mac}`);

@@ -1,0 +1,39 @@
+// A tiny UDP agent run inside a test namespace by test/trace-kernel.test.ts. It binds silent sinks
+// on the given ports (so that no ICMP port-unreachable is ever generated), echoes datagrams whose
+// payload starts with "echo" (printing "echoed" once the reply was handed to the kernel), and sends
+// datagrams on request: one JSON object per stdin line, answered by "sent" on stdout.
+import dgram from 'node:dgram';
+import readline from 'node:readline';
+
+const ports = JSON.parse(process.argv[2]);
+for (const port of ports) {
+  const s = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+  s.on('message', (msg, rinfo) => {
+    if (!msg.toString().startsWith('echo')) return;
+    s.send('reply', rinfo.port, rinfo.address, () => process.stdout.write('echoed\n'));
+  });
+  s.on('error', () => undefined);
+  s.bind(port, '0.0.0.0');
+}
+const senders = new Map();
+function sender(src, sport) {
+  const key = `${src}:${sport}`;
+  let s = senders.get(key);
+  if (!s) {
+    s = new Promise((resolve) => {
+      const sock = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+      sock.on('error', () => undefined);
+      sock.bind(sport, src, () => resolve(sock));
+    });
+    senders.set(key, s);
+  }
+  return s;
+}
+const rl = readline.createInterface({ input: process.stdin });
+rl.on('line', async (line) => {
+  const { src, sport, dst, dport, payload } = JSON.parse(line);
+  const sock = await sender(src, sport);
+  // A send refused by the local firewall (EPERM) still counts as sent: the rules saw the packet.
+  sock.send(payload, dport, dst, () => process.stdout.write('sent\n'));
+});
+process.stdout.write('ready\n');
