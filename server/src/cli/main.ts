@@ -7,6 +7,8 @@ import { readFileSync, statSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { check, DIAGNOSTIC_CODES, type Diagnostic, type Family, type SeverityOverrides } from '../core/index.ts';
 import { formatSarif, formatText, type FileReport } from './format.ts';
+import { GEN_USAGE, GenUsageError, runGen } from './gen.ts';
+import { runTrace, TraceUsageError } from './trace.ts';
 
 const USAGE = `usage: iptables-lsp <command> [options]
 
@@ -14,9 +16,13 @@ commands:
   check [--format text|json|sarif] [--ipv4|--ipv6] [--severity CODE=LEVEL]... FILE|DIR...
       Check iptables-save / iptables-restore files. Directories are searched for files.
       Exit 0: no errors; 1: errors found; 2: usage or I/O error.
+  trace FILE (--hook HOOK | --path input|forward|output) (--packet "…" | --packets FILE|-) [--format text|json] [--ipv4|--ipv6]
+      Follow a packet through the rules, e.g. --packet "proto=tcp src=10.0.0.5 dst=10.0.0.9 dport=22 in=eth0 state=NEW".
+      Fields left out are "any"; rules that depend on them split the trace into outcomes.
+      --packets reads one packet per line and prints one JSON object per line.
   lsp --stdio
       Run the language server on stdin/stdout (for Neovim, Emacs, Helix, …).
-  codes
+${GEN_USAGE}  codes
       List the diagnostic codes with their default severities.
   help
       Show this text.
@@ -31,11 +37,15 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
     switch (cmd) {
       case 'check':
         return runCheck(rest, out);
+      case 'trace':
+        return runTrace(rest, out, errOut);
       case 'lsp': {
         const { startServer } = await import('../lsp/server.ts');
         startServer();
         return await new Promise<number>(() => undefined);
       }
+      case 'gen':
+        return runGen(rest, out, errOut);
       case 'codes':
         for (const [code, info] of Object.entries(DIAGNOSTIC_CODES)) out(`${code.padEnd(28)} ${info.severity.padEnd(12)} ${info.description}\n`);
         return 0;
@@ -51,7 +61,7 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
         throw new UsageError(`unknown command '${cmd}'`);
     }
   } catch (e) {
-    if (e instanceof UsageError) {
+    if (e instanceof UsageError || e instanceof TraceUsageError || e instanceof GenUsageError) {
       errOut(`iptables-lsp: ${e.message}\n\n${USAGE}`);
       return 2;
     }

@@ -162,9 +162,9 @@ export function eui64LinkLocal(mac: string): string {
   return formatAddress(6, value);
 }
 
-const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+const UUID_RE = /^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$/;
 
-/** Whether the text is a UUID in its 8-4-4-4-12 hexadecimal form. */
+/** Whether the text is a UUID: 8-4-4-4-12 hexadecimal digits, or 32 without dashes (as oslo's is_uuid_like accepts). */
 export function isUuid(text: string): boolean {
   return UUID_RE.test(text);
 }

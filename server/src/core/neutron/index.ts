@@ -1,0 +1,172 @@
+/**
+ * Code generation from a policy: what Neutron's agents would program for one part (security
+ * groups on a host, a router's l3 rules, its firewall, or the steering recipe) and one family, in
+ * the three output formats of `iptables-lsp gen`.
+ */
+import type { IpVersion } from '../policy/addresses.ts';
+import type { Policy, Router } from '../policy/model.ts';
+import { IptablesManager, BUILTIN_CHAINS, TABLE_ORDER, type TableName } from './manager.ts';
+import { generateSecurityGroups, sgBinaryName, type IpsetDef, type SgOutput } from './security-groups.ts';
+import { addRouterRules, l3Manager, routerNamespace } from './l3.ts';
+import { addFirewallRules } from './fwaas.ts';
+import { steeringRecipe, type SteeringRecipe } from './pbr.ts';
+
+export { IptablesManager, TABLE_ORDER, BUILTIN_CHAINS, withComment, COMMENTS } from './manager.ts';
+export type { TableName } from './manager.ts';
+export { generateSecurityGroups, ipsetName, tapDevice, protocolArgs } from './security-groups.ts';
+export type { IpsetDef, SgOutput } from './security-groups.ts';
+export { routerNamespace, L3_BINARY } from './l3.ts';
+export { steeringRecipe } from './pbr.ts';
+export type { SteeringRecipe } from './pbr.ts';
+
+/** What to generate. */
+export type GenPart = 'sg' | 'l3' | 'fwaas' | 'pbr';
+/** Output format. */
+export type GenFormat = 'iptables-save' | 'restore' | 'shell';
+
+/** Options of `generate`. */
+export interface GenerateOptions {
+  readonly part: GenPart;
+  readonly family: IpVersion;
+  readonly format: GenFormat;
+  /** Router name (l3, fwaas, pbr); optional when the policy has exactly one router. */
+  readonly router?: string;
+  /** Host of the security-group part; undefined selects ports without a `host` line. */
+  readonly host?: string;
+}
+
+/** The generated output and what it was built from. */
+export interface GenerateResult {
+  readonly text: string;
+  readonly warnings: readonly string[];
+  /** The manager holding the rules (absent for pbr). */
+  readonly manager?: IptablesManager;
+  readonly ipsets: readonly IpsetDef[];
+  /** The router namespace, when the part runs in one. */
+  readonly namespace?: string;
+  /** The driver's state (sg part): zones and per-port rules, used by the diff. */
+  readonly sg?: SgOutput;
+  /** Rules per table in `-A CHAIN args` form. */
+  readonly lines: ReadonlyMap<TableName, readonly string[]>;
+}
+
+/** Thrown for a policy that cannot produce the requested part (unknown router, …). */
+export class GenerateError extends Error {}
+
+/** Selects the router of a router-namespace part. */
+export function selectRouter(policy: Policy, name: string | undefined): Router {
+  if (name !== undefined) {
+    const r = policy.routers.find((x) => x.name === name);
+    if (!r) throw new GenerateError(`no router '${name}' in the policy${policy.routers.length ? ` (routers: ${policy.routers.map((x) => x.name).join(', ')})` : ''}`);
+    return r;
+  }
+  if (policy.routers.length === 1) return policy.routers[0] as Router;
+  throw new GenerateError(policy.routers.length === 0 ? 'the policy declares no router' : `the policy declares several routers; choose one with --router (${policy.routers.map((x) => x.name).join(', ')})`);
+}
+
+/** Generates one part for one family in one format. */
+export function generate(policy: Policy, options: GenerateOptions): GenerateResult {
+  const family = options.family;
+  if (options.part === 'pbr') return generatePbr(policy, options);
+  let mgr: IptablesManager;
+  let ipsets: readonly IpsetDef[] = [];
+  let namespace: string | undefined;
+  let sg: SgOutput | undefined;
+  let title: string;
+  if (options.part === 'sg') {
+    sg = generateSecurityGroups(policy, { family, ...(options.host !== undefined ? { host: options.host } : {}) });
+    mgr = sg.manager;
+    ipsets = sg.ipsets;
+    title = `Neutron security groups (${sgBinaryName(policy)}) on ${options.host !== undefined ? `host ${options.host}` : 'the local host'}`;
+  } else {
+    const router = selectRouter(policy, options.router);
+    namespace = routerNamespace(router);
+    mgr = l3Manager(policy, family);
+    if (options.part === 'l3') {
+      addRouterRules(mgr, policy, router, family);
+      title = `Neutron l3 agent, router ${router.name}`;
+    } else {
+      const fwgs = policy.firewallGroups.filter((f) => f.router === router.name);
+      if (fwgs.length === 0) throw new GenerateError(`no firewall group on router '${router.name}'`);
+      for (const f of fwgs) addFirewallRules(mgr, f, router, family);
+      title = `Neutron FWaaS, router ${router.name}`;
+    }
+  }
+  const restoreCmd = family === 6 ? 'ip6tables-restore' : 'iptables-restore';
+  let text: string;
+  if (options.format === 'restore') text = mgr.formatRestore();
+  else if (options.format === 'iptables-save') text = mgr.formatSave();
+  else {
+    const ns = namespace ? `ip netns exec ${namespace} ` : '';
+    const out = ['#!/bin/sh', `# ${title}, IPv${family}: generated by iptables-lsp gen${namespace ? `; runs in namespace ${namespace}` : ''}.`, 'set -e'];
+    out.push(...ipsetCommands(ipsets, ns));
+    out.push(`${ns}${restoreCmd} -n <<'EOF'`, mgr.formatRestore().trimEnd(), 'EOF');
+    text = out.join('\n') + '\n';
+  }
+  return { text, warnings: [], manager: mgr, ipsets, ...(namespace ? { namespace } : {}), ...(sg ? { sg } : {}), lines: mgr.appendLines() };
+}
+
+/** Neutron's ipset commands for a set of ipsets: create, fill a temporary set, swap, destroy. */
+export function ipsetCommands(ipsets: readonly IpsetDef[], prefix = ''): string[] {
+  const out: string[] = [];
+  for (const s of ipsets) {
+    const fam = s.family === 6 ? 'inet6' : 'inet';
+    out.push(`${prefix}ipset create -exist ${s.name} hash:net family ${fam}`, `${prefix}ipset restore -exist <<'EOF'`, `create ${s.name}-n hash:net family ${fam}`);
+    for (const m of s.members) out.push(`add ${s.name}-n ${m}`);
+    out.push('EOF', `${prefix}ipset swap ${s.name}-n ${s.name}`, `${prefix}ipset destroy ${s.name}-n`);
+  }
+  return out;
+}
+
+function generatePbr(policy: Policy, options: GenerateOptions): GenerateResult {
+  const router = selectRouter(policy, options.router);
+  let recipes: SteeringRecipe[];
+  try {
+    recipes = steeringRecipe(policy, router, options.family);
+  } catch (e) {
+    throw new GenerateError((e as Error).message);
+  }
+  if (recipes.length === 0) throw new GenerateError(`no steering block for router '${router.name}'`);
+  const namespace = routerNamespace(router);
+  const byTable = new Map<TableName, { chain: string; args: string }[]>();
+  for (const r of recipes) for (const [t, rules] of r.rules) byTable.set(t, [...(byTable.get(t) ?? []), ...rules]);
+  const lines = new Map<TableName, string[]>();
+  for (const t of TABLE_ORDER) {
+    const rules = byTable.get(t);
+    if (rules && rules.length) lines.set(t, rules.map((r) => `-A ${r.chain} ${r.args}`));
+  }
+  const restoreBlocks = (): string[] => {
+    const out: string[] = [];
+    for (const [t, rules] of lines) {
+      out.push(`*${t}`);
+      const counts = new Map<string, number>();
+      for (const l of rules) {
+        const [, chain, ...rest] = l.split(' ');
+        const n = (counts.get(chain as string) ?? 0) + 1;
+        counts.set(chain as string, n);
+        out.push(`-I ${chain} ${n} ${rest.join(' ')}`);
+      }
+      out.push('COMMIT');
+    }
+    return out;
+  };
+  let text: string;
+  const v6 = options.family === 6;
+  if (options.format === 'iptables-save') {
+    const out = [`# Generated by ${v6 ? 'ip6tables-save' : 'iptables-save'} (iptables-lsp gen): steering rules of router ${router.name}`];
+    for (const [t, rules] of lines) {
+      out.push(`*${t}`, ...BUILTIN_CHAINS[t].map((c) => `:${c} ACCEPT [0:0]`));
+      for (const c of BUILTIN_CHAINS[t]) for (const l of rules) if (l.startsWith(`-A ${c} `)) out.push(l);
+      out.push('COMMIT', '# Completed (iptables-lsp gen)');
+    }
+    text = out.join('\n') + '\n';
+  } else if (options.format === 'restore') text = ['# Generated by iptables-lsp gen: steering rules (insert before Neutrons own rules)', ...restoreBlocks()].join('\n') + '\n';
+  else {
+    const ns = `ip netns exec ${namespace} `;
+    const out = ['#!/bin/sh', `# Policy-based steering of router ${router.name} through ${recipes.length === 1 ? 'its firewall appliance' : 'firewall appliances'}, IPv${options.family}: generated by iptables-lsp gen.`, 'set -e'];
+    for (const r of recipes) for (const c of r.commands) out.push(`${ns}${c}`);
+    out.push(`${ns}${v6 ? 'ip6tables-restore' : 'iptables-restore'} -n <<'EOF'`, ...restoreBlocks(), 'EOF');
+    text = out.join('\n') + '\n';
+  }
+  return { text, warnings: recipes.flatMap((r) => r.warnings), ipsets: [], namespace, lines };
+}
