@@ -133,3 +133,25 @@ test('addresses: EUI-64 link-local and canonical IPv6', () => {
   assert.equal(parsePrefix('10.0.0.01'), undefined);
   assert.equal(parsePrefix('1::2::3'), undefined);
 });
+
+test('reading never throws on mutated fixtures (deterministic fuzz)', async () => {
+  const { readFileSync, readdirSync } = await import('node:fs');
+  const dir = new URL('./neutron/', import.meta.url);
+  let seed = 42;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const pieces = ['{', '}', '\n', ' ', ',', '#', 'port', 'from group', '0x', '::', '/', '-', '999999'];
+  for (const name of readdirSync(dir).filter((f) => f.endsWith('.policy'))) {
+    const text = readFileSync(new URL(name, dir), 'utf8');
+    for (let i = 0; i < 150; i++) {
+      let t = text;
+      for (let k = 0; k < 1 + rand(4); k++) {
+        const at = rand(t.length + 1);
+        t = rand(2) ? t.slice(0, at) + (pieces[rand(pieces.length)] as string) + t.slice(at) : t.slice(0, at) + t.slice(at + 1 + rand(8));
+      }
+      assert.doesNotThrow(() => readPolicy(t), `${name} mutation ${i}`);
+    }
+  }
+});

@@ -166,12 +166,6 @@ export class IptablesManager {
     return `${this.bin}-${name.slice(0, 11)}`;
   }
 
-  /** Resolves a chain given as a wrapped name, a builtin (when unwrapped) or a shared name. */
-  private resolve(table: TableName, chain: string, wrapped: boolean): string {
-    if (!wrapped || chain.startsWith('neutron-')) return chain.slice(0, 28);
-    return BUILTIN_CHAINS[table].includes(chain) && !wrapped ? chain : this.wrap(chain);
-  }
-
   /** Adds a chain (wrapped unless `wrapped` is false; builtin names are never declared). */
   addChain(table: TableName, chain: string, wrapped = true): string {
     const name = wrapped ? this.wrap(chain) : chain.slice(0, 28);
@@ -184,7 +178,7 @@ export class IptablesManager {
    * unless `unwrapped` is set, in which case it is the chain's full name (builtin or shared).
    */
   addRule(table: TableName, chain: string, args: string, options: RuleOptions = {}, unwrapped = false): void {
-    const full = unwrapped ? chain : this.resolve(table, chain, true);
+    const full = unwrapped || chain.startsWith('neutron-') ? chain.slice(0, 28) : this.wrap(chain);
     const t = this.table(table);
     let text = args;
     const comment = options.forcedComment ?? (this.options.comments ? options.comment : undefined);
