@@ -6,6 +6,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node.js';
+import { registerTrace } from './trace-view.ts';
 
 let client: LanguageClient | undefined;
 
@@ -21,7 +22,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6009'] } },
   };
   const clientOptions: LanguageClientOptions = {
-    documentSelector: [{ language: 'iptables' }],
+    documentSelector: [{ language: 'iptables' }, { language: 'neutron-policy' }],
     synchronize: { configurationSection: 'iptables' },
   };
   client = new LanguageClient('iptables', 'iptables', serverOptions, clientOptions);
@@ -43,6 +44,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       );
     }),
   );
+  registerTrace(context, client);
   await client.start();
 }
 

@@ -44,6 +44,8 @@ import {
   chainDetail,
 } from '../core/navigation.ts';
 import { hoverAt } from '../core/describe.ts';
+import { registerTraceRequests } from './trace.ts';
+import { forgetPolicy, isPolicyDocument, policyDefinition, policyHover, publishPolicy } from './policy.ts';
 import { completeAt } from '../core/completion.ts';
 import { formatEdits } from '../core/format.ts';
 import { fixAll, fixesFor } from '../core/code-actions.ts';
@@ -159,6 +161,7 @@ export function startServer(): void {
 
   /** The analysis of a document at its current version; undefined when the file is over the size limit. */
   const analyse = (doc: TextDocument): { result: CheckResult; lines: string[] } | undefined => {
+    if (isPolicyDocument(doc.uri, doc.languageId)) return undefined;
     const hit = cache.get(doc.uri);
     if (hit && hit.version === doc.version) return hit;
     const text = doc.getText();
@@ -185,6 +188,7 @@ export function startServer(): void {
   const lineCaches = new Map<string, LineDiagnostics>();
 
   const publish = (doc: TextDocument): void => {
+    if (isPolicyDocument(doc.uri, doc.languageId)) return guarded(connection, 'policy diagnostics', undefined, undefined, () => publishPolicy(connection, doc));
     guarded(connection, 'diagnostics', undefined, undefined, () => {
       const a = analyse(doc);
       if (a) {
@@ -212,6 +216,7 @@ export function startServer(): void {
    */
   const publishFast = (doc: TextDocument): void => {
     guarded(connection, 'fast diagnostics', undefined, undefined, () => {
+      if (isPolicyDocument(doc.uri, doc.languageId)) return;
       if (doc.lineCount < FAST_PATH_MIN_LINES) return;
       const text = doc.getText();
       if (text.length > settings.maxFileSize) return;
@@ -273,6 +278,7 @@ export function startServer(): void {
     }
   });
   documents.onDidClose((e) => {
+    forgetPolicy(e.document.uri);
     cache.delete(e.document.uri);
     wholeFile.delete(e.document.uri);
     lineCaches.delete(e.document.uri);
@@ -283,6 +289,8 @@ export function startServer(): void {
 
   connection.onDefinition((p, token) =>
     guarded(connection, 'definition', token, null, () => {
+      const policyDoc = documents.get(p.textDocument.uri);
+      if (policyDoc && isPolicyDocument(policyDoc.uri, policyDoc.languageId)) return policyDefinition(policyDoc, p.position.line, p.position.character);
       const a = analyseUri(p.textDocument.uri);
       const hit = a && chainAt(a.result.model, p.position.line, p.position.character);
       const decl = hit && (declarationNameSpan(hit.chain) ?? occurrences(hit.chain)[0]?.span);
@@ -403,6 +411,8 @@ export function startServer(): void {
 
   connection.onHover((p, token) =>
     guarded(connection, 'hover', token, null, () => {
+      const policyDoc = documents.get(p.textDocument.uri);
+      if (policyDoc && isPolicyDocument(policyDoc.uri, policyDoc.languageId)) return policyHover(policyDoc, p.position.line, p.position.character);
       const a = analyseUri(p.textDocument.uri);
       const h = a && hoverAt(a.result.model, p.position.line, p.position.character);
       return h ? { contents: { kind: MarkupKind.Markdown, value: h.markdown }, range: toRange(h.span) } : null;
@@ -516,6 +526,8 @@ export function startServer(): void {
       return { ...lens, command: { title: data.title, command: 'iptables.showReferences', arguments: [data.uri, { line: data.line, character: data.character }, locations] } };
     }),
   );
+
+  registerTraceRequests(connection, (uri) => analyseUri(uri)?.result);
 
   documents.listen(connection);
   connection.listen();

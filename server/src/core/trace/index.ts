@@ -120,3 +120,5 @@ export interface PacketErrorJson {
   readonly packet: string;
   readonly error: string;
 }
+export { packetFromRule } from './from-rule.ts';
+export type { PrefilledTrace } from './from-rule.ts';
