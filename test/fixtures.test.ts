@@ -18,7 +18,7 @@ for (const f of files) {
   test(`fixture ${f}`, () => {
     const path = join(dir, f);
     const text = readFileSync(path, 'utf8');
-    const { diagnostics } = check(text, { fileName: f });
+    const { diagnostics } = check(text, { fileName: f, analyses: true });
     if (process.env.UPDATE === '1') {
       writeFileSync(path, rewriteMarkers(text, diagnostics));
       return;
@@ -44,5 +44,8 @@ test('every diagnostic code has a fixture', { skip: process.env.UPDATE === '1' }
   assert.deepEqual(untested, [], 'codes without a fixture marker');
 });
 
-/** Codes whose trigger cannot be written as a marked fixture (raw bytes); test/syntax.test.ts covers them. */
-const CODES_TESTED_ELSEWHERE = new Set(['crlf-line-endings', 'missing-final-newline', 'line-too-long']);
+/**
+ * Codes whose trigger cannot be written as a marked fixture: raw bytes (test/syntax.test.ts covers
+ * them) and the analysis's size guard (test/analysis.test.ts).
+ */
+const CODES_TESTED_ELSEWHERE = new Set(['crlf-line-endings', 'missing-final-newline', 'line-too-long', 'analysis-skipped']);

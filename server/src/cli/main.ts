@@ -13,7 +13,7 @@ import { runTrace, TraceUsageError } from './trace.ts';
 const USAGE = `usage: iptables-lsp <command> [options]
 
 commands:
-  check [--format text|json|sarif] [--ipv4|--ipv6] [--severity CODE=LEVEL]... FILE|DIR...
+  check [--format text|json|sarif] [--ipv4|--ipv6] [--severity CODE=LEVEL]... [--no-analysis] FILE|DIR...
       Check iptables-save / iptables-restore files. Directories are searched for files.
       Exit 0: no errors; 1: errors found; 2: usage or I/O error.
   trace FILE (--hook HOOK | --path input|forward|output) (--packet "…" | --packets FILE|-) [--format text|json] [--ipv4|--ipv6]
@@ -103,13 +103,16 @@ function runCheck(args: readonly string[], out: (s: string) => void): number {
   let format = 'text';
   let family: Family | undefined;
   const severities: Record<string, SeverityOverrides[string]> = {};
+  // The rule-set analysis (unreachable, shadowed, redundant rules …) is on unless --no-analysis.
+  let analyses = true;
   const paths: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === '--format' || a.startsWith('--format=')) {
       format = a.includes('=') ? a.slice(9) : args[++i];
       if (!['text', 'json', 'sarif'].includes(format ?? '')) throw new UsageError(`--format must be text, json or sarif, not '${format}'`);
-    } else if (a === '--ipv4' || a === '-4') family = 'ipv4';
+    } else if (a === '--no-analysis') analyses = false;
+    else if (a === '--ipv4' || a === '-4') family = 'ipv4';
     else if (a === '--ipv6' || a === '-6') family = 'ipv6';
     else if (a === '--severity' || a.startsWith('--severity=')) {
       const spec = a.includes('=') ? a.slice(11) : args[++i];
@@ -131,7 +134,7 @@ function runCheck(args: readonly string[], out: (s: string) => void): number {
     } catch (e) {
       throw new Error(`cannot read '${f}': ${(e as Error).message}`);
     }
-    const r = check(text, { family, fileName: f, severities });
+    const r = check(text, { family, fileName: f, severities, analyses });
     reports.push({ path: relative(process.cwd(), f) || f, text, family: r.family, diagnostics: r.diagnostics });
   }
   if (format === 'json') out(JSON.stringify(formatJson(reports), null, 2) + '\n');

@@ -94,6 +94,14 @@ export const DIAGNOSTIC_CODES: Readonly<Record<string, CodeInfo>> = {
   'unterminated-quote': { severity: 'warning', description: 'A double quote that is never closed: iptables takes the rest of the line into the argument.' },
   'crlf-line-endings': { severity: 'error', description: 'Windows (CRLF) line endings: iptables-restore reads the carriage return as part of the last word.' },
   'line-too-long': { severity: 'error', description: 'A line longer than 10239 characters or a word of 1024 or more: iptables-restore splits or refuses it.' },
+  'unreachable-rule': { severity: 'warning', description: 'No packet can reach the rule: earlier rules take every packet it could match on every path, its chain is never reached, or its own conditions match nothing that gets there.' },
+  'shadowed-rule': { severity: 'warning', description: 'An unreachable rule whose packets are all taken earlier by rules with another action: its own action never applies.' },
+  'unreachable-chain': { severity: 'warning', description: 'A user-defined chain that rules jump to, but none of those jumps is ever reached by a packet.' },
+  'redundant-rule': { severity: 'information', description: 'A reachable rule whose removal changes no packet\'s verdict: later rules or the policy decide the same.' },
+  'correlated-rules': { severity: 'information', description: 'A rule that partly overlaps an earlier rule with another action: the packets in both are decided by the earlier one.' },
+  'generalization': { severity: 'hint', description: 'A rule that covers an earlier rule with another action (the earlier rule is an exception to it).' },
+  'approximated-rule': { severity: 'information', description: 'A rule with a match the analysis does not model (limit, recent, set, string, owner, unknown modules …): it is assumed to match or not, and hides no later rule.' },
+  'analysis-skipped': { severity: 'information', description: 'The rule-set analysis (or part of it) was skipped for a table or chain because it would take too long.' },
   'missing-final-newline': { severity: 'error', description: 'The last line (COMMIT) has no newline: iptables-legacy-restore rejects it.' },
 };
 

@@ -7,6 +7,7 @@ import { buildModel, detectFamily, type Model } from './model.ts';
 import { validate } from './validate.ts';
 import { applySeverities, type Diagnostic, type SeverityOverrides } from './diagnostics.ts';
 import type { Family } from './extensions/value-kinds.ts';
+import { analyse, type AnalysisOptions } from './analysis/analyse.ts';
 
 export type { Diagnostic, Severity, Range, Position, RelatedInfo, SeverityOverrides } from './diagnostics.ts';
 export { DIAGNOSTIC_CODES } from './diagnostics.ts';
@@ -22,6 +23,12 @@ export interface CheckOptions {
   readonly fileName?: string;
   /** Severity per diagnostic code; `off` drops the code. */
   readonly severities?: SeverityOverrides;
+  /**
+   * Runs the rule-set analysis (unreachable, shadowed, redundant rules …) after the validity
+   * checks when `true` or an object (which tunes it: budget, entry packets). Off by default here;
+   * the CLI turns it on (`--no-analysis` turns it off).
+   */
+  readonly analyses?: boolean | AnalysisOptions;
 }
 
 /** The result of checking one document. */
@@ -42,8 +49,16 @@ export function check(text: string, options: CheckOptions = {}): CheckResult {
   const family = detectFamily(text, { override: options.family, fileName: options.fileName });
   const parsed = parseSyntax(text);
   const model = buildModel(parsed, family);
-  const diagnostics = applySeverities(validate(parsed, model), options.severities);
+  const found = validate(parsed, model);
+  if (options.analyses !== undefined && options.analyses !== false) {
+    const errorLines = new Set(found.filter((d) => d.severity === 'error').map((d) => d.range.start.line));
+    const tuned = options.analyses === true ? {} : options.analyses;
+    found.push(...analyse(model, { errorLines, ...tuned }).diagnostics);
+    found.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
+  }
+  const diagnostics = applySeverities(found, options.severities);
   return { family, parsed, model, diagnostics };
 }
 export { detectFamily } from './model.ts';
+export { analyse, type AnalysisOptions, type AnalysisResult } from './analysis/analyse.ts';
 export { LineDiagnostics } from './line-diagnostics.ts';

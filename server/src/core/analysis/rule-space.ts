@@ -1,0 +1,601 @@
+/**
+ * Translates rules into packet spaces. The dimensions are the fields iptables matches on; the
+ * interface and mark dimensions are compressed per table into the classes the table's own rules can
+ * tell apart (an interface class per literal name and per `prefix+` pattern, a mark value per
+ * combination of the mark bits any `-m mark` tests), which keeps the spaces small and exact.
+ *
+ * A match the analysis does not model (limit, recent, string, set, owner, unknown modules, host
+ * names, …) makes the rule "approximated": its space then stands for the packets it MAY match,
+ * and the analysis never lets such a rule hide later rules.
+ */
+import type { Rule, Table } from '../model.ts';
+import type { MatchUse, OptionUse } from '../rule.ts';
+import { ICMP_TYPES, ICMPV6_TYPES, parseIPv4, parsePort, parseUnsigned, protocolNumberOf, type Family } from '../extensions/value-kinds.ts';
+import { formatAddress, parseAddress, TCP_FLAG_BITS } from '../trace/packet.ts';
+import type { Hook } from '../extensions/extensions.ts';
+import { cubeWith, EMPTY_SET, fromValues, isFull, normalise, range, setIntersect, setSubtract, setUnion, universe, type Cube, type Dimensions, type Interval, type IntervalSet, type Space } from './packet-space.ts';
+
+/** Dimension indices. */
+export const D = { src: 0, dst: 1, proto: 2, sport: 3, dport: 4, icmp: 5, in: 6, out: 7, state: 8, mark: 9, flags: 10, frag: 11, bridged: 12, physIn: 13, physOut: 14 } as const;
+
+/** Conntrack states in the order of the state dimension. */
+export const STATES = ['NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED'] as const;
+
+/** The mark bits tracked exactly at most; above, mark matches are approximated. */
+const MAX_MARK_BITS = 10;
+
+/** An interface class: the empty name (no interface), a literal name, or "other names under a prefix". */
+export interface IfaceClass {
+  readonly kind: 'none' | 'name' | 'other';
+  /** The name, or the longest `prefix+` pattern's prefix ('' for other names with no such prefix when kind is other and noPrefix). */
+  readonly text: string;
+  /** For `other`: whether a `prefix+` pattern is the longest known prefix (false: no known prefix at all). */
+  readonly underPrefix: boolean;
+}
+
+/** What the rules of a table can distinguish, and the dimensions built from it. */
+export interface Vocabulary {
+  readonly family: Family;
+  readonly dims: Dimensions;
+  readonly ifaces: readonly IfaceClass[];
+  /** The tracked mark bits, lowest first; empty when none (or too many). */
+  readonly markBits: readonly number[];
+  /** True when mark matches cannot be modelled (too many distinct bits). */
+  readonly markOpaque: boolean;
+}
+
+const valueOf = (o: OptionUse, k = 0): string => o.values[k]?.value ?? '';
+
+/** Collects the interface literals and mark bits of a table. */
+export function vocabularyOf(t: Table, family: Family): Vocabulary {
+  const names = new Set<string>();
+  const prefixes = new Set<string>();
+  let markMask = 0;
+  const addIface = (v: string): void => {
+    if (v.endsWith('+')) prefixes.add(v.slice(0, -1));
+    else if (v !== '') names.add(v);
+  };
+  for (const c of t.chains.values()) {
+    for (const r of c.rules) {
+      for (const b of r.info.base) if (b.name === 'i' || b.name === 'o') addIface(b.values[0]?.value ?? '');
+      for (const m of r.info.matches) {
+        for (const o of m.options) {
+          if (m.name === 'physdev' && (o.name === 'physdev-in' || o.name === 'physdev-out')) addIface(valueOf(o));
+          if (m.name === 'mark' && o.name === 'mark') {
+            const mv = parseMarkValue(valueOf(o));
+            if (mv) markMask = (markMask | mv.mask) >>> 0;
+          }
+        }
+      }
+    }
+  }
+  const ifaces: IfaceClass[] = [{ kind: 'none', text: '', underPrefix: false }];
+  for (const n of [...names].sort()) ifaces.push({ kind: 'name', text: n, underPrefix: false });
+  ifaces.push({ kind: 'other', text: '', underPrefix: false });
+  for (const p of [...prefixes].sort()) ifaces.push({ kind: 'other', text: p, underPrefix: true });
+  const bits: number[] = [];
+  for (let b = 0; b < 32; b++) if ((markMask >>> b) & 1) bits.push(b);
+  const markOpaque = bits.length > MAX_MARK_BITS;
+  const markBits = markOpaque ? [] : bits;
+  const addrMax = family === 'ipv4' ? (1n << 32n) - 1n : (1n << 128n) - 1n;
+  const k = BigInt(ifaces.length - 1);
+  const dims: Dimensions = {
+    names: ['source', 'destination', 'protocol', 'source port', 'destination port', 'ICMP type', 'in-interface', 'out-interface', 'state', 'mark', 'TCP flags', 'fragment', 'bridged', 'physdev-in', 'physdev-out'],
+    max: [addrMax, addrMax, 255n, 65535n, 65535n, 65535n, k, k, BigInt(STATES.length - 1), BigInt((1 << markBits.length) - 1), 63n, 1n, 1n, k, k],
+  };
+  return { family, dims, ifaces, markBits, markOpaque };
+}
+
+/** Whether an interface class matches a rule's interface pattern (`name` or `prefix+`), as the kernel compares them. */
+function classMatches(c: IfaceClass, pattern: string): boolean {
+  if (pattern.endsWith('+')) {
+    const p = pattern.slice(0, -1);
+    if (c.kind === 'none') return p === '';
+    if (c.kind === 'name') return c.text.startsWith(p);
+    return c.underPrefix && c.text.startsWith(p);
+  }
+  return c.kind === 'name' && c.text === pattern;
+}
+
+/** The interface classes a pattern matches. */
+function ifaceSet(v: Vocabulary, pattern: string): IntervalSet {
+  const ids: number[] = [];
+  v.ifaces.forEach((c, i) => {
+    if (classMatches(c, pattern)) ids.push(i);
+  });
+  return fromValues(ids);
+}
+
+/** The interface class of the empty name ("no interface"). */
+export const NO_IFACE: IntervalSet = [[0n, 0n]];
+
+/** A `value[/mask]` mark. */
+function parseMarkValue(s: string): { value: number; mask: number } | undefined {
+  const [v, m] = s.split('/');
+  const value = parseUnsigned(v);
+  const mask = m === undefined ? 0xffffffff : parseUnsigned(m);
+  if (value === undefined || mask === undefined) return undefined;
+  return { value: value >>> 0, mask: mask >>> 0 };
+}
+
+/** Compressed mark values whose tracked bits satisfy `(mark & mask) == value`. */
+function markSet(v: Vocabulary, mask: number, value: number): IntervalSet {
+  if ((value & ~mask) >>> 0 !== 0) return EMPTY_SET;
+  const vals: number[] = [];
+  for (let c = 0; c < 1 << v.markBits.length; c++) {
+    let ok = true;
+    v.markBits.forEach((b, j) => {
+      if ((mask >>> b) & 1 && ((c >>> j) & 1) !== ((value >>> b) & 1)) ok = false;
+    });
+    if (ok) vals.push(c);
+  }
+  return fromValues(vals);
+}
+
+/** The compressed mark after `mark = (mark & ~mask) ^ xor`. */
+export function markTransform(v: Vocabulary, mask: number, xor: number): (c: bigint) => bigint {
+  return (c) => {
+    let out = 0n;
+    v.markBits.forEach((b, j) => {
+      const old = Number((c >> BigInt(j)) & 1n);
+      const bit = (((mask >>> b) & 1) ? 0 : old) ^ ((xor >>> b) & 1);
+      if (bit) out |= 1n << BigInt(j);
+    });
+    return out;
+  };
+}
+
+/** The (mask, xor) of a MARK target, as libxt_MARK builds it; undefined when unreadable. */
+export function markOperation(rule: Rule): { mask: number; xor: number } | undefined {
+  const opts = rule.info.target?.options ?? [];
+  for (const o of opts) {
+    const mv = parseMarkValue(valueOf(o));
+    if (!mv) continue;
+    const hasMask = valueOf(o).includes('/');
+    switch (o.name) {
+      case 'set-xmark': return { mask: mv.mask, xor: mv.value };
+      case 'set-mark': return { mask: ((hasMask ? mv.mask : 0xffffffff) | mv.value) >>> 0, xor: mv.value };
+      case 'and-mark': return { mask: ~mv.value >>> 0, xor: 0 };
+      case 'or-mark': return { mask: mv.value, xor: mv.value };
+      case 'xor-mark': return { mask: 0, xor: mv.value };
+      default: break;
+    }
+  }
+  return undefined;
+}
+
+/** An address or network (`a`, `a/len`, `a/mask` with a contiguous mask) as an interval; undefined otherwise. */
+function netInterval(s: string, family: Family): Interval | undefined {
+  const slash = s.indexOf('/');
+  const host = slash >= 0 ? s.slice(0, slash) : s;
+  const bits = family === 'ipv4' ? 32 : 128;
+  if (family === 'ipv4' && parseIPv4(host) === undefined) return undefined;
+  const addr = parseAddress(host, family);
+  if (addr === undefined) return undefined;
+  let len = bits;
+  if (slash >= 0) {
+    const m = s.slice(slash + 1);
+    if (/^[0-9]+$/.test(m)) len = Number(m);
+    else {
+      const mv = parseAddress(m, family);
+      if (mv === undefined) return undefined;
+      // Only contiguous masks are intervals.
+      const inv = ((1n << BigInt(bits)) - 1n) ^ mv;
+      if ((inv & (inv + 1n)) !== 0n) return undefined;
+      len = bits - inv.toString(2).replace(/^0+/, '').length;
+    }
+    if (len > bits) return undefined;
+  }
+  const span = (1n << BigInt(bits - len)) - 1n;
+  const lo = addr & ~span & ((1n << BigInt(bits)) - 1n);
+  return [lo, lo + span];
+}
+
+/** A port or `lo:hi` range (either end may be omitted); undefined when unreadable. */
+function portInterval(s: string, proto: string | undefined): Interval | undefined {
+  const parts = s.split(':');
+  const one = (x: string, dflt: number): number | undefined => (x === '' ? dflt : parsePort(x, proto));
+  const lo = one(parts[0], 0);
+  const hi = parts.length === 1 ? lo : one(parts[1], 65535);
+  if (lo === undefined || hi === undefined) return undefined;
+  return [BigInt(lo), BigInt(hi)];
+}
+
+/** Bits of a comma-separated TCP flag list. */
+function flagBits(s: string): number {
+  let bits = 0;
+  for (const f of s.split(',')) if (f !== '') bits |= TCP_FLAG_BITS[f.toUpperCase()] ?? 0;
+  return bits;
+}
+
+/** The meaning of a rule's conditions as a packet space. */
+export interface RuleSpace {
+  /** The packets the rule matches (or may match, when approximated). */
+  readonly space: Space;
+  /** True when some condition is not modelled: the rule may match fewer packets than `space`. */
+  readonly approximated: boolean;
+  /** What was not modelled, for messages. */
+  readonly unmodelled: readonly string[];
+}
+
+/** A constraint builder: one cube (per-dimension sets) plus extra alternatives (unions). */
+class Builder {
+  private cube: IntervalSet[];
+  /** Alternatives that are AND-ed with the cube: each is a union of cubes. */
+  private readonly alternatives: Cube[][] = [];
+  readonly unmodelled: string[] = [];
+  constructor(private readonly v: Vocabulary) {
+    this.cube = [...universe(v.dims)];
+  }
+  /** Restricts one dimension (negated: to the complement). */
+  restrict(dim: number, set: IntervalSet, negated = false): void {
+    const full = range(0n, this.v.dims.max[dim]);
+    const s = negated ? setSubtract(full, set) : setIntersect(set, full);
+    this.cube[dim] = setIntersect(this.cube[dim], s);
+  }
+  /** Adds a disjunction of constraint maps. */
+  either(options: readonly ReadonlyMap<number, IntervalSet>[]): void {
+    this.alternatives.push(options.map((m) => cubeWith(this.v.dims, m)));
+  }
+  opaque(what: string): void {
+    this.unmodelled.push(what);
+  }
+  build(): Space {
+    let cubes: Cube[] = [this.cube];
+    for (const alt of this.alternatives) {
+      const next: Cube[] = [];
+      for (const c of cubes) for (const a of alt) {
+        const x = c.map((s, i) => setIntersect(s, a[i]));
+        if (!x.some((s) => s.length === 0)) next.push(x);
+      }
+      cubes = next;
+    }
+    return cubes.filter((c) => !c.some((s) => s.length === 0));
+  }
+}
+
+const PORT_PROTOS = new Set(['tcp', 'udp', 'sctp', 'dccp', 'udplite']);
+
+/** Translates a rule's conditions into a packet space. */
+export function ruleSpace(rule: Rule, v: Vocabulary): RuleSpace {
+  const b = new Builder(v);
+  const family = v.family;
+  const info = rule.info;
+  const proto = info.protocolNegated ? undefined : info.protocol;
+  for (const o of info.base) {
+    const val = valueOf(o);
+    switch (o.name) {
+      case 's':
+      case 'd': {
+        const ivs = val.split(',').map((x) => netInterval(x, family));
+        if (ivs.some((x) => x === undefined)) b.opaque(`${o.negated ? '! ' : ''}-${o.name} ${val}`);
+        else b.restrict(o.name === 's' ? D.src : D.dst, normalise(ivs as Interval[]), o.negated);
+        break;
+      }
+      case 'p': {
+        const n = /^[0-9]+$/.test(val) ? Number(val) : protocolNumberOf(val);
+        if (n === undefined || n > 255) b.opaque(`-p ${val}`);
+        else if (n !== 0) b.restrict(D.proto, range(BigInt(n), BigInt(n)), o.negated);
+        break;
+      }
+      case 'i':
+      case 'o':
+        b.restrict(o.name === 'i' ? D.in : D.out, ifaceSet(v, val), o.negated);
+        break;
+      case 'f':
+        b.restrict(D.frag, range(1n, 1n), o.negated);
+        break;
+      default:
+        break;
+    }
+  }
+  for (const m of info.matches) matchSpace(m, b, v, proto);
+  return { space: b.build(), approximated: b.unmodelled.length > 0, unmodelled: b.unmodelled };
+}
+
+const NOT_FRAGMENT: IntervalSet = [[0n, 0n]];
+
+function matchSpace(m: MatchUse, b: Builder, v: Vocabulary, proto: string | undefined): void {
+  const pname = proto !== undefined && /^[0-9]+$/.test(proto) ? ({ 6: 'tcp', 17: 'udp', 132: 'sctp', 33: 'dccp', 136: 'udplite' } as Record<string, string>)[proto] : proto;
+  switch (m.name) {
+    case 'comment':
+      return;
+    case 'tcp':
+    case 'udp':
+    case 'sctp':
+    case 'dccp':
+    case 'udplite': {
+      if (!m.spec || !pname || !PORT_PROTOS.has(pname)) return b.opaque(`-m ${m.name}`);
+      // The port matches never match a non-first fragment, negated or not.
+      b.restrict(D.frag, NOT_FRAGMENT);
+      for (const o of m.options) {
+        if (o.name === 'source-port' || o.name === 'destination-port') {
+          const iv = portInterval(valueOf(o), pname);
+          if (!iv) b.opaque(`--${o.name} ${valueOf(o)}`);
+          else b.restrict(o.name === 'source-port' ? D.sport : D.dport, normalise([iv]), o.negated);
+        } else if (m.name === 'tcp' && (o.name === 'tcp-flags' || o.name === 'syn')) {
+          const mask = o.name === 'syn' ? 0x17 : flagBits(valueOf(o, 0));
+          const comp = o.name === 'syn' ? 0x02 : flagBits(valueOf(o, 1));
+          const vals: number[] = [];
+          for (let f = 0; f < 64; f++) if ((f & mask) === comp) vals.push(f);
+          b.restrict(D.flags, fromValues(vals), o.negated);
+        } else b.opaque(`--${o.name}`);
+      }
+      return;
+    }
+    case 'multiport': {
+      if (!pname || !PORT_PROTOS.has(pname)) return b.opaque('-m multiport');
+      b.restrict(D.frag, NOT_FRAGMENT);
+      for (const o of m.options) {
+        const ivs = valueOf(o).split(',').map((x) => portInterval(x, pname));
+        if (ivs.some((x) => x === undefined)) {
+          b.opaque(`--${o.name} ${valueOf(o)}`);
+          continue;
+        }
+        const set = normalise(ivs as Interval[]);
+        if (o.name === 'source-ports') b.restrict(D.sport, set, o.negated);
+        else if (o.name === 'destination-ports') b.restrict(D.dport, set, o.negated);
+        else if (o.name === 'ports') {
+          // Either port in the list; negated: neither.
+          if (o.negated) {
+            b.restrict(D.sport, set, true);
+            b.restrict(D.dport, set, true);
+          } else b.either([new Map([[D.sport, set]]), new Map([[D.dport, set]])]);
+        } else b.opaque(`--${o.name}`);
+      }
+      return;
+    }
+    case 'icmp':
+    case 'icmp6': {
+      b.restrict(D.frag, NOT_FRAGMENT);
+      const table = m.name === 'icmp' ? ICMP_TYPES : ICMPV6_TYPES;
+      for (const o of m.options) {
+        const spec = valueOf(o);
+        const named = [...table.entries()].find(([k]) => k.toLowerCase() === spec.toLowerCase());
+        let type: number;
+        let codes: [number, number];
+        if (named) {
+          type = named[1][0];
+          codes = named[1][1] < 0 ? [0, 255] : [named[1][1], named[1][1]];
+        } else {
+          const mm = /^([0-9]+)(?:\/([0-9]+))?$/.exec(spec);
+          if (!mm) {
+            b.opaque(`--${o.name} ${spec}`);
+            continue;
+          }
+          type = Number(mm[1]);
+          codes = mm[2] === undefined ? [0, 255] : [Number(mm[2]), Number(mm[2])];
+        }
+        // Type 255 ("any") matches every ICMP packet in the IPv4 match.
+        const set = m.name === 'icmp' && type === 255 ? range(0n, 65535n) : range(BigInt(type * 256 + codes[0]), BigInt(type * 256 + codes[1]));
+        b.restrict(D.icmp, set, o.negated);
+      }
+      return;
+    }
+    case 'iprange':
+      for (const o of m.options) {
+        const [lo, hi] = valueOf(o).split('-');
+        const a = parseAddress(lo ?? '', v.family);
+        const z = hi === undefined ? a : parseAddress(hi, v.family);
+        if (a === undefined || z === undefined) b.opaque(`--${o.name} ${valueOf(o)}`);
+        else b.restrict(o.name === 'src-range' ? D.src : D.dst, range(a, z), o.negated);
+      }
+      return;
+    case 'state':
+    case 'conntrack':
+      for (const o of m.options) {
+        if (o.name !== 'state' && o.name !== 'ctstate') {
+          b.opaque(`--${o.name}`);
+          continue;
+        }
+        const names = valueOf(o).toUpperCase().split(',');
+        if (names.some((s) => !(STATES as readonly string[]).includes(s))) {
+          b.opaque(`--${o.name} ${valueOf(o)}`);
+          continue;
+        }
+        b.restrict(D.state, fromValues(names.map((s) => (STATES as readonly string[]).indexOf(s))), o.negated);
+      }
+      return;
+    case 'mark':
+      for (const o of m.options) {
+        const mv = parseMarkValue(valueOf(o));
+        if (!mv || v.markOpaque) b.opaque(`--mark ${valueOf(o)}`);
+        else b.restrict(D.mark, markSet(v, mv.mask, mv.value), o.negated);
+      }
+      return;
+    case 'physdev':
+      return physdevSpace(m, b, v);
+    default:
+      return b.opaque(`-m ${m.name}`);
+  }
+}
+
+/** The physdev match, following xt_physdev (and the tracer's reading of it). */
+function physdevSpace(m: MatchUse, b: Builder, v: Vocabulary): void {
+  const full = range(0n, v.dims.max[D.physIn]);
+  const present = setSubtract(full, NO_IFACE);
+  const opt = (n: string): OptionUse | undefined => m.options.find((o) => o.name === n);
+  for (const o of m.options) if (!['physdev-in', 'physdev-out', 'physdev-is-in', 'physdev-is-out', 'physdev-is-bridged'].includes(o.name)) return b.opaque(`--${o.name}`);
+  // Not bridged: the match holds only when every option is negated.
+  const notBridged = m.options.every((o) => o.negated);
+  let pin = full;
+  let pout = full;
+  const isBridged = opt('physdev-is-bridged');
+  const isIn = opt('physdev-is-in');
+  const isOut = opt('physdev-is-out');
+  for (const o of [isBridged, isOut]) if (o) pout = setIntersect(pout, o.negated ? NO_IFACE : present);
+  if (isIn) pin = setIntersect(pin, isIn.negated ? NO_IFACE : present);
+  const name = (o: OptionUse | undefined, cur: IntervalSet): IntervalSet => {
+    if (!o) return cur;
+    const matching = ifaceSet(v, valueOf(o));
+    const named = o.negated ? setSubtract(present, matching) : setIntersect(present, matching);
+    // Without such a port, the kernel skips the name test.
+    return setIntersect(cur, setUnion(NO_IFACE, named));
+  };
+  pin = name(opt('physdev-in'), pin);
+  pout = name(opt('physdev-out'), pout);
+  const alts: Map<number, IntervalSet>[] = [new Map([[D.bridged, range(1n, 1n)], [D.physIn, pin], [D.physOut, pout]])];
+  if (notBridged) alts.push(new Map([[D.bridged, range(0n, 0n)]]));
+  b.either(alts);
+}
+
+/** The packets that can enter a builtin chain of a hook: no input interface on the output side, no output interface on the input side. */
+export function hookEntry(v: Vocabulary, hook: Hook): Space {
+  const c = new Map<number, IntervalSet>();
+  if (hook === 'PREROUTING' || hook === 'INPUT') c.set(D.out, NO_IFACE);
+  if (hook === 'OUTPUT' || hook === 'POSTROUTING') c.set(D.in, NO_IFACE);
+  // A packet that is not bridged has no bridge ports.
+  return [cubeWith(v.dims, new Map([...c, [D.bridged, range(1n, 1n)]])), cubeWith(v.dims, new Map([...c, [D.bridged, range(0n, 0n)], [D.physIn, NO_IFACE], [D.physOut, NO_IFACE]]))];
+}
+
+// ------------------------------------------------------------------------------------------
+// Descriptions, for messages.
+// ------------------------------------------------------------------------------------------
+
+const PROTO_NAMES: Readonly<Record<number, string>> = { 1: 'ICMP', 6: 'TCP', 17: 'UDP', 58: 'ICMPv6', 132: 'SCTP', 33: 'DCCP', 136: 'UDP-Lite', 47: 'GRE', 50: 'ESP', 51: 'AH' };
+
+function addrText(iv: Interval, family: Family): string {
+  const bits = family === 'ipv4' ? 32 : 128;
+  const size = iv[1] - iv[0] + 1n;
+  if ((size & (size - 1n)) === 0n && iv[0] % size === 0n) {
+    const len = bits - (size.toString(2).length - 1);
+    return len === bits ? formatAddress(iv[0], family) : `${formatAddress(iv[0], family)}/${len}`;
+  }
+  return `${formatAddress(iv[0], family)}-${formatAddress(iv[1], family)}`;
+}
+
+function addrSetText(s: IntervalSet, family: Family): string {
+  const parts: string[] = [];
+  for (const iv of s) {
+    // Split a range into aligned blocks when that is short.
+    let lo = iv[0];
+    const blocks: string[] = [];
+    while (lo <= iv[1] && blocks.length < 4) {
+      let size = 1n;
+      while (lo % (size * 2n) === 0n && lo + size * 2n - 1n <= iv[1]) size *= 2n;
+      blocks.push(addrText([lo, lo + size - 1n], family));
+      lo += size;
+    }
+    parts.push(lo <= iv[1] ? addrText(iv, family) : blocks.join(', '));
+  }
+  return parts.join(', ');
+}
+
+function numSetText(s: IntervalSet): string {
+  return s.map(([a, z]) => (a === z ? `${a}` : `${a}-${z}`)).join(', ');
+}
+
+/** Describes a set of values of one dimension, `negText` used when the complement is shorter. */
+function dimText(s: IntervalSet, max: bigint, text: (x: IntervalSet) => string): { text: string; negated: boolean } {
+  const comp = setSubtract(range(0n, max), s);
+  if (comp.length < s.length) return { text: text(comp), negated: true };
+  return { text: text(s), negated: false };
+}
+
+/** Describes one cube in words: "TCP packets from 10.0.0.0/24 to port 22". */
+export function describeCube(c: Cube, v: Vocabulary): string {
+  const max = v.dims.max;
+  const full = (d: number): boolean => isFull(c[d], max[d]);
+  let what = 'packet';
+  if (!full(D.proto)) {
+    const p = c[D.proto];
+    if (p.length === 1 && p[0][0] === p[0][1]) what = `${PROTO_NAMES[Number(p[0][0])] ?? `protocol ${p[0][0]}`} packet`;
+    else {
+      const t = dimText(p, max[D.proto], (x) => x.map(([a, z]) => (a === z ? PROTO_NAMES[Number(a)] ?? String(a) : `${a}-${z}`)).join('/'));
+      what = t.negated ? `non-${t.text} packet` : `${t.text} packet`;
+    }
+  }
+  const parts: string[] = [what];
+  const addrPart = (d: number, word: string): void => {
+    if (full(d)) return;
+    const t = dimText(c[d], max[d], (x) => addrSetText(x, v.family));
+    parts.push(`${word} ${t.negated ? 'anywhere but ' : ''}${t.text}`);
+  };
+  addrPart(D.src, 'from');
+  addrPart(D.dst, 'to');
+  const portPart = (d: number, word: string): void => {
+    if (full(d)) return;
+    const t = dimText(c[d], max[d], numSetText);
+    parts.push(`${word} ${t.negated ? 'other than ' : ''}${t.text}`);
+  };
+  portPart(D.sport, 'from port');
+  portPart(D.dport, 'to port');
+  if (!full(D.icmp)) parts.push(`of ICMP type ${c[D.icmp].map(([a, z]) => (a >> 8n === z >> 8n && (a & 255n) === 0n && (z & 255n) === 255n ? `${a >> 8n}` : a === z ? `${a >> 8n}/${a & 255n}` : `${a >> 8n}/${a & 255n}-${z >> 8n}/${z & 255n}`)).join(', ')}`);
+  const ifacePart = (d: number, word: string): void => {
+    if (full(d)) return;
+    const names = c[d].flatMap(([a, z]) => {
+      const out: string[] = [];
+      for (let i = Number(a); i <= Number(z); i++) {
+        const k = v.ifaces[i];
+        out.push(k.kind === 'none' ? '(none)' : k.kind === 'name' ? k.text : k.underPrefix ? `other ${k.text}+` : 'other interfaces');
+      }
+      return out;
+    });
+    parts.push(`${word} ${names.length > 4 ? `${names.length} interface classes` : names.join('/')}`);
+  };
+  ifacePart(D.in, 'in on');
+  ifacePart(D.out, 'out on');
+  if (!full(D.state)) parts.push(`in state ${c[D.state].flatMap(([a, z]) => STATES.slice(Number(a), Number(z) + 1)).join(',')}`);
+  if (!full(D.mark)) parts.push('with some marks');
+  if (!full(D.flags)) parts.push('with some TCP flags');
+  // Port and ICMP matches imply a first fragment; say so only when nothing else does.
+  const l4 = !full(D.sport) || !full(D.dport) || !full(D.icmp) || !full(D.flags);
+  if (!full(D.frag) && (c[D.frag][0][0] === 1n || !l4)) parts.push(c[D.frag][0][0] === 1n ? '(a non-first fragment)' : '(not a non-first fragment)');
+  if (!full(D.physIn) || !full(D.physOut) || !full(D.bridged)) parts.push('on some bridge ports');
+  return parts.join(' ');
+}
+
+/** The interface class a concrete interface name falls in ('' is "no interface"). */
+export function ifaceClassOf(v: Vocabulary, name: string): number {
+  if (name === '') return 0;
+  const exact = v.ifaces.findIndex((c) => c.kind === 'name' && c.text === name);
+  if (exact >= 0) return exact;
+  let best = v.ifaces.findIndex((c) => c.kind === 'other' && !c.underPrefix);
+  let bestLen = -1;
+  v.ifaces.forEach((c, i) => {
+    if (c.kind === 'other' && c.underPrefix && name.startsWith(c.text) && c.text.length > bestLen) {
+      best = i;
+      bestLen = c.text.length;
+    }
+  });
+  return best;
+}
+
+/** Concrete values per field, for describing a finite set of packets (e.g. the probes of a test). */
+export interface ConcretePackets {
+  readonly src?: readonly bigint[];
+  readonly dst?: readonly bigint[];
+  readonly proto?: readonly number[];
+  readonly sport?: readonly number[];
+  readonly dport?: readonly number[];
+  readonly in?: readonly string[];
+  readonly out?: readonly string[];
+  readonly state?: readonly (typeof STATES)[number][];
+  /** Marks as the packets carry them (projected on the tracked bits). */
+  readonly mark?: readonly number[];
+  readonly fragment?: boolean;
+  readonly bridged?: boolean;
+}
+
+/** The space of every combination of the given field values (fields left out are "any"). */
+export function concreteSpace(v: Vocabulary, p: ConcretePackets): Space {
+  const c = new Map<number, IntervalSet>();
+  if (p.src) c.set(D.src, fromValues(p.src));
+  if (p.dst) c.set(D.dst, fromValues(p.dst));
+  if (p.proto) c.set(D.proto, fromValues(p.proto));
+  if (p.sport) c.set(D.sport, fromValues(p.sport));
+  if (p.dport) c.set(D.dport, fromValues(p.dport));
+  if (p.in) c.set(D.in, fromValues(p.in.map((n) => ifaceClassOf(v, n))));
+  if (p.out) c.set(D.out, fromValues(p.out.map((n) => ifaceClassOf(v, n))));
+  if (p.state) c.set(D.state, fromValues(p.state.map((s) => (STATES as readonly string[]).indexOf(s))));
+  if (p.mark) {
+    c.set(D.mark, fromValues(p.mark.map((m) => v.markBits.reduce((acc, b, j) => acc | (((m >>> b) & 1) << j), 0))));
+  }
+  if (p.fragment !== undefined) c.set(D.frag, p.fragment ? range(1n, 1n) : range(0n, 0n));
+  if (p.bridged === false) {
+    c.set(D.bridged, range(0n, 0n));
+    c.set(D.physIn, NO_IFACE);
+    c.set(D.physOut, NO_IFACE);
+  } else if (p.bridged === true) c.set(D.bridged, range(1n, 1n));
+  return [cubeWith(v.dims, c)];
+}
