@@ -45,7 +45,7 @@ import {
 } from '../core/navigation.ts';
 import { hoverAt } from '../core/describe.ts';
 import { registerTraceRequests } from './trace.ts';
-import { forgetPolicy, isPolicyDocument, policyDefinition, policyHover, publishPolicy } from './policy.ts';
+import { forgetPolicy, isPolicyDocument, policyCompletion, policyDefinition, policyFormatting, policyHover, policyPrepareRenameAt, policyReferences, policyRenameAt, publishPolicy, registerPolicyRequests } from './policy.ts';
 import { completeAt } from '../core/completion.ts';
 import { formatEdits } from '../core/format.ts';
 import { fixAll, fixesFor } from '../core/code-actions.ts';
@@ -300,6 +300,8 @@ export function startServer(): void {
 
   connection.onReferences((p, token) =>
     guarded(connection, 'references', token, [] as Location[], () => {
+      const policyDoc = documents.get(p.textDocument.uri);
+      if (policyDoc && isPolicyDocument(policyDoc.uri, policyDoc.languageId)) return policyReferences(policyDoc, p.position.line, p.position.character, p.context.includeDeclaration);
       const a = analyseUri(p.textDocument.uri);
       const hit = a && chainAt(a.result.model, p.position.line, p.position.character);
       if (!hit) return [];
@@ -320,6 +322,8 @@ export function startServer(): void {
 
   connection.onPrepareRename((p, token) =>
     guarded(connection, 'prepareRename', token, null, () => {
+      const policyDoc = documents.get(p.textDocument.uri);
+      if (policyDoc && isPolicyDocument(policyDoc.uri, policyDoc.languageId)) return policyPrepareRenameAt(policyDoc, p.position.line, p.position.character);
       const a = analyseUri(p.textDocument.uri);
       const r = a && prepareRename(a.result.model, p.position.line, p.position.character);
       if (!r) return null;
@@ -330,6 +334,8 @@ export function startServer(): void {
 
   connection.onRenameRequest((p, token) =>
     guarded(connection, 'rename', token, null, () => {
+      const policyDoc = documents.get(p.textDocument.uri);
+      if (policyDoc && isPolicyDocument(policyDoc.uri, policyDoc.languageId)) return policyRenameAt(policyDoc, p.position.line, p.position.character, p.newName);
       const a = analyseUri(p.textDocument.uri);
       const r = a && renameEdits(a.result.model, p.position.line, p.position.character, p.newName);
       if (!r) return null;
@@ -421,6 +427,8 @@ export function startServer(): void {
 
   connection.onCompletion((p, token) =>
     guarded(connection, 'completion', token, null, () => {
+      const policyDoc = documents.get(p.textDocument.uri);
+      if (policyDoc && isPolicyDocument(policyDoc.uri, policyDoc.languageId)) return policyCompletion(policyDoc, p.position.line, p.position.character);
       const a = analyseUri(p.textDocument.uri);
       if (!a) return null;
       const lineText = (a.lines[p.position.line] ?? '').replace(/\r$/, '');
@@ -451,6 +459,8 @@ export function startServer(): void {
 
   connection.onDocumentFormatting((p, token) =>
     guarded(connection, 'formatting', token, null, () => {
+      const policyDoc = documents.get(p.textDocument.uri);
+      if (policyDoc && isPolicyDocument(policyDoc.uri, policyDoc.languageId)) return policyFormatting(policyDoc);
       const a = analyseUri(p.textDocument.uri);
       return a ? toTextEdits(formatEdits(a.doc.getText(), a.result.parsed)) : null;
     }),
@@ -528,6 +538,10 @@ export function startServer(): void {
   );
 
   registerTraceRequests(connection, (uri) => analyseUri(uri)?.result);
+  registerPolicyRequests(connection, documents, (uri) => {
+    const family = analyseUri(uri)?.result.family;
+    return family === undefined ? undefined : family === 'ipv6' ? 6 : 4;
+  });
 
   documents.listen(connection);
   connection.listen();
