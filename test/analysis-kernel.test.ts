@@ -27,6 +27,7 @@ import { analyse } from '../server/src/core/analysis/analyse.ts';
 import { concreteSpace } from '../server/src/core/analysis/rule-space.ts';
 import type { Model, Rule } from '../server/src/core/model.ts';
 import { kernelAvailability } from './kernel/netns.ts';
+import { ENV, ip, LineProc } from './kernel/line-proc.ts';
 
 const SEED = Number(process.env.ANALYSIS_SEED ?? 7);
 const SETS = Number(process.env.ANALYSIS_SETS ?? 40);
@@ -48,55 +49,6 @@ function rng(seed: number): () => number {
   };
 }
 
-const ENV = { ...process.env, PATH: `/usr/sbin:/sbin:${process.env.PATH ?? ''}` };
-
-function ip(ns: string | undefined, ...args: string[]): void {
-  const r = ns ? spawnSync('ip', ['netns', 'exec', ns, ...args], { encoding: 'utf8', env: ENV }) : spawnSync(args[0], args.slice(1), { encoding: 'utf8', env: ENV });
-  if (r.status !== 0) throw new Error(`${ns ?? ''} ${args.join(' ')}: ${r.stderr}`);
-}
-
-/** A line-oriented child process. */
-class LineProc {
-  private buf = '';
-  private lines: string[] = [];
-  private waiters: ((l: string | undefined) => void)[] = [];
-  constructor(readonly child: ChildProcessWithoutNullStreams) {
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (d: string) => {
-      this.buf += d;
-      let k: number;
-      while ((k = this.buf.indexOf('\n')) >= 0) {
-        const line = this.buf.slice(0, k);
-        this.buf = this.buf.slice(k + 1);
-        const w = this.waiters.shift();
-        if (w) w(line);
-        else this.lines.push(line);
-      }
-    });
-  }
-  write(s: string): void {
-    this.child.stdin.write(s);
-  }
-  /** The next line, or undefined after `ms` milliseconds. */
-  next(ms: number): Promise<string | undefined> {
-    const l = this.lines.shift();
-    if (l !== undefined) return Promise.resolve(l);
-    return new Promise((resolve) => {
-      const w = (x: string | undefined): void => {
-        clearTimeout(timer);
-        resolve(x);
-      };
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((y) => y !== w);
-        resolve(undefined);
-      }, ms);
-      this.waiters.push(w);
-    });
-  }
-  kill(): void {
-    this.child.kill('SIGKILL');
-  }
-}
 
 function startIn(ns: string, cmd: string[]): LineProc {
   return new LineProc(spawn('ip', ['netns', 'exec', ns, ...cmd], { env: ENV }) as ChildProcessWithoutNullStreams);

@@ -29,6 +29,7 @@ import { check } from '../server/src/core/index.ts';
 import type { Model, Rule } from '../server/src/core/model.ts';
 import { parsePacket, trace, type TraceOutcome, type TracePath } from '../server/src/core/trace/index.ts';
 import { kernelAvailability } from './kernel/netns.ts';
+import { ip, LineProc } from './kernel/line-proc.ts';
 
 const SEED = Number(process.env.TRACE_SEED ?? 1);
 const SETS = Number(process.env.TRACE_SETS ?? 36);
@@ -53,60 +54,6 @@ function rng(seed: number): () => number {
   };
 }
 
-function ip(ns: string | undefined, ...args: string[]): void {
-  const full = ns ? ['netns', 'exec', ns, ...args] : args;
-  const cmd = ns ? 'ip' : args[0];
-  const r = spawnSync(ns ? 'ip' : cmd, ns ? full : args.slice(1), { encoding: 'utf8', env: { ...process.env, PATH: `/usr/sbin:/sbin:${process.env.PATH ?? ''}` } });
-  if (r.status !== 0) throw new Error(`${ns ?? ''} ${args.join(' ')}: ${r.stderr}`);
-}
-
-/** A line-oriented child process: send lines, await lines. */
-class LineProc {
-  private buf = '';
-  private lines: string[] = [];
-  private waiters: ((l: string | undefined) => void)[] = [];
-  constructor(readonly child: ChildProcessWithoutNullStreams) {
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (d: string) => {
-      this.buf += d;
-      let k: number;
-      while ((k = this.buf.indexOf('\n')) >= 0) {
-        const line = this.buf.slice(0, k);
-        this.buf = this.buf.slice(k + 1);
-        const w = this.waiters.shift();
-        if (w) w(line);
-        else this.lines.push(line);
-      }
-    });
-  }
-  write(s: string): void {
-    this.child.stdin.write(s);
-  }
-  /** The next line, or undefined after `ms` milliseconds. */
-  next(ms: number): Promise<string | undefined> {
-    const l = this.lines.shift();
-    if (l !== undefined) return Promise.resolve(l);
-    return new Promise((resolve) => {
-      const w = (x: string | undefined): void => {
-        clearTimeout(timer);
-        resolve(x);
-      };
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((y) => y !== w);
-        resolve(undefined);
-      }, ms);
-      this.waiters.push(w);
-    });
-  }
-  drain(): string[] {
-    const l = this.lines;
-    this.lines = [];
-    return l;
-  }
-  kill(): void {
-    this.child.kill('SIGKILL');
-  }
-}
 
 function startIn(ns: string, cmd: string[]): LineProc {
   return new LineProc(spawn('ip', ['netns', 'exec', ns, ...cmd], { env: { ...process.env, PATH: `/usr/sbin:/sbin:${process.env.PATH ?? ''}` } }) as ChildProcessWithoutNullStreams);
