@@ -49,7 +49,7 @@ export function addCommitEdit(t: Table, lines: readonly string[]): TextEdit {
 export function removeChainEdits(chain: Chain): TextEdit[] {
   const lines = new Set<number>();
   if (chain.declaration) lines.add(chain.declaration.line);
-  for (const r of chain.table.commands) if (r.info.chainArg?.value === chain.name || r.info.newNameArg?.value === chain.name) lines.add(r.line);
+  for (const r of chain.table.commands) if (r.chainName === chain.name || (r.command === 'E' && r.info.newNameArg?.value === chain.name)) lines.add(r.line);
   return [...lines].sort((a, b) => a - b).map((l) => ({ range: { start: { line: l, character: 0 }, end: { line: l + 1, character: 0 } }, newText: '' }));
 }
 

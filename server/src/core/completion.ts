@@ -69,15 +69,8 @@ const extensionAllowed = (e: ExtensionSpec, family: Family, table: string | unde
 
 /** Interfaces named anywhere in the file (-i, -o, --physdev-in/out), most used first. */
 export function interfacesInFile(model: Model): string[] {
-  const count = new Map<string, number>();
-  const add = (v: string | undefined): void => {
-    if (v) count.set(v, (count.get(v) ?? 0) + 1);
-  };
-  for (const r of model.ruleByLine.values()) {
-    for (const o of r.info.base) if (o.name === 'i' || o.name === 'o') add(o.values[0]?.value);
-    for (const m of r.info.matches) for (const o of m.options) if (o.name === 'physdev-in' || o.name === 'physdev-out') add(o.values[0]?.value);
-  }
-  return [...count].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([k]) => k);
+  // Counted while the model was built, so that completion never re-reads every rule.
+  return [...model.interfaces].filter(([k]) => k !== '').sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([k]) => k);
 }
 
 /** The extensions whose options apply at the cursor: loaded modules, the implicit protocol match, the target. */

@@ -4,7 +4,7 @@
  */
 import { parse as parseSyntax, type ParseResult } from './syntax.ts';
 import { buildModel, detectFamily, type Model } from './model.ts';
-import { validate } from './validate.ts';
+import { CommandChecks, validate } from './validate.ts';
 import { applySeverities, type Diagnostic, type SeverityOverrides } from './diagnostics.ts';
 import type { Family } from './extensions/value-kinds.ts';
 import { analyse, type AnalysisOptions } from './analysis/analyse.ts';
@@ -48,8 +48,9 @@ export function parse(text: string): ParseResult {
 export function check(text: string, options: CheckOptions = {}): CheckResult {
   const family = detectFamily(text, { override: options.family, fileName: options.fileName });
   const parsed = parseSyntax(text);
-  const model = buildModel(parsed, family);
-  const found = validate(parsed, model);
+  const commands = new CommandChecks(family);
+  const model = buildModel(parsed, family, commands);
+  const found = validate(parsed, model, commands);
   if (options.analyses !== undefined && options.analyses !== false) {
     const errorLines = new Set(found.filter((d) => d.severity === 'error').map((d) => d.range.start.line));
     const tuned = options.analyses === true ? {} : options.analyses;

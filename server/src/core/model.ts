@@ -5,8 +5,8 @@
  * `:NAME`, commands change the table, COMMIT applies it), and records where every chain, rule and
  * reference is in the source so that editor features can point at them.
  */
-import type { Arg, ParseResult } from './syntax.ts';
-import { interpretRule, type RuleInfo, type RuleProblem } from './rule.ts';
+import { splitArgs, type Arg, type ParseResult, type RuleLineNode } from './syntax.ts';
+import { interpretRule, type CommandKind, type RuleInfo, type RuleProblem } from './rule.ts';
 import { BUILTIN_CHAINS, type Hook } from './extensions/extensions.ts';
 import type { Family } from './extensions/value-kinds.ts';
 import { parseIPv6 } from './extensions/value-kinds.ts';
@@ -18,7 +18,14 @@ export interface Span {
   readonly end: number;
 }
 
-/** A rule (or any command line) inside a table block. */
+/**
+ * A rule (or any command line) inside a table block.
+ *
+ * A rule keeps only what navigation, the jump graph and the validity checks need on every rule
+ * (command, chain, target and their positions). Its full interpretation (`info`) and its words
+ * (`args`) are recomputed from the line on demand and cached for the most recently used rules
+ * only: keeping them for every rule of a 100k-line dump costs more than ten times the file's size.
+ */
 export interface Rule {
   readonly line: number;
   /** Span of the whole line's content. */
@@ -26,8 +33,100 @@ export interface Rule {
   readonly table: Table;
   /** The chain the command names, if any. */
   readonly chainName?: string;
+  /** Where the chain name is written. */
+  readonly chainSpan?: Span;
+  /** The command (`A` for -A/--append …). */
+  readonly command?: CommandKind;
+  /** The name after -j/-g, if any. */
+  readonly targetName?: string;
+  /** What the target is: a standard verdict, a target extension or (anything else) a chain. */
+  readonly targetKind?: 'standard' | 'extension' | 'chain';
+  /** True for `-g` (goto). */
+  readonly goto: boolean;
+  /** Where the target name is written. */
+  readonly targetSpan?: Span;
+  /** The rule's full interpretation (recomputed on demand). */
   readonly info: RuleInfo;
+  /** The line's words (recomputed on demand). */
   readonly args: readonly Arg[];
+}
+
+/**
+ * How many rules keep their interpretation and words cached. Requests touch a few rules at a time
+ * (hover, a trace through one chain), so a small window suffices; a pass over every rule of a big
+ * dump simply recomputes each rule once.
+ */
+const CACHE_SIZE = 4096;
+const cached: (RuleRecord | undefined)[] = new Array<RuleRecord | undefined>(CACHE_SIZE);
+let cacheNext = 0;
+
+/** The model's rule: compact facts plus the interpretation recomputed on demand. */
+class RuleRecord implements Rule {
+  chainName?: string;
+  chainStart = -1;
+  chainEnd = -1;
+  command?: CommandKind;
+  targetName?: string;
+  targetKind?: 'standard' | 'extension' | 'chain';
+  goto = false;
+  targetStart = -1;
+  targetEnd = -1;
+  private cachedInfo?: RuleInfo;
+  private cachedArgs?: Arg[];
+
+  constructor(
+    private readonly node: RuleLineNode,
+    readonly table: Table,
+    private readonly family: Family,
+    /** First and last column of the line's content. */
+    private readonly start: number,
+    private readonly end: number,
+  ) {}
+
+  get line(): number {
+    return this.node.line;
+  }
+
+  get span(): Span {
+    return { line: this.node.line, start: this.start, end: this.end };
+  }
+
+  get chainSpan(): Span | undefined {
+    return this.chainStart < 0 ? undefined : { line: this.node.line, start: this.chainStart, end: this.chainEnd };
+  }
+
+  get targetSpan(): Span | undefined {
+    return this.targetStart < 0 ? undefined : { line: this.node.line, start: this.targetStart, end: this.targetEnd };
+  }
+
+  get args(): readonly Arg[] {
+    if (this.cachedArgs === undefined) {
+      this.remember();
+      this.cachedArgs = splitArgs(this.node.text, this.node.line);
+    }
+    return this.cachedArgs;
+  }
+
+  get info(): RuleInfo {
+    if (this.cachedInfo === undefined) {
+      // The line was interpreted once when the model was built, so it yields an interpretation again.
+      this.cachedInfo = interpretRuleLine(this.args, this.family).info!;
+    }
+    return this.cachedInfo;
+  }
+
+  /** Puts this rule into the cache window, evicting the oldest entry when it is full. */
+  private remember(): void {
+    const old = cached[cacheNext];
+    if (old !== undefined && old !== this) old.forget();
+    cached[cacheNext] = this;
+    cacheNext = (cacheNext + 1) % CACHE_SIZE;
+  }
+
+  private forget(): void {
+    this.cachedArgs = undefined;
+    this.cachedInfo = undefined;
+  }
 }
 
 /** A chain of a table block. */
@@ -78,6 +177,22 @@ export interface Model {
   readonly ruleByLine: Map<number, Rule>;
   /** Problems found while interpreting rule words (before model-level validation). */
   readonly ruleProblems: RuleProblem[];
+  /** Interface names used by -i, -o, --physdev-in and --physdev-out with their number of uses, for completion. */
+  readonly interfaces: ReadonlyMap<string, number>;
+}
+
+/**
+ * Sees every command line while the model is built, with its full interpretation, which is only
+ * kept for the duration of the call. Validity checks that need the words of every rule run here,
+ * so that a check of a big dump interprets each line once and never holds all interpretations.
+ */
+export interface ModelObserver {
+  /** A `:NAME` line declared a new chain of the table. */
+  declared(t: Table, chain: Chain): void;
+  /** A command line of the table, before it is applied to the chains. */
+  command(t: Table, rule: Rule, info: RuleInfo): void;
+  /** The block of the table ended (COMMIT, another `*table` or the end of the text). */
+  tableEnd(t: Table): void;
 }
 
 /** How the family was decided; the first that applies wins. */
@@ -111,10 +226,11 @@ export function detectFamily(text: string, hints: FamilyHints = {}): Family {
 }
 
 /** Builds the model from parsed lines. Model-level validity is checked by `validate`. */
-export function buildModel(parsed: ParseResult, family: Family): Model {
+export function buildModel(parsed: ParseResult, family: Family, observer?: ModelObserver): Model {
   const tables: Table[] = [];
   const ruleByLine = new Map<number, Rule>();
   const ruleProblems: RuleProblem[] = [];
+  const interfaces = new Map<string, number>();
   let current: Table | undefined;
 
   const newTable = (name: string, headerArg: Arg, line: number): Table => {
@@ -125,10 +241,15 @@ export function buildModel(parsed: ParseResult, family: Family): Model {
     }
     return t;
   };
+  const closeTable = (): void => {
+    if (current) observer?.tableEnd(current);
+    current = undefined;
+  };
 
   for (const node of parsed.lines) {
     switch (node.kind) {
       case 'table': {
+        closeTable();
         const name = node.header.value.slice(1);
         current = newTable(name, node.header, node.line);
         tables.push(current);
@@ -152,38 +273,59 @@ export function buildModel(parsed: ParseResult, family: Family): Model {
           if (policyArg && (policyArg.value === 'ACCEPT' || policyArg.value === 'DROP')) existing.policy = policyArg.value;
           if (counters) existing.counters = counters;
         } else if (!existing) {
-          current.chains.set(name, { name, table: current, builtin: false, counters, declaration: span, declarationArg: node.header, rules: [], references: [], mentions: [], exists: true });
+          const chain: Chain = { name, table: current, builtin: false, counters, declaration: span, declarationArg: node.header, rules: [], references: [], mentions: [], exists: true };
+          current.chains.set(name, chain);
+          observer?.declared(current, chain);
         }
         break;
       }
       case 'commit':
         if (current) current.commitLine = node.line;
-        current = undefined;
+        closeTable();
         break;
       case 'rule': {
-        const { info, problems } = interpretRuleLine(node.args, family);
+        const args = node.args;
+        const { info, problems } = interpretRuleLine(args, family);
         for (const p of problems) ruleProblems.push(p);
         if (!info) break;
+        collectInterfaces(info, interfaces);
         if (!current) break;
-        const last = node.args[node.args.length - 1];
-        const rule: Rule = {
-          line: node.line,
-          span: { line: node.line, start: node.args[0].start, end: last.end },
-          table: current,
-          chainName: info.chainArg?.value,
-          info,
-          args: node.args,
-        };
+        const rule = new RuleRecord(node, current, family, args[0].start, args[args.length - 1].end);
+        rule.command = info.command;
+        if (info.chainArg) {
+          rule.chainName = info.chainArg.value;
+          rule.chainStart = info.chainArg.start;
+          rule.chainEnd = info.chainArg.end;
+        }
+        const target = info.target;
+        if (target) {
+          rule.targetName = target.name;
+          rule.targetKind = target.kind;
+          rule.goto = target.goto;
+          rule.targetStart = target.nameArg.start;
+          rule.targetEnd = target.nameArg.end;
+        }
         current.commands.push(rule);
         ruleByLine.set(node.line, rule);
-        applyCommand(current, rule);
+        observer?.command(current, rule, info);
+        applyCommand(current, rule, info);
         break;
       }
       default:
         break;
     }
   }
-  return { family, tables, ruleByLine, ruleProblems };
+  closeTable();
+  return { family, tables, ruleByLine, ruleProblems, interfaces };
+}
+
+/** Counts the interface names a rule mentions into `out`. */
+function collectInterfaces(info: RuleInfo, out: Map<string, number>): void {
+  for (const o of info.base) if ((o.name === 'i' || o.name === 'o') && o.values[0]) out.set(o.values[0].value, (out.get(o.values[0].value) ?? 0) + 1);
+  for (const m of info.matches) {
+    if (m.name !== 'physdev') continue;
+    for (const o of m.options) if ((o.name === 'physdev-in' || o.name === 'physdev-out') && o.values[0]) out.set(o.values[0].value, (out.get(o.values[0].value) ?? 0) + 1);
+  }
 }
 
 /**
@@ -216,8 +358,7 @@ export function interpretRuleLine(words: readonly Arg[], family: Family): { info
 }
 
 /** Applies one command to the table's chains, in the order iptables-restore would. */
-function applyCommand(t: Table, rule: Rule): void {
-  const { info } = rule;
+function applyCommand(t: Table, rule: Rule, info: RuleInfo): void {
   const name = info.chainArg?.value;
   const chain = name !== undefined ? t.chains.get(name) : undefined;
   if (chain) chain.mentions.push(rule);
@@ -302,9 +443,8 @@ export function outgoingJumps(chain: Chain): readonly { rule: Rule; to: Chain }[
   if (hit) return hit;
   const out: { rule: Rule; to: Chain }[] = [];
   for (const r of chain.rules) {
-    const t = r.info.target;
-    if (t && t.kind === 'chain') {
-      const to = chain.table.chains.get(t.name);
+    if (r.targetKind === 'chain' && r.targetName !== undefined) {
+      const to = chain.table.chains.get(r.targetName);
       if (to) out.push({ rule: r, to });
     }
   }

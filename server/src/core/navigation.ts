@@ -108,14 +108,20 @@ export function occurrences(chain: Chain): Occurrence[] {
   const out: Occurrence[] = [];
   const decl = declarationNameSpan(chain);
   if (decl && chain.declarationArg?.raw.startsWith(':')) out.push({ kind: 'declaration', span: decl });
+  // Only the rules' compact facts are read here (a rule's full interpretation is recomputed on
+  // demand), so that finding the references of a chain in a 100k-line dump stays fast.
   for (const rule of chain.table.commands) {
-    const { info } = rule;
-    if (info.chainArg?.value === chain.name) {
-      const isDecl = info.command === 'N' && chain.declaration?.line === rule.line && chain.declaration.start === info.chainArg.start;
-      out.push({ kind: isDecl ? 'declaration' : 'command', span: argSpan(info.chainArg), rule });
+    const chainSpan = rule.chainSpan;
+    if (rule.chainName === chain.name && chainSpan) {
+      const isDecl = rule.command === 'N' && chain.declaration?.line === rule.line && chain.declaration.start === chainSpan.start;
+      out.push({ kind: isDecl ? 'declaration' : 'command', span: chainSpan, rule });
     }
-    if (info.newNameArg?.value === chain.name) out.push({ kind: 'command', span: argSpan(info.newNameArg), rule });
-    if (info.target && info.target.kind === 'chain' && info.target.name === chain.name) out.push({ kind: 'jump', span: argSpan(info.target.nameArg), rule });
+    if (rule.command === 'E') {
+      const newName = rule.info.newNameArg;
+      if (newName?.value === chain.name) out.push({ kind: 'command', span: argSpan(newName), rule });
+    }
+    const targetSpan = rule.targetSpan;
+    if (rule.targetKind === 'chain' && rule.targetName === chain.name && targetSpan) out.push({ kind: 'jump', span: targetSpan, rule });
   }
   out.sort((a, b) => a.span.line - b.span.line || a.span.start - b.span.start);
   return out;
@@ -245,12 +251,12 @@ export function incomingCalls(chain: Chain): ChainCall[] {
 export function outgoingCalls(chain: Chain): ChainCall[] {
   const byCallee = new Map<Chain, Span[]>();
   for (const r of chain.rules) {
-    const t = r.info.target;
-    if (!t || t.kind !== 'chain') continue;
-    const to = chain.table.chains.get(t.name);
+    const span = r.targetSpan;
+    if (r.targetKind !== 'chain' || r.targetName === undefined || !span) continue;
+    const to = chain.table.chains.get(r.targetName);
     if (!to) continue;
     const list = byCallee.get(to) ?? [];
-    list.push(argSpan(t.nameArg));
+    list.push(span);
     byCallee.set(to, list);
   }
   return [...byCallee].map(([c, spans]) => ({ chain: c, spans }));
@@ -466,9 +472,8 @@ export function jumpCounts(model: Model): Map<Chain, number> {
   for (const t of model.tables) {
     for (const c of t.chains.values()) out.set(c, 0);
     for (const r of t.commands) {
-      const target = r.info.target;
-      if (!target || target.kind !== 'chain') continue;
-      const c = t.chains.get(target.name);
+      if (r.targetKind !== 'chain' || r.targetName === undefined) continue;
+      const c = t.chains.get(r.targetName);
       if (c) out.set(c, (out.get(c) ?? 0) + 1);
     }
   }

@@ -128,12 +128,20 @@ const BASE_OPTS: readonly BaseOpt[] = [
   { letter: 'h', longs: ['help'], arg: 'optional', invert: false },
 ];
 const NO_PARAMS = {};
+/** The values of an option that takes none (shared: option values are never modified). */
+const NO_VALUES: Arg[] = [];
 
 /** Options whose attached value iptables takes from the whole word (a quirk of its parser). */
 const WHOLE_WORD_VALUE = new Set(['s', 'd', 'p', 'i', 'o', 'j']);
 const BASE_BY_LETTER = new Map(BASE_OPTS.map((b) => [b.letter, b]));
 const BASE_BY_LONG = new Map<string, BaseOpt>();
-for (const b of BASE_OPTS) for (const l of b.longs) BASE_BY_LONG.set(l, b);
+const BASE_BY_DASHED_LONG = new Map<string, BaseOpt>();
+for (const b of BASE_OPTS) {
+  for (const l of b.longs) {
+    BASE_BY_LONG.set(l, b);
+    BASE_BY_DASHED_LONG.set(`--${l}`, b);
+  }
+}
 
 /** The protocol match iptables loads implicitly for `-p PROTO` followed by an unknown option. */
 const IMPLICIT_PROTO_MATCH: Readonly<Record<number, string>> = { 6: 'tcp', 17: 'udp', 1: 'icmp', 58: 'icmp6', 132: 'sctp', 33: 'dccp', 136: 'udplite', 51: 'ah', 50: 'esp', 135: 'mh' };
@@ -144,9 +152,14 @@ function optionsOf(ext: ExtensionSpec): Map<string, OptionSpec> {
   let m = optionIndex.get(ext);
   if (!m) {
     m = new Map();
+    // Also keyed by the word as written (`--dport`), so that the common case needs no slicing.
     for (const o of ext.options) {
       m.set(o.name, o);
-      for (const a of o.aliases ?? []) m.set(a, o);
+      m.set(`--${o.name}`, o);
+      for (const a of o.aliases ?? []) {
+        m.set(a, o);
+        m.set(`--${a}`, o);
+      }
     }
     optionIndex.set(ext, m);
   }
@@ -210,22 +223,23 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
 
   /** Runs the value validators of an option and records problems on the values. */
   const validate = (spec: OptionSpec, values: readonly Arg[]): void => {
-    spec.args.forEach((as, k) => {
+    for (let k = 0; k < spec.args.length; k++) {
       const v = values[k];
-      if (!v) return;
+      if (!v) continue;
+      const as = spec.args[k];
       const fn = VALIDATORS[as.kind];
       const p = fn ? fn(v.value, ctx(), as.params ?? NO_PARAMS) : undefined;
       if (p) report(v, p.code, `--${spec.name}: ${p.message}`, p.severity);
-    });
+    }
   };
 
   /** Finds an extension option by exact name, newest extension first, then by unique prefix. */
-  const findExtOption = (name: string): { hit?: { spec: OptionSpec; owner: MatchUse | TargetUse; ext: ExtensionSpec }; ambiguous?: string[] } => {
+  const findExtOption = (name: string): { spec: OptionSpec; owner: MatchUse | TargetUse; ext: ExtensionSpec } | undefined => {
     for (let k = loaded.length - 1; k >= 0; k--) {
       const spec = optionsOf(loaded[k].ext).get(name);
-      if (spec) return { hit: { spec, owner: loaded[k].owner, ext: loaded[k].ext } };
+      if (spec) return { spec, owner: loaded[k].owner, ext: loaded[k].ext };
     }
-    return {};
+    return undefined;
   };
 
   /** getopt_long's abbreviation rule over base and loaded extension options. */
@@ -291,13 +305,16 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
     let shortCluster: string | undefined;
     if (v.startsWith('--') && v.length > 2) {
       const eq = v.indexOf('=');
-      const name = eq >= 0 ? v.slice(2, eq) : v.slice(2);
       if (eq >= 0) attached = v.slice(eq + 1);
-      baseOpt = BASE_BY_LONG.get(name);
+      // The option as written without any `=value`; looked up with its dashes, so that the
+      // common case of a full option name allocates nothing.
+      const word = eq >= 0 ? v.slice(0, eq) : v;
+      baseOpt = BASE_BY_DASHED_LONG.get(word);
       if (baseOpt && eq >= 0 && WHOLE_WORD_VALUE.has(baseOpt.letter)) attached = v;
       if (!baseOpt) {
-        extHit = findExtOption(name).hit;
+        extHit = findExtOption(word);
         if (!extHit) {
+          const name = word.slice(2);
           let pre = findByPrefix(name);
           if (!pre.base && !pre.ext && !pre.ambiguous && protocol !== undefined && !protoMatchLoaded) {
             // Like iptables, `-p tcp --dport 22` loads the tcp match on the first unknown option.
@@ -306,7 +323,7 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
             protoMatchLoaded = true;
             if (mname && (!MATCH_BY_NAME.get(mname)?.family || MATCH_BY_NAME.get(mname)?.family === family)) {
               loadMatch(mname, undefined);
-              extHit = findExtOption(name).hit;
+              extHit = findExtOption(name);
               if (!extHit) pre = findByPrefix(name);
             }
           }
@@ -322,7 +339,7 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
         }
       }
       if (!baseOpt && !extHit) {
-        const hint = unknownOptionHint(name, matches, target, protocol);
+        const hint = unknownOptionHint(word.slice(2), matches, target, protocol);
         report(a, 'unknown-option', `unknown option '${v}'${hint}`);
         i++;
         // Skip a following value word so that it is not reported a second time as a stray argument.
@@ -352,7 +369,12 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
 
     if (extHit) {
       const { spec, owner } = extHit;
-      const values: Arg[] = [];
+      // Arrays are created at their final size where possible: an array grown by push reserves
+      // room for 16 more elements, which for a 100k-rule dump is most of the garbage made here.
+      let values: Arg[];
+      if (spec.args.length === 0) values = NO_VALUES;
+      else if (spec.args.length === 1 && attached === undefined && i < n) values = [args[i++]];
+      else values = [];
       if (spec.args.length > 0) {
         if (attached !== undefined) values.push({ ...a, value: attached });
         while (values.length < spec.args.length && i < n) values.push(args[i++]);
@@ -557,6 +579,9 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
   return { rule, problems };
 }
 
+/** Commands that need a chain name. */
+const COMMANDS_WITH_CHAIN: ReadonlySet<CommandKind> = new Set<CommandKind>(['A', 'I', 'D', 'R', 'N', 'E', 'P', 'C']);
+
 /** The checks iptables does once the whole line is read: commands, requirements, conflicts. */
 function finalChecks(rule: RuleInfo, family: Family, args: readonly Arg[], problems: RuleProblem[]): void {
   const report = (a: Arg, code: string, message: string): void => {
@@ -572,13 +597,17 @@ function finalChecks(rule: RuleInfo, family: Family, args: readonly Arg[], probl
     const extra = rule.base[0]?.nameArg ?? rule.matches[0]?.nameArg ?? rule.target?.nameArg;
     if (extra) report(extra, 'unexpected-argument', `-${rule.command} takes no rule specification: remove the options after the chain name`);
   }
-  if (!rule.chainArg && rule.commandArg && ['A', 'I', 'D', 'R', 'N', 'E', 'P', 'C'].includes(rule.command)) {
+  if (!rule.chainArg && rule.commandArg && COMMANDS_WITH_CHAIN.has(rule.command)) {
     report(rule.commandArg, 'missing-value', `-${rule.command} requires a chain name`);
   }
   // iptables expands address lists into several rules and refuses '!' on either address then.
-  const addr = rule.base.filter((b) => b.name === 's' || b.name === 'd');
-  const listed = addr.find((b) => b.values[0]?.value.includes(','));
-  const negated = addr.find((b) => b.negated);
+  let listed: OptionUse | undefined;
+  let negated: OptionUse | undefined;
+  for (const b of rule.base) {
+    if (b.name !== 's' && b.name !== 'd') continue;
+    if (!listed && b.values[0]?.value.includes(',')) listed = b;
+    if (!negated && b.negated) negated = b;
+  }
   if (listed && negated && listed !== negated) {
     report(negated.negation ?? negated.nameArg, 'invalid-address', `'!' is not allowed when -${listed.name} lists several addresses (${listed.values[0].value}): iptables expands the list into one rule per address`);
   }

@@ -11,26 +11,26 @@
  */
 import { createToken, Lexer, EmbeddedActionsParser, type TokenType } from 'chevrotain';
 
-export const Newline = createToken({ name: 'Newline', pattern: /\r?\n/, line_breaks: true });
 /*
- * Every other token is a whole line (without its line break), classified by its first
- * characters exactly as iptables-restore does: `#` comment, `*` table, `:` chain, `COMMIT`, else a
- * rule. Because every such token starts at the beginning of a line, no custom patterns are
- * needed, and the lexer produces one token per line instead of one per word, which keeps large
- * dumps (100k+ lines) fast and small in memory. Words are split afterwards by `splitArgs`.
+ * Every token is a whole line including its line break, classified by its first characters
+ * exactly as iptables-restore does: `#` comment, `*` table, `:` chain, `COMMIT`, else a rule (or
+ * a blank line). Because every token starts at the beginning of a line, no custom patterns are
+ * needed, and the lexer produces one token per line instead of one per word (or two, with a
+ * separate line-break token), which keeps large dumps (100k+ lines) fast and small in memory.
+ * Words are split afterwards by `splitArgs`, and for rule lines only when they are asked for.
  */
 /** A comment: `#` as the first character of a line. */
-export const CommentLine = createToken({ name: 'CommentLine', pattern: /#[^\r\n]*/ });
+export const CommentLine = createToken({ name: 'CommentLine', pattern: /#[^\r\n]*(?:\r?\n)?/, line_breaks: true });
 /** `*table`. */
-export const TableLine = createToken({ name: 'TableLine', pattern: /\*[^\r\n]*/ });
+export const TableLine = createToken({ name: 'TableLine', pattern: /\*[^\r\n]*(?:\r?\n)?/, line_breaks: true });
 /** `:CHAIN POLICY [packets:bytes]`. */
-export const ChainLine = createToken({ name: 'ChainLine', pattern: /:[^\r\n]*/ });
+export const ChainLine = createToken({ name: 'ChainLine', pattern: /:[^\r\n]*(?:\r?\n)?/, line_breaks: true });
 /** `COMMIT`, possibly followed by words (which are an error). */
-export const CommitLine = createToken({ name: 'CommitLine', pattern: /COMMIT(?![^ \t\r\n])[^\r\n]*/ });
-/** Anything else: a rule or command line (also lines with leading blanks). */
-export const RuleLine = createToken({ name: 'RuleLine', pattern: /[^\r\n]+/ });
+export const CommitLine = createToken({ name: 'CommitLine', pattern: /COMMIT(?![^ \t\r\n])[^\r\n]*(?:\r?\n)?/, line_breaks: true });
+/** Anything else: a rule or command line (also lines with leading blanks), or a blank line. */
+export const RuleLine = createToken({ name: 'RuleLine', pattern: /[^\r\n]*\r?\n|[^\r\n]+/, line_breaks: true });
 
-const allTokens: TokenType[] = [Newline, CommentLine, TableLine, ChainLine, CommitLine, RuleLine];
+const allTokens: TokenType[] = [CommentLine, TableLine, ChainLine, CommitLine, RuleLine];
 
 const lexer = new Lexer(allTokens, {
   positionTracking: 'onlyOffset',
@@ -51,6 +51,34 @@ export interface Arg {
   readonly unterminated: boolean;
 }
 
+/**
+ * A rule or command line. Its words are not kept: a 100k-line dump would hold millions of small
+ * objects for the whole life of the document. `args` splits the line again on each access (about
+ * a microsecond for a typical rule), so callers that need the words more than once keep the array.
+ */
+export class RuleLineNode {
+  readonly kind = 'rule' as const;
+  constructor(
+    /** The whole text the line belongs to. */
+    private readonly source: string,
+    readonly line: number,
+    /** Offset of the line's first character in `source`. */
+    readonly offset: number,
+    /** Offset just after the line's last character (before the line break). */
+    readonly endOffset: number,
+  ) {}
+
+  /** The line's text, without its line break. */
+  get text(): string {
+    return this.source.slice(this.offset, this.endOffset);
+  }
+
+  /** The line's words, split as iptables-restore splits them (a new array on every access). */
+  get args(): Arg[] {
+    return splitArgs(this.text, this.line);
+  }
+}
+
 /** The kinds of line in an iptables-restore file. */
 export type LineNode =
   | { kind: 'blank'; line: number }
@@ -58,7 +86,7 @@ export type LineNode =
   | { kind: 'table'; line: number; header: Arg; rest: Arg[] }
   | { kind: 'chain'; line: number; header: Arg; rest: Arg[] }
   | { kind: 'commit'; line: number; keyword: Arg; rest: Arg[] }
-  | { kind: 'rule'; line: number; args: Arg[] };
+  | RuleLineNode;
 
 /** A syntax problem found while splitting the text into lines and arguments. */
 export interface SyntaxProblem {
@@ -105,21 +133,27 @@ export function splitArgs(text: string, line: number, column = 0): Arg[] {
         value = text.slice(start, i);
         i++;
         let closed = false;
+        // Copy runs of plain characters with one slice each: building the value one character at
+        // a time made a string per character, the main cost of splitting commented dumps.
+        let run = i;
         while (i < n) {
           const q = text.charCodeAt(i);
           if (q === 92 /* \ */) {
+            value += text.slice(run, i);
             if (i + 1 < n) value += text[i + 1];
             i += 2;
+            run = i;
             continue;
           }
           if (q === 34) {
+            value += text.slice(run, i);
             closed = true;
             i++;
             break;
           }
-          value += text[i];
           i++;
         }
+        if (!closed) value += text.slice(run, Math.min(i, n));
         if (i > n) i = n;
         unterminated = !closed;
         // The closing quote ends the word, as in iptables' add_param_to_argv.
@@ -140,9 +174,9 @@ export function decodeArg(raw: string): string {
 }
 
 /**
- * Line/column lookup for token offsets. The lexer only tracks offsets (full position tracking
- * costs a third of the lexing time); tokens are converted in order, so a cursor over the line
- * start offsets advances monotonically and each lookup is O(1) amortised.
+ * Line lookup for token offsets. The lexer only tracks offsets (full position tracking costs a
+ * third of the lexing time); tokens are converted in order, so a cursor over the line start
+ * offsets advances monotonically and each lookup is O(1) amortised.
  */
 class Positions {
   private readonly starts: number[] = [0];
@@ -163,10 +197,34 @@ class Positions {
   }
 }
 
-/** Positions of the text being parsed; set by `parse` before the parser runs. */
+/** What the parser's actions need while it runs; set by `parse`. */
+let source = '';
 let positions = new Positions('');
 
+/** The length of a line token's content: its image without the line break. */
+function contentLength(image: string): number {
+  let n = image.length;
+  if (n > 0 && image.charCodeAt(n - 1) === 10) {
+    n--;
+    if (n > 0 && image.charCodeAt(n - 1) === 13) n--;
+  }
+  return n;
+}
 
+/** Whether `source[from, to)` holds only blanks (space, tab): a line without words. */
+function onlyBlanks(from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = source.charCodeAt(i);
+    if (c !== 32 && c !== 9) return false;
+  }
+  return true;
+}
+
+/** Splits a header line (`*table`, `:chain`, COMMIT) into its first word and the rest. */
+function headerAndRest(image: string, line: number): [Arg, Arg[]] {
+  const [first, ...rest] = splitArgs(image.slice(0, contentLength(image)), line);
+  return [first, rest];
+}
 
 /**
  * The line parser. The grammar is deliberately flat (a file is a sequence of lines, each one
@@ -174,73 +232,66 @@ let positions = new Positions('');
  * gives words meaning only through its option parser (see rule.ts).
  */
 class LineParser extends EmbeddedActionsParser {
+  /** The nodes built by the current run. */
+  private nodes: LineNode[] = [];
+
   constructor() {
     super(allTokens, { recoveryEnabled: true, skipValidations: true });
     this.performSelfAnalysis();
   }
 
-  /** file := line* */
-  public file = this.RULE('file', (): LineNode[] => {
-    const lines: LineNode[] = [];
-    this.MANY(() => {
-      const node = this.SUBRULE(this.line);
-      this.ACTION(() => {
-        if (node) lines.push(node);
-      });
-    });
-    return lines;
-  });
+  /** Runs the parser over the current input and hands out the nodes. */
+  run(): LineNode[] {
+    this.nodes = [];
+    this.file();
+    const out = this.nodes;
+    this.nodes = [];
+    return out;
+  }
 
-  /** line := Newline | (CommentLine | TableLine | ChainLine | CommitLine | RuleLine) Newline? */
-  private line = this.RULE('line', (): LineNode | undefined => {
-    return this.OR([
-      { ALT: () => {
-          const nl = this.CONSUME(Newline);
-          return this.ACTION((): LineNode => ({ kind: 'blank', line: positions.line(nl.startOffset) }));
-        } },
-      { ALT: () => {
-          const t = this.CONSUME(CommentLine);
-          this.OPTION(() => this.CONSUME2(Newline));
-          return this.ACTION((): LineNode => {
-            const line = positions.line(t.startOffset);
-            return { kind: 'comment', line, text: t.image, start: 0, end: t.image.length };
-          });
-        } },
-      { ALT: () => {
-          const t = this.CONSUME(TableLine);
-          this.OPTION2(() => this.CONSUME3(Newline));
-          return this.ACTION((): LineNode => {
-            const [header, ...rest] = splitArgs(t.image, positions.line(t.startOffset));
-            return { kind: 'table', line: header.line, header, rest };
-          });
-        } },
-      { ALT: () => {
-          const t = this.CONSUME(ChainLine);
-          this.OPTION3(() => this.CONSUME4(Newline));
-          return this.ACTION((): LineNode => {
-            const [header, ...rest] = splitArgs(t.image, positions.line(t.startOffset));
-            return { kind: 'chain', line: header.line, header, rest };
-          });
-        } },
-      { ALT: () => {
-          const t = this.CONSUME(CommitLine);
-          this.OPTION4(() => this.CONSUME5(Newline));
-          return this.ACTION((): LineNode => {
-            const [keyword, ...rest] = splitArgs(t.image, positions.line(t.startOffset));
-            return { kind: 'commit', line: keyword.line, keyword, rest };
-          });
-        } },
-      { ALT: () => {
-          const t = this.CONSUME(RuleLine);
-          this.OPTION5(() => this.CONSUME6(Newline));
-          return this.ACTION((): LineNode | undefined => {
-            const line = positions.line(t.startOffset);
-            const args = splitArgs(t.image, line);
-            // A line of only blanks has no words; the raw-line check reports it.
-            return args.length > 0 ? { kind: 'rule', line, args } : { kind: 'blank', line };
-          });
-        } },
-    ]);
+  /** file := (CommentLine | TableLine | ChainLine | CommitLine | RuleLine)* */
+  private file = this.RULE('file', (): void => {
+    this.MANY(() => {
+      this.OR([
+        { ALT: () => {
+            const t = this.CONSUME(CommentLine);
+            this.ACTION(() => {
+              const end = contentLength(t.image);
+              this.nodes.push({ kind: 'comment', line: positions.line(t.startOffset), text: t.image.slice(0, end), start: 0, end });
+            });
+          } },
+        { ALT: () => {
+            const t = this.CONSUME(TableLine);
+            this.ACTION(() => {
+              const [header, rest] = headerAndRest(t.image, positions.line(t.startOffset));
+              this.nodes.push({ kind: 'table', line: header.line, header, rest });
+            });
+          } },
+        { ALT: () => {
+            const t = this.CONSUME(ChainLine);
+            this.ACTION(() => {
+              const [header, rest] = headerAndRest(t.image, positions.line(t.startOffset));
+              this.nodes.push({ kind: 'chain', line: header.line, header, rest });
+            });
+          } },
+        { ALT: () => {
+            const t = this.CONSUME(CommitLine);
+            this.ACTION(() => {
+              const [keyword, rest] = headerAndRest(t.image, positions.line(t.startOffset));
+              this.nodes.push({ kind: 'commit', line: keyword.line, keyword, rest });
+            });
+          } },
+        { ALT: () => {
+            const t = this.CONSUME(RuleLine);
+            this.ACTION(() => {
+              const line = positions.line(t.startOffset);
+              const end = t.startOffset + contentLength(t.image);
+              // A line of only blanks has no words; the raw-line check reports it.
+              this.nodes.push(onlyBlanks(t.startOffset, end) ? { kind: 'blank', line } : new RuleLineNode(source, line, t.startOffset, end));
+            });
+          } },
+      ]);
+    });
   });
 }
 
@@ -254,16 +305,19 @@ const parser = new LineParser();
 export function parse(text: string): ParseResult {
   const errors: SyntaxProblem[] = [];
   const lexed = lexer.tokenize(text);
+  source = text;
   positions = new Positions(text);
   for (const e of lexed.errors) {
     const line = positions.line(e.offset);
     const start = positions.column(e.offset);
-    errors.push({ line, start, end: start + Math.max(1, e.length), message: `unexpected character '${text.substr(e.offset, 1)}'` });
+    const c = text.charCodeAt(e.offset);
+    const what = c === 13 ? 'a carriage return (\\r) in the middle of a line' : `unexpected character '${text.substr(e.offset, 1)}'`;
+    errors.push({ line, start, end: start + Math.max(1, e.length), message: what });
   }
   parser.input = lexed.tokens;
   let lines: LineNode[] = [];
   try {
-    lines = parser.file();
+    lines = parser.run();
   } catch (err) {
     // The parser recovers from every error we know of; this guard keeps the promise that parsing
     // never throws even if Chevrotain meets a case it cannot recover from.
@@ -275,6 +329,10 @@ export function parse(text: string): ParseResult {
     const start = Number.isNaN(tok.startOffset) ? 0 : positions.column(tok.startOffset);
     errors.push({ line: Number.isNaN(line) ? 0 : line, start: Number.isNaN(start) ? 0 : start, end: (Number.isNaN(start) ? 0 : start) + Math.max(1, tok.image.length), message: e.message });
   }
+  // Let go of the tokens and the text: the parser instance outlives this document.
+  parser.input = [];
+  source = '';
+  positions = new Positions('');
   const lineCount = checkRawLines(text, errors);
   return { lines, errors, lineCount };
 }

@@ -8,8 +8,8 @@ import type { Arg, ParseResult } from './syntax.ts';
 import type { Diagnostic, RelatedInfo, Severity } from './diagnostics.ts';
 import { DIAGNOSTIC_CODES } from './diagnostics.ts';
 import { BUILTIN_CHAINS, TABLES, STANDARD_TARGETS, TARGET_BY_NAME, type ExtensionSpec, type Hook } from './extensions/extensions.ts';
-import { outgoingJumps, reachingHooks, ruleKey, type Chain, type Model, type Rule, type Span, type Table } from './model.ts';
-import { suggest } from './rule.ts';
+import { outgoingJumps, reachingHooks, ruleKey, type Chain, type Model, type ModelObserver, type Rule, type Span, type Table } from './model.ts';
+import { suggest, type RuleInfo } from './rule.ts';
 
 /** Commands whose chain argument must name an existing chain. */
 const COMMANDS_NAMING_A_CHAIN = new Set(['A', 'I', 'D', 'R', 'P', 'F', 'Z', 'X', 'E', 'C']);
@@ -29,13 +29,16 @@ class Sink {
   }
 }
 
-/** Runs every validity check and returns the diagnostics, sorted by position. */
-export function validate(parsed: ParseResult, model: Model): Diagnostic[] {
-  const sink = new Sink();
+/**
+ * Runs every validity check and returns the diagnostics, sorted by position. `commands` must be
+ * the observer that saw the model being built (see `CommandChecks`).
+ */
+export function validate(parsed: ParseResult, model: Model, commands: CommandChecks): Diagnostic[] {
+  const sink = commands.sink;
   for (const e of parsed.errors) sink.add({ line: e.line, start: e.start, end: e.end }, e.code ?? 'syntax-error', e.message);
   checkStructure(parsed, model, sink);
   for (const p of model.ruleProblems) sink.add({ line: p.line, start: p.start, end: p.end }, p.code, p.message, { severity: p.severity });
-  for (const t of model.tables) if (t.known) checkTable(t, model, sink);
+  for (const t of model.tables) if (t.known) checkWholeTable(t, model, commands, sink);
   return sink.out.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
 }
 
@@ -140,42 +143,93 @@ function checkChainName(name: string, span: Span, sink: Sink): void {
   }
 }
 
-/** Checks of one table block that need the whole model: chains, jumps, loops, hooks, counters. */
-function checkTable(t: Table, model: Model, sink: Sink): void {
-  const builtins = BUILTIN_CHAINS[t.name] as readonly string[];
-  // Rule texts are only needed to resolve `-D spec` / `-C spec`; skip building them otherwise.
-  const needSpecs = t.commands.some((c) => (c.info.command === 'D' && !c.info.ruleNumArg) || c.info.command === 'C');
-  const keyOf = (r: Rule): string => (needSpecs ? ruleKey(r) : '');
-  // Replay the block in order, since whether a chain exists depends on -N/-X/-E before the line.
-  const exists = new Map<string, boolean>();
-  const ruleCount = new Map<string, number>();
-  const specs = new Map<string, string[]>();
-  for (const b of builtins) { exists.set(b, true); ruleCount.set(b, 0); specs.set(b, []); }
-  // `:NAME` declarations take effect at their line: a rule before it cannot use the chain.
-  const declarations = [...t.chains.values()]
-    .filter((c) => !c.builtin && c.declaration && !c.mentions.some((m) => m.info.command === 'N' && m.line === c.declaration!.line))
-    .sort((a, b) => a.declaration!.line - b.declaration!.line);
-  let nextDecl = 0;
-  for (const r of t.commands) {
-    while (nextDecl < declarations.length && declarations[nextDecl].declaration!.line < r.line) {
-      const c = declarations[nextDecl++];
-      exists.set(c.name, true);
-      ruleCount.set(c.name, 0);
-      specs.set(c.name, []);
+/** A hook restriction of a target, a match or an option of one rule, checked once the jump graph is known. */
+interface HookRestriction {
+  /** The hooks where it is allowed; undefined for physdev's output-side test (checked against OUTPUT). */
+  readonly allowed?: readonly Hook[];
+  readonly where: Span;
+  /** "the X target", "--option" …, or for the physdev case the option's name. */
+  readonly what: string;
+}
+
+/** The replay state of one table block. */
+interface BlockState {
+  readonly builtins: readonly string[];
+  /** Whether a chain exists at the current line (-N/-X/-E and declarations change it). */
+  readonly exists: Map<string, boolean>;
+  readonly ruleCount: Map<string, number>;
+  /** The rules of each chain at the current line, for `-D spec` / `-C spec`. */
+  readonly specs: Map<string, Rule[]>;
+  /** Problems that depend on declarations later in the block, decided when the block ends. */
+  readonly pending: (() => void)[];
+}
+
+/**
+ * The per-command validity checks, run while the model is built (as its observer): the block is
+ * replayed in order, since whether a chain exists depends on the -N/-X/-E and declarations before
+ * the line, and every check that needs the rule's full interpretation happens here, where it is
+ * at hand. What needs the whole jump graph (loops, hooks) is checked by `validate` afterwards,
+ * from the compact facts gathered here.
+ */
+export class CommandChecks implements ModelObserver {
+  readonly sink = new Sink();
+  /** Hook restrictions by rule (only rules that have any). */
+  readonly restrictions = new Map<Rule, HookRestriction[]>();
+  private block?: BlockState;
+  private blockTable?: Table;
+
+  constructor(private readonly family: Model['family']) {}
+
+  private state(t: Table): BlockState | undefined {
+    if (!t.known) return undefined;
+    if (this.blockTable !== t) {
+      const builtins = BUILTIN_CHAINS[t.name] as readonly string[];
+      const block: BlockState = { builtins, exists: new Map(), ruleCount: new Map(), specs: new Map(), pending: [] };
+      for (const b of builtins) { block.exists.set(b, true); block.ruleCount.set(b, 0); block.specs.set(b, []); }
+      this.block = block;
+      this.blockTable = t;
     }
-    const { info } = r;
+    return this.block;
+  }
+
+  declared(t: Table, chain: Chain): void {
+    const b = this.state(t);
+    if (!b) return;
+    b.exists.set(chain.name, true);
+    b.ruleCount.set(chain.name, 0);
+    b.specs.set(chain.name, []);
+  }
+
+  tableEnd(t: Table): void {
+    const b = this.state(t);
+    if (!b) return;
+    for (const decide of b.pending) decide();
+    this.block = undefined;
+    this.blockTable = undefined;
+  }
+
+  command(t: Table, r: Rule, info: RuleInfo): void {
+    const b = this.state(t);
+    if (!b) return;
+    const sink = this.sink;
+    const { builtins, exists, ruleCount, specs } = b;
     const chainArg = info.chainArg;
     const name = chainArg?.value;
     const has = name !== undefined && exists.get(name) === true;
     const needsChain = info.command !== undefined && COMMANDS_NAMING_A_CHAIN.has(info.command) && chainArg;
     if (needsChain && !has && chainArg) {
-      const later = t.chains.get(name!);
-      const hint = later && later.declaration && later.declaration.line > r.line ? ` (it is declared later, at line ${later.declaration.line + 1}: declare it before use)` : suggest(name!, [...exists.keys()].filter((k) => exists.get(k)));
-      sink.add(argSpan(chainArg), 'undeclared-chain', `chain '${name}' does not exist in table '${t.name}'${hint}${later ? '' : `: declare it with ':${name} - [0:0]' in the table header`}`);
+      // Whether the chain is declared later is only known at the end of the block.
+      const hintNow = suggest(name!, [...exists.keys()].filter((k) => exists.get(k)));
+      const line = r.line;
+      b.pending.push(() => {
+        const later = t.chains.get(name!);
+        const hint = later && later.declaration && later.declaration.line > line ? ` (it is declared later, at line ${later.declaration.line + 1}: declare it before use)` : hintNow;
+        sink.add(argSpan(chainArg), 'undeclared-chain', `chain '${name}' does not exist in table '${t.name}'${hint}${later ? '' : `: declare it with ':${name} - [0:0]' in the table header`}`);
+      });
     }
     switch (info.command) {
       case 'A':
-        if (has) { ruleCount.set(name!, (ruleCount.get(name!) ?? 0) + 1); specs.get(name!)?.push(keyOf(r)); }
+        if (has) { ruleCount.set(name!, (ruleCount.get(name!) ?? 0) + 1); specs.get(name!)?.push(r); }
         break;
       case 'I':
         if (has && info.ruleNumArg) {
@@ -183,10 +237,13 @@ function checkTable(t: Table, model: Model, sink: Sink): void {
           const count = ruleCount.get(name!) ?? 0;
           if (Number.isFinite(num) && num > count + 1) sink.add(argSpan(info.ruleNumArg), 'invalid-value', `cannot insert at position ${num}: chain ${name} has ${count} rule${count === 1 ? '' : 's'} at this point (index of insertion too big)`);
         }
-        if (has) { ruleCount.set(name!, (ruleCount.get(name!) ?? 0) + 1); specs.get(name!)?.push(keyOf(r)); }
+        if (has) { ruleCount.set(name!, (ruleCount.get(name!) ?? 0) + 1); specs.get(name!)?.push(r); }
         break;
       case 'C':
-        if (has && !(specs.get(name!) ?? []).includes(ruleKey(r))) sink.add(r.span, 'invalid-value', `-C finds no such rule in chain ${name} (Bad rule: does a matching rule exist in that chain?), so the restore fails`);
+        if (has) {
+          const key = ruleKey(r);
+          if (!(specs.get(name!) ?? []).some((x) => ruleKey(x) === key)) sink.add(r.span, 'invalid-value', `-C finds no such rule in chain ${name} (Bad rule: does a matching rule exist in that chain?), so the restore fails`);
+        }
         break;
       case 'R':
       case 'D':
@@ -197,7 +254,8 @@ function checkTable(t: Table, model: Model, sink: Sink): void {
           else if (info.command === 'D') ruleCount.set(name!, count - 1);
         } else if (has && info.command === 'D') {
           const list = specs.get(name!) ?? [];
-          const k = list.indexOf(ruleKey(r));
+          const key = ruleKey(r);
+          const k = list.findIndex((x) => ruleKey(x) === key);
           if (k < 0) sink.add(r.span, 'invalid-value', `no rule in chain ${name} matches this specification, so -D fails (Bad rule: does a matching rule exist in that chain?)`);
           else { list.splice(k, 1); ruleCount.set(name!, (ruleCount.get(name!) ?? 1) - 1); }
         }
@@ -219,7 +277,7 @@ function checkTable(t: Table, model: Model, sink: Sink): void {
           if (builtins.includes(name)) {
             sink.add(argSpan(chainArg!), 'invalid-value', `builtin chain ${name} cannot be deleted`);
           } else {
-            const refs = t.commands.filter((x) => x.line < r.line && x.info.target?.kind === 'chain' && x.info.target.name === name && (x.info.command === 'A' || x.info.command === 'I'));
+            const refs = t.commands.filter((x) => x.line < r.line && x.targetKind === 'chain' && x.targetName === name && (x.command === 'A' || x.command === 'I'));
             const stillThere = refs.filter((x) => exists.get(x.chainName ?? '') === true);
             if (stillThere.length > 0) {
               sink.add(argSpan(chainArg!), 'chain-in-use', `chain ${name} cannot be deleted: it is still the target of ${stillThere.length} jump${stillThere.length === 1 ? '' : 's'} (line ${stillThere.map((x) => x.line + 1).join(', ')}); delete those rules first`, {
@@ -260,12 +318,38 @@ function checkTable(t: Table, model: Model, sink: Sink): void {
         break;
     }
     // Jump targets must exist when the rule is read (a later declaration is too late for both backends).
-    checkTargetAndMatches(r, t, exists, sink);
-    checkRuleInChain(r, t, sink);
-    checkCounters(r, model, sink);
+    checkTargetAndMatches(r, info, t, b, sink);
+    checkRuleInChain(info, t, sink);
+    const c = info.counters;
+    if (c) checkCounterPair(c.packets, c.bytes, argSpan(c.args[0]), this.family, sink);
+    this.noteRestrictions(r, info, t);
   }
+
+  /** Records the hook restrictions of a rule's target, matches and options. */
+  private noteRestrictions(r: Rule, info: RuleInfo, t: Table): void {
+    if (info.command !== 'A' && info.command !== 'I' && info.command !== 'R') return;
+    const found: HookRestriction[] = [];
+    const applies = (ext: ExtensionSpec): boolean => ext.hooks !== undefined && (!ext.tables || ext.tables.includes(t.name));
+    const target = info.target;
+    if (target?.spec && applies(target.spec)) found.push({ allowed: target.spec.hooks!, where: argSpan(target.nameArg), what: `the ${target.spec.name} target` });
+    for (const m of info.matches) {
+      if (m.spec && m.nameArg && applies(m.spec)) found.push({ allowed: m.spec.hooks!, where: argSpan(m.nameArg), what: `the ${m.spec.name} match` });
+      for (const o of m.options) if (o.spec?.hooks) found.push({ allowed: o.spec.hooks, where: argSpan(o.nameArg), what: `--${o.name}` });
+      // physdev's output-side tests need --physdev-is-bridged in OUTPUT, as xt_physdev checks.
+      if (m.name === 'physdev') {
+        const outOpt = m.options.find((o) => o.name === 'physdev-out' || o.name === 'physdev-is-out');
+        const bridged = m.options.find((o) => o.name === 'physdev-is-bridged' && !o.negated);
+        if (outOpt && !bridged) found.push({ where: argSpan(outOpt.nameArg), what: outOpt.name });
+      }
+    }
+    if (found.length > 0) this.restrictions.set(r, found);
+  }
+}
+
+/** Checks of one table block that need the whole model: loops, hooks, unused chains, chain counters. */
+function checkWholeTable(t: Table, model: Model, commands: CommandChecks, sink: Sink): void {
   checkLoops(t, sink);
-  checkHooks(t, sink);
+  checkHooks(t, commands, sink);
   for (const c of t.chains.values()) {
     if (c.builtin || !c.exists || !c.declaration) continue;
     if (c.references.length === 0) {
@@ -274,27 +358,36 @@ function checkTable(t: Table, model: Model, sink: Sink): void {
   }
   for (const c of t.chains.values()) {
     const decl = c.declaration;
-    if (decl && c.counters) checkCounterPair(c.counters.packets, c.counters.bytes, decl, model, sink);
+    if (decl && c.counters) checkCounterPair(c.counters.packets, c.counters.bytes, decl, model.family, sink);
   }
 }
 
-/** Jump targets must exist at the end of the block; extensions must be allowed in the table. */
-function checkTargetAndMatches(r: Rule, t: Table, exists: Map<string, boolean>, sink: Sink): void {
-  const target = r.info.target;
+/** Jump targets must exist when the rule is read; extensions must be allowed in the table. */
+function checkTargetAndMatches(r: Rule, info: RuleInfo, t: Table, block: BlockState, sink: Sink): void {
+  const target = info.target;
   if (!target) return;
+  const { exists } = block;
   if (target.kind === 'chain') {
-    const dest = t.chains.get(target.name);
-    if (dest && !dest.builtin && exists.get(target.name) !== true && dest.declaration && dest.declaration.line > r.line) {
-      sink.add(argSpan(target.nameArg), 'undefined-chain', `${target.goto ? '-g' : '-j'} ${target.name}: the chain is declared only later, at line ${dest.declaration.line + 1}; iptables-restore needs it declared before this rule`);
-    } else if (target.goto && ((STANDARD_TARGETS as readonly string[]).includes(target.name) || TARGET_BY_NAME.has(target.name))) {
-      // Already reported by the rule interpreter: -g needs a user-defined chain.
-    } else if (!dest || exists.get(target.name) !== true) {
-      const isBuiltinElsewhere = Object.values(BUILTIN_CHAINS).some((hooks) => (hooks as readonly string[]).includes(target.name));
+    const existsNow = exists.get(target.name) === true;
+    const isVerdictOrExtension = (STANDARD_TARGETS as readonly string[]).includes(target.name) || TARGET_BY_NAME.has(target.name);
+    if (existsNow) {
+      if (t.chains.get(target.name)?.builtin) sink.add(argSpan(target.nameArg), 'undefined-chain', `${target.goto ? '-g' : '-j'} ${target.name}: a rule cannot jump to a builtin chain`);
+    } else if (!(target.goto && isVerdictOrExtension)) {
+      // -g ACCEPT and the like are already reported by the rule interpreter. Whether the chain is
+      // declared later in the block is only known when the block ends.
       const candidates = [...STANDARD_TARGETS, ...TARGET_BY_NAME.keys(), ...[...exists.keys()].filter((k) => exists.get(k))];
       const hint = suggest(target.name, candidates);
-      sink.add(argSpan(target.nameArg), 'undefined-chain', `${target.goto ? '-g' : '-j'} ${target.name}: no chain or target of that name exists in table '${t.name}'${hint}${hint ? '' : isBuiltinElsewhere ? '' : `; declare ':${target.name} - [0:0]' or use ACCEPT, DROP, RETURN or a target extension`}`);
-    } else if (dest.builtin) {
-      sink.add(argSpan(target.nameArg), 'undefined-chain', `${target.goto ? '-g' : '-j'} ${target.name}: a rule cannot jump to a builtin chain`);
+      const span = argSpan(target.nameArg);
+      const jump = `${target.goto ? '-g' : '-j'} ${target.name}`;
+      block.pending.push(() => {
+        const dest = t.chains.get(target.name);
+        if (dest && !dest.builtin && dest.declaration && dest.declaration.line > r.line) {
+          sink.add(span, 'undefined-chain', `${jump}: the chain is declared only later, at line ${dest.declaration.line + 1}; iptables-restore needs it declared before this rule`);
+          return;
+        }
+        const isBuiltinElsewhere = Object.values(BUILTIN_CHAINS).some((hooks) => (hooks as readonly string[]).includes(target.name));
+        sink.add(span, 'undefined-chain', `${jump}: no chain or target of that name exists in table '${t.name}'${hint}${hint ? '' : isBuiltinElsewhere ? '' : `; declare ':${target.name} - [0:0]' or use ACCEPT, DROP, RETURN or a target extension`}`);
+      });
     }
   }
   const checkTable = (ext: ExtensionSpec, where: Arg, kind: string): void => {
@@ -303,7 +396,7 @@ function checkTargetAndMatches(r: Rule, t: Table, exists: Map<string, boolean>, 
     }
   };
   if (target.spec) checkTable(target.spec, target.nameArg, 'target');
-  for (const m of r.info.matches) if (m.spec && m.nameArg) checkTable(m.spec, m.nameArg, 'match');
+  for (const m of info.matches) if (m.spec && m.nameArg) checkTable(m.spec, m.nameArg, 'match');
   if (target.kind === 'standard' && target.name === 'DROP' && t.name === 'nat') {
     sink.add(argSpan(target.nameArg), 'target-not-allowed', 'the "nat" table is not intended for filtering, the use of DROP is inhibited: filter in the filter table instead');
   }
@@ -313,8 +406,7 @@ function checkTargetAndMatches(r: Rule, t: Table, exists: Map<string, boolean>, 
 }
 
 /** Checks that depend on the rule's own chain and the matches around its target. */
-function checkRuleInChain(r: Rule, t: Table, sink: Sink): void {
-  const { info } = r;
+function checkRuleInChain(info: RuleInfo, t: Table, sink: Sink): void {
   if (info.command !== 'A' && info.command !== 'I' && info.command !== 'R') return;
   const chain = info.chainArg ? t.chains.get(info.chainArg.value) : undefined;
   // -i has no meaning where packets are only leaving, -o where they are only arriving; iptables refuses both.
@@ -325,7 +417,7 @@ function checkRuleInChain(r: Rule, t: Table, sink: Sink): void {
     }
   }
   for (const m of info.matches) {
-    if (m.name === 'limit' && m.spec) checkLimit(m.options, m.nameArg ?? r.info.commandArg, sink);
+    if (m.name === 'limit' && m.spec) checkLimit(m.options, m.nameArg ?? info.commandArg, sink);
     if (m.name === 'set' && m.nameArg) sink.add(argSpan(m.nameArg), 'missing-ipset', `this rule uses ipset ${m.options.find((o) => o.name === 'match-set')?.values[0]?.value ?? ''}: create the set (ipset create …) before restoring, or the kernel rejects the rule (Set … doesn't exist)`);
   }
   const target = info.target;
@@ -366,18 +458,13 @@ function checkLimit(options: readonly { name: string; values: readonly Arg[]; na
   }
 }
 
-function checkCounters(r: Rule, model: Model, sink: Sink): void {
-  const c = r.info.counters;
-  if (c) checkCounterPair(c.packets, c.bytes, argSpan(c.args[0]), model, sink);
-}
-
 /** Counters a kernel never writes: bytes without packets, or fewer bytes than the smallest header. */
-function checkCounterPair(packets: bigint, bytes: bigint, span: Span, model: Model, sink: Sink): void {
-  const minHeader = model.family === 'ipv6' ? 40n : 20n;
+function checkCounterPair(packets: bigint, bytes: bigint, span: Span, family: Model['family'], sink: Sink): void {
+  const minHeader = family === 'ipv6' ? 40n : 20n;
   if (packets === 0n && bytes > 0n) {
     sink.add(span, 'suspicious-counters', `counters [0:${bytes}] count bytes without packets: no kernel writes that; they look hand-edited`);
   } else if (packets > 0n && bytes < packets * minHeader) {
-    sink.add(span, 'suspicious-counters', `counters [${packets}:${bytes}] give fewer than ${minHeader} bytes per packet, smaller than any ${model.family === 'ipv6' ? 'IPv6' : 'IPv4'} header: they look hand-edited`);
+    sink.add(span, 'suspicious-counters', `counters [${packets}:${bytes}] give fewer than ${minHeader} bytes per packet, smaller than any ${family === 'ipv6' ? 'IPv6' : 'IPv4'} header: they look hand-edited`);
   }
 }
 
@@ -435,8 +522,7 @@ function checkLoops(t: Table, sink: Sink): void {
     for (const { rule, to } of outgoingJumps(c)) {
       if (comp.get(to) !== comp.get(c)) continue;
       const cycle = findCycle(to, c);
-      const target = rule.info.target!;
-      sink.add(argSpan(target.nameArg), 'chain-loop', `jump from ${c.name} to ${to.name} closes a loop (${[c.name, ...cycle].join(' → ')}): the kernel rejects the whole table`, {
+      sink.add(rule.targetSpan ?? rule.span, 'chain-loop', `jump from ${c.name} to ${to.name} closes a loop (${[c.name, ...cycle].join(' → ')}): the kernel rejects the whole table`, {
         related: [{ range: range(rule.span), message: 'jump on the loop' }],
       });
     }
@@ -461,31 +547,25 @@ function findCycle(from: Chain, to: Chain): string[] {
 }
 
 /** Hook restrictions of targets and matches, through the chains that reach them. */
-function checkHooks(t: Table, sink: Sink): void {
+function checkHooks(t: Table, commands: CommandChecks, sink: Sink): void {
   const hooks = reachingHooks(t);
   for (const c of t.chains.values()) {
     const reachSet = hooks.get(c);
     if (!reachSet || reachSet.size === 0) continue;
     const reach = [...reachSet];
-    const report = (allowed: readonly Hook[], where: Arg, what: string): void => {
-      const bad = reach.filter((h) => !allowed.includes(h));
-      if (bad.length === 0) return;
-      const via = c.builtin ? '' : ` (chain ${c.name} is reached from ${bad.join(', ')})`;
-      sink.add(argSpan(where), 'target-not-allowed', `${what} is only valid in ${allowed.join(', ')}, not in ${bad.join(', ')}${via}`);
-    };
-    const applies = (ext: ExtensionSpec): boolean => ext.hooks !== undefined && (!ext.tables || ext.tables.includes(t.name));
     for (const r of c.rules) {
-      const target = r.info.target;
-      if (target?.spec && applies(target.spec)) report(target.spec.hooks!, target.nameArg, `the ${target.spec.name} target`);
-      for (const m of r.info.matches) {
-        if (m.spec && m.nameArg && applies(m.spec)) report(m.spec.hooks!, m.nameArg, `the ${m.spec.name} match`);
-        for (const o of m.options) if (o.spec?.hooks) report(o.spec.hooks, o.nameArg, `--${o.name}`);
-        // physdev's output-side tests need --physdev-is-bridged in OUTPUT, as xt_physdev checks.
-        if (m.name === 'physdev' && reachSet.has('OUTPUT')) {
-          const outOpt = m.options.find((o) => o.name === 'physdev-out' || o.name === 'physdev-is-out');
-          const bridged = m.options.find((o) => o.name === 'physdev-is-bridged' && !o.negated);
-          if (outOpt && !bridged) sink.add(argSpan(outOpt.nameArg), 'target-not-allowed', `--${outOpt.name} cannot be used in OUTPUT without --physdev-is-bridged: locally sent packets have no bridge port yet`);
+      const found = commands.restrictions.get(r);
+      if (!found) continue;
+      for (const x of found) {
+        if (x.allowed === undefined) {
+          if (reachSet.has('OUTPUT')) sink.add(x.where, 'target-not-allowed', `--${x.what} cannot be used in OUTPUT without --physdev-is-bridged: locally sent packets have no bridge port yet`);
+          continue;
         }
+        const allowed = x.allowed;
+        const bad = reach.filter((h) => !allowed.includes(h));
+        if (bad.length === 0) continue;
+        const via = c.builtin ? '' : ` (chain ${c.name} is reached from ${bad.join(', ')})`;
+        sink.add(x.where, 'target-not-allowed', `${x.what} is only valid in ${allowed.join(', ')}, not in ${bad.join(', ')}${via}`);
       }
     }
   }

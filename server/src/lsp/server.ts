@@ -230,14 +230,25 @@ export function startServer(): void {
     });
   };
 
-  // Full diagnostics are debounced so that typing does not re-check the whole file on every keystroke.
+  /** When the last full check of each document started (Date.now()). */
+  const lastFullCheck = new Map<string, number>();
+  /*
+   * Full diagnostics are debounced so that typing does not re-check the whole file on every
+   * keystroke, but only on the trailing edge of a burst: an edit after a pause of at least the
+   * delay is checked at once (after the messages already received), so a single edit shows its
+   * full diagnostics in the time of one check instead of the delay plus one check.
+   */
   const schedule = (doc: TextDocument): void => {
     clearTimeout(timers.get(doc.uri));
+    const sinceLast = Date.now() - (lastFullCheck.get(doc.uri) ?? 0);
+    const delay = sinceLast >= settings.diagnosticsDelay ? 0 : settings.diagnosticsDelay;
     timers.set(doc.uri, setTimeout(() => {
       timers.delete(doc.uri);
       const current = documents.get(doc.uri);
-      if (current) publish(current);
-    }, settings.diagnosticsDelay));
+      if (!current) return;
+      lastFullCheck.set(doc.uri, Date.now());
+      publish(current);
+    }, delay));
   };
 
   connection.onInitialize((): InitializeResult => ({
@@ -283,6 +294,7 @@ export function startServer(): void {
     wholeFile.delete(e.document.uri);
     lineCaches.delete(e.document.uri);
     tooLargeWarned.delete(e.document.uri);
+    lastFullCheck.delete(e.document.uri);
     clearTimeout(timers.get(e.document.uri));
     void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
   });
@@ -532,7 +544,7 @@ export function startServer(): void {
       if (!data) return lens;
       const a = analyseUri(data.uri);
       const hit = a && chainAt(a.result.model, data.line, data.character);
-      const locations = hit ? callers(hit.chain).map((r) => r.info.target && toLocation(data.uri, { line: r.line, start: r.info.target.nameArg.start, end: r.info.target.nameArg.end })).filter((l): l is Location => l !== undefined) : [];
+      const locations = hit ? callers(hit.chain).map((r) => r.targetSpan && toLocation(data.uri, r.targetSpan)).filter((l): l is Location => l !== undefined) : [];
       return { ...lens, command: { title: data.title, command: 'iptables.showReferences', arguments: [data.uri, { line: data.line, character: data.character }, locations] } };
     }),
   );
