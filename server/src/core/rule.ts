@@ -181,30 +181,113 @@ export function protocolNumber(p: string | undefined): number | undefined {
 }
 
 /**
+ * The state of one `interpretRule` call that its helpers share. It is one object per call (the
+ * helpers are module functions, not closures: a rule line used to allocate seven closures and
+ * their context, a large part of the garbage of checking a 100k-line dump).
+ */
+interface InterpretState {
+  readonly problems: RuleProblem[];
+  readonly family: Family;
+  /** Lower-case protocol of `-p`, once read. */
+  protocol: string | undefined;
+  /** The validation context; it changes only when -p is read, so one object is shared until then. */
+  ctxCache: ValueContext;
+  /** Extensions in load order; the newest one's options win, as in getopt's merged option table. */
+  readonly loaded: { ext: ExtensionSpec; owner: MatchUse | TargetUse }[];
+  readonly matches: MatchUse[];
+  command: CommandKind | undefined;
+  commandArg: Arg | undefined;
+}
+
+/** Records a problem on a word. */
+function report(st: InterpretState, a: Arg, code: string, message: string, severity: RuleProblem['severity'] = 'error'): void {
+  st.problems.push({ severity, code, message, line: a.line, start: a.start, end: a.end });
+}
+
+/** The validation context for the protocol read so far. */
+function ctxOf(st: InterpretState): ValueContext {
+  return st.ctxCache.protocol === st.protocol ? st.ctxCache : (st.ctxCache = { family: st.family, protocol: st.protocol });
+}
+
+/** Runs the value validators of an option and records problems on the values. */
+function checkValues(st: InterpretState, spec: OptionSpec, values: readonly Arg[]): void {
+  for (let k = 0; k < spec.args.length; k++) {
+    const v = values[k];
+    if (!v) continue;
+    const as = spec.args[k];
+    const fn = VALIDATORS[as.kind];
+    const p = fn ? fn(v.value, ctxOf(st), as.params ?? NO_PARAMS) : undefined;
+    if (p) report(st, v, p.code, `--${spec.name}: ${p.message}`, p.severity);
+  }
+}
+
+/** Finds an extension option by its exact name (with or without dashes), newest extension first. */
+function findExtOption(st: InterpretState, name: string): { spec: OptionSpec; owner: MatchUse | TargetUse; ext: ExtensionSpec } | undefined {
+  const loaded = st.loaded;
+  for (let k = loaded.length - 1; k >= 0; k--) {
+    const spec = optionsOf(loaded[k].ext).get(name);
+    if (spec) return { spec, owner: loaded[k].owner, ext: loaded[k].ext };
+  }
+  return undefined;
+}
+
+/** getopt_long's abbreviation rule over base and loaded extension options. */
+function findByPrefix(st: InterpretState, prefix: string): { base?: BaseOpt; ext?: { spec: OptionSpec; owner: MatchUse | TargetUse; ext: ExtensionSpec }; ambiguous?: string[] } {
+  const loaded = st.loaded;
+  const candidates = new Map<object, { label: string; base?: BaseOpt; ext?: { spec: OptionSpec; owner: MatchUse | TargetUse; ext: ExtensionSpec } }>();
+  for (const [long, b] of BASE_BY_LONG) if (long.startsWith(prefix) && !candidates.has(b)) candidates.set(b, { label: long, base: b });
+  for (let k = loaded.length - 1; k >= 0; k--) {
+    for (const [n, spec] of optionsOf(loaded[k].ext)) {
+      // Options are indexed with and without their dashes; prefixes are matched on the bare names.
+      if (n.startsWith('--')) continue;
+      // The same option reached through two loaded instances of one module is still one option to getopt only
+      // if it is the same table entry; distinct instances are distinct entries, so key by owner too.
+      const key = `${k}:${spec.name}`;
+      if (n.startsWith(prefix) && ![...candidates.values()].some((c) => c.ext && c.ext.owner === loaded[k].owner && c.ext.spec === spec)) {
+        candidates.set({ key }, { label: n, ext: { spec, owner: loaded[k].owner, ext: loaded[k].ext } });
+      }
+    }
+  }
+  const list = [...candidates.values()];
+  if (list.length === 1) return list[0];
+  if (list.length > 1) return { ambiguous: list.map((c) => '--' + c.label) };
+  return {};
+}
+
+/** Records the line's command; a second one is an error. */
+function setCommand(st: InterpretState, kind: CommandKind, a: Arg): void {
+  if (st.command !== undefined) {
+    report(st, a, 'multiple-commands', `-${kind} cannot be combined with -${st.command} in one line: each line takes one command`);
+    return;
+  }
+  st.command = kind;
+  st.commandArg = a;
+}
+
+/** Loads a match module (explicitly with -m, or implicitly for -p). */
+function loadMatch(st: InterpretState, name: string, nameArg: Arg | undefined): MatchUse {
+  const spec = MATCH_BY_NAME.get(name);
+  const mu: MatchUse = { name, spec, nameArg, options: [] };
+  st.matches.push(mu);
+  if (spec) st.loaded.push({ ext: spec, owner: mu });
+  return mu;
+}
+
+/**
  * Interprets the words of one rule line (after any `[p:b]` prefix, which the caller passes as
  * `countersArg`). `family` decides which modules exist and how addresses are read.
  */
 export function interpretRule(args: readonly Arg[], family: Family, countersArg?: Arg): { rule: RuleInfo; problems: RuleProblem[] } {
-  const problems: RuleProblem[] = [];
-  const report = (a: Arg, code: string, message: string, severity: RuleProblem['severity'] = 'error'): void => {
-    problems.push({ severity, code, message, ...spanOf(a) });
-  };
-
-  let command: CommandKind | undefined;
-  let commandArg: Arg | undefined;
+  const st: InterpretState = { problems: [], family, protocol: undefined, ctxCache: { family, protocol: undefined }, loaded: [], matches: [], command: undefined, commandArg: undefined };
   let chainArg: Arg | undefined;
   let newNameArg: Arg | undefined;
   let ruleNumArg: Arg | undefined;
   let policyArg: Arg | undefined;
   let counters: RuleInfo['counters'];
   const base: OptionUse[] = [];
-  const matches: MatchUse[] = [];
   let target: TargetUse | undefined;
-  let protocol: string | undefined;
   let protocolNegated = false;
   let protoMatchLoaded = false;
-  // Extensions in load order; the newest one's options win, as in getopt's merged option table.
-  const loaded: { ext: ExtensionSpec; owner: MatchUse | TargetUse }[] = [];
   // Base options seen so far, as a string of letters (cheaper than a Set per rule).
   let seenBase = '';
   let invert: Arg | undefined;
@@ -212,77 +295,21 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
   if (countersArg) {
     const m = /^\[([0-9]+):([0-9]+)\]$/.exec(countersArg.value);
     if (m) counters = { packets: BigInt(m[1]), bytes: BigInt(m[2]), args: [countersArg] };
-    else if (!countersArg.value.endsWith(']')) report(countersArg, 'invalid-counters', `bad counters '${countersArg.value}': a rule's counters are [PACKETS:BYTES] (Bad line: need ])`);
-    else if (!countersArg.value.includes(':')) report(countersArg, 'invalid-counters', `bad counters '${countersArg.value}': expected [PACKETS:BYTES] (Bad line: need :)`);
-    else report(countersArg, 'suspicious-counters', `malformed counters '${countersArg.value}': expected [PACKETS:BYTES]; iptables-restore reads them as 0`, 'warning');
+    else if (!countersArg.value.endsWith(']')) report(st, countersArg, 'invalid-counters', `bad counters '${countersArg.value}': a rule's counters are [PACKETS:BYTES] (Bad line: need ])`);
+    else if (!countersArg.value.includes(':')) report(st, countersArg, 'invalid-counters', `bad counters '${countersArg.value}': expected [PACKETS:BYTES] (Bad line: need :)`);
+    else report(st, countersArg, 'suspicious-counters', `malformed counters '${countersArg.value}': expected [PACKETS:BYTES]; iptables-restore reads them as 0`, 'warning');
   }
 
-  // The validation context changes only when -p is read, so one object is shared until then.
-  let ctxCache: ValueContext = { family, protocol };
-  const ctx = (): ValueContext => (ctxCache.protocol === protocol ? ctxCache : (ctxCache = { family, protocol }));
 
-  /** Runs the value validators of an option and records problems on the values. */
-  const validate = (spec: OptionSpec, values: readonly Arg[]): void => {
-    for (let k = 0; k < spec.args.length; k++) {
-      const v = values[k];
-      if (!v) continue;
-      const as = spec.args[k];
-      const fn = VALIDATORS[as.kind];
-      const p = fn ? fn(v.value, ctx(), as.params ?? NO_PARAMS) : undefined;
-      if (p) report(v, p.code, `--${spec.name}: ${p.message}`, p.severity);
-    }
-  };
 
-  /** Finds an extension option by exact name, newest extension first, then by unique prefix. */
-  const findExtOption = (name: string): { spec: OptionSpec; owner: MatchUse | TargetUse; ext: ExtensionSpec } | undefined => {
-    for (let k = loaded.length - 1; k >= 0; k--) {
-      const spec = optionsOf(loaded[k].ext).get(name);
-      if (spec) return { spec, owner: loaded[k].owner, ext: loaded[k].ext };
-    }
-    return undefined;
-  };
 
-  /** getopt_long's abbreviation rule over base and loaded extension options. */
-  const findByPrefix = (prefix: string): { base?: BaseOpt; ext?: { spec: OptionSpec; owner: MatchUse | TargetUse; ext: ExtensionSpec }; ambiguous?: string[] } => {
-    const candidates = new Map<object, { label: string; base?: BaseOpt; ext?: { spec: OptionSpec; owner: MatchUse | TargetUse; ext: ExtensionSpec } }>();
-    for (const [long, b] of BASE_BY_LONG) if (long.startsWith(prefix) && !candidates.has(b)) candidates.set(b, { label: long, base: b });
-    for (let k = loaded.length - 1; k >= 0; k--) {
-      for (const [n, spec] of optionsOf(loaded[k].ext)) {
-        // The same option reached through two loaded instances of one module is still one option to getopt only
-        // if it is the same table entry; distinct instances are distinct entries, so key by owner too.
-        const key = `${k}:${spec.name}`;
-        if (n.startsWith(prefix) && ![...candidates.values()].some((c) => c.ext && c.ext.owner === loaded[k].owner && c.ext.spec === spec)) {
-          candidates.set({ key }, { label: n, ext: { spec, owner: loaded[k].owner, ext: loaded[k].ext } });
-        }
-      }
-    }
-    const list = [...candidates.values()];
-    if (list.length === 1) return list[0];
-    if (list.length > 1) return { ambiguous: list.map((c) => '--' + c.label) };
-    return {};
-  };
 
-  const setCommand = (kind: CommandKind, a: Arg): void => {
-    if (command !== undefined) {
-      report(a, 'multiple-commands', `-${kind} cannot be combined with -${command} in one line: each line takes one command`);
-      return;
-    }
-    command = kind;
-    commandArg = a;
-  };
 
-  const loadMatch = (name: string, nameArg: Arg | undefined): MatchUse => {
-    const spec = MATCH_BY_NAME.get(name);
-    const mu: MatchUse = { name, spec, nameArg, options: [] };
-    matches.push(mu);
-    if (spec) loaded.push({ ext: spec, owner: mu });
-    return mu;
-  };
 
   for (const a of args) {
     // iptables takes the rest of the line into the argument; it is legal but rarely meant.
-    if (a.value.length >= 1024) report(a, 'line-too-long', `an argument of ${a.value.length} characters: iptables refuses 1024 or more (Parameter too long!)`);
-    if (a.unterminated) report(a, 'unterminated-quote', `the quote in ${a.raw.length > 30 ? a.raw.slice(0, 30) + '…' : a.raw} is never closed: iptables takes the rest of the line into this argument; close it with "`, 'warning');
+    if (a.value.length >= 1024) report(st, a, 'line-too-long', `an argument of ${a.value.length} characters: iptables refuses 1024 or more (Parameter too long!)`);
+    if (a.unterminated) report(st, a, 'unterminated-quote', `the quote in ${a.raw.length > 30 ? a.raw.slice(0, 30) + '…' : a.raw} is never closed: iptables takes the rest of the line into this argument; close it with "`, 'warning');
   }
   let i = 0;
   const n = args.length;
@@ -290,7 +317,7 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
     const a = args[i];
     const v = a.value;
     if (v === '!') {
-      if (invert) report(a, 'syntax-error', 'multiple ! flags not allowed: write a single ! before the option');
+      if (invert) report(st, a, 'syntax-error', 'multiple ! flags not allowed: write a single ! before the option');
       invert = a;
       i++;
       continue;
@@ -312,24 +339,24 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
       baseOpt = BASE_BY_DASHED_LONG.get(word);
       if (baseOpt && eq >= 0 && WHOLE_WORD_VALUE.has(baseOpt.letter)) attached = v;
       if (!baseOpt) {
-        extHit = findExtOption(word);
+        extHit = findExtOption(st, word);
         if (!extHit) {
           const name = word.slice(2);
-          let pre = findByPrefix(name);
-          if (!pre.base && !pre.ext && !pre.ambiguous && protocol !== undefined && !protoMatchLoaded) {
+          let pre = findByPrefix(st, name);
+          if (!pre.base && !pre.ext && !pre.ambiguous && st.protocol !== undefined && !protoMatchLoaded) {
             // Like iptables, `-p tcp --dport 22` loads the tcp match on the first unknown option.
-            const num = protocolNumber(protocol);
+            const num = protocolNumber(st.protocol);
             const mname = num !== undefined ? IMPLICIT_PROTO_MATCH[num] : undefined;
             protoMatchLoaded = true;
             if (mname && (!MATCH_BY_NAME.get(mname)?.family || MATCH_BY_NAME.get(mname)?.family === family)) {
-              loadMatch(mname, undefined);
-              extHit = findExtOption(name);
-              if (!extHit) pre = findByPrefix(name);
+              loadMatch(st, mname, undefined);
+              extHit = findExtOption(st, name);
+              if (!extHit) pre = findByPrefix(st, name);
             }
           }
           if (!extHit) {
             if (pre.ambiguous) {
-              report(a, 'ambiguous-option', `option '${v}' is ambiguous: it abbreviates ${pre.ambiguous.join(', ')}`);
+              report(st, a, 'ambiguous-option', `option '${v}' is ambiguous: it abbreviates ${pre.ambiguous.join(', ')}`);
               i++;
               continue;
             }
@@ -339,8 +366,8 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
         }
       }
       if (!baseOpt && !extHit) {
-        const hint = unknownOptionHint(word.slice(2), matches, target, protocol);
-        report(a, 'unknown-option', `unknown option '${v}'${hint}`);
+        const hint = unknownOptionHint(word.slice(2), st.matches, target, st.protocol);
+        report(st, a, 'unknown-option', `unknown option '${v}'${hint}`);
         i++;
         // Skip a following value word so that it is not reported a second time as a stray argument.
         if (i < n && !args[i].value.startsWith('-') && args[i].value !== '!') i++;
@@ -350,7 +377,7 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
       const letter = v[1];
       baseOpt = BASE_BY_LETTER.get(letter);
       if (!baseOpt) {
-        report(a, 'unknown-option', `unknown option '-${letter}'`);
+        report(st, a, 'unknown-option', `unknown option '-${letter}'`);
         i++;
         continue;
       }
@@ -361,7 +388,7 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
         else attached = WHOLE_WORD_VALUE.has(baseOpt.letter) ? v : v.slice(2);
       }
     } else {
-      report(a, 'unexpected-argument', `unexpected argument '${v}': it is neither an option nor the value of one`);
+      report(st, a, 'unexpected-argument', `unexpected argument '${v}': it is neither an option nor the value of one`);
       i++;
       continue;
     }
@@ -379,32 +406,32 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
         if (attached !== undefined) values.push({ ...a, value: attached });
         while (values.length < spec.args.length && i < n) values.push(args[i++]);
         if (values.length < spec.args.length) {
-          report(a, 'missing-value', `--${spec.name} requires ${spec.args.length === 1 ? 'a value' : `${spec.args.length} values`}${spec.args[0].label ? ` (${spec.args.map((x) => x.label ?? x.kind).join(' ')})` : ''}`);
+          report(st, a, 'missing-value', `--${spec.name} requires ${spec.args.length === 1 ? 'a value' : `${spec.args.length} values`}${spec.args[0].label ? ` (${spec.args.map((x) => x.label ?? x.kind).join(' ')})` : ''}`);
         }
       }
-      if (negation && !spec.invert) report(negation, 'not-invertible', `--${spec.name} cannot be negated: remove the '!'`);
+      if (negation && !spec.invert) report(st, negation, 'not-invertible', `--${spec.name} cannot be negated: remove the '!'`);
       // The pre-1.4.3 negation after the option name (`--dport ! 22`).
       if (values.length > 0 && values[0].value === '!' && spec.invert) {
-        report(values[0], 'deprecated-negation', `'--${spec.name} ! VALUE' is the pre-1.4.3 negation form, which iptables 1.8 rejects: write '! --${spec.name} ${i < n ? args[i].value : 'VALUE'}'`);
+        report(st, values[0], 'deprecated-negation', `'--${spec.name} ! VALUE' is the pre-1.4.3 negation form, which iptables 1.8 rejects: write '! --${spec.name} ${i < n ? args[i].value : 'VALUE'}'`);
         if (i < n && !args[i].value.startsWith('-')) i++;
         owner.options.push({ name: spec.name, spec, nameArg: a, values, negated: true, negation: values[0] });
         continue;
       }
       const dup = owner.options.find((o) => o.spec === spec);
-      if (dup && !spec.multi) report(a, 'duplicate-option', `--${spec.name} can only be used once per ${'kind' in owner ? 'target' : `'-m ${owner.name}'`}`);
+      if (dup && !spec.multi) report(st, a, 'duplicate-option', `--${spec.name} can only be used once per ${'kind' in owner ? 'target' : `'-m ${owner.name}'`}`);
       owner.options.push({ name: spec.name, spec, nameArg: a, values, negated: negation !== undefined, negation });
-      validate(spec, values);
+      checkValues(st, spec, values);
       continue;
     }
 
     const b = baseOpt!;
-    if (negation && !b.invert) report(negation, 'not-invertible', `'!' cannot be used before -${b.letter}`);
+    if (negation && !b.invert) report(st, negation, 'not-invertible', `'!' cannot be used before -${b.letter}`);
     let value: Arg | undefined;
     if (b.arg === 'required') {
       if (attached !== undefined) value = { ...a, value: attached };
       else if (i < n) value = args[i++];
       else {
-        report(a, 'missing-value', `option ${v} requires a value`);
+        report(st, a, 'missing-value', `option ${v} requires a value`);
       }
     } else if (b.arg === 'optional') {
       if (attached !== undefined) value = { ...a, value: attached };
@@ -413,18 +440,18 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
     if (shortCluster) {
       for (const ch of shortCluster) {
         const o = BASE_BY_LETTER.get(ch);
-        if (!o || o.arg === 'required') report(a, 'unknown-option', `'${v}': cannot combine -${b.letter} with '${ch}' in one word; write them as separate options`);
+        if (!o || o.arg === 'required') report(st, a, 'unknown-option', `'${v}': cannot combine -${b.letter} with '${ch}' in one word; write them as separate options`);
       }
     }
 
     if (b.command) {
-      setCommand(b.command, a);
+      setCommand(st, b.command, a);
       if (b.command === 'L' || b.command === 'S') {
-        report(a, 'unsupported-command', `-${b.command} only lists rules (to standard output) and changes nothing; it does not belong in a rules file`, 'warning');
+        report(st, a, 'unsupported-command', `-${b.command} only lists rules (to standard output) and changes nothing; it does not belong in a rules file`, 'warning');
       } else if (b.command === 'E') {
-        report(a, 'unsupported-command', '-E fails with iptables-nft-restore (CHAIN_RENAME failed) for chains of the same restore: declare the chain under its final name instead');
+        report(st, a, 'unsupported-command', '-E fails with iptables-nft-restore (CHAIN_RENAME failed) for chains of the same restore: declare the chain under its final name instead');
       } else if (b.command === 'R') {
-        report(a, 'unsupported-command', '-R crashes iptables-nft-restore 1.8.9 when the rule exists: delete with -D and insert with -I instead');
+        report(st, a, 'unsupported-command', '-R crashes iptables-nft-restore 1.8.9 when the rule exists: delete with -D and insert with -I instead');
       }
       if (value) {
         if (b.command === 'P') policyArg = undefined;
@@ -440,22 +467,22 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
           break;
         case 'R':
           if (value && hasArg(args[i])) ruleNumArg = args[i++];
-          else if (value) report(a, 'missing-value', '-R requires a chain and a rule number');
+          else if (value) report(st, a, 'missing-value', '-R requires a chain and a rule number');
           break;
         case 'E':
           if (value && hasArg(args[i])) newNameArg = args[i++];
-          else if (value) report(a, 'missing-value', '-E requires the old and the new chain name');
+          else if (value) report(st, a, 'missing-value', '-E requires the old and the new chain name');
           break;
         case 'P':
           if (value && hasArg(args[i])) policyArg = args[i++];
-          else if (value) report(a, 'missing-value', '-P requires a chain and a policy (ACCEPT or DROP)');
+          else if (value) report(st, a, 'missing-value', '-P requires a chain and a policy (ACCEPT or DROP)');
           break;
         default:
           break;
       }
       if (ruleNumArg) {
         const num = Number(ruleNumArg.value);
-        if (!/^[0-9]+$/.test(ruleNumArg.value) || num < 1) report(ruleNumArg, 'invalid-value', `invalid rule number '${ruleNumArg.value}': rule numbers start at 1`);
+        if (!/^[0-9]+$/.test(ruleNumArg.value) || num < 1) report(st, ruleNumArg, 'invalid-value', `invalid rule number '${ruleNumArg.value}': rule numbers start at 1`);
       }
       continue;
     }
@@ -467,33 +494,33 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
       case 'i':
       case 'o':
       case 'f': {
-        if (seenBase.includes(b.letter)) report(a, 'duplicate-option', `multiple -${b.letter} options are not allowed in one rule`);
+        if (seenBase.includes(b.letter)) report(st, a, 'duplicate-option', `multiple -${b.letter} options are not allowed in one rule`);
         seenBase += b.letter;
         const use: OptionUse = { name: b.letter, nameArg: a, values: value ? [value] : [], negated: negation !== undefined, negation };
         base.push(use);
-        if (b.letter === 'f' && family === 'ipv6') report(a, 'family-mismatch', "-f (fragments) is not supported in IPv6: use -m frag");
+        if (b.letter === 'f' && family === 'ipv6') report(st, a, 'family-mismatch', "-f (fragments) is not supported in IPv6: use -m frag");
         if (!value) break;
         // `-i !` followed by another option names an interface '!', which iptables accepts.
         const bangInterface = (b.letter === 'i' || b.letter === 'o') && (i >= n || args[i].value.startsWith('-'));
         if (value.value === '!' && !bangInterface) {
           const next = i < n ? args[i].value : 'VALUE';
-          report(value, 'deprecated-negation', `'-${b.letter} ! ${next}' is the pre-1.4.3 negation form, which iptables 1.8 rejects (Bad argument '${next}'): write '! -${b.letter} ${next}'`);
+          report(st, value, 'deprecated-negation', `'-${b.letter} ! ${next}' is the pre-1.4.3 negation form, which iptables 1.8 rejects (Bad argument '${next}'): write '! -${b.letter} ${next}'`);
           if (i < n && !args[i].value.startsWith('-')) i++;
           break;
         }
         if (b.letter === 'p') {
-          protocol = value.value.toLowerCase();
+          st.protocol = value.value.toLowerCase();
           protocolNegated = negation !== undefined;
-          const p = VALIDATORS.protocol(value.value, ctx(), {});
-          if (p) report(value, p.code, p.message, p.severity);
+          const p = VALIDATORS.protocol(value.value, ctxOf(st), {});
+          if (p) report(st, value, p.code, p.message, p.severity);
         } else if (b.letter === 's' || b.letter === 'd') {
-          if (negation && value.value.split(',').some((x) => /\/(0+|0\.0\.0\.0|::)$/.test(x))) report(value, 'invalid-address', `'! -${b.letter} ${value.value}' negates a /0 prefix, which matches nothing: iptables-nft-restore rejects it (RULE_APPEND failed)`);
-          if (negation && value.value.includes(',')) report(value, 'invalid-address', `'! -${b.letter}' cannot negate a list of addresses (${value.value}): iptables expands a list into one rule per address`);
-          const p = VALIDATORS['address-list'](value.value, ctx(), {});
-          if (p) report(value, p.code, `-${b.letter}: ${p.message}`, p.severity);
+          if (negation && value.value.split(',').some((x) => /\/(0+|0\.0\.0\.0|::)$/.test(x))) report(st, value, 'invalid-address', `'! -${b.letter} ${value.value}' negates a /0 prefix, which matches nothing: iptables-nft-restore rejects it (RULE_APPEND failed)`);
+          if (negation && value.value.includes(',')) report(st, value, 'invalid-address', `'! -${b.letter}' cannot negate a list of addresses (${value.value}): iptables expands a list into one rule per address`);
+          const p = VALIDATORS['address-list'](value.value, ctxOf(st), {});
+          if (p) report(st, value, p.code, `-${b.letter}: ${p.message}`, p.severity);
         } else if (b.letter === 'i' || b.letter === 'o') {
-          const p = VALIDATORS.interface(value.value, ctx(), {});
-          if (p) report(value, p.code, p.message, p.severity);
+          const p = VALIDATORS.interface(value.value, ctxOf(st), {});
+          if (p) report(st, value, p.code, p.message, p.severity);
         }
         break;
       }
@@ -502,35 +529,35 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
         const name = value.value;
         const spec = MATCH_BY_NAME.get(name);
         if (!spec) {
-          report(value, 'unknown-module', `unknown match module '${name}' (Couldn't load match): check the name${suggest(name, [...MATCH_BY_NAME.keys()])}`);
+          report(st, value, 'unknown-module', `unknown match module '${name}' (Couldn't load match): check the name${suggest(name, [...MATCH_BY_NAME.keys()])}`);
         } else if (spec.unavailable) {
-          report(value, 'unavailable-extension', `the ${name} match cannot be loaded: ${spec.unavailable}`);
+          report(st, value, 'unavailable-extension', `the ${name} match cannot be loaded: ${spec.unavailable}`);
         } else if (spec.family && spec.family !== family) {
-          report(value, 'family-mismatch', `the ${name} match exists only in ${spec.family === 'ipv4' ? 'iptables (IPv4)' : 'ip6tables (IPv6)'}${name === 'icmp' ? '; use -m icmp6 --icmpv6-type' : name === 'icmp6' ? '; use -m icmp --icmp-type' : ''}`);
+          report(st, value, 'family-mismatch', `the ${name} match exists only in ${spec.family === 'ipv4' ? 'iptables (IPv4)' : 'ip6tables (IPv6)'}${name === 'icmp' ? '; use -m icmp6 --icmpv6-type' : name === 'icmp6' ? '; use -m icmp --icmp-type' : ''}`);
         }
-        loadMatch(name, value);
+        loadMatch(st, name, value);
         break;
       }
       case 'j':
       case 'g': {
         if (!value) break;
         if (target) {
-          report(a, 'duplicate-option', `multiple -j/-g options are not allowed in one rule (already ${target.goto ? '-g' : '-j'} ${target.name})`);
+          report(st, a, 'duplicate-option', `multiple -j/-g options are not allowed in one rule (already ${target.goto ? '-g' : '-j'} ${target.name})`);
           break;
         }
         const name = value.value;
         const ext = TARGET_BY_NAME.get(name);
         const isStd = (STANDARD_TARGETS as readonly string[]).includes(name);
         if (b.letter === 'g') {
-          if (isStd || ext) report(value, 'invalid-value', `-g needs a user-defined chain, not the target ${name}: use -j ${name}`);
+          if (isStd || ext) report(st, value, 'invalid-value', `-g needs a user-defined chain, not the target ${name}: use -j ${name}`);
           target = { name, nameArg: value, kind: 'chain', goto: true, options: [] };
         } else if (isStd) {
           target = { name, nameArg: value, kind: 'standard', goto: false, options: [] };
         } else if (ext) {
           target = { name, nameArg: value, kind: 'extension', spec: ext, goto: false, options: [] };
-          if (ext.unavailable) report(value, 'unavailable-extension', `the ${name} target cannot be loaded: ${ext.unavailable}`);
-          else if (ext.family && ext.family !== family) report(value, 'family-mismatch', `the ${name} target exists only in ${ext.family === 'ipv4' ? 'iptables (IPv4)' : 'ip6tables (IPv6)'}`);
-          loaded.push({ ext, owner: target });
+          if (ext.unavailable) report(st, value, 'unavailable-extension', `the ${name} target cannot be loaded: ${ext.unavailable}`);
+          else if (ext.family && ext.family !== family) report(st, value, 'family-mismatch', `the ${name} target exists only in ${ext.family === 'ipv4' ? 'iptables (IPv4)' : 'ip6tables (IPv6)'}`);
+          st.loaded.push({ ext, owner: target });
         } else {
           target = { name, nameArg: value, kind: 'chain', goto: false, options: [] };
         }
@@ -539,44 +566,44 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
       case 'c': {
         const p2 = hasArg(args[i]) ? args[i++] : undefined;
         if (!value || !p2) {
-          report(a, 'missing-value', '-c requires two values: packets and bytes');
+          report(st, a, 'missing-value', '-c requires two values: packets and bytes');
           break;
         }
         if (!/^[0-9]+$/.test(value.value) || !/^[0-9]+$/.test(p2.value)) {
-          report(value, 'invalid-counters', `-c ${value.value} ${p2.value}: packet and byte counters must be unsigned numbers`);
+          report(st, value, 'invalid-counters', `-c ${value.value} ${p2.value}: packet and byte counters must be unsigned numbers`);
           break;
         }
         counters = { packets: BigInt(value.value), bytes: BigInt(p2.value), args: [value, p2] };
         break;
       }
       case 't':
-        report(a, 'unexpected-argument', `-t cannot be used inside an iptables-restore file: rules belong to the table of the enclosing '*${value?.value ?? 'table'}' block`);
+        report(st, a, 'unexpected-argument', `-t cannot be used inside an iptables-restore file: rules belong to the table of the enclosing '*${value?.value ?? 'table'}' block`);
         break;
       case '4':
-        if (family === 'ipv6') report(a, 'ignored-rule', '-4 in an IPv6 rule set: ip6tables-restore silently skips this rule', 'warning');
+        if (family === 'ipv6') report(st, a, 'ignored-rule', '-4 in an IPv6 rule set: ip6tables-restore silently skips this rule', 'warning');
         break;
       case '6':
-        if (family === 'ipv4') report(a, 'ignored-rule', '-6 in an IPv4 rule set: iptables-restore silently skips this rule', 'warning');
+        if (family === 'ipv4') report(st, a, 'ignored-rule', '-6 in an IPv4 rule set: iptables-restore silently skips this rule', 'warning');
         break;
       case 'n':
       case 'x':
       case '0':
-        report(a, 'unexpected-argument', `${v} is a listing option (Illegal option with this command): remove it`);
+        report(st, a, 'unexpected-argument', `${v} is a listing option (Illegal option with this command): remove it`);
         break;
       case 'w':
       case 'W':
-        report(a, 'unexpected-argument', `${v} cannot be used in a restore file (iptables-restore has its own -w): remove it`);
+        report(st, a, 'unexpected-argument', `${v} cannot be used in a restore file (iptables-restore has its own -w): remove it`);
         break;
       default:
         // -n -v -x -w -W --line-numbers --modprobe -V -h: accepted by the parser and without effect on the rules.
         break;
     }
   }
-  if (invert) report(invert, 'syntax-error', "'!' at the end of the line: it must stand before the option it negates");
+  if (invert) report(st, invert, 'syntax-error', "'!' at the end of the line: it must stand before the option it negates");
 
-  const rule: RuleInfo = { command, commandArg, chainArg, newNameArg, ruleNumArg, policyArg, counters, base, matches, target, protocol, protocolNegated };
-  finalChecks(rule, family, args, problems);
-  return { rule, problems };
+  const rule: RuleInfo = { command: st.command, commandArg: st.commandArg, chainArg, newNameArg, ruleNumArg, policyArg, counters, base, matches: st.matches, target, protocol: st.protocol, protocolNegated };
+  finalChecks(rule, family, args, st.problems);
+  return { rule, problems: st.problems };
 }
 
 /** Commands that need a chain name. */
