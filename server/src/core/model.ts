@@ -7,7 +7,7 @@
  */
 import { splitArgs, type Arg, type ParseResult, type RuleLineNode } from './syntax.ts';
 import { interpretRule, type CommandKind, type RuleInfo, type RuleProblem } from './rule.ts';
-import { BUILTIN_CHAINS, type Hook } from './extensions/extensions.ts';
+import { BUILTIN_CHAINS, STANDARD_TARGETS, TARGET_BY_NAME, type Hook } from './extensions/extensions.ts';
 import type { Family } from './extensions/value-kinds.ts';
 import { parseIPv6 } from './extensions/value-kinds.ts';
 
@@ -60,72 +60,164 @@ const CACHE_SIZE = 4096;
 const cached: (RuleRecord | undefined)[] = new Array<RuleRecord | undefined>(CACHE_SIZE);
 let cacheNext = 0;
 
-/** The model's rule: compact facts plus the interpretation recomputed on demand. */
+/** Commands by their index in a rule's packed facts (0: none). */
+const COMMANDS: readonly (CommandKind | undefined)[] = [undefined, 'A', 'C', 'D', 'R', 'I', 'L', 'S', 'F', 'Z', 'N', 'X', 'E', 'P'];
+const COMMAND_INDEX = new Map(COMMANDS.map((c, k) => [c, k]));
+/** Target kinds by their index in a rule's packed facts (0: no target). */
+const TARGET_KINDS: readonly (Rule['targetKind'])[] = [undefined, 'standard', 'extension', 'chain'];
+
+/** Two columns in one number, exact while both are below 2^26 (columns beyond are clamped). */
+const COLUMN_LIMIT = 2 ** 26;
+const packColumns = (start: number, end: number): number => Math.min(start, COLUMN_LIMIT - 1) * COLUMN_LIMIT + Math.min(end, COLUMN_LIMIT - 1);
+
+/**
+ * The model's rule: compact facts plus the interpretation recomputed on demand. A 100k-line dump
+ * has a record per line, so the facts are packed (command, target kind and goto in one small
+ * integer; each span's two columns in one number): nine fields instead of sixteen.
+ */
 class RuleRecord implements Rule {
   chainName?: string;
-  chainStart = -1;
-  chainEnd = -1;
-  command?: CommandKind;
   targetName?: string;
-  targetKind?: 'standard' | 'extension' | 'chain';
-  goto = false;
-  targetStart = -1;
-  targetEnd = -1;
-  private cachedInfo?: RuleInfo;
-  private cachedArgs?: Arg[];
+  /** Command index, target kind index << 4, goto << 6. */
+  private bits = 0;
+  private chainColumns = -1;
+  private targetColumns = -1;
+  private cache?: { args: Arg[]; info?: RuleInfo };
 
   constructor(
     private readonly node: RuleLineNode,
     readonly table: Table,
-    private readonly family: Family,
-    /** First and last column of the line's content. */
-    private readonly start: number,
-    private readonly end: number,
   ) {}
+
+  /** Records the facts kept from the rule's interpretation. */
+  setFacts(info: RuleInfo): void {
+    let bits = COMMAND_INDEX.get(info.command) ?? 0;
+    if (info.chainArg) {
+      this.chainName = info.chainArg.value;
+      this.chainColumns = packColumns(info.chainArg.start, info.chainArg.end);
+    }
+    const target = info.target;
+    if (target) {
+      this.targetName = target.name;
+      this.targetColumns = packColumns(target.nameArg.start, target.nameArg.end);
+      bits |= TARGET_KINDS.indexOf(target.kind) << 4;
+      if (target.goto) bits |= 64;
+    }
+    this.bits = bits;
+  }
 
   get line(): number {
     return this.node.line;
   }
 
+  get command(): CommandKind | undefined {
+    return COMMANDS[this.bits & 15];
+  }
+
+  get targetKind(): Rule['targetKind'] {
+    return TARGET_KINDS[(this.bits >> 4) & 3];
+  }
+
+  get goto(): boolean {
+    return (this.bits & 64) !== 0;
+  }
+
   get span(): Span {
-    return { line: this.node.line, start: this.start, end: this.end };
+    const text = this.node.text;
+    // Inside an unclosed quote, trailing blanks belong to the last word: split such lines.
+    if (text.includes('"')) {
+      const args = this.args;
+      return { line: this.node.line, start: args[0].start, end: args[args.length - 1].end };
+    }
+    let start = 0;
+    while (start < text.length && (text.charCodeAt(start) === 32 || text.charCodeAt(start) === 9)) start++;
+    let end = text.length;
+    while (end > start && (text.charCodeAt(end - 1) === 32 || text.charCodeAt(end - 1) === 9)) end--;
+    return { line: this.node.line, start, end };
   }
 
   get chainSpan(): Span | undefined {
-    return this.chainStart < 0 ? undefined : { line: this.node.line, start: this.chainStart, end: this.chainEnd };
+    return this.chainColumns < 0 ? undefined : this.columnsSpan(this.chainColumns);
   }
 
   get targetSpan(): Span | undefined {
-    return this.targetStart < 0 ? undefined : { line: this.node.line, start: this.targetStart, end: this.targetEnd };
+    return this.targetColumns < 0 ? undefined : this.columnsSpan(this.targetColumns);
+  }
+
+  private columnsSpan(packed: number): Span {
+    return { line: this.node.line, start: Math.floor(packed / COLUMN_LIMIT), end: packed % COLUMN_LIMIT };
   }
 
   get args(): readonly Arg[] {
-    if (this.cachedArgs === undefined) {
-      this.remember();
-      this.cachedArgs = splitArgs(this.node.text, this.node.line);
-    }
-    return this.cachedArgs;
+    return this.cached().args;
   }
 
   get info(): RuleInfo {
-    if (this.cachedInfo === undefined) {
-      // The line was interpreted once when the model was built, so it yields an interpretation again.
-      this.cachedInfo = interpretRuleLine(this.args, this.family).info!;
+    const c = this.cached();
+    // The line was interpreted once when the model was built, so it yields an interpretation again.
+    return (c.info ??= interpretRuleLine(c.args, this.table.family).info!);
+  }
+
+  /** The cached words (and interpretation) of the rule, entering the cache window if needed. */
+  private cached(): { args: Arg[]; info?: RuleInfo } {
+    if (this.cache === undefined) {
+      const old = cached[cacheNext];
+      if (old !== undefined && old !== this) old.cache = undefined;
+      cached[cacheNext] = this;
+      cacheNext = (cacheNext + 1) % CACHE_SIZE;
+      this.cache = { args: splitArgs(this.node.text, this.node.line) };
     }
-    return this.cachedInfo;
+    return this.cache;
+  }
+}
+
+/**
+ * Rules by line, in an array indexed by line number instead of a Map: one slot per line costs a
+ * fifth of a Map entry, and a dump has a rule on almost every line.
+ */
+class RulesByLine implements ReadonlyMap<number, Rule> {
+  private readonly slots: (Rule | undefined)[] = [];
+  private count = 0;
+
+  set(line: number, rule: Rule): void {
+    while (this.slots.length < line) this.slots.push(undefined);
+    if (this.slots[line] === undefined) this.count++;
+    this.slots[line] = rule;
   }
 
-  /** Puts this rule into the cache window, evicting the oldest entry when it is full. */
-  private remember(): void {
-    const old = cached[cacheNext];
-    if (old !== undefined && old !== this) old.forget();
-    cached[cacheNext] = this;
-    cacheNext = (cacheNext + 1) % CACHE_SIZE;
+  get(line: number): Rule | undefined {
+    return this.slots[line];
   }
 
-  private forget(): void {
-    this.cachedArgs = undefined;
-    this.cachedInfo = undefined;
+  has(line: number): boolean {
+    return this.slots[line] !== undefined;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  *entries(): MapIterator<[number, Rule]> {
+    for (let l = 0; l < this.slots.length; l++) {
+      const r = this.slots[l];
+      if (r !== undefined) yield [l, r];
+    }
+  }
+
+  *keys(): MapIterator<number> {
+    for (const [l] of this.entries()) yield l;
+  }
+
+  *values(): MapIterator<Rule> {
+    for (const r of this.slots) if (r !== undefined) yield r;
+  }
+
+  [Symbol.iterator](): MapIterator<[number, Rule]> {
+    return this.entries();
+  }
+
+  forEach(fn: (value: Rule, key: number, map: ReadonlyMap<number, Rule>) => void): void {
+    for (const [l, r] of this.entries()) fn(r, l, this);
   }
 }
 
@@ -154,6 +246,45 @@ export interface Chain {
   exists: boolean;
 }
 
+/** No rules: the shared starting value of `Chain.references` (most chains have one or two). */
+const NO_RULES: Rule[] = [];
+
+/** The model's chain. */
+class ChainRecord implements Chain {
+  policy?: string;
+  counters?: { packets: bigint; bytes: bigint };
+  declaration?: Span;
+  declarationArg?: Arg;
+  exists = true;
+  readonly rules: Rule[] = [];
+  /** Shared and empty until the first jump, then the chain's own array (see `addReference`). */
+  references: Rule[] = NO_RULES;
+
+  constructor(
+    readonly name: string,
+    readonly table: Table,
+    readonly builtin: boolean,
+    readonly hook?: Hook,
+  ) {}
+
+  /**
+   * Commands other than jumps that name the chain, found when asked: the outline needs them for a
+   * few builtin chains, and an array per chain cost more than the chain itself on a big dump.
+   */
+  get mentions(): Rule[] {
+    return this.table.commands.filter((r) => r.chainName === this.name);
+  }
+
+  /** Records a rule jumping or going to this chain. */
+  addReference(rule: Rule): void {
+    if (this.references === NO_RULES) this.references = [rule];
+    else this.references.push(rule);
+  }
+}
+
+/** Standard verdicts and target extensions by name, to share one string per name among rules. */
+const TARGET_NAMES = new Map<string, string>([...STANDARD_TARGETS, ...TARGET_BY_NAME.keys()].map((n) => [n, n]));
+
 /** One `*table` … COMMIT block. */
 export interface Table {
   readonly name: string;
@@ -167,6 +298,8 @@ export interface Table {
   readonly commands: Rule[];
   /** Whether the table name is one the kernel knows. */
   readonly known: boolean;
+  /** The address family of the rules (the model's). */
+  readonly family: Family;
 }
 
 /** The whole model. */
@@ -174,7 +307,7 @@ export interface Model {
   readonly family: Family;
   readonly tables: Table[];
   /** Rule lines by 0-based line number, for editor look-ups. */
-  readonly ruleByLine: Map<number, Rule>;
+  readonly ruleByLine: ReadonlyMap<number, Rule>;
   /** Problems found while interpreting rule words (before model-level validation). */
   readonly ruleProblems: RuleProblem[];
   /** Interface names used by -i, -o, --physdev-in and --physdev-out with their number of uses, for completion. */
@@ -228,16 +361,18 @@ export function detectFamily(text: string, hints: FamilyHints = {}): Family {
 /** Builds the model from parsed lines. Model-level validity is checked by `validate`. */
 export function buildModel(parsed: ParseResult, family: Family, observer?: ModelObserver): Model {
   const tables: Table[] = [];
-  const ruleByLine = new Map<number, Rule>();
+  const ruleByLine = new RulesByLine();
   const ruleProblems: RuleProblem[] = [];
   const interfaces = new Map<string, number>();
   let current: Table | undefined;
 
   const newTable = (name: string, headerArg: Arg, line: number): Table => {
     const known = Object.prototype.hasOwnProperty.call(BUILTIN_CHAINS, name);
-    const t: Table = { name, line, headerArg, chains: new Map(), commands: [], known };
+    const t: Table = { name, line, headerArg, chains: new Map(), commands: [], known, family };
     for (const hook of known ? BUILTIN_CHAINS[name] : []) {
-      t.chains.set(hook, { name: hook, table: t, builtin: true, hook, policy: 'ACCEPT', rules: [], references: [], mentions: [], exists: true });
+      const c = new ChainRecord(hook, t, true, hook);
+      c.policy = 'ACCEPT';
+      t.chains.set(hook, c);
     }
     return t;
   };
@@ -273,7 +408,10 @@ export function buildModel(parsed: ParseResult, family: Family, observer?: Model
           if (policyArg && (policyArg.value === 'ACCEPT' || policyArg.value === 'DROP')) existing.policy = policyArg.value;
           if (counters) existing.counters = counters;
         } else if (!existing) {
-          const chain: Chain = { name, table: current, builtin: false, counters, declaration: span, declarationArg: node.header, rules: [], references: [], mentions: [], exists: true };
+          const chain = new ChainRecord(name, current, false);
+          chain.counters = counters;
+          chain.declaration = span;
+          chain.declarationArg = node.header;
           current.chains.set(name, chain);
           observer?.declared(current, chain);
         }
@@ -290,21 +428,11 @@ export function buildModel(parsed: ParseResult, family: Family, observer?: Model
         if (!info) break;
         collectInterfaces(info, interfaces);
         if (!current) break;
-        const rule = new RuleRecord(node, current, family, args[0].start, args[args.length - 1].end);
-        rule.command = info.command;
-        if (info.chainArg) {
-          rule.chainName = info.chainArg.value;
-          rule.chainStart = info.chainArg.start;
-          rule.chainEnd = info.chainArg.end;
-        }
-        const target = info.target;
-        if (target) {
-          rule.targetName = target.name;
-          rule.targetKind = target.kind;
-          rule.goto = target.goto;
-          rule.targetStart = target.nameArg.start;
-          rule.targetEnd = target.nameArg.end;
-        }
+        const rule = new RuleRecord(node, current);
+        rule.setFacts(info);
+        // Share one string per chain or target name instead of keeping a slice of the line per rule.
+        if (rule.chainName !== undefined) rule.chainName = current.chains.get(rule.chainName)?.name ?? rule.chainName;
+        if (rule.targetName !== undefined) rule.targetName = current.chains.get(rule.targetName)?.name ?? TARGET_NAMES.get(rule.targetName) ?? rule.targetName;
         current.commands.push(rule);
         ruleByLine.set(node.line, rule);
         observer?.command(current, rule, info);
@@ -361,7 +489,6 @@ export function interpretRuleLine(words: readonly Arg[], family: Family): { info
 function applyCommand(t: Table, rule: Rule, info: RuleInfo): void {
   const name = info.chainArg?.value;
   const chain = name !== undefined ? t.chains.get(name) : undefined;
-  if (chain) chain.mentions.push(rule);
   switch (info.command) {
     case 'A':
       if (chain?.exists) chain.rules.push(rule);
@@ -398,7 +525,9 @@ function applyCommand(t: Table, rule: Rule, info: RuleInfo): void {
     case 'N':
       if (name !== undefined && !chain) {
         const span: Span = { line: rule.line, start: info.chainArg!.start, end: info.chainArg!.end };
-        const c: Chain = { name, table: t, builtin: false, declaration: span, declarationArg: info.chainArg, rules: [], references: [], mentions: [rule], exists: true };
+        const c = new ChainRecord(name, t, false);
+        c.declaration = span;
+        c.declarationArg = info.chainArg;
         t.chains.set(name, c);
       } else if (chain && !chain.exists) {
         chain.exists = true;
@@ -422,7 +551,7 @@ function applyCommand(t: Table, rule: Rule, info: RuleInfo): void {
   const target = info.target;
   if (target && target.kind === 'chain' && (info.command === 'A' || info.command === 'I' || info.command === 'R')) {
     const dest = t.chains.get(target.name);
-    if (dest) dest.references.push(rule);
+    if (dest) (dest as ChainRecord).addReference(rule);
   }
 }
 
