@@ -109,3 +109,44 @@ test('every real-world corpus file parses without throwing', () => {
     assert.ok(r.model.tables.length > 0, `${f} has no table`);
   }
 });
+
+test('a text larger than one parsing chunk: every line keeps its kind, number, words and positions', () => {
+  // parse() lexes ~256 KB at a time; lines of varied kinds and lengths, a lone carriage return
+  // and a line without a final newline make sure nothing shifts or is lost at chunk boundaries.
+  const lines: string[] = ['*filter', ':INPUT ACCEPT [0:0]', ':x - [0:0]'];
+  for (let i = 0, length = 0; length < 700_000; i++) {
+    let line: string;
+    if (i % 97 === 0) line = `# comment ${i}`;
+    else if (i % 89 === 0) line = '';
+    else if (i % 5003 === 0) line = `-A x -m comment --comment "cr\r in a line ${i}" -j RETURN`;
+    else line = `-A x -s 10.0.${i % 250}.0/24 -p tcp --dport ${i % 65535} -m comment --comment "rule ${'n'.repeat(i % 40)} ${i}" -j ACCEPT`;
+    lines.push(line);
+    length += line.length + 1;
+  }
+  lines.push('COMMIT');
+  const text = lines.join('\n') + '\n';
+  const parsed = parse(text);
+  assert.equal(parsed.lineCount, lines.length);
+  const byLine = new Map(parsed.lines.map((n) => [n.line, n]));
+  for (let l = 0; l < lines.length; l++) {
+    const src = lines[l];
+    if (src.includes('\r')) continue;
+    const node = byLine.get(l);
+    assert.ok(node, `line ${l + 1} has a node`);
+    if (src.startsWith('-A')) {
+      assert.equal(node.kind, 'rule', `line ${l + 1}`);
+      if (node.kind !== 'rule') continue;
+      const words = node.args.map((a) => a.value);
+      assert.equal(words[0], '-A');
+      assert.equal(words[words.length - 1], 'ACCEPT');
+      const last = node.args[node.args.length - 1];
+      assert.equal(src.slice(last.start, last.end), 'ACCEPT', `line ${l + 1}: positions`);
+    } else if (src.startsWith('#')) assert.equal(node.kind, 'comment');
+    else if (src === '') assert.equal(node.kind, 'blank');
+  }
+  // The lone carriage returns are reported on their own lines, and nothing else is.
+  const crLines = lines.flatMap((s, l) => (s.includes('\r') ? [l] : []));
+  assert.deepEqual([...new Set(parsed.errors.map((e) => e.line))], crLines);
+  // One rule node per rule line (a line split by a lone carriage return gives two fragments).
+  assert.equal(parsed.lines.filter((n) => n.kind === 'rule' && !crLines.includes(n.line)).length, lines.filter((s) => s.startsWith('-A') && !s.includes('\r')).length);
+});
