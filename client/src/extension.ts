@@ -6,17 +6,26 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node.js';
-import { registerTrace } from './trace-view.ts';
+import { registerTrace, type TraceState } from './trace-view.ts';
 import { registerNeutron } from './neutron-view.ts';
 
 let client: LanguageClient | undefined;
+
+/**
+ * What `activate()` returns (`vscode.extensions.getExtension('iptables-lsp.iptables-lsp').exports`):
+ * state that VS Code's API cannot read back, for scripts and the real-editor tests.
+ */
+export interface IptablesApi {
+  /** The packet tracer's results view, its data and the lines it decorated. */
+  readonly trace: TraceState;
+}
 
 /** A position or location as the server sends them (plain JSON). */
 interface JsonPosition { line: number; character: number }
 interface JsonLocation { uri: string; range: { start: JsonPosition; end: JsonPosition } }
 
 /** Called by VS Code when an iptables document is opened. */
-export async function activate(context: vscode.ExtensionContext): Promise<void> {
+export async function activate(context: vscode.ExtensionContext): Promise<IptablesApi> {
   const module = context.asAbsolutePath(path.join('dist', 'server.cjs'));
   const serverOptions: ServerOptions = {
     run: { module, transport: TransportKind.ipc },
@@ -45,9 +54,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       );
     }),
   );
-  registerTrace(context, client);
+  const trace = registerTrace(context, client);
   registerNeutron(context, client);
   await client.start();
+  return { trace };
 }
 
 /** Called by VS Code on shutdown. */

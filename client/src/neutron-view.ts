@@ -82,35 +82,37 @@ export function registerNeutron(context: vscode.ExtensionContext, client: Langua
     }, 300));
   };
 
-  const generateRules = async (): Promise<void> => {
+  // Resolves to the preview document (scripts and tests use it), or undefined when cancelled.
+  const generateRules = async (): Promise<vscode.TextDocument | undefined> => {
     const editor = vscode.window.activeTextEditor;
     if (!editor || editor.document.languageId !== 'neutron-policy') {
       void vscode.window.showWarningMessage('iptables: Generate Rules works on a .policy file.');
-      return;
+      return undefined;
     }
     const uri = editor.document.uri.toString();
     const part = await vscode.window.showQuickPick(PARTS.map((p) => ({ label: p.label, description: p.detail, part: p.part })), { title: 'Generate Neutron rules: part' });
-    if (!part) return;
+    if (!part) return undefined;
     const info = await client.sendRequest<PolicyInfo | null>('neutron/policyInfo', { uri });
     const source: PreviewSource = { uri, part: part.part };
     if (part.part === 'sg') {
       const choices = [...(info?.localPorts ? [{ label: '(local host)', description: 'ports without a host line', host: undefined as string | undefined }] : []), ...(info?.hosts ?? []).map((h) => ({ label: h, description: 'host', host: h as string | undefined }))];
       if (choices.length > 1) {
         const pick = await vscode.window.showQuickPick(choices, { title: 'Generate Neutron rules: host' });
-        if (!pick) return;
+        if (!pick) return undefined;
         if (pick.host !== undefined) source.host = pick.host;
       } else if (choices[0]?.host !== undefined) source.host = choices[0].host;
     } else if ((info?.routers.length ?? 0) > 1) {
       const pick = await vscode.window.showQuickPick(info?.routers ?? [], { title: 'Generate Neutron rules: router' });
-      if (!pick) return;
+      if (!pick) return undefined;
       source.router = pick;
     }
     const family = await vscode.window.showQuickPick([{ label: 'IPv4', ipv6: false }, { label: 'IPv6', ipv6: true }], { title: 'Generate Neutron rules: family' });
-    if (!family) return;
+    if (!family) return undefined;
     if (family.ipv6) source.ipv6 = true;
-    const doc = await vscode.workspace.openTextDocument(previewUri(source));
-    if (doc.languageId !== 'iptables') await vscode.languages.setTextDocumentLanguage(doc, 'iptables');
+    let doc = await vscode.workspace.openTextDocument(previewUri(source));
+    if (doc.languageId !== 'iptables') doc = await vscode.languages.setTextDocumentLanguage(doc, 'iptables');
     await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: false, preserveFocus: true });
+    return doc;
   };
 
   let kinds: BlockKindInfo[] | undefined;

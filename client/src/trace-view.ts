@@ -37,6 +37,12 @@ type TraceAnswer = { ok: true; trace: TraceJson; text: string } | { ok: false; e
 
 const HISTORY_KEY = 'iptables.traceHistory';
 const FIELDS = ['proto=', 'src=', 'dst=', 'sport=', 'dport=', 'in=', 'out=', 'state=', 'mark=', 'physdev-in=', 'physdev-out=', 'physdev-is-bridged', 'icmp-type=', 'flags='];
+const PATHS: readonly TracePath[] = ['forward', 'input', 'output'];
+
+/** True when a command argument names a path through the host. */
+function isTracePath(value: unknown): value is TracePath {
+  return typeof value === 'string' && (PATHS as readonly string[]).includes(value);
+}
 
 /** A node of the results tree: an outcome or one of its steps. */
 class TraceItem extends vscode.TreeItem {
@@ -54,6 +60,10 @@ class TraceTree implements vscode.TreeDataProvider<TraceItem> {
   private roots: TraceItem[] = [];
   private readonly changed = new vscode.EventEmitter<TraceItem | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
+  clear(): void {
+    this.roots = [];
+    this.changed.fire(undefined);
+  }
   show(uri: vscode.Uri, t: TraceJson): void {
     this.roots = t.outcomes.map((o, k) => {
       const steps = o.steps.map((s) => new TraceItem(stepLabel(s), [], uri, s.line));
@@ -70,6 +80,22 @@ class TraceTree implements vscode.TreeDataProvider<TraceItem> {
   }
 }
 
+/** The 1-based lines a trace decorated in a document: the matched path and the rule that decided. */
+export interface TraceDecorations {
+  readonly path: readonly number[];
+  readonly deciding: number | undefined;
+}
+
+/**
+ * What the tracer shows, for the extension's API (VS Code offers no way to read another
+ * extension's tree items or decorations): the results view with its data, and the decorated lines.
+ */
+export interface TraceState {
+  readonly view: vscode.TreeView<vscode.TreeItem>;
+  readonly tree: vscode.TreeDataProvider<vscode.TreeItem>;
+  decorations(uri: vscode.Uri): TraceDecorations | undefined;
+}
+
 function stepLabel(s: StepJson): string {
   const where = `${s.table}${s.chain ? ' ' + s.chain : ''}`;
   const mark = s.matched === true ? '✓' : s.matched === 'undecided' ? '?' : s.matched === false ? '✗' : '·';
@@ -77,9 +103,11 @@ function stepLabel(s: StepJson): string {
   return `${mark} ${s.hook} ${where}${line}${s.action ? ' → ' + s.action : ''}${s.failed ? ` (${s.failed})` : ''}`;
 }
 
-/** Registers the tracer's commands and view. */
-export function registerTrace(context: vscode.ExtensionContext, client: LanguageClient): void {
+/** Registers the tracer's commands and view, and returns what they show. */
+export function registerTrace(context: vscode.ExtensionContext, client: LanguageClient): TraceState {
   const tree = new TraceTree();
+  const view = vscode.window.createTreeView('iptables.traceResults', { treeDataProvider: tree });
+  const decorated = new Map<string, TraceDecorations>();
   const matchedDeco = vscode.window.createTextEditorDecorationType({
     backgroundColor: new vscode.ThemeColor('diffEditor.insertedLineBackground'),
     isWholeLine: true,
@@ -140,15 +168,19 @@ export function registerTrace(context: vscode.ExtensionContext, client: Language
     const matchedLines = new Set((answer.trace.decided ? first.matched : []).map((m) => m.line).filter((l): l is number => !!l));
     const stepLines = first ? first.steps.filter((s) => s.line && s.matched === true) : [];
     const deciding = first?.steps.filter((s) => s.kind === 'rule' && s.matched === true).pop();
-    editor.setDecorations(matchedDeco, [...matchedLines, ...stepLines.map((s) => s.line!)].filter((l, i, a) => a.indexOf(l) === i && l !== deciding?.line).map((l) => new vscode.Range(l - 1, 0, l - 1, 0)));
+    const pathLines = [...matchedLines, ...stepLines.map((s) => s.line!)].filter((l, i, a) => a.indexOf(l) === i && l !== deciding?.line);
+    editor.setDecorations(matchedDeco, pathLines.map((l) => new vscode.Range(l - 1, 0, l - 1, 0)));
     editor.setDecorations(decidingDeco, deciding?.line ? [{ range: new vscode.Range(deciding.line - 1, 0, deciding.line - 1, 0), renderOptions: { after: { contentText: `⟵ ${answer.trace.verdict}` } } }] : []);
+    decorated.set(editor.document.uri.toString(), { path: pathLines, deciding: deciding?.line ?? undefined });
     void vscode.commands.executeCommand('iptables.traceResults.focus');
     return answer;
   };
 
+  // The suggested path comes first: a single-choice quick pick ignores `picked`, and Enter takes
+  // the first item, so that is what accepting the prompt must trace.
   const pickPath = async (initial: TracePath): Promise<TracePath | undefined> => {
-    const items: TracePath[] = ['forward', 'input', 'output'];
-    const pick = await vscode.window.showQuickPick(items.map((p) => ({ label: p, picked: p === initial })), { title: 'Path through the host', placeHolder: initial });
+    const items = [initial, ...PATHS.filter((p) => p !== initial)];
+    const pick = await vscode.window.showQuickPick(items.map((p) => ({ label: p })), { title: 'Path through the host', placeHolder: initial });
     return pick?.label as TracePath | undefined;
   };
 
@@ -156,17 +188,19 @@ export function registerTrace(context: vscode.ExtensionContext, client: Language
     matchedDeco,
     decidingDeco,
     output,
-    vscode.window.registerTreeDataProvider('iptables.traceResults', tree),
+    view,
     // With arguments (packet, path) the command runs without asking: scripts and tests use that.
-    vscode.commands.registerCommand('iptables.tracePacket', async (packetArg?: string, pathArg?: TracePath) => {
+    // The editor title button passes other arguments (the file's URI, the editor group), which
+    // must not be taken for a packet: then it asks.
+    vscode.commands.registerCommand('iptables.tracePacket', async (packetArg?: unknown, pathArg?: unknown) => {
       const editor = vscode.window.activeTextEditor;
       if (!editor || editor.document.languageId !== 'iptables') {
         void vscode.window.showWarningMessage('iptables trace: open an iptables file first.');
         return undefined;
       }
-      const packet = packetArg ?? (await askPacket());
+      const packet = typeof packetArg === 'string' ? packetArg : await askPacket();
       if (packet === undefined) return undefined;
-      const path = pathArg ?? (await pickPath('forward'));
+      const path = isTracePath(pathArg) ? pathArg : await pickPath('forward');
       if (!path) return undefined;
       return run(editor, packet, path);
     }),
@@ -180,11 +214,16 @@ export function registerTrace(context: vscode.ExtensionContext, client: Language
       if (!path) return undefined;
       return run(editor, packet, path);
     }),
-    vscode.commands.registerCommand('iptables.clearTrace', () => {
+    // Clears the decorations and the results, and hides the results view until the next trace.
+    vscode.commands.registerCommand('iptables.clearTrace', async () => {
       for (const e of vscode.window.visibleTextEditors) {
         e.setDecorations(matchedDeco, []);
         e.setDecorations(decidingDeco, []);
       }
+      decorated.clear();
+      tree.clear();
+      await vscode.commands.executeCommand('setContext', 'iptables.traceVisible', false);
     }),
   );
+  return { view, tree, decorations: (uri) => decorated.get(uri.toString()) };
 }

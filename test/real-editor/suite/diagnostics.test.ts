@@ -1,0 +1,53 @@
+/**
+ * Diagnostics as VS Code shows them: the server's stable codes on the right lines with the right
+ * severities, the quick fix for a missing chain, and "Fix All Problems" followed by the edit's
+ * diagnostics (incremental sync).
+ */
+import assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import { codeOf, diagnosticsWith, lineOf, show, waitFor } from './helpers.ts';
+
+suite('diagnostics', () => {
+  test('an error and a warning with their codes, lines and severities', async () => {
+    const editor = await show('diagnostics.rules');
+    const document = editor.document;
+    const all = await diagnosticsWith(document.uri, 'undefined-chain');
+    const summary = all.map((d) => `${codeOf(d)}@${d.range.start.line}:${vscode.DiagnosticSeverity[d.severity]}`).sort();
+    assert.deepEqual(summary, [
+      `undefined-chain@${lineOf(document, '-j web-in')}:Error`,
+      `unused-chain@${lineOf(document, ':old-web')}:Warning`,
+    ].sort());
+    const undefinedChain = all.find((d) => codeOf(d) === 'undefined-chain')!;
+    // The squiggle covers the jump target only.
+    assert.equal(document.getText(undefinedChain.range), 'web-in');
+    assert.match(undefinedChain.message, /web-in: no chain or target of that name exists in table 'filter'/);
+    assert.ok(all.find((d) => codeOf(d) === 'unused-chain')!.tags?.includes(vscode.DiagnosticTag.Unnecessary), 'an unused chain is drawn faded');
+  });
+
+  test('the quick fix declares the missing chain, and Fix All applies it', async () => {
+    const editor = await show('diagnostics.rules');
+    const document = editor.document;
+    const [undefinedChain] = (await diagnosticsWith(document.uri, 'undefined-chain')).filter((d) => codeOf(d) === 'undefined-chain');
+    const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', document.uri, undefinedChain!.range);
+    const declare = actions.find((a) => a.title === "Declare chain 'web-in' in table filter");
+    assert.ok(declare, `actions offered: ${actions.map((a) => a.title).join(', ')}`);
+    assert.ok(declare.kind && vscode.CodeActionKind.QuickFix.contains(declare.kind));
+
+    // Fix All acts on the active editor: make sure it is this one (a notification or a view of an
+    // earlier test may hold the focus).
+    await vscode.window.showTextDocument(document, { preview: false });
+    await waitFor('the document in the active editor', () => vscode.window.activeTextEditor?.document === document);
+    await vscode.commands.executeCommand('iptables.fixAll');
+    await waitFor('the declaration added by Fix All', () => document.getText().includes(':web-in - [0:0]'));
+    const after = await waitFor('diagnostics without undefined-chain', () => {
+      const d = vscode.languages.getDiagnostics(document.uri);
+      return d.length > 0 && !d.some((x) => codeOf(x) === 'undefined-chain') && d;
+    });
+    assert.deepEqual(after.map(codeOf), ['unused-chain']);
+
+    // Back to the file on disk: the error comes back.
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+    assert.ok(!document.isDirty);
+    await diagnosticsWith(document.uri, 'undefined-chain');
+  });
+});

@@ -1,0 +1,23 @@
+/**
+ * Entry point of the real-editor suite, in the form VS Code's extension test runners load
+ * (`extensionTestsPath`): `run()` runs the mocha (tdd) test files bundled next to this file and
+ * rejects when any fails. The same bundle runs in code-server (scripts/real-editor/run-code-server.ts)
+ * and in VS Code desktop through @vscode/test-electron (scripts/real-editor/run-electron.ts).
+ */
+import { readdirSync } from 'node:fs';
+import * as path from 'node:path';
+import Mocha from 'mocha';
+
+export async function run(): Promise<void> {
+  const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 120_000, reporter: 'spec' });
+  // REAL_EDITOR_GREP (e.g. "packet tracer") runs only the tests whose full title matches, for quicker iteration.
+  const grep = process.env.REAL_EDITOR_GREP;
+  if (grep) mocha.grep(grep);
+  const files = readdirSync(__dirname).filter((f) => f.endsWith('.test.cjs')).sort();
+  if (files.length === 0) throw new Error(`no *.test.cjs files next to ${__filename}`);
+  for (const f of files) mocha.addFile(path.join(__dirname, f));
+  const started = Date.now();
+  const failures = await new Promise<number>((resolve) => mocha.run(resolve));
+  console.log(`real-editor suite: ${failures === 0 ? 'passed' : `${failures} failed`} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  if (failures > 0) throw new Error(`${failures} real-editor test${failures === 1 ? '' : 's'} failed`);
+}
