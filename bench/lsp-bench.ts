@@ -18,14 +18,23 @@ import { series, type Series } from './series.ts';
 
 /** What the language-server benchmark measured (milliseconds). */
 export interface LspResults {
-  /** Opening the edit document: time to its first publishDiagnostics (the only one: syntax = full). */
+  /** Opening the edit document: time to its first publishDiagnostics (validity). */
   readonly openToFirstDiagnostics: number;
-  /** One-character edits with the default settings: time from didChange to the publishDiagnostics of the new version. */
+  /** Opening the edit document: time until its diagnostics are complete (validity and the rule-set analysis). */
+  readonly openToFullDiagnostics: number;
+  /**
+   * One-character edits with the default settings: time from didChange to the first
+   * publishDiagnostics of the new version (the per-line "syntax" diagnostics of the fast path).
+   */
   readonly editToDiagnostics: Series;
-  /** The same with `iptables.diagnosticsDelay` set to 0: the server's work without its debounce. */
+  /** The same edits: time from didChange to the server's notice that the version's diagnostics are complete (validity and analysis). */
+  readonly editToFullDiagnostics: Series;
+  /** The same with `iptables.diagnosticsDelay` set to 0: time to the complete diagnostics without any debounce. */
   readonly editToDiagnosticsNoDelay: Series;
   /** Opening the navigation document, to its first diagnostics. */
   readonly openNavigationDocument: number;
+  /** Opening the navigation document, until its diagnostics are complete (the analysis runs while the navigation requests are answered). */
+  readonly openNavigationComplete: number;
   readonly definition: Series & { readonly found: boolean };
   readonly referencesShared: Series & { readonly locations: number; readonly chain: string };
   readonly referencesPerPort: Series & { readonly locations: number; readonly chain: string };
@@ -84,45 +93,53 @@ export async function benchServer(serverBundle: string, editFile: string, navFil
     const editText = readFileSync(editFile, 'utf8');
     let version = 1;
     let waiting = server.nextDiagnostics(uri, version);
+    let complete = server.diagnosticsComplete(uri, version);
     let start = performance.now();
     server.notify('textDocument/didOpen', { textDocument: { uri, languageId: 'iptables', version, text: editText } });
     const openToFirstDiagnostics = (await waiting).at - start;
+    const openToFullDiagnostics = (await complete) - start;
 
-    // One-character edits of a port number in the middle of the file (22 → 23 → 22 …), one at a time.
+    // One-character edits of a port number in the middle of the file (22 → 23 → 22 …), one at a
+    // time, each once the previous version's diagnostics are complete (as after a pause in typing).
     const edit = editPosition(editText.split('\n'), 'middle');
-    const editSeries = async (count: number): Promise<Series> => {
-      const times: number[] = [];
+    const editSeries = async (count: number): Promise<{ first: Series; full: Series }> => {
+      const first: number[] = [];
+      const full: number[] = [];
       for (let i = 0; i < count; i++) {
         version += 1;
         waiting = server.nextDiagnostics(uri, version);
+        complete = server.diagnosticsComplete(uri, version);
         start = performance.now();
         server.notify('textDocument/didChange', {
           textDocument: { uri, version },
           contentChanges: [{ range: { start: edit, end: { line: edit.line, character: edit.character + 1 } }, text: version % 2 === 0 ? '3' : '2' }],
         });
-        times.push((await waiting).at - start);
+        first.push((await waiting).at - start);
+        full.push((await complete) - start);
       }
-      return series(times);
+      return { first: series(first), full: series(full) };
     };
-    const editToDiagnostics = await editSeries(EDITS);
+    const withDefaults = await editSeries(EDITS);
     // The same edits without the debounce. A configuration change makes the server re-check every
-    // open document at once (wait for that); afterwards every edit is checked without delay.
-    waiting = server.nextDiagnostics(uri, version);
+    // open document (wait until that is complete); afterwards every edit is checked without delay.
+    complete = server.diagnosticsComplete(uri, version);
     server.notify('workspace/didChangeConfiguration', { settings: { iptables: { diagnosticsDelay: 0 } } });
-    await waiting;
-    const editToDiagnosticsNoDelay = await editSeries(EDITS);
+    await complete;
+    const editToDiagnosticsNoDelay = (await editSeries(EDITS)).full;
     // Back to the default settings for the rest; the edit document is closed so that only the big one is open.
-    waiting = server.nextDiagnostics(uri, version);
+    complete = server.diagnosticsComplete(uri, version);
     server.notify('workspace/didChangeConfiguration', { settings: { iptables: {} } });
-    await waiting;
+    await complete;
     server.notify('textDocument/didClose', { textDocument: { uri } });
 
     // Navigation on the big document, once its diagnostics are out (so that its analysis is cached).
     const navUri = pathToFileURL(navFile).href;
     const navText = readFileSync(navFile, 'utf8');
     waiting = server.nextDiagnostics(navUri, 1);
+    const navComplete = server.diagnosticsComplete(navUri, 1);
     start = performance.now();
     server.notify('textDocument/didOpen', { textDocument: { uri: navUri, languageId: 'iptables', version: 1, text: navText } });
+    const navStart = start;
     const openNavigationDocument = (await waiting).at - start;
     const navLines = navText.split('\n');
     const doc = { uri: navUri };
@@ -137,6 +154,10 @@ export async function benchServer(serverBundle: string, editFile: string, navFil
     const refPort = await repeat(REQUESTS, () => server.request<unknown[]>('textDocument/references', { textDocument: doc, position: perPortPosition, context: { includeDeclaration: true } }));
     const hover = await repeat(REQUESTS, () => server.request('textDocument/hover', { textDocument: doc, position: forward }));
 
+    // The requests above ran while the rule-set analysis of the document was under way in the
+    // background (the editor's situation right after opening); now wait for it to finish.
+    const openNavigationComplete = (await navComplete) - navStart;
+
     // A definition request right after an edit: the cached analysis is stale, so the request re-checks.
     const navEdit = editPosition(navLines, 'first');
     waiting = server.nextDiagnostics(navUri, 2);
@@ -149,9 +170,12 @@ export async function benchServer(serverBundle: string, editFile: string, navFil
 
     return {
       openToFirstDiagnostics,
-      editToDiagnostics,
+      openToFullDiagnostics,
+      editToDiagnostics: withDefaults.first,
+      editToFullDiagnostics: withDefaults.full,
       editToDiagnosticsNoDelay,
       openNavigationDocument,
+      openNavigationComplete,
       definition: { ...definition.s, found: definition.last.result !== null && definition.last.result !== undefined },
       referencesShared: { ...refShared.s, locations: refShared.last.result?.length ?? 0, chain: 'neutron-openvswi-sg-fallback' },
       referencesPerPort: { ...refPort.s, locations: refPort.last.result?.length ?? 0, chain: perPortChain },

@@ -55,6 +55,7 @@ export class InProcessServer {
   private nextId = 1;
   private readonly pending = new Map<number, (message: Message) => void>();
   private readonly waiters: { uri: string; version: number | undefined; resolve: (p: Published) => void }[] = [];
+  private readonly completeWaiters: { uri: string; version: number; resolve: (at: number) => void }[] = [];
   /** Messages the server logged with `window/logMessage` at error level (its guarded handlers' failures). */
   readonly errors: string[] = [];
   private readonly keepAlive: NodeJS.Timeout;
@@ -132,6 +133,25 @@ export class InProcessServer {
     });
   }
 
+  /**
+   * Resolves with the time (`performance.now()`) at which the server said it has published the last
+   * diagnostics of `uri` at `version` (its `iptables/diagnosticsComplete` notification, sent after
+   * the rule-set analysis). Register the wait before sending the message that triggers it.
+   */
+  diagnosticsComplete(uri: string, version: number): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`diagnostics of ${uri} v${version} not complete within ${TIMEOUT_MS} ms`)), TIMEOUT_MS);
+      this.completeWaiters.push({
+        uri,
+        version,
+        resolve: (at) => {
+          clearTimeout(timer);
+          resolve(at);
+        },
+      });
+    });
+  }
+
   /** Stops the client's keep-alive timer; the server itself stays loaded until the process exits. */
   stop(): void {
     clearInterval(this.keepAlive);
@@ -167,6 +187,13 @@ export class InProcessServer {
         const [waiter] = this.waiters.splice(i, 1);
         waiter?.resolve(published);
       }
+      return;
+    }
+    if (message.method === 'iptables/diagnosticsComplete') {
+      const at = performance.now();
+      const p = message.params as { uri: string; version: number };
+      const i = this.completeWaiters.findIndex((w) => w.uri === p.uri && w.version === p.version);
+      if (i >= 0) this.completeWaiters.splice(i, 1)[0]?.resolve(at);
       return;
     }
     if (message.method === 'window/logMessage') {

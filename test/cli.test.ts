@@ -32,15 +32,18 @@ test('exit 0 on a clean file, 1 with errors, 2 on usage and I/O errors', async (
 test('text output is file:line:col: severity[code]: message, the line and a caret', async () => {
   const { out } = await run(['check', bad]);
   const lines = out.split('\n');
-  assert.match(lines[0], /bad\.rules:3:25: error\[invalid-port\]: .*70000/);
-  assert.equal(lines[1], '  -A INPUT -p tcp --dport 70000 -j ACCEPT');
-  assert.equal(lines[2], '  ' + ' '.repeat(24) + '^^^^^');
+  // The table with the error is not analysed, and a note on its header says so, before the error.
+  assert.match(lines[0], /bad\.rules:1:1: information\[analysis-skipped\]: rule-set analysis skipped for table filter: the table has errors \(the first on line 3\)/);
+  const at = lines.findIndex((l) => /error\[invalid-port\]/.test(l));
+  assert.match(lines[at], /bad\.rules:3:25: error\[invalid-port\]: .*70000/);
+  assert.equal(lines[at + 1], '  -A INPUT -p tcp --dport 70000 -j ACCEPT');
+  assert.equal(lines[at + 2], '  ' + ' '.repeat(24) + '^^^^^');
 });
 
 test('JSON output has 1-based positions', async () => {
   const { out } = await run(['check', '--format', 'json', bad]);
   const j = JSON.parse(out);
-  const d = j.files[0].diagnostics[0];
+  const d = j.files[0].diagnostics.find((x: { code: string }) => x.code === 'invalid-port');
   assert.deepEqual([d.line, d.column, d.endLine, d.endColumn, d.severity, d.code], [3, 25, 3, 30, 'error', 'invalid-port']);
   assert.deepEqual(d.related, []);
 });
@@ -49,8 +52,8 @@ test('SARIF output is a 2.1.0 log with rule ids', async () => {
   const { out } = await run(['check', '--format', 'sarif', bad]);
   const s = JSON.parse(out);
   assert.equal(s.version, '2.1.0');
-  assert.equal(s.runs[0].results[0].ruleId, 'invalid-port');
-  assert.equal(s.runs[0].results[0].locations[0].physicalLocation.region.startLine, 3);
+  const r = s.runs[0].results.find((x: { ruleId: string }) => x.ruleId === 'invalid-port');
+  assert.equal(r.locations[0].physicalLocation.region.startLine, 3);
 });
 
 test('--severity overrides a code', async () => {
@@ -58,4 +61,17 @@ test('--severity overrides a code', async () => {
   assert.equal(r.code, 0);
   assert.match(r.out, /warning\[invalid-port\]/);
   assert.equal((await run(['check', '--severity', 'nonsense=off', bad])).code, 2);
+});
+
+test('--analysis-effort takes a positive number, and limits say how to raise them', async () => {
+  assert.equal((await run(['check', '--analysis-effort', '0', good])).code, 2);
+  assert.equal((await run(['check', '--analysis-effort=x', good])).code, 2);
+  // A chain of 1,001 rules exceeds the pairwise limit at effort 1, not at effort 2.
+  const many = join(dir, 'many.rules');
+  const rules = Array.from({ length: 1001 }, (_, k) => `-A INPUT -s 10.0.${k >> 8}.${k & 255} -j ACCEPT`);
+  writeFileSync(many, ['*filter', ':INPUT DROP [0:0]', ...rules, 'COMMIT', ''].join('\n'));
+  const normal = await run(['check', many]);
+  assert.match(normal.out, /information\[analysis-skipped\]: chain INPUT has 1,001 rules, more than the 1,000 the analysis compares pairwise: .*\(raise it with --analysis-effort N\)/);
+  const more = await run(['check', '--analysis-effort', '2', many]);
+  assert.doesNotMatch(more.out, /analysis-skipped/);
 });

@@ -1,17 +1,49 @@
 /**
- * Unit tests of the packet-space algebra (server/src/core/analysis/packet-space.ts): interval sets,
- * cubes and unions of cubes, checked against brute-force enumeration on small dimensions.
+ * Unit tests of the packet-space algebra (server/src/core/analysis/packet-space.ts) and of the
+ * projection onto remaining distinctions (relevance.ts): interval sets, cubes and unions of cubes,
+ * checked against brute-force enumeration on small dimensions.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cubeSubtract, fromValues, intersect, isEmpty, normalise, setIntersect, setSubtract, setUnion, subsetOf, subtract, union, universe, type Cube, type Dimensions, type IntervalSet, type Space } from '../server/src/core/analysis/packet-space.ts';
+import {
+  coarsen,
+  cubeHull,
+  cubeSubtract,
+  fromValues,
+  intersect,
+  isEmpty,
+  normalise,
+  overlaps,
+  setIntersect,
+  setOverlaps,
+  setSubsetOf,
+  setSubtract,
+  setUnion,
+  simplify,
+  subsetOf,
+  subtract,
+  union,
+  universe,
+  type Cube,
+  type Dimensions,
+  type IntervalSet,
+  type Space,
+} from '../server/src/core/analysis/packet-space.ts';
+import { distinctionsOf, Projector, type Use } from '../server/src/core/analysis/relevance.ts';
 
-const DIMS: Dimensions = { names: ['a', 'b', 'c'], max: [7n, 7n, 3n] };
+const DIMS: Dimensions = { names: ['a', 'b', 'c'], max: [7, 7, 3] };
 
 /** Every point of a space, as "a,b,c" strings. */
 function points(s: Space): Set<string> {
   const out = new Set<string>();
-  for (const c of s) for (const [a0, a1] of c[0]) for (let a = a0; a <= a1; a++) for (const [b0, b1] of c[1]) for (let b = b0; b <= b1; b++) for (const [c0, c1] of c[2]) for (let x = c0; x <= c1; x++) out.add(`${a},${b},${x}`);
+  for (const c of s) for (const a of values(c[0])) for (const b of values(c[1])) for (const x of values(c[2])) out.add(`${a},${b},${x}`);
+  return out;
+}
+
+/** The values of an interval set. */
+function values(s: IntervalSet): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < s.length; i += 2) for (let v = s[i]; v <= s[i + 1]; v++) out.push(v);
   return out;
 }
 
@@ -26,22 +58,47 @@ function rng(seed: number): () => number {
   };
 }
 
-function randomSet(rand: () => number, max: number): IntervalSet {
+function randomSet(rand: () => number, max: number, p = 0.5): IntervalSet {
   const vals: number[] = [];
-  for (let v = 0; v <= max; v++) if (rand() < 0.5) vals.push(v);
+  for (let v = 0; v <= max; v++) if (rand() < p) vals.push(v);
   return fromValues(vals);
 }
 
 function randomCube(rand: () => number): Cube {
-  return DIMS.max.map((m) => (rand() < 0.3 ? normalise([[0n, m]]) : randomSet(rand, Number(m))));
+  return DIMS.max.map((m) => (rand() < 0.3 ? normalise([[0, m]]) : randomSet(rand, m)));
 }
 
-test('interval sets: normalise, intersect, subtract, union', () => {
-  assert.deepEqual(normalise([[5n, 7n], [1n, 2n], [3n, 4n], [9n, 9n]]), [[1n, 7n], [9n, 9n]]);
-  assert.deepEqual(setIntersect([[0n, 10n]], [[2n, 3n], [8n, 12n]]), [[2n, 3n], [8n, 10n]]);
-  assert.deepEqual(setSubtract([[0n, 10n]], [[2n, 3n], [8n, 12n]]), [[0n, 1n], [4n, 7n]]);
-  assert.deepEqual(setUnion([[0n, 1n]], [[2n, 3n]]), [[0n, 3n]]);
-  assert.deepEqual(setSubtract([[0n, 3n]], [[0n, 3n]]), []);
+function randomSpace(rand: () => number, n: number): Space {
+  return Array.from({ length: n }, () => randomCube(rand)).filter((c) => !c.some((x) => x.length === 0));
+}
+
+const same = (a: Set<string>, b: Set<string>): boolean => a.size === b.size && [...a].every((p) => b.has(p));
+
+test('interval sets: normalise, intersect, subtract, union, subset, overlap', () => {
+  assert.deepEqual(normalise([[5, 7], [1, 2], [3, 4], [9, 9]]), [1, 7, 9, 9]);
+  assert.deepEqual(setIntersect([0, 10], [2, 3, 8, 12]), [2, 3, 8, 10]);
+  assert.deepEqual(setSubtract([0, 10], [2, 3, 8, 12]), [0, 1, 4, 7]);
+  assert.deepEqual(setUnion([0, 1], [2, 3]), [0, 3]);
+  assert.deepEqual(setSubtract([0, 3], [0, 3]), []);
+  // Results share the operand when nothing changes, so callers can compare by reference.
+  const a: IntervalSet = [2, 5];
+  assert.equal(setIntersect(a, [0, 9]), a);
+  assert.equal(setSubtract(a, [7, 9]), a);
+  assert.equal(setUnion(a, [3, 4]), a);
+  const rand = rng(11);
+  for (let k = 0; k < 2000; k++) {
+    const x = randomSet(rand, 20, 0.4);
+    const y = randomSet(rand, 20, 0.4);
+    const vx = new Set(values(x));
+    const vy = new Set(values(y));
+    assert.deepEqual(values(setIntersect(x, y)), [...vx].filter((v) => vy.has(v)));
+    assert.deepEqual(values(setSubtract(x, y)), [...vx].filter((v) => !vy.has(v)));
+    assert.deepEqual(values(setUnion(x, y)), [...new Set([...vx, ...vy])].sort((p, q) => p - q));
+    assert.equal(setSubsetOf(x, y), [...vx].every((v) => vy.has(v)));
+    assert.equal(setOverlaps(x, y), [...vx].some((v) => vy.has(v)));
+    // Normalised: sorted, disjoint, non-adjacent.
+    for (const s of [setIntersect(x, y), setSubtract(x, y), setUnion(x, y)]) for (let i = 2; i < s.length; i += 2) assert.ok(s[i] > s[i - 1] + 1);
+  }
 });
 
 test('cube subtraction yields disjoint pieces whose union is the difference', () => {
@@ -58,18 +115,115 @@ test('cube subtraction yields disjoint pieces whose union is the difference', ()
   }
 });
 
+test('subtracting a cube that covers all dimensions but one leaves a single cube', () => {
+  // "Every interface but these": the staircase of per-interface rules must not split.
+  let s: Space = [universe(DIMS)];
+  for (let v = 0; v < 7; v++) {
+    s = subtract(s, [[[v, v], [0, 7], [0, 3]]]);
+    assert.equal(s.length, 1, `after removing ${v + 1} values`);
+  }
+  assert.deepEqual(s, [[[7, 7], [0, 7], [0, 3]]]);
+});
+
 test('space operations agree with brute force', () => {
   const rand = rng(5);
-  for (let k = 0; k < 200; k++) {
-    const s: Space = [randomCube(rand), randomCube(rand)].filter((c) => !c.some((x) => x.length === 0));
-    const t: Space = [randomCube(rand)].filter((c) => !c.some((x) => x.length === 0));
+  for (let k = 0; k < 300; k++) {
+    const s = randomSpace(rand, 1 + Math.floor(rand() * 4));
+    const t = randomSpace(rand, 1 + Math.floor(rand() * 3));
     const ps = points(s);
     const pt = points(t);
-    assert.deepEqual(points(intersect(s, t)), new Set([...ps].filter((p) => pt.has(p))));
-    assert.deepEqual(points(subtract(s, t)), new Set([...ps].filter((p) => !pt.has(p))));
-    assert.deepEqual(points(union(s, t)), new Set([...ps, ...pt]));
+    assert.ok(same(points(intersect(s, t)), new Set([...ps].filter((p) => pt.has(p)))));
+    assert.ok(same(points(subtract(s, t)), new Set([...ps].filter((p) => !pt.has(p)))));
+    assert.ok(same(points(union(s, t)), new Set([...ps, ...pt])));
+    assert.ok(same(points(union(s, t, true)), new Set([...ps, ...pt])), 'growing union');
+    assert.ok(same(points(simplify([...s, ...t])), new Set([...ps, ...pt])), 'simplify');
     assert.equal(subsetOf(s, t), [...ps].every((p) => pt.has(p)));
+    assert.equal(overlaps(s, t), [...ps].some((p) => pt.has(p)));
     assert.equal(isEmpty(subtract(s, t)), [...ps].every((p) => pt.has(p)));
+    assert.ok(same(points([cubeHull(s[0] ?? universe(DIMS), t[0] ?? universe(DIMS))]), points([cubeHull(t[0] ?? universe(DIMS), s[0] ?? universe(DIMS))])));
   }
   assert.equal(points([universe(DIMS)]).size, 8 * 8 * 4);
+});
+
+test('simplify merges cubes differing in one dimension and drops cubes inside others', () => {
+  const a: Cube = [[0, 1], [0, 7], [0, 3]];
+  const b: Cube = [[2, 3], [0, 7], [0, 3]];
+  const inside: Cube = [[0, 0], [1, 1], [2, 2]];
+  assert.deepEqual(simplify([a, inside, b]), [[[0, 3], [0, 7], [0, 3]]]);
+});
+
+test('a growing union folds a staircase of steps into few cubes', () => {
+  // Steps "a = k, b not in 0 … k-1" and "b = k, a not in 0 … k" (rules per interface, in order).
+  let s: Space = [];
+  const steps: Cube[] = [];
+  for (let k = 0; k < 8; k++) {
+    steps.push([[k, k], k === 0 ? [0, 7] : [k, 7], [0, 3]]);
+    if (k < 7) steps.push([[k + 1, 7], [k, k], [0, 3]]);
+  }
+  for (const c of steps) s = union(s, [c], true);
+  assert.ok(same(points(s), points(steps)));
+  assert.ok(s.length <= 2, `${s.length} cubes`);
+  let plain: Space = [];
+  for (const c of steps) plain = union(plain, [c]);
+  assert.ok(same(points(plain), points(steps)));
+});
+
+test('coarsening keeps a superset within the limit, and is the identity below it', () => {
+  const rand = rng(7);
+  for (let k = 0; k < 100; k++) {
+    const s = randomSpace(rand, 12);
+    const limit = 2 + Math.floor(rand() * 6);
+    const { space, coarsened } = coarsen(s, limit);
+    assert.equal(coarsened, s.length > limit);
+    assert.ok(space.length <= Math.max(limit, 1), `${space.length} > ${limit}`);
+    const pc = points(space);
+    for (const p of points(s)) assert.ok(pc.has(p), 'coarsening lost a packet');
+    if (!coarsened) assert.equal(space, s);
+  }
+});
+
+/**
+ * Projection onto remaining distinctions: every packet the projection adds must be treated like a
+ * packet already there by every remaining use (same membership in every remaining rule's space),
+ * so that the rest of a walk cannot tell the difference.
+ */
+test('projection adds only packets that the remaining uses cannot tell from kept ones', () => {
+  const rand = rng(13);
+  for (let round = 0; round < 120; round++) {
+    // Rule-like uses: a scope cube, the distinctions it makes, a position. Many name one value of
+    // dimension 0, so that the index on it is exercised.
+    const uses: Use[] = [];
+    const n = 10 + Math.floor(rand() * 10);
+    for (let at = 0; at < n; at++) {
+      const c: Cube = rand() < 0.6 ? [[at % 8, at % 8], rand() < 0.5 ? [0, 7] : randomSet(rand, 7), [0, 3]] : randomCube(rand);
+      if (c.some((x) => x.length === 0)) continue;
+      uses.push({ at, distinctions: distinctionsOf([c], DIMS), scope: [c] });
+    }
+    const projector = new Projector(DIMS, uses, [0]);
+    const keep = rand() < 0.3 ? 1 << 1 : 0;
+    projector.start(keep);
+    const entry = randomSpace(rand, 3);
+    // Entry: every use remains.
+    check(entry, projector.projectEntry(entry), uses, -1, 0);
+    for (let k = 0; k < n; k += 1 + Math.floor(rand() * 3)) {
+      projector.passed(k);
+      const s = randomSpace(rand, 1 + Math.floor(rand() * 4));
+      check(s, projector.project(s), uses, k, keep);
+    }
+  }
+
+  function check(s: Space, projected: Space, uses: readonly Use[], k: number, keep: number): void {
+    const before = points(s);
+    const after = points(projected);
+    for (const p of before) assert.ok(after.has(p), 'projection lost a packet');
+    const remaining = uses.filter((u) => u.at > k);
+    const signature = (p: string): string => remaining.map((u) => (points(u.scope!).has(p) ? '1' : '0')).join('');
+    const kept = new Set([...before].map(signature));
+    for (const p of after) {
+      if (before.has(p)) continue;
+      assert.ok(kept.has(signature(p)), `projection added ${p}, which a remaining use tells apart from every kept packet`);
+      // Kept dimensions are never widened.
+      if (keep & (1 << 1)) assert.ok([...before].some((q) => q.split(',')[1] === p.split(',')[1]), 'a kept dimension was widened');
+    }
+  }
 });

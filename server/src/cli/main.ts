@@ -13,8 +13,9 @@ import { runTrace, TraceUsageError } from './trace.ts';
 const USAGE = `usage: iptables-lsp <command> [options]
 
 commands:
-  check [--format text|json|sarif] [--ipv4|--ipv6] [--severity CODE=LEVEL]... [--no-analysis] FILE|DIR...
+  check [--format text|json|sarif] [--ipv4|--ipv6] [--severity CODE=LEVEL]... [--no-analysis] [--analysis-effort N] FILE|DIR...
       Check iptables-save / iptables-restore files. Directories are searched for files.
+      --analysis-effort multiplies the rule-set analysis's limits (default 1) when it says one was reached.
       Exit 0: no errors; 1: errors found; 2: usage or I/O error.
   trace FILE (--hook HOOK | --path input|forward|output) (--packet "…" | --packets FILE|-) [--format text|json] [--ipv4|--ipv6]
       Follow a packet through the rules, e.g. --packet "proto=tcp src=10.0.0.5 dst=10.0.0.9 dport=22 in=eth0 state=NEW".
@@ -105,6 +106,7 @@ function runCheck(args: readonly string[], out: (s: string) => void): number {
   const severities: Record<string, SeverityOverrides[string]> = {};
   // The rule-set analysis (unreachable, shadowed, redundant rules …) is on unless --no-analysis.
   let analyses = true;
+  let effort = 1;
   const paths: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -112,6 +114,11 @@ function runCheck(args: readonly string[], out: (s: string) => void): number {
       format = a.includes('=') ? a.slice(9) : args[++i];
       if (!['text', 'json', 'sarif'].includes(format ?? '')) throw new UsageError(`--format must be text, json or sarif, not '${format}'`);
     } else if (a === '--no-analysis') analyses = false;
+    else if (a === '--analysis-effort' || a.startsWith('--analysis-effort=')) {
+      const spec = a.includes('=') ? a.slice(18) : args[++i];
+      effort = Number(spec);
+      if (!(effort > 0)) throw new UsageError(`--analysis-effort takes a positive number, not '${spec}'`);
+    }
     else if (a === '--ipv4' || a === '-4') family = 'ipv4';
     else if (a === '--ipv6' || a === '-6') family = 'ipv6';
     else if (a === '--severity' || a.startsWith('--severity=')) {
@@ -134,7 +141,7 @@ function runCheck(args: readonly string[], out: (s: string) => void): number {
     } catch (e) {
       throw new Error(`cannot read '${f}': ${(e as Error).message}`);
     }
-    const r = check(text, { family, fileName: f, severities, analyses });
+    const r = check(text, { family, fileName: f, severities, analyses: analyses && { effort, raiseHint: 'raise it with --analysis-effort N' } });
     reports.push({ path: relative(process.cwd(), f) || f, text, family: r.family, diagnostics: r.diagnostics });
   }
   if (format === 'json') out(JSON.stringify(formatJson(reports), null, 2) + '\n');

@@ -3,11 +3,11 @@
  * the language server, the CLI and the tests all call these functions.
  */
 import { parse as parseSyntax, type ParseResult } from './syntax.ts';
-import { buildModel, detectFamily, type Model } from './model.ts';
+import { buildModel, detectFamily, type Model, type ModelObserver } from './model.ts';
 import { CommandChecks, validate } from './validate.ts';
 import { applySeverities, type Diagnostic, type SeverityOverrides } from './diagnostics.ts';
 import type { Family } from './extensions/value-kinds.ts';
-import { analyse, type AnalysisOptions } from './analysis/analyse.ts';
+import { analyse, RuleReader, type AnalysisOptions } from './analysis/analyse.ts';
 
 export type { Diagnostic, Severity, Range, Position, RelatedInfo, SeverityOverrides } from './diagnostics.ts';
 export { DIAGNOSTIC_CODES } from './diagnostics.ts';
@@ -29,6 +29,19 @@ export interface CheckOptions {
    * the CLI turns it on (`--no-analysis` turns it off).
    */
   readonly analyses?: boolean | AnalysisOptions;
+  /**
+   * With the analysis off, still read the rules for it while the model is built, for an analysis
+   * run later (`analysisInput`): the language server publishes validity first and analyses after.
+   */
+  readonly prepareAnalysis?: boolean;
+}
+
+/** What a later run of the analysis needs from a check (see `CheckOptions.prepareAnalysis`). */
+export interface AnalysisInput {
+  /** The rules as read while the model was built; the analysis takes them out as it goes. */
+  readonly readings: RuleReader;
+  /** Lines with errors: their tables are not analysed. */
+  readonly errorLines: ReadonlySet<number>;
 }
 
 /** The result of checking one document. */
@@ -36,7 +49,10 @@ export interface CheckResult {
   readonly family: Family;
   readonly parsed: ParseResult;
   readonly model: Model;
+  /** Validity diagnostics, and the analysis's when it ran. */
   readonly diagnostics: Diagnostic[];
+  /** Present when `prepareAnalysis` asked for it and the analysis did not run already. */
+  readonly analysisInput?: AnalysisInput;
 }
 
 /** Splits a document into lines and arguments; never throws. */
@@ -49,17 +65,34 @@ export function check(text: string, options: CheckOptions = {}): CheckResult {
   const family = detectFamily(text, { override: options.family, fileName: options.fileName });
   const parsed = parseSyntax(text);
   const commands = new CommandChecks(family);
-  const model = buildModel(parsed, family, commands);
+  const analysing = options.analyses !== undefined && options.analyses !== false;
+  // The analysis reads the rules while the model is built, so that each is interpreted once.
+  const readings = analysing || options.prepareAnalysis ? new RuleReader(family) : undefined;
+  const model = buildModel(parsed, family, readings ? bothObservers(commands, readings) : commands);
   const found = validate(parsed, model, commands);
-  if (options.analyses !== undefined && options.analyses !== false) {
-    const errorLines = new Set(found.filter((d) => d.severity === 'error').map((d) => d.range.start.line));
+  if (analysing) {
+    const errorLines = errorLinesOf(found);
     const tuned = options.analyses === true ? {} : options.analyses;
-    found.push(...analyse(model, { errorLines, ...tuned }).diagnostics);
+    found.push(...analyse(model, { errorLines, reachability: false, readings, ...tuned }).diagnostics);
     found.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
   }
   const diagnostics = applySeverities(found, options.severities);
-  return { family, parsed, model, diagnostics };
+  return { family, parsed, model, diagnostics, analysisInput: !analysing && readings ? { readings, errorLines: errorLinesOf(found) } : undefined };
+}
+
+/** The lines of error-severity diagnostics (a table holding one is not analysed). */
+function errorLinesOf(found: readonly Diagnostic[]): Set<number> {
+  return new Set(found.filter((d) => d.severity === 'error').map((d) => d.range.start.line));
+}
+
+/** One observer that tells two others everything, in order. */
+function bothObservers(a: ModelObserver, b: ModelObserver): ModelObserver {
+  return {
+    declared: (t, c) => (a.declared(t, c), b.declared(t, c)),
+    command: (t, r, info) => (a.command(t, r, info), b.command(t, r, info)),
+    tableEnd: (t) => (a.tableEnd(t), b.tableEnd(t)),
+  };
 }
 export { detectFamily } from './model.ts';
-export { analyse, type AnalysisOptions, type AnalysisResult } from './analysis/analyse.ts';
+export { analyse, analyseAsync, RuleReader, type AnalysisOptions, type AsyncAnalysisOptions, type AnalysisResult } from './analysis/analyse.ts';
 export { LineDiagnostics } from './line-diagnostics.ts';

@@ -44,6 +44,7 @@ import {
   chainDetail,
 } from '../core/navigation.ts';
 import { hoverAt } from '../core/describe.ts';
+import { AnalysisScheduler, type AnalysisSettings } from './analysis-scheduler.ts';
 import { registerTraceRequests } from './trace.ts';
 import { forgetPolicy, isPolicyDocument, policyCompletion, policyDefinition, policyFormatting, policyHover, policyPrepareRenameAt, policyReferences, policyRenameAt, publishPolicy, registerPolicyRequests } from './policy.ts';
 import { completeAt } from '../core/completion.ts';
@@ -68,8 +69,12 @@ export { toLspDiagnostic } from './convert.ts';
 export interface Settings {
   severity: SeverityOverrides;
   family?: 'ipv4' | 'ipv6';
-  /** Analyses that can be switched off: counter hints and reference-count lenses. */
-  analyses: { counters: boolean; referenceCounts: boolean };
+  /**
+   * Analyses that can be switched off: counter hints, reference-count lenses and the rule-set
+   * analysis (unreachable, shadowed, redundant rules …, run in the background after validity),
+   * with the effort the latter may spend (a multiplier of its limits).
+   */
+  analyses: { counters: boolean; referenceCounts: boolean; ruleSet: boolean; effort: number };
   /** Files larger than this (in bytes) are not analysed at all. */
   maxFileSize: number;
   /** Milliseconds to wait after an edit before re-checking. */
@@ -78,7 +83,7 @@ export interface Settings {
 
 const DEFAULT_SETTINGS: Settings = {
   severity: {},
-  analyses: { counters: true, referenceCounts: true },
+  analyses: { counters: true, referenceCounts: true, ruleSet: true, effort: 1 },
   maxFileSize: 64 * 1024 * 1024,
   diagnosticsDelay: 200,
 };
@@ -87,7 +92,8 @@ const DEFAULT_SETTINGS: Settings = {
 interface RawSettings {
   severity?: SeverityOverrides;
   family?: string;
-  analyses?: { counters?: boolean; referenceCounts?: boolean };
+  /** `false` switches every analysis off. */
+  analyses?: false | { counters?: boolean; referenceCounts?: boolean; ruleSet?: boolean; effort?: number };
   maxFileSizeMB?: number;
   diagnosticsDelay?: number;
 }
@@ -99,12 +105,19 @@ export function readSettings(raw: RawSettings | undefined): Settings {
     severity: s.severity && typeof s.severity === 'object' ? s.severity : {},
     family: s.family === 'ipv4' || s.family === 'ipv6' ? s.family : undefined,
     analyses: {
-      counters: s.analyses?.counters !== false,
-      referenceCounts: s.analyses?.referenceCounts !== false,
+      counters: s.analyses !== false && s.analyses?.counters !== false,
+      referenceCounts: s.analyses !== false && s.analyses?.referenceCounts !== false,
+      ruleSet: s.analyses !== false && s.analyses?.ruleSet !== false,
+      effort: s.analyses && typeof s.analyses.effort === 'number' && s.analyses.effort > 0 ? s.analyses.effort : DEFAULT_SETTINGS.analyses.effort,
     },
     maxFileSize: typeof s.maxFileSizeMB === 'number' && s.maxFileSizeMB > 0 ? s.maxFileSizeMB * 1024 * 1024 : DEFAULT_SETTINGS.maxFileSize,
     diagnosticsDelay: typeof s.diagnosticsDelay === 'number' && s.diagnosticsDelay >= 0 ? s.diagnosticsDelay : DEFAULT_SETTINGS.diagnosticsDelay,
   };
+}
+
+/** What the background rule-set analysis needs of the settings. */
+function analysisSettings(s: Settings): AnalysisSettings {
+  return { enabled: s.analyses.ruleSet, severities: s.severity, effort: s.analyses.effort };
 }
 
 /** Runs `fn` unless the request is cancelled, logging instead of throwing on failure. */
@@ -127,6 +140,9 @@ interface ChainRef {
 
 /** Documents with fewer lines are only checked in full (see publishFast). */
 const FAST_PATH_MIN_LINES = 2000;
+
+/** Sent after the last diagnostics publication of a document version: `{ uri, version }`. */
+export const DIAGNOSTICS_COMPLETE = 'iptables/diagnosticsComplete';
 
 /**
  * Moves diagnostics of an old version of a document onto a new version: the common leading and
@@ -158,6 +174,19 @@ export function startServer(): void {
   const timers = new Map<string, NodeJS.Timeout>();
   const tooLargeWarned = new Set<string>();
   let settings: Settings = DEFAULT_SETTINGS;
+  // Validity is published at once; the rule-set analysis follows in the background (analysis-scheduler.ts).
+  const analyses = new AnalysisScheduler(
+    {
+      publish: (uri, version, diagnostics) => void connection.sendDiagnostics({ uri, version, diagnostics: diagnostics.map((d) => toLspDiagnostic(d, uri)) }),
+      // A custom notification, ignored by clients that do not know it: tests and the benchmark use
+      // it to tell the last publication of a version (validity plus analysis) from the earlier ones.
+      done: (uri, version) => void connection.sendNotification(DIAGNOSTICS_COMPLETE, { uri, version }),
+      log: (message) => connection.console.log(message),
+      error: (message) => connection.console.error(message),
+    },
+    analysisSettings(settings),
+    shiftToEdit,
+  );
 
   /** The analysis of a document at its current version; undefined when the file is over the size limit. */
   const analyse = (doc: TextDocument): { result: CheckResult; lines: string[] } | undefined => {
@@ -172,7 +201,7 @@ export function startServer(): void {
       }
       return undefined;
     }
-    const result = check(text, { fileName: doc.uri, family: settings.family, severities: settings.severity });
+    const result = check(text, { fileName: doc.uri, family: settings.family, severities: settings.severity, prepareAnalysis: settings.analyses.ruleSet });
     const entry = { version: doc.version, result, lines: text.split('\n') };
     cache.set(doc.uri, entry);
     return entry;
@@ -203,7 +232,11 @@ export function startServer(): void {
         if (!lc) lineCaches.set(doc.uri, (lc = new LineDiagnostics()));
         lc.seed(a.lines, a.result.model.ruleProblems, a.result.family);
       }
-      void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: a ? a.result.diagnostics.map((d) => toLspDiagnostic(d, doc.uri)) : [] });
+      if (a) analyses.validity(doc.uri, doc.version, a.lines, a.result);
+      else {
+        void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: [] });
+        void connection.sendNotification(DIAGNOSTICS_COMPLETE, { uri: doc.uri, version: doc.version });
+      }
     });
   };
 
@@ -225,8 +258,9 @@ export function startServer(): void {
       const prev = wholeFile.get(doc.uri);
       const family = settings.family ?? prev?.family ?? detectFamily(text, { fileName: doc.uri });
       const fast = lc.run(text, family, settings.severity);
-      const moved = prev ? shiftToEdit(prev.lines, text.split('\n'), prev.diagnostics) : [];
-      void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: [...fast, ...moved].map((d) => toLspDiagnostic(d, doc.uri)) });
+      const lines = text.split('\n');
+      const moved = prev ? shiftToEdit(prev.lines, lines, prev.diagnostics) : [];
+      void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: [...fast, ...moved, ...analyses.carried(doc.uri, lines)].map((d) => toLspDiagnostic(d, doc.uri)) });
     });
   };
 
@@ -276,6 +310,7 @@ export function startServer(): void {
   connection.onDidChangeConfiguration((change) => {
     const raw = (change.settings as { iptables?: RawSettings } | undefined)?.iptables;
     settings = readSettings(raw);
+    analyses.configure(analysisSettings(settings));
     cache.clear();
     for (const d of documents.all()) schedule(d);
   });
@@ -284,12 +319,15 @@ export function startServer(): void {
   documents.onDidChangeContent((e) => {
     // didOpen also fires a content change; the open handler has already published that version.
     if (cache.get(e.document.uri)?.version !== e.document.version) {
+      // The analysis of the previous version is stale now: stop it before anything else.
+      analyses.cancel(e.document.uri);
       publishFast(e.document);
       schedule(e.document);
     }
   });
   documents.onDidClose((e) => {
     forgetPolicy(e.document.uri);
+    analyses.forget(e.document.uri);
     cache.delete(e.document.uri);
     wholeFile.delete(e.document.uri);
     lineCaches.delete(e.document.uri);

@@ -8,17 +8,30 @@
  * Soundness: packet sets are over-approximated, never under-approximated. A rule whose match is not
  * fully modelled (`approximated`) may or may not match: it never removes packets from what later
  * rules see. So a rule reported unreachable really is unreachable, whatever the unmodelled
- * matches do.
+ * matches do. When the packets following a chain still split into more pieces than the table's
+ * piece limit, the pieces are merged into fewer, larger ones (packet-space.ts `coarsen`): still a
+ * superset, so still sound, but rules after that point may be missed; such chains say so with an
+ * `analysis-skipped` information diagnostic and skip the checks that need exact sets.
  *
  * A user chain reached from several places is analysed once, for the union of what reaches it.
  * What a jump gives back to its caller is taken from a summary of the callee computed for every
  * packet, intersected with what was sent (widened on the fields the callee can rewrite).
+ *
+ * Cost: every rule is walked at most twice (the summary, then the packets that really arrive).
+ * What keeps the sets small is relevance.ts: once no later rule (nor chain it calls) tells two
+ * packets apart, the walk stops keeping them apart, so the pieces that per-interface or
+ * per-address rules cut off merge again. The work is written as generators that pause at safe
+ * points: `analyse` runs them to the end at once, `analyseAsync` in slices that leave the event
+ * loop free between them and can be abandoned.
  */
-import type { Chain, Model, Rule, Table } from '../model.ts';
+import type { Chain, Model, ModelObserver, Rule, Table } from '../model.ts';
+import type { RuleInfo } from '../rule.ts';
 import type { Diagnostic, RelatedInfo, Range } from '../diagnostics.ts';
+import type { Family } from '../extensions/value-kinds.ts';
 import { STANDARD_TARGETS, TARGET_BY_NAME } from '../extensions/extensions.ts';
-import { intersect, isEmpty, mapDimension, NOTHING, overlaps, range, subsetOf, subtract, union, volume, widen, universe, type Space } from './packet-space.ts';
-import { D, describeCube, hookEntry, markOperation, markTransform, ruleSpace, vocabularyOf, type RuleSpace, type Vocabulary } from './rule-space.ts';
+import { coarsen, intersect, isEmpty, isFull, mapDimension, NOTHING, overlaps, range, setEquals, subsetOf, subtract, union, volume, widen, universe, type Cube, type Space } from './packet-space.ts';
+import { D, describeCube, hookEntry, markTransform, readRule, readRuleInfo, spaceOf, VocabularyCollector, type RuleReading, type RuleSpace, type TargetReading, type Vocabulary } from './rule-space.ts';
+import { distinctionsOf, joinDistinctions, Projector, type Distinctions, type Use } from './relevance.ts';
 
 /** Options of the analysis. */
 export interface AnalysisOptions {
@@ -27,85 +40,332 @@ export interface AnalysisOptions {
    * skipped with an information diagnostic; deterministic, unlike a time limit.
    */
   readonly budget?: number;
-  /** A wall-clock limit per file in milliseconds, as a last resort. */
+  /** A limit on the analysis's own running time per model in milliseconds, as a last resort. */
   readonly timeLimitMs?: number;
   /** The packets entering builtin chains, per table and hook; by default every packet the hook can see. */
   readonly entry?: (table: string, hook: string, v: Vocabulary) => Space | undefined;
   /** Chains with more rules than this skip the pairwise checks (redundant, correlated, generalisation), saying so. */
   readonly pairwiseLimit?: number;
   /**
+   * The most cubes a set of packets may have before it is merged into fewer, larger ones (an
+   * over-approximation, reported). By default it shrinks as tables grow, so that the work per
+   * table stays bounded: 2,000,000 divided by the number of rules, between 32 and 4,096.
+   */
+  readonly pieceLimit?: number;
+  /**
+   * Chains with at most this many rules, and sets of at most this many cubes, are walked without
+   * projecting onto what later rules tell apart (relevance.ts), which would not pay there; 8
+   * unless given. Tests set 0 to exercise the projection on small rule sets.
+   */
+  readonly projectionThreshold?: number;
+  /**
+   * Multiplies the default work budget, time limit, pairwise limit and piece limit (1 unless
+   * given): the one knob users turn when a message says a limit was reached.
+   */
+  readonly effort?: number;
+  /**
+   * How the user raises the effort where the analysis runs (a setting, a command-line option),
+   * appended to every message about a limit; by default the messages name the `effort` option.
+   */
+  readonly raiseHint?: string;
+  /**
+   * Whether the result lists every rule's reachability (`rules`, true unless false): the packets
+   * of every rule are then kept until the end, which costs memory on big files; diagnostics
+   * alone need them one chain at a time.
+   */
+  readonly reachability?: boolean;
+  /** The rules as read while the model was built (see `RuleReader`); otherwise they are read here. */
+  readonly readings?: RuleReader;
+  /**
    * Lines with error-severity diagnostics: a table holding one is not analysed, since
-   * iptables-restore refuses the whole table (the errors already say so).
+   * iptables-restore refuses the whole table; an information diagnostic on its header says so.
    */
   readonly errorLines?: ReadonlySet<number>;
+}
+
+/** Options of `analyseAsync`: those of `analyse`, plus how to share the thread and when to stop. */
+export interface AsyncAnalysisOptions extends AnalysisOptions {
+  /** Aborting stops the analysis at its next pause; the promise then rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
+  /** The longest stretch of work between two pauses, in milliseconds (10 unless given). */
+  readonly yieldEveryMs?: number;
+}
+
+/**
+ * Reads every rule for the analysis while the model is built (pass it to `buildModel` as, or
+ * along with, its observer), so that a rule is interpreted once for validity and analysis: on a
+ * big dump the model recomputes an interpretation on every later access. Give it to `analyse` as
+ * the `readings` option; `analyse` takes the readings out, so they are held no longer than needed.
+ */
+export class RuleReader implements ModelObserver {
+  private readonly tables = new Map<Table, { readonly collect: VocabularyCollector; readonly readings: Map<Rule, RuleReading> }>();
+
+  constructor(private readonly family: Family) {}
+
+  declared(): void {}
+
+  tableEnd(): void {}
+
+  command(t: Table, rule: Rule, info: RuleInfo): void {
+    // Only commands that put a rule in a chain; the others leave nothing for the analysis.
+    if (info.command !== 'A' && info.command !== 'I' && info.command !== 'R') return;
+    let x = this.tables.get(t);
+    if (!x) this.tables.set(t, (x = { collect: new VocabularyCollector(this.family), readings: new Map() }));
+    x.readings.set(rule, readRuleInfo(info, x.collect));
+  }
+
+  /** The readings of a table and what they named, handed over once. */
+  take(t: Table): { readonly collect: VocabularyCollector; readonly readings: Map<Rule, RuleReading> } | undefined {
+    const x = this.tables.get(t);
+    this.tables.delete(t);
+    return x;
+  }
 }
 
 /** What the analysis found for one rule. */
 export interface RuleReach {
   readonly rule: Rule;
   readonly chain: Chain;
-  /** The packets the rule matches on some path (empty: unreachable). */
+  /**
+   * The packets the rule matches on some path (empty: unreachable). Exact in every field that
+   * this rule, the rules after it and the chains they call tell apart; fields no later test
+   * looks at may be widened (relevance.ts).
+   */
   readonly hit: Space;
   readonly approximated: boolean;
+  /** False when `hit` was merged into larger pieces on the way (a superset of the exact set). */
+  readonly exact: boolean;
 }
 
 /** The analysis of a model: diagnostics and per-rule reachability (for tests and tools). */
 export interface AnalysisResult {
   readonly diagnostics: Diagnostic[];
-  /** Rules by line whose reachability was decided (tables that were skipped are absent). */
+  /**
+   * Rules by line whose reachability was decided (tables that were skipped are absent; empty
+   * when the `reachability` option is false).
+   */
   readonly rules: Map<number, RuleReach>;
+  /**
+   * The work spent, in the steps the `budget` counts, summed over the tables analysed: a
+   * deterministic measure of cost (tests use it to check that the analysis grows linearly).
+   */
+  readonly work: number;
 }
 
-const DEFAULT_BUDGET = 4_000_000;
-const DEFAULT_TIME_MS = 3_000;
+const DEFAULT_BUDGET = 20_000_000;
+const DEFAULT_TIME_MS = 10_000;
 const DEFAULT_PAIRWISE = 1000;
+/** The work the default piece limit aims at per table: the limit is this divided by the rules. */
+const PIECE_WORK = 2_000_000;
+const MIN_PIECES = 32;
+const MAX_PIECES = 4096;
+/** Rules after an approximated rule that are compared with it in chains too long for pairwise checks. */
+const APPROXIMATION_WINDOW = 50;
+/** Chains (and sets) up to this size are walked without projection (relevance.ts) by default: it would not pay. */
+const SMALL_CHAIN = 8;
+/** Dimensions in which rules often name single values (interfaces, addresses): relevance.ts indexes them. */
+const INDEX_DIMS = [D.in, D.out, D.physIn, D.physOut, D.src, D.dst];
 
 /** How a rule's target continues the traversal. */
 type Kind = 'terminal' | 'continue' | 'return' | 'jump' | 'goto';
 
-interface Facts {
-  readonly rule: Rule;
-  readonly rs: RuleSpace;
-  readonly kind: Kind;
-  readonly callee?: Chain;
-  /** What the rule does to the packets that continue (MARK …); undefined: nothing. */
-  readonly transform?: (s: Space) => Space;
-  /** Dimensions the rule can rewrite. */
-  readonly rewrites: readonly number[];
-  /** A key comparing actions: the target with its options. */
-  readonly action: string;
+/**
+ * What the analysis knows of one rule. A class with every field set in one order, so that the
+ * many loops over rules see one object shape.
+ */
+class Facts {
+  constructor(
+    readonly rule: Rule,
+    readonly rs: RuleSpace,
+    readonly kind: Kind,
+    /** The chain a jump or goto calls. */
+    readonly callee: ChainState | undefined,
+    /** What the rule does to the packets that continue (MARK …); undefined: nothing. */
+    readonly transform: ((s: Space) => Space) | undefined,
+    /** Dimensions the rule can rewrite. */
+    readonly rewrites: readonly number[],
+    /** A key comparing actions: the target with its options. */
+    readonly action: string,
+    /** The rule's target, as read once. */
+    readonly target: TargetReading | undefined,
+    /** The dimensions the rule tests (a bit each), as `readsOf` would tell. */
+    readonly tests: number,
+  ) {}
 }
 
-class BudgetExceeded extends Error {}
+/** What the analysis knows of one chain of the table being analysed. */
+class ChainState {
+  /** The facts of its rules, in order. */
+  facts: Facts[] = [];
+  /** 1 while the jump graph is searched below it, 2 once done. */
+  visit: 0 | 1 | 2 = 0;
+  /** Whether any packet can come back from it to its caller. */
+  canReturn = true;
+  /** The dimensions its rules and the chains they call test (a bit each). */
+  reachDims = 0;
+  /** The dimensions its callers test once it gives packets back. */
+  afterReturn = 0;
+  /** What it gives back for any packet (user chains, once computed). */
+  summary: Summary | undefined = undefined;
+  /** The distinctions its rules and the chains they call make (built when a projector needs them). */
+  reach: Distinctions | undefined = undefined;
+  /** What the rest of the chain tells apart at each position (built on first use). */
+  projector: Projector | undefined = undefined;
+  /** The packets entering it, gathered from its callers during the top-down pass. */
+  input: Packets = NO_PACKETS;
+  constructor(readonly chain: Chain) {}
+}
+
+/** What a user chain gives back to its caller for any packet. */
+interface Summary {
+  readonly returned: Space;
+  readonly rewrites: ReadonlySet<number>;
+  /** False when the chain's walk merged pieces: `returned` is then a superset. */
+  readonly exact: boolean;
+}
+
+/** The packets entering a chain or matched by a rule, and whether they are exact. */
+interface Packets {
+  readonly space: Space;
+  readonly exact: boolean;
+}
+
+const NO_PACKETS: Packets = { space: NOTHING, exact: true };
+
+/** A reason to skip a whole table, with the message saying why. */
+class Skip extends Error {}
+
+/** Work that pauses at safe points: each `yield` is a chance to let others run or to stop. */
+type Steps<T> = Generator<void, T, void>;
+
+/** Decides when the analysis pauses, and measures its own running time (not the pauses). */
+class Clock {
+  private sliceStart = performance.now();
+  private active = 0;
+  private ticks = 0;
+  constructor(private readonly sliceMs: number) {}
+  /** Whether the current slice is used up; cheap enough for inner loops (it reads the time rarely). */
+  due(): boolean {
+    return (++this.ticks & 15) === 0 && performance.now() - this.sliceStart >= this.sliceMs;
+  }
+  /** Running time so far, pauses excluded. */
+  elapsed(): number {
+    return this.active + performance.now() - this.sliceStart;
+  }
+  pause(): void {
+    this.active += performance.now() - this.sliceStart;
+  }
+  resume(): void {
+    this.sliceStart = performance.now();
+  }
+}
 
 /** Targets that neither stop the packet nor change a modelled field. */
 const PURE_CONTINUE = new Set(['LOG', 'NFLOG', 'ULOG', 'AUDIT', 'CHECKSUM', 'CLASSIFY', 'CONNSECMARK', 'DSCP', 'TOS', 'TTL', 'HL', 'IDLETIMER', 'SET', 'TCPMSS', 'TEE', 'TRACE', 'LED', 'RATEEST', 'SECMARK', 'TCPOPTSTRIP', 'ECN', 'NETMAP']);
 
-/** Runs the analysis over every table of the model. */
+/** No dimension: shared by the many rules that rewrite nothing. */
+const NO_DIMS: readonly number[] = [];
+
+/** Runs the analysis over every table of the model, at once. */
 export function analyse(model: Model, options: AnalysisOptions = {}): AnalysisResult {
+  const steps = analysisSteps(model, options, new Clock(Number.POSITIVE_INFINITY));
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * Runs the analysis in slices of about `yieldEveryMs`, giving the event loop back between them
+ * (through `setImmediate`, so pending I/O such as an editor's next edit is handled first). The
+ * result is the same as `analyse`'s; the time limit counts only the analysis's own slices. When
+ * the signal aborts, the work stops at the next pause and the promise rejects with its reason.
+ */
+export async function analyseAsync(model: Model, options: AsyncAnalysisOptions = {}): Promise<AnalysisResult> {
+  const clock = new Clock(options.yieldEveryMs ?? 10);
+  const steps = analysisSteps(model, options, clock);
+  const signal = options.signal;
+  try {
+    for (;;) {
+      signal?.throwIfAborted();
+      clock.resume();
+      const r = steps.next();
+      clock.pause();
+      if (r.done) return r.value;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    // An abandoned analysis releases what its generator holds.
+    steps.return(undefined as never);
+  }
+}
+
+/** The limits of one run, after the effort multiplier. */
+interface Limits {
+  readonly budget: number;
+  readonly timeLimit: number;
+  readonly pairwise: number;
+  readonly pieces: number | undefined;
+  readonly effort: number;
+  /** Appended to messages about limits. */
+  readonly hint: string;
+}
+
+function limitsOf(options: AnalysisOptions): Limits {
+  const effort = options.effort !== undefined && options.effort > 0 ? options.effort : 1;
+  return {
+    budget: options.budget ?? DEFAULT_BUDGET * effort,
+    timeLimit: options.timeLimitMs ?? DEFAULT_TIME_MS * effort,
+    pairwise: options.pairwiseLimit ?? Math.round(DEFAULT_PAIRWISE * effort),
+    pieces: options.pieceLimit,
+    effort,
+    hint: options.raiseHint ?? 'raise the analysis effort (the `effort` option) to go further',
+  };
+}
+
+function* analysisSteps(model: Model, options: AnalysisOptions, clock: Clock): Steps<AnalysisResult> {
   const diagnostics: Diagnostic[] = [];
   const rules = new Map<number, RuleReach>();
-  const started = Date.now();
-  for (const t of model.tables) {
+  const limits = limitsOf(options);
+  const errorLines = options.errorLines ? [...options.errorLines].sort((a, b) => a - b) : [];
+  let work = 0;
+  for (let i = 0; i < model.tables.length; i++) {
+    const t = model.tables[i];
     if (!t.known) continue;
-    const end = t.commitLine ?? Number.MAX_SAFE_INTEGER;
+    // A table without COMMIT ends at the next table's line (where its missing COMMIT is reported).
+    const end = t.commitLine ?? model.tables[i + 1]?.line ?? Number.MAX_SAFE_INTEGER;
+    const header = lineRange(t.line, 0, t.headerArg.end);
     // A table with errors is not analysed: iptables-restore refuses it, and its error diagnostics
-    // already tell the user what to fix first.
-    if (options.errorLines && [...options.errorLines].some((l) => l >= t.line && l <= end)) continue;
-    try {
-      analyseTable(t, model, options, started, diagnostics, rules);
-    } catch (e) {
-      if (!(e instanceof BudgetExceeded)) throw e;
-      for (const c of t.chains.values()) for (const r of c.rules) rules.delete(r.line);
+    // already tell the user what to fix first. One note on the header says why nothing is checked.
+    const firstError = errorLines.find((l) => l >= t.line && l <= end);
+    if (firstError !== undefined) {
       diagnostics.push({
-        range: lineRange(t.line, 0, t.headerArg.end),
+        range: header,
+        severity: 'information',
+        code: 'analysis-skipped',
+        message: `rule-set analysis skipped for table ${t.name}: the table has errors (the first on line ${firstError + 1}), and iptables-restore refuses a table with errors as a whole; its rules are checked for reachability once the errors are fixed`,
+      });
+      continue;
+    }
+    const found: Diagnostic[] = [];
+    const reached = new Map<number, RuleReach>();
+    try {
+      work += yield* analyseTable(t, model, options, limits, clock, found, reached);
+      diagnostics.push(...found);
+      for (const [k, r] of reached) rules.set(k, r);
+    } catch (e) {
+      if (!(e instanceof Skip)) throw e;
+      diagnostics.push({
+        range: header,
         severity: 'information',
         code: 'analysis-skipped',
         message: `rule-set analysis skipped for table ${t.name}: ${e.message}; no rule of this table is checked for reachability`,
       });
     }
   }
-  return { diagnostics, rules };
+  // Chains are analysed callers first; report in document order (stable for one position).
+  diagnostics.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
+  return { diagnostics, rules, work };
 }
 
 function lineRange(line: number, start: number, end: number): Range {
@@ -114,230 +374,462 @@ function lineRange(line: number, start: number, end: number): Range {
 
 const ruleRange = (r: Rule): Range => lineRange(r.span.line, r.span.start, r.span.end);
 
-function analyseTable(t: Table, model: Model, options: AnalysisOptions, started: number, out: Diagnostic[], rules: Map<number, RuleReach>): void {
-  const v = vocabularyOf(t, model.family);
+/** The state shared by the walks of one table. */
+interface TableContext {
+  readonly v: Vocabulary;
+  readonly clock: Clock;
+  readonly spend: (n: number) => void;
+  readonly pieceLimit: number;
+  /** See `AnalysisOptions.projectionThreshold`. */
+  readonly small: number;
+  /** Chains whose packets had to be merged into larger pieces, with the number of pieces seen. */
+  readonly coarsened: Map<Chain, number>;
+}
+
+/** Keeps a space within the piece limit, noting the chain where it had to be merged. */
+function bounded(ctx: TableContext, c: Chain, s: Space): { space: Space; coarsened: boolean } {
+  if (s.length <= ctx.pieceLimit) return { space: s, coarsened: false };
+  ctx.spend(s.length * 4);
+  if (!ctx.coarsened.has(c)) ctx.coarsened.set(c, s.length);
+  return coarsen(s, ctx.pieceLimit);
+}
+
+/** Whether a rule matches every packet for sure (no condition, or none that narrows anything). */
+function unconditional(f: Facts, v: Vocabulary): boolean {
+  if (f.rs.approximated || f.rs.space.length !== 1) return false;
+  return f.rs.space[0].every((x, d) => isFull(x, v.dims.max[d]));
+}
+
+/**
+ * The distinctions a rule itself makes between packets: the bounds of its match, and every mark
+ * value when a MARK maps marks (rather than setting them outright). Computed when needed rather
+ * than kept: a big table has many rules, and few chains need them.
+ */
+function readsOf(f: Facts, v: Vocabulary): Distinctions {
+  return distinctionsOf(f.rs.space, v.dims, f.target?.name === 'MARK' && f.target.mark !== undefined ? 1 << D.mark : 0);
+}
+
+/** The distinctions a chain and the chains it calls make, computed once. */
+function reachOf(s: ChainState, v: Vocabulary): Distinctions {
+  if (!s.reach) {
+    const parts: Distinctions[] = [];
+    const callees = new Set<ChainState>();
+    for (const f of s.facts) {
+      parts.push(readsOf(f, v));
+      if (f.callee) callees.add(f.callee);
+    }
+    for (const x of callees) parts.push(reachOf(x, v));
+    s.reach = joinDistinctions(parts, v.dims.max.length);
+  }
+  return s.reach;
+}
+
+/**
+ * The projector of a chain, built on first use: each rule uses its own distinctions, for the
+ * packets it matches; a called chain uses its whole reach, at the last call, for the packets the
+ * calls send it. Pauses between called chains (a big chain calls thousands).
+ */
+function* projectorSteps(ctx: TableContext, s: ChainState): Steps<Projector> {
+  if (s.projector) return s.projector;
+  const uses: Use[] = [];
+  const sites = new Map<ChainState, { at: number; scope: Cube[] }>();
+  s.facts.forEach((f, k) => {
+    uses.push({ at: k, distinctions: readsOf(f, ctx.v), scope: f.rs.space });
+    if (!f.callee) return;
+    const site = sites.get(f.callee);
+    if (site) {
+      site.at = k;
+      for (const x of f.rs.space) site.scope.push(x);
+    } else sites.set(f.callee, { at: k, scope: [...f.rs.space] });
+  });
+  for (const [callee, site] of sites) {
+    uses.push({ at: site.at, distinctions: reachOf(callee, ctx.v), scope: site.scope });
+    if (ctx.clock.due()) yield;
+  }
+  ctx.spend(uses.length);
+  s.projector = new Projector(ctx.v.dims, uses, INDEX_DIMS);
+  return s.projector;
+}
+
+/** `projectorSteps` at once, where pausing is not possible. */
+function projectorOf(ctx: TableContext, s: ChainState): Projector {
+  const steps = projectorSteps(ctx, s);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits: Limits, clock: Clock, out: Diagnostic[], rules: Map<number, RuleReach>): Steps<number> {
   const chains = [...t.chains.values()].filter((c) => c.exists);
+  let ruleCount = 0;
+  for (const c of chains) ruleCount += c.rules.length;
   let work = 0;
   let calls = 0;
-  const budget = options.budget ?? DEFAULT_BUDGET;
-  const timeLimit = options.timeLimitMs ?? DEFAULT_TIME_MS;
   const spend = (n: number): void => {
     work += n;
-    if (work > budget) throw new BudgetExceeded(`it needs more than ${budget.toLocaleString('en')} steps`);
-    if ((++calls & 15) === 0 && Date.now() - started > timeLimit) throw new BudgetExceeded(`it takes more than ${timeLimit / 1000} s`);
+    if (work > limits.budget) throw new Skip(`it needs more than ${limits.budget.toLocaleString('en')} steps, the analysis's work limit per table (${limits.hint})`);
+    // Reading the clock costs more than a step: do it now and then.
+    if ((++calls & 255) === 0 && clock.elapsed() > limits.timeLimit) throw new Skip(`it runs longer than ${limits.timeLimit / 1000} s, the analysis's time limit (${limits.hint})`);
   };
+  const pieceLimit = limits.pieces ?? Math.min(MAX_PIECES, Math.max(MIN_PIECES, Math.floor((PIECE_WORK * limits.effort) / Math.max(1, ruleCount))));
 
-  // Facts per rule.
-  const facts = new Map<Rule, Facts>();
-  for (const c of chains) for (const r of c.rules) facts.set(r, factsOf(r, t, v));
+  // Every rule is read once (its interpretation may be recomputed on each access on big files),
+  // which also tells what the vocabulary must distinguish; the model's observer may have done it.
+  const given = options.readings?.take(t);
+  const collect = given?.collect ?? new VocabularyCollector(model.family);
+  const readings: RuleReading[][] = [];
+  for (const c of chains) {
+    const rs: RuleReading[] = [];
+    for (const r of c.rules) {
+      rs.push(given?.readings.get(r) ?? readRule(r, collect));
+      if (clock.due()) yield;
+    }
+    readings.push(rs);
+  }
+  given?.readings.clear();
+  const v = collect.build();
+
+  // Facts per rule, per chain.
+  const states = new Map<Chain, ChainState>();
+  for (const c of chains) states.set(c, new ChainState(c));
+  for (let i = 0; i < chains.length; i++) {
+    const c = chains[i];
+    const rs = readings[i];
+    const fs: Facts[] = [];
+    for (let k = 0; k < c.rules.length; k++) {
+      fs.push(factsOf(c.rules[k], rs[k], t, v, states));
+      if (clock.due()) yield;
+    }
+    states.get(c)!.facts = fs;
+    readings[i] = [];
+  }
+  const small = options.projectionThreshold ?? SMALL_CHAIN;
+  const ctx: TableContext = { v, clock, spend, pieceLimit, small, coarsened: new Map() };
 
   // Callees first: a topological order of the jump graph (loops make the table unanalysable).
-  const order: Chain[] = [];
-  const state = new Map<Chain, 1 | 2>();
-  const visit = (c: Chain): void => {
-    const s = state.get(c);
-    if (s === 2) return;
-    if (s === 1) throw new BudgetExceeded(`its chains jump in a loop (${c.name})`);
-    state.set(c, 1);
-    for (const r of c.rules) {
-      const f = facts.get(r)!;
-      if (f.callee) visit(f.callee);
+  const order: ChainState[] = [];
+  const visit = (s: ChainState, path: ChainState[]): void => {
+    s.visit = 1;
+    path.push(s);
+    let last: ChainState | undefined;
+    for (const f of s.facts) {
+      // Consecutive calls of one chain are common (Neutron's per-port jumps): look once.
+      const x = f.callee;
+      if (!x || x === last) continue;
+      last = x;
+      if (x.visit === 1) throw new Skip(`its chains jump in a loop (${[...path.slice(path.indexOf(x)), x].map((y) => y.chain.name).join(' → ')}), which the kernel refuses`);
+      if (x.visit === 0) visit(x, path);
     }
-    state.set(c, 2);
-    order.push(c);
+    path.pop();
+    s.visit = 2;
+    order.push(s);
   };
-  for (const c of chains) visit(c);
+  for (const c of chains) {
+    const s = states.get(c)!;
+    if (s.visit === 0) visit(s, []);
+  }
+
+  // Bottom-up: the fields each chain and its callees test, and whether the chain can give any
+  // packet back to its caller (a RETURN, a goto, or a last rule that does not stop every packet).
+  for (const s of order) {
+    const fs = s.facts;
+    let dims = 0;
+    let returns = false;
+    for (const f of fs) {
+      dims |= f.tests;
+      if (f.callee) dims |= f.callee.reachDims;
+      if (f.kind === 'return' || f.kind === 'goto') returns = true;
+    }
+    s.reachDims = dims;
+    const last = fs[fs.length - 1];
+    const stopsAll = last !== undefined && unconditional(last, v) && (last.kind === 'terminal' || (last.kind === 'jump' && !last.callee!.canReturn));
+    s.canReturn = returns || !stopsAll;
+  }
+
+  // Top-down: the fields a caller still tests once a chain gives packets back; a summary keeps
+  // those exact and may forget the rest.
+  for (let i = order.length - 1; i >= 0; i--) {
+    const s = order[i];
+    const fs = s.facts;
+    const mine = s.chain.builtin ? 0 : s.afterReturn;
+    // The fields tested after each position, by the chain's rules and the chains they call.
+    let after = 0;
+    for (let k = fs.length - 1; k >= 0; k--) {
+      const f = fs[k];
+      if (f.callee) f.callee.afterReturn |= f.kind === 'goto' ? mine : after | (s.canReturn ? mine : 0);
+      after |= f.tests | (f.callee ? f.callee.reachDims : 0);
+    }
+  }
 
   // Bottom-up: what each user chain gives back for any packet, and which fields it can rewrite.
   const everything: Space = [universe(v.dims)];
-  const summaries = new Map<Chain, { returned: Space; rewrites: Set<number> }>();
-  for (const c of order) {
-    if (c.builtin) continue;
-    const rewrites = new Set<number>();
-    for (const r of c.rules) {
-      const f = facts.get(r)!;
-      for (const d of f.rewrites) rewrites.add(d);
-      if (f.callee) for (const d of summaries.get(f.callee)?.rewrites ?? []) rewrites.add(d);
+  for (const s of order) {
+    if (s.chain.builtin) continue;
+    let rewrites: Set<number> | undefined;
+    for (const f of s.facts) {
+      for (const d of f.rewrites) (rewrites ??= new Set()).add(d);
+      if (f.callee?.summary) for (const d of f.callee.summary.rewrites) (rewrites ??= new Set()).add(d);
     }
-    const { returned } = walk(c, everything, facts, summaries, v, spend);
-    summaries.set(c, { returned, rewrites });
-  }
-
-  // Top-down: the packets that reach each chain and each rule.
-  const inputs = new Map<Chain, Space>();
-  const hits = new Map<Rule, Space>();
-  for (const c of [...order].reverse()) {
-    let input: Space = inputs.get(c) ?? NOTHING;
-    if (c.builtin && c.hook) input = options.entry?.(t.name, c.hook, v) ?? hookEntry(v, c.hook);
-    inputs.set(c, input);
-    if (isEmpty(input)) {
-      for (const r of c.rules) hits.set(r, NOTHING);
+    const rw: ReadonlySet<number> = rewrites ?? NO_REWRITES;
+    if (!s.canReturn) {
+      // Nothing comes back from a chain that stops every packet: no walk needed.
+      s.summary = { returned: NOTHING, rewrites: rw, exact: true };
       continue;
     }
-    walk(c, input, facts, summaries, v, spend, (r, hit) => {
-      hits.set(r, union(hits.get(r) ?? NOTHING, hit));
-      const f = facts.get(r)!;
-      if (f.callee && !isEmpty(hit)) inputs.set(f.callee, union(inputs.get(f.callee) ?? NOTHING, hit));
-    });
+    const { returned, exact } = yield* walk(ctx, s, everything, true, s.afterReturn);
+    s.summary = { returned, rewrites: rw, exact };
+    // Small chains' projectors are rebuilt when needed rather than held until the next phase.
+    if (s.facts.length <= small) s.projector = undefined;
   }
 
-  for (const c of chains) for (const r of c.rules) rules.set(r.line, { rule: r, chain: c, hit: hits.get(r) ?? NOTHING, approximated: facts.get(r)!.rs.approximated });
-
-  // Diagnostics.
-  const pairwiseLimit = options.pairwiseLimit ?? DEFAULT_PAIRWISE;
-  for (const c of chains) {
-    const input = inputs.get(c) ?? NOTHING;
-    if (isEmpty(input)) {
-      if (!c.builtin && c.declaration && c.references.length > 0) {
-        out.push({
-          range: lineRange(c.declaration.line, c.declaration.start, c.declaration.end),
-          severity: 'warning',
-          code: 'unreachable-chain',
-          message: `no packet ever reaches chain ${c.name}: every rule that jumps to it (line${c.references.length === 1 ? '' : 's'} ${c.references.map((r) => r.line + 1).join(', ')}) is itself unreachable`,
-          related: c.references.map((r) => ({ range: ruleRange(r), message: 'unreachable jump to the chain' })),
-          tags: ['unnecessary'],
-        });
-      }
-      for (const r of c.rules) {
-        out.push({
-          range: ruleRange(r),
-          severity: 'warning',
-          code: 'unreachable-rule',
-          message: c.references.length === 0 && !c.builtin ? `no packet reaches this rule: chain ${c.name} is never jumped to` : `no packet reaches this rule: chain ${c.name} is never reached`,
-          tags: ['unnecessary'],
-        });
-      }
-      continue;
-    }
-    const pairwise = c.rules.length <= pairwiseLimit;
-    if (!pairwise && c.declaration) {
-      out.push({
-        range: lineRange(c.declaration.line, c.declaration.start, c.declaration.end),
-        severity: 'information',
-        code: 'analysis-skipped',
-        message: `chain ${c.name} has ${c.rules.length} rules (more than ${pairwiseLimit}): its rules are checked for reachability, but not for redundancy, correlation or generalisation`,
+  // Top-down: the packets that reach each chain and each rule, callers first; each chain's
+  // diagnostics right after its walk, so that only one chain's hits are held at a time.
+  for (let i = order.length - 1; i >= 0; i--) {
+    const s = order[i];
+    const c = s.chain;
+    const fs = s.facts;
+    let input = s.input;
+    s.input = NO_PACKETS;
+    if (c.builtin && c.hook) input = { space: options.entry?.(t.name, c.hook, v) ?? hookEntry(v, c.hook), exact: true };
+    const hits: (Packets | undefined)[] = new Array<Packets | undefined>(fs.length);
+    if (!isEmpty(input.space)) {
+      yield* walk(ctx, s, input.space, input.exact, 0, (k, hit, exact) => {
+        hits[k] = { space: hit, exact };
+        const callee = fs[k].callee;
+        if (!callee || isEmpty(hit)) return;
+        const before = callee.input;
+        // Hits of consecutive calls are steps of one set ("to port k, from any port but 1 … k-1"): let them fold up.
+        let joined = union(before.space, hit, true);
+        // What enters a chain from many places differs in ways the chain may not test: forget those.
+        if (joined.length > small) joined = projectorOf(ctx, callee).projectEntry(joined);
+        const kept = bounded(ctx, callee.chain, joined);
+        callee.input = { space: kept.space, exact: before.exact && exact && !kept.coarsened };
       });
     }
-    c.rules.forEach((r, k) => {
-      const f = facts.get(r)!;
-      const hit = hits.get(r) ?? NOTHING;
-      if (isEmpty(hit)) {
-        out.push(unreachableDiagnostic(c, k, input, facts, v, spend));
-        return;
-      }
-      if (f.rs.approximated && f.kind !== 'continue') {
-        const window = pairwise ? c.rules.length : Math.min(c.rules.length, k + 50);
-        for (let j = k + 1; j < window; j++) {
-          spend(1);
-          if (overlaps(hit, facts.get(c.rules[j])!.rs.space)) {
-            out.push({ range: ruleRange(r), severity: 'information', code: 'approximated-rule', message: `${f.rs.unmodelled.join(', ')} ${f.rs.unmodelled.length === 1 ? 'is' : 'are'} not modelled: the analysis assumes this rule may or may not match, so it hides no later rule (such as line ${c.rules[j].line + 1})` });
-            break;
-          }
+    s.projector = undefined;
+    if (options.reachability !== false) {
+      c.rules.forEach((r, k) => {
+        const h = hits[k] ?? { space: NOTHING, exact: input.exact };
+        rules.set(r.line, { rule: r, chain: c, hit: h.space, approximated: fs[k].rs.approximated, exact: h.exact });
+      });
+    }
+    yield* chainDiagnostics(ctx, s, input, hits, limits, out);
+  }
+
+  // Where pieces had to be merged, say so once per chain.
+  for (const [c, pieces] of ctx.coarsened) {
+    const at = c.declaration ? lineRange(c.declaration.line, c.declaration.start, c.declaration.end) : c.rules[0] ? ruleRange(c.rules[0]) : lineRange(t.line, 0, t.headerArg.end);
+    out.push({
+      range: at,
+      severity: 'information',
+      code: 'analysis-skipped',
+      message: `the packets following chain ${c.name} split into ${pieces.toLocaleString('en')} pieces, more than the ${pieceLimit.toLocaleString('en')} the analysis tracks exactly in this table: it merges them into fewer, larger ones, so some unreachable rules in this chain and the chains it reaches may go unreported (no reachable rule is reported), and correlations there are not checked (${limits.hint})`,
+    });
+  }
+  return work;
+}
+
+/** No rewritten dimension: shared by the many chains that rewrite nothing. */
+const NO_REWRITES: ReadonlySet<number> = new Set();
+
+/** The diagnostics of one chain, from the packets entering it and those each rule matches. */
+function* chainDiagnostics(ctx: TableContext, s: ChainState, input: Packets, hits: readonly (Packets | undefined)[], limits: Limits, out: Diagnostic[]): Steps<void> {
+  const { v, spend, clock } = ctx;
+  const c = s.chain;
+  const fs = s.facts;
+  if (isEmpty(input.space)) {
+    if (!c.builtin && c.declaration && c.references.length > 0) {
+      out.push({
+        range: lineRange(c.declaration.line, c.declaration.start, c.declaration.end),
+        severity: 'warning',
+        code: 'unreachable-chain',
+        message: `no packet ever reaches chain ${c.name}: every rule that jumps to it (line${c.references.length === 1 ? '' : 's'} ${c.references.map((r) => r.line + 1).join(', ')}) is itself unreachable`,
+        related: c.references.map((r) => ({ range: ruleRange(r), message: 'unreachable jump to the chain' })),
+        tags: ['unnecessary'],
+      });
+    }
+    for (const r of c.rules) {
+      out.push({
+        range: ruleRange(r),
+        severity: 'warning',
+        code: 'unreachable-rule',
+        message: c.references.length === 0 && !c.builtin ? `no packet reaches this rule: chain ${c.name} is never jumped to` : `no packet reaches this rule: chain ${c.name} is never reached`,
+        tags: ['unnecessary'],
+      });
+    }
+    return;
+  }
+  const pairwise = c.rules.length <= limits.pairwise;
+  if (!pairwise && c.declaration) {
+    out.push({
+      range: lineRange(c.declaration.line, c.declaration.start, c.declaration.end),
+      severity: 'information',
+      code: 'analysis-skipped',
+      message: `chain ${c.name} has ${c.rules.length.toLocaleString('en')} rules, more than the ${limits.pairwise.toLocaleString('en')} the analysis compares pairwise: its rules are checked for reachability, but not for redundancy, correlation or generalisation, and a rule with unmodelled matches is compared with the next ${APPROXIMATION_WINDOW} rules only (${limits.hint})`,
+    });
+  }
+  for (let k = 0; k < fs.length; k++) {
+    if (clock.due()) yield;
+    const f = fs[k];
+    const h = hits[k] ?? NO_PACKETS;
+    const hit = h.space;
+    if (isEmpty(hit)) {
+      out.push(unreachableDiagnostic(c, fs, k, input.space, v, spend));
+      continue;
+    }
+    if (f.rs.approximated && f.kind !== 'continue') {
+      const window = pairwise ? fs.length : Math.min(fs.length, k + 1 + APPROXIMATION_WINDOW);
+      for (let j = k + 1; j < window; j++) {
+        spend(1);
+        if (overlaps(hit, fs[j].rs.space)) {
+          out.push({ range: ruleRange(f.rule), severity: 'information', code: 'approximated-rule', message: `${f.rs.unmodelled.join(', ')} ${f.rs.unmodelled.length === 1 ? 'is' : 'are'} not modelled: the analysis assumes this rule may or may not match, so it hides no later rule (such as line ${fs[j].rule.line + 1})` });
+          break;
         }
       }
-      if (!pairwise) return;
-      const red = redundancy(c, k, hit, facts, spend);
-      if (red) out.push(red);
-      out.push(...correlations(c, k, input, hits, facts, v, spend));
-    });
+    }
+    if (!pairwise) continue;
+    const red = redundancy(c, fs, k, hit, spend);
+    if (red) out.push(red);
+    // Correlations compare hits: merged (larger) pieces could make them claim an overlap that is not there.
+    if (input.exact && h.exact) out.push(...correlations(fs, k, input.space, hits, v, spend));
   }
 }
 
 /** The facts of one rule: its space, how its target continues, what it rewrites. */
-function factsOf(r: Rule, t: Table, v: Vocabulary): Facts {
-  const rs = ruleSpace(r, v);
-  const target = r.info.target;
-  const action = target ? [target.goto ? '-g' : '-j', target.name, ...target.options.map((o) => `${o.negated ? '!' : ''}${o.name}=${o.values.map((x) => x.value).join(' ')}`)].join(' ') : '';
-  const base = { rule: r, rs, action };
-  if (!target) return { ...base, kind: 'continue', rewrites: [] };
-  if (target.name === 'RETURN') return { ...base, kind: 'return', rewrites: [] };
-  if ((STANDARD_TARGETS as readonly string[]).includes(target.name)) return { ...base, kind: 'terminal', rewrites: [] };
+function factsOf(r: Rule, reading: RuleReading, t: Table, v: Vocabulary, states: ReadonlyMap<Chain, ChainState>): Facts {
+  const rs = spaceOf(reading, v);
+  const target = reading.target;
+  let tests = target?.name === 'MARK' && target.mark !== undefined ? 1 << D.mark : 0;
+  for (const c of rs.space) for (let d = 0; d < c.length; d++) if (!isFull(c[d], v.dims.max[d])) tests |= 1 << d;
+  const action = target?.action ?? '';
+  const make = (kind: Kind, rewrites: readonly number[] = NO_DIMS, transform?: (s: Space) => Space, callee?: ChainState, space: RuleSpace = rs): Facts => new Facts(r, space, kind, callee, transform, rewrites, action, target, tests);
+  if (!target) return make('continue');
+  if (target.name === 'RETURN') return make('return');
+  if ((STANDARD_TARGETS as readonly string[]).includes(target.name)) return make('terminal');
   const ext = TARGET_BY_NAME.get(target.name);
-  if (target.kind !== 'chain' && ext) {
-    if (ext.terminating) return { ...base, kind: 'terminal', rewrites: [] };
+  if (!target.chain && ext) {
+    if (ext.terminating) return make('terminal');
     if (target.name === 'MARK') {
-      const op = markOperation(r);
+      const op = target.mark;
       const f = op ? markTransform(v, op.mask, op.xor) : undefined;
-      const full = range(0n, v.dims.max[D.mark]);
-      return { ...base, kind: 'continue', rewrites: [D.mark], transform: (s) => (f ? mapDimension(s, D.mark, f) : widen(s, D.mark, full)) };
+      const full = range(0, v.dims.max[D.mark]);
+      return make('continue', [D.mark], (s) => (f ? mapDimension(s, D.mark, f) : widen(s, D.mark, full)));
     }
     if (target.name === 'CONNMARK') {
-      const restores = target.options.some((o) => o.name === 'restore-mark');
-      const full = range(0n, v.dims.max[D.mark]);
-      return restores ? { ...base, kind: 'continue', rewrites: [D.mark], transform: (s) => widen(s, D.mark, full) } : { ...base, kind: 'continue', rewrites: [] };
+      const full = range(0, v.dims.max[D.mark]);
+      return target.restoresMark ? make('continue', [D.mark], (s) => widen(s, D.mark, full)) : make('continue');
     }
     if (target.name === 'CT' || target.name === 'NOTRACK') {
-      const full = range(0n, v.dims.max[D.state]);
-      return { ...base, kind: 'continue', rewrites: [D.state], transform: (s) => widen(s, D.state, full) };
+      const full = range(0, v.dims.max[D.state]);
+      return make('continue', [D.state], (s) => widen(s, D.state, full));
     }
-    if (PURE_CONTINUE.has(target.name)) return { ...base, kind: 'continue', rewrites: [] };
+    if (PURE_CONTINUE.has(target.name)) return make('continue');
   }
   const callee = t.chains.get(target.name);
-  if (target.kind === 'chain' && callee && callee.exists && !callee.builtin) return { ...base, kind: target.goto ? 'goto' : 'jump', callee, rewrites: [] };
+  if (target.chain && callee && callee.exists && !callee.builtin) return make(target.goto ? 'goto' : 'jump', NO_DIMS, undefined, states.get(callee));
   // An unknown target: assume it may do anything to the packet and then let it continue.
-  return { ...base, rs: { ...rs, approximated: true, unmodelled: [...rs.unmodelled, `-j ${target.name}`] }, kind: 'continue', rewrites: [D.mark, D.state], transform: (s) => widen(widen(s, D.mark, range(0n, v.dims.max[D.mark])), D.state, range(0n, v.dims.max[D.state])) };
+  const widened = (s: Space): Space => widen(widen(s, D.mark, range(0, v.dims.max[D.mark])), D.state, range(0, v.dims.max[D.state]));
+  return make('continue', [D.mark, D.state], widened, undefined, { ...rs, approximated: true, unmodelled: [...rs.unmodelled, `-j ${target.name}`] });
 }
 
-/** Follows packets through one chain; calls `record` with every rule's matched packets. Returns the packets that leave the chain to its caller. */
-function walk(c: Chain, input: Space, facts: Map<Rule, Facts>, summaries: Map<Chain, { returned: Space; rewrites: Set<number> }>, v: Vocabulary, spend: (n: number) => void, record?: (r: Rule, hit: Space) => void): { returned: Space } {
+/**
+ * Follows packets through one chain; calls `record` with every rule's matched packets (and
+ * whether they are exact). Returns the packets that leave the chain to its caller. As the walk
+ * passes the last rule that tells some packets apart, those packets are no longer kept apart
+ * (relevance.ts), except in the fields `keep` names: those its callers test after it returns.
+ */
+function* walk(ctx: TableContext, s: ChainState, input: Space, inputExact: boolean, keep: number, record?: (k: number, hit: Space, exact: boolean) => void): Steps<{ returned: Space; exact: boolean }> {
+  const { v, spend, clock } = ctx;
+  const c = s.chain;
+  const fs = s.facts;
   let cur = input;
+  let exact = inputExact;
   let returned: Space = NOTHING;
-  for (const r of c.rules) {
-    if (isEmpty(cur)) {
-      record?.(r, NOTHING);
-      continue;
-    }
-    const f = facts.get(r)!;
-    spend(cur.length * Math.max(1, f.rs.space.length));
-    const hit = intersect(cur, f.rs.space);
-    record?.(r, hit);
-    if (isEmpty(hit)) continue;
-    const rest = (): Space => (f.rs.approximated ? cur : subtract(cur, f.rs.space));
-    switch (f.kind) {
-      case 'terminal':
-        cur = rest();
-        break;
-      case 'continue': {
-        if (!f.transform) break;
-        const changed = f.transform(hit);
-        // A rewrite that changes nothing here (the field is already unknown) keeps the packets as they are.
-        if (!sameSpace(changed, hit)) cur = union(rest(), changed);
-        break;
+  // The projector is used only for walks where it pays: a long chain, or many pieces.
+  let proj: Projector | undefined;
+  let projected = cur;
+  for (let k = -1; k < fs.length; k++) {
+    if (k >= 0) {
+      if (clock.due()) yield;
+      if (isEmpty(cur)) {
+        record?.(k, NOTHING, exact);
+        continue;
       }
-      case 'return':
-        returned = union(returned, hit);
-        cur = rest();
-        break;
-      case 'jump':
-      case 'goto': {
-        const sum = summaries.get(f.callee!);
-        let sent = hit;
-        for (const d of sum?.rewrites ?? []) sent = widen(sent, d, range(0n, v.dims.max[d]));
-        const back = sum ? intersect(sum.returned, sent) : sent;
-        spend(back.length + 1);
-        if (f.kind === 'jump') cur = union(rest(), back);
-        else {
-          returned = union(returned, back);
-          cur = rest();
+      const f = fs[k];
+      const space = f.rs.space;
+      spend(cur.length * (space.length || 1));
+      const hit = intersect(cur, space);
+      record?.(k, hit, exact);
+      if (isEmpty(hit)) continue;
+      // Packets an approximated rule might not match go on as they were.
+      const rest = f.rs.approximated ? cur : undefined;
+      switch (f.kind) {
+        case 'terminal':
+          cur = rest ?? subtract(cur, space);
+          break;
+        case 'continue': {
+          if (!f.transform) break;
+          const changed = f.transform(hit);
+          // A rewrite that changes nothing here (the field is already unknown) keeps the packets as they are.
+          if (!sameSpace(changed, hit)) cur = union(rest ?? subtract(cur, space), changed);
+          break;
         }
-        break;
+        case 'return': {
+          const b = bounded(ctx, c, union(returned, hit));
+          if (b.coarsened) exact = false;
+          returned = b.space;
+          cur = rest ?? subtract(cur, space);
+          break;
+        }
+        case 'jump':
+        case 'goto': {
+          const sum = f.callee!.summary;
+          let sent = hit;
+          if (sum) for (const d of sum.rewrites) sent = widen(sent, d, range(0, v.dims.max[d]));
+          const back = sum ? intersect(sent, sum.returned) : sent;
+          if (sum && !sum.exact) exact = false;
+          spend(back.length + 1);
+          if (f.kind === 'jump') {
+            // A callee that gives back all it was sent leaves the packets as they were.
+            if (back !== hit) cur = union(rest ?? subtract(cur, space), back);
+          } else {
+            const b = bounded(ctx, c, union(returned, back));
+            if (b.coarsened) exact = false;
+            returned = b.space;
+            cur = rest ?? subtract(cur, space);
+          }
+          break;
+        }
       }
     }
-    if (cur.length > 5_000) throw new BudgetExceeded(`the packets reaching chain ${c.name} split into more than 5,000 pieces`);
+    // Forget what the rest of the chain no longer tells apart (small chains and sets: not worth it).
+    if (!proj && cur.length > Math.min(2, ctx.small) && (fs.length > ctx.small || cur.length > ctx.small)) {
+      proj = yield* projectorSteps(ctx, s);
+      proj.start(keep);
+      projected = NOTHING;
+    }
+    if (proj && (proj.passed(k) || cur !== projected)) {
+      spend(cur.length);
+      cur = proj.project(cur);
+      projected = cur;
+    }
+    if (cur.length > ctx.pieceLimit) {
+      const b = bounded(ctx, c, cur);
+      if (b.coarsened) exact = false;
+      cur = b.space;
+    }
   }
-  return { returned: union(returned, cur) };
+  const b = bounded(ctx, c, union(returned, cur));
+  return { returned: b.space, exact: exact && !b.coarsened };
 }
 
 /** Whether two spaces are written with the same cubes. */
 function sameSpace(a: Space, b: Space): boolean {
+  if (a === b) return true;
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) {
-    for (let d = 0; d < a[i].length; d++) {
-      const x = a[i][d];
-      const y = b[i][d];
-      if (x === y) continue;
-      if (x.length !== y.length || x.some((iv, k) => iv[0] !== y[k][0] || iv[1] !== y[k][1])) return false;
-    }
+    for (let d = 0; d < a[i].length; d++) if (!setEquals(a[i][d], b[i][d])) return false;
   }
   return true;
 }
@@ -345,7 +837,7 @@ function sameSpace(a: Space, b: Space): boolean {
 const VERBS: Readonly<Record<string, string>> = { ACCEPT: 'accepted', DROP: 'dropped', REJECT: 'rejected', RETURN: 'returned', QUEUE: 'queued', NFQUEUE: 'queued', DNAT: 'translated (DNAT)', SNAT: 'translated (SNAT)', MASQUERADE: 'masqueraded', REDIRECT: 'redirected' };
 
 function verbOf(f: Facts): string {
-  const t = f.rule.info.target;
+  const t = f.target;
   if (!t) return 'handled';
   if (f.kind === 'jump') return `sent to chain ${t.name}`;
   if (f.kind === 'goto') return `sent (goto) to chain ${t.name}`;
@@ -359,9 +851,9 @@ function lines(xs: readonly Rule[]): string {
 }
 
 /** The unreachable-rule or shadowed-rule diagnostic of rule k of chain c (which nothing reaches). */
-function unreachableDiagnostic(c: Chain, k: number, input: Space, facts: Map<Rule, Facts>, v: Vocabulary, spend: (n: number) => void): Diagnostic {
-  const r = c.rules[k];
-  const f = facts.get(r)!;
+function unreachableDiagnostic(c: Chain, fs: readonly Facts[], k: number, input: Space, v: Vocabulary, spend: (n: number) => void): Diagnostic {
+  const f = fs[k];
+  const r = f.rule;
   const own = intersect(input, f.rs.space);
   const what = f.rs.space.length === 1 ? describeCube(f.rs.space[0], v) : 'packet this rule matches';
   if (isEmpty(own)) {
@@ -369,17 +861,16 @@ function unreachableDiagnostic(c: Chain, k: number, input: Space, facts: Map<Rul
     return { range: ruleRange(r), severity: 'warning', code: 'unreachable-rule', message: msg, tags: ['unnecessary'] };
   }
   // Blockers: earlier rules that take packets away from this one.
-  const candidates: { rule: Rule; f: Facts; overlap: number }[] = [];
+  const candidates: { f: Facts; overlap: number }[] = [];
   for (let j = 0; j < k; j++) {
-    const q = c.rules[j];
-    const fq = facts.get(q)!;
+    const fq = fs[j];
     if (fq.rs.approximated || fq.kind === 'continue') continue;
     spend(own.length);
-    const ov = intersect(own, fq.rs.space);
-    if (!isEmpty(ov)) candidates.push({ rule: q, f: fq, overlap: volume(ov) });
+    if (!overlaps(own, fq.rs.space)) continue;
+    candidates.push({ f: fq, overlap: volume(intersect(own, fq.rs.space), v.dims) });
   }
   // A small covering set, greedily: the blocker overlapping most of what is left, first.
-  const cover: { rule: Rule; f: Facts }[] = [];
+  const cover: Facts[] = [];
   let left = own;
   const pool = [...candidates];
   while (!isEmpty(left) && pool.length > 0 && cover.length < 5) {
@@ -389,7 +880,7 @@ function unreachableDiagnostic(c: Chain, k: number, input: Space, facts: Map<Rul
     const direct = pool.some((p) => p.f.kind !== 'jump' && overlaps(left, p.f.rs.space));
     pool.forEach((p, i) => {
       if (direct && p.f.kind === 'jump') return;
-      const vol = volume(intersect(left, p.f.rs.space));
+      const vol = volume(intersect(left, p.f.rs.space), v.dims);
       if (vol > bestVol) {
         bestVol = vol;
         best = i;
@@ -397,44 +888,42 @@ function unreachableDiagnostic(c: Chain, k: number, input: Space, facts: Map<Rul
     });
     if (best < 0) break;
     const [p] = pool.splice(best, 1);
-    cover.push(p);
+    cover.push(p.f);
     left = subtract(left, p.f.rs.space);
     spend(left.length + 1);
   }
-  const differs = (p: { f: Facts }): boolean => p.f.action !== f.action;
-  const related: RelatedInfo[] = cover.map((p) => ({ range: ruleRange(p.rule), message: `${differs(p) ? 'shadowing' : 'covering'} rule (${verbOf(p.f)})` }));
-  const largestDiff = [...candidates].sort((a, b) => b.overlap - a.overlap).find((p) => differs(p));
-  if (largestDiff && !cover.some((p) => p.rule === largestDiff.rule)) related.push({ range: ruleRange(largestDiff.rule), message: `largest overlapping rule with another action (${verbOf(largestDiff.f)})` });
+  const differs = (p: Facts): boolean => p.action !== f.action;
+  const related: RelatedInfo[] = cover.map((p) => ({ range: ruleRange(p.rule), message: `${differs(p) ? 'shadowing' : 'covering'} rule (${verbOf(p)})` }));
+  const largestDiff = [...candidates].sort((a, b) => b.overlap - a.overlap).find((p) => differs(p.f));
+  if (largestDiff && !cover.includes(largestDiff.f)) related.push({ range: ruleRange(largestDiff.f.rule), message: `largest overlapping rule with another action (${verbOf(largestDiff.f)})` });
   // Shadowed: the rules that take all its packets include one with another action.
   const shadowed = isEmpty(left) && cover.some(differs);
   let message: string;
   if (cover.length > 0 && isEmpty(left)) {
-    const verbs = [...new Set(cover.map((p) => verbOf(p.f)))];
+    const verbs = [...new Set(cover.map(verbOf))];
     message = `every ${what} is already ${verbs.join(' or ')} by ${lines(cover.map((p) => p.rule))}`;
   } else {
     message = `no ${what} reaches this rule: earlier rules${cover.length ? ` (such as ${lines(cover.map((p) => p.rule))})` : ''} and what earlier targets rewrite (MARK, CONNMARK, CT) or chains give back leave no packet it could match, on every path`;
   }
-  if (shadowed) message += `, so its ${f.rule.info.target ? `-j ${f.rule.info.target.name}` : 'action'} never applies`;
+  if (shadowed) message += `, so its ${f.target ? `-j ${f.target.name}` : 'action'} never applies`;
   return { range: ruleRange(r), severity: 'warning', code: shadowed ? 'shadowed-rule' : 'unreachable-rule', message, related, tags: shadowed ? undefined : ['unnecessary'] };
 }
 
 /** The redundant-rule diagnostic when removing rule k changes no verdict. */
-function redundancy(c: Chain, k: number, hit: Space, facts: Map<Rule, Facts>, spend: (n: number) => void): Diagnostic | undefined {
-  const r = c.rules[k];
-  const f = facts.get(r)!;
-  const target = r.info.target;
+function redundancy(c: Chain, fs: readonly Facts[], k: number, hit: Space, spend: (n: number) => void): Diagnostic | undefined {
+  const f = fs[k];
+  const target = f.target;
   if (f.kind !== 'terminal' || !target || !(target.name === 'ACCEPT' || target.name === 'DROP' || target.name === 'REJECT')) return undefined;
   let left = hit;
-  const by: Rule[] = [];
-  for (let j = k + 1; j < c.rules.length && !isEmpty(left); j++) {
-    const q = c.rules[j];
-    const fq = facts.get(q)!;
+  const by: Facts[] = [];
+  for (let j = k + 1; j < fs.length && !isEmpty(left); j++) {
+    const fq = fs[j];
     spend(left.length);
     if (!overlaps(left, fq.rs.space)) continue;
     if (fq.kind === 'terminal' && fq.action === f.action) {
       if (!fq.rs.approximated) {
         left = subtract(left, fq.rs.space);
-        by.push(q);
+        by.push(fq);
       }
       continue;
     }
@@ -447,55 +936,53 @@ function redundancy(c: Chain, k: number, hit: Space, facts: Map<Rule, Facts>, sp
     policy = true;
   }
   const parts: string[] = [];
-  if (by.length) parts.push(lines(by.slice(0, 5)));
+  if (by.length) parts.push(lines(by.slice(0, 5).map((q) => q.rule)));
   if (policy) parts.push(`the ${c.policy} policy of ${c.name}`);
   return {
-    range: ruleRange(r),
+    range: ruleRange(f.rule),
     severity: 'information',
     code: 'redundant-rule',
     message: `removing this rule changes no verdict: every packet it matches would be ${VERBS[target.name]} anyway by ${parts.join(' and ')}`,
-    related: by.slice(0, 5).map((q) => ({ range: ruleRange(q), message: `rule with the same action (${verbOf(facts.get(q)!)})` })),
+    related: by.slice(0, 5).map((q) => ({ range: ruleRange(q.rule), message: `rule with the same action (${verbOf(q)})` })),
     tags: ['unnecessary'],
   };
 }
 
 /** correlated-rules and generalization diagnostics of rule k against earlier rules of its chain. */
-function correlations(c: Chain, k: number, input: Space, hits: Map<Rule, Space>, facts: Map<Rule, Facts>, v: Vocabulary, spend: (n: number) => void): Diagnostic[] {
-  const r = c.rules[k];
-  const f = facts.get(r)!;
+function correlations(fs: readonly Facts[], k: number, input: Space, hits: readonly (Packets | undefined)[], v: Vocabulary, spend: (n: number) => void): Diagnostic[] {
+  const f = fs[k];
   if (f.kind !== 'terminal' || f.rs.approximated) return [];
   const mine = intersect(input, f.rs.space);
-  const general: Rule[] = [];
-  const correlated: Rule[] = [];
+  const general: Facts[] = [];
+  const correlated: Facts[] = [];
   for (let j = 0; j < k; j++) {
-    const q = c.rules[j];
-    const fq = facts.get(q)!;
+    const fq = fs[j];
     if (fq.kind !== 'terminal' || fq.rs.approximated || fq.action === f.action) continue;
-    const hq = hits.get(q) ?? NOTHING;
-    if (isEmpty(hq)) continue;
-    spend(hq.length + mine.length);
-    if (!overlaps(hq, f.rs.space)) continue;
-    if (subsetOf(intersect(input, fq.rs.space), f.rs.space)) general.push(q);
-    else if (!subsetOf(mine, fq.rs.space)) correlated.push(q);
+    const hq = hits[j];
+    if (!hq || isEmpty(hq.space) || !hq.exact) continue;
+    spend(hq.space.length + mine.length);
+    if (!overlaps(hq.space, f.rs.space)) continue;
+    if (subsetOf(intersect(input, fq.rs.space), f.rs.space)) general.push(fq);
+    else if (!subsetOf(mine, fq.rs.space)) correlated.push(fq);
   }
   const out: Diagnostic[] = [];
   const what = f.rs.space.length === 1 ? describeCube(f.rs.space[0], v) : 'packet it matches';
   if (general.length) {
     out.push({
-      range: ruleRange(r),
+      range: ruleRange(f.rule),
       severity: 'hint',
       code: 'generalization',
-      message: `this rule generalises ${lines(general.slice(0, 3))}${general.length > 3 ? ' and others' : ''}: every packet ${general.length === 1 ? 'that rule matches' : 'those rules match'} also matches this one (${what === 'packet' ? 'any packet' : `every ${what}`}), but gets another action there, as an exception`,
-      related: general.slice(0, 3).map((q) => ({ range: ruleRange(q), message: `exception with another action (${verbOf(facts.get(q)!)})` })),
+      message: `this rule generalises ${lines(general.slice(0, 3).map((q) => q.rule))}${general.length > 3 ? ' and others' : ''}: every packet ${general.length === 1 ? 'that rule matches' : 'those rules match'} also matches this one (${what === 'packet' ? 'any packet' : `every ${what}`}), but gets another action there, as an exception`,
+      related: general.slice(0, 3).map((q) => ({ range: ruleRange(q.rule), message: `exception with another action (${verbOf(q)})` })),
     });
   }
   if (correlated.length) {
     out.push({
-      range: ruleRange(r),
+      range: ruleRange(f.rule),
       severity: 'information',
       code: 'correlated-rules',
-      message: `this rule partly overlaps ${lines(correlated.slice(0, 3))}${correlated.length > 3 ? ' and others' : ''} with another action: the packets in both are decided by the earlier rule`,
-      related: correlated.slice(0, 3).map((q) => ({ range: ruleRange(q), message: `overlapping rule (${verbOf(facts.get(q)!)})` })),
+      message: `this rule partly overlaps ${lines(correlated.slice(0, 3).map((q) => q.rule))}${correlated.length > 3 ? ' and others' : ''} with another action: the packets in both are decided by the earlier rule`,
+      related: correlated.slice(0, 3).map((q) => ({ range: ruleRange(q.rule), message: `overlapping rule (${verbOf(q)})` })),
     });
   }
   return out;

@@ -1,127 +1,228 @@
 /**
  * A small packet-space algebra for the rule-set analysis. A packet is a point in a product of
- * finite integer dimensions (addresses, protocol, ports, interface classes, conntrack states, …);
- * a set of packets is a union of "cubes", each cube being one interval set per dimension. The
- * operations are exact: intersection of cubes is per-dimension intersection, and subtracting one
- * cube from another yields at most one disjoint cube per dimension.
+ * finite integer dimensions (address classes, protocol, ports, interface classes, conntrack states,
+ * …); a set of packets is a union of "cubes", each cube being one interval set per dimension.
  *
- * Values are bigints so that IPv6 addresses fit in the same code as ports; every dimension is the
- * inclusive range 0 … max. Interval sets are sorted, disjoint, non-adjacent `[lo, hi]` pairs.
+ * Values are JavaScript numbers: every dimension is the inclusive range 0 … max with max below
+ * 2^31 (addresses are mapped to classes by the vocabulary of rule-space.ts, so IPv6 fits too),
+ * which keeps the arrays small-integer arrays that V8 handles fastest. An interval set is a flat,
+ * sorted list `[lo0, hi0, lo1, hi1, …]` of disjoint, non-adjacent intervals.
+ *
+ * The operations are exact, with one deliberate exception: `coarsen` over-approximates a union
+ * that has grown past a size limit, for callers that prefer a sound superset to giving up.
+ * Results share sets (and cubes) with their operands whenever nothing changed, so that callers
+ * can compare by reference first; nothing here ever mutates an argument.
  */
 
 /** An inclusive interval of values. */
-export type Interval = readonly [bigint, bigint];
-/** A sorted list of disjoint, non-adjacent intervals. */
-export type IntervalSet = readonly Interval[];
+export type Interval = readonly [number, number];
+/** A sorted, flat list of disjoint, non-adjacent inclusive intervals: `[lo0, hi0, lo1, hi1, …]`. */
+export type IntervalSet = readonly number[];
 /** One interval set per dimension. */
 export type Cube = readonly IntervalSet[];
 
 /** The shape of a space: the largest value of every dimension. */
 export interface Dimensions {
   readonly names: readonly string[];
-  readonly max: readonly bigint[];
+  readonly max: readonly number[];
+  /**
+   * How many concrete values the values lo … hi of a dimension stand for, when a value is a class
+   * of several (address classes); used only to rank spaces by size. Missing: hi - lo + 1.
+   */
+  readonly measure?: (dim: number, lo: number, hi: number) => number;
 }
 
 /** The empty interval set. */
 export const EMPTY_SET: IntervalSet = [];
 
 /** The interval set `lo … hi` (empty when hi < lo). */
-export function range(lo: bigint, hi: bigint): IntervalSet {
-  return hi < lo ? EMPTY_SET : [[lo, hi]];
+export function range(lo: number, hi: number): IntervalSet {
+  return hi < lo ? EMPTY_SET : [lo, hi];
 }
 
 /** Builds a normalised interval set from arbitrary (overlapping, unsorted) intervals. */
 export function normalise(intervals: readonly Interval[]): IntervalSet {
-  const xs = intervals.filter(([a, b]) => a <= b).slice().sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
-  const out: [bigint, bigint][] = [];
+  const xs = intervals.filter(([a, b]) => a <= b).sort((x, y) => x[0] - y[0]);
+  const out: number[] = [];
   for (const [a, b] of xs) {
-    const last = out[out.length - 1];
-    if (last && a <= last[1] + 1n) {
-      if (b > last[1]) last[1] = b;
-    } else out.push([a, b]);
+    const n = out.length;
+    if (n > 0 && a <= out[n - 1] + 1) {
+      if (b > out[n - 1]) out[n - 1] = b;
+    } else out.push(a, b);
   }
   return out;
 }
 
 /** Builds an interval set from single values. */
-export function fromValues(values: Iterable<bigint | number>): IntervalSet {
-  return normalise([...values].map((v) => [BigInt(v), BigInt(v)] as Interval));
+export function fromValues(values: Iterable<number>): IntervalSet {
+  return normalise([...values].map((v) => [v, v] as Interval));
 }
 
-/** The first index whose interval ends at or after `v` (binary search). */
-function firstEndingAtOrAfter(s: IntervalSet, v: bigint): number {
-  let lo = 0;
-  let hi = s.length;
+/** The intervals of a set as pairs (for code that is not performance-critical). */
+export function intervalsOf(s: IntervalSet): Interval[] {
+  const out: Interval[] = [];
+  for (let i = 0; i < s.length; i += 2) out.push([s[i], s[i + 1]]);
+  return out;
+}
+
+/** Whether two sets hold the same values. */
+export function setEquals(a: IntervalSet, b: IntervalSet): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The first interval (as an even index) that ends at or after `v` (binary search). */
+function firstEndingAtOrAfter(s: IntervalSet, v: number, from = 0): number {
+  let lo = from >> 1;
+  let hi = s.length >> 1;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (s[mid][1] < v) lo = mid + 1;
+    if (s[2 * mid + 1] < v) lo = mid + 1;
     else hi = mid;
   }
-  return lo;
+  return 2 * lo;
 }
 
-/** Intersection of two interval sets; a small set against a large one costs O(small · log large). */
+/** Intersection of two interval sets; `a` itself is returned when it lies inside `b`. */
 export function setIntersect(a: IntervalSet, b: IntervalSet): IntervalSet {
+  if (a === b) return a;
   if (a.length === 0 || b.length === 0) return EMPTY_SET;
-  if (a.length > b.length) [a, b] = [b, a];
-  const out: Interval[] = [];
-  for (const [lo, hi] of a) {
-    for (let k = firstEndingAtOrAfter(b, lo); k < b.length && b[k][0] <= hi; k++) {
-      const l = b[k][0] > lo ? b[k][0] : lo;
-      const h = b[k][1] < hi ? b[k][1] : hi;
-      if (l <= h) out.push([l, h]);
+  // The commonest case by far: two single intervals.
+  if (a.length === 2 && b.length === 2) {
+    const lo = a[0] > b[0] ? a[0] : b[0];
+    const hi = a[1] < b[1] ? a[1] : b[1];
+    if (lo > hi) return EMPTY_SET;
+    return lo === a[0] && hi === a[1] ? a : lo === b[0] && hi === b[1] ? b : [lo, hi];
+  }
+  // Most intersections change nothing: answer those without building a new set.
+  if (setSubsetOf(a, b)) return a;
+  if (setSubsetOf(b, a)) return b;
+  if (!setOverlaps(a, b)) return EMPTY_SET;
+  const out: number[] = [];
+  // Walk the smaller set, finding the overlapping part of the larger one by binary search.
+  const [small, large] = a.length <= b.length ? [a, b] : [b, a];
+  let k = 0;
+  for (let i = 0; i < small.length; i += 2) {
+    const lo = small[i];
+    const hi = small[i + 1];
+    for (k = firstEndingAtOrAfter(large, lo, k); k < large.length && large[k] <= hi; k += 2) {
+      const l = large[k] > lo ? large[k] : lo;
+      const h = large[k + 1] < hi ? large[k + 1] : hi;
+      if (l <= h) out.push(l, h);
+      if (large[k + 1] > hi) break;
     }
   }
   return out;
 }
 
-/** `a` without the values of `b`. */
+/** `a` without the values of `b`; `a` itself is returned when they share nothing. */
 export function setSubtract(a: IntervalSet, b: IntervalSet): IntervalSet {
   if (a.length === 0 || b.length === 0) return a;
-  const out: Interval[] = [];
-  for (const [lo, hi] of a) {
-    let cur = lo;
-    for (let k = firstEndingAtOrAfter(b, lo); k < b.length && b[k][0] <= hi && cur <= hi; k++) {
-      if (b[k][0] > cur) out.push([cur, b[k][0] - 1n]);
-      cur = b[k][1] + 1n;
+  if (a === b) return EMPTY_SET;
+  // Answer the cases that need no new set first.
+  if (!setOverlaps(a, b)) return a;
+  if (setSubsetOf(a, b)) return EMPTY_SET;
+  const out: number[] = [];
+  let changed = false;
+  let k = 0;
+  for (let i = 0; i < a.length; i += 2) {
+    const hi = a[i + 1];
+    let cur = a[i];
+    for (k = firstEndingAtOrAfter(b, cur, k); k < b.length && b[k] <= hi && cur <= hi; k += 2) {
+      changed = true;
+      if (b[k] > cur) out.push(cur, b[k] - 1);
+      cur = b[k + 1] + 1;
+      if (b[k + 1] > hi) break;
     }
-    if (cur <= hi) out.push([cur, hi]);
+    if (cur <= hi) out.push(cur, hi);
   }
-  return out;
+  return changed ? out : a;
 }
 
 /** Union of two interval sets. */
 export function setUnion(a: IntervalSet, b: IntervalSet): IntervalSet {
-  if (a.length === 0) return b;
+  if (a.length === 0 || a === b) return b;
   if (b.length === 0) return a;
-  return normalise([...a, ...b]);
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    let lo: number;
+    let hi: number;
+    if (j >= b.length || (i < a.length && a[i] <= b[j])) {
+      lo = a[i];
+      hi = a[i + 1];
+      i += 2;
+    } else {
+      lo = b[j];
+      hi = b[j + 1];
+      j += 2;
+    }
+    const n = out.length;
+    if (n > 0 && lo <= out[n - 1] + 1) {
+      if (hi > out[n - 1]) out[n - 1] = hi;
+    } else out.push(lo, hi);
+  }
+  if (setEquals(out, a)) return a;
+  if (setEquals(out, b)) return b;
+  return out;
 }
 
 /** Whether every value of `a` is in `b`. */
 export function setSubsetOf(a: IntervalSet, b: IntervalSet): boolean {
-  return setSubtract(a, b).length === 0;
+  if (a === b || a.length === 0) return true;
+  if (b.length === 0) return false;
+  if (b.length === 2) return a[0] >= b[0] && a[a.length - 1] <= b[1];
+  let k = 0;
+  for (let i = 0; i < a.length; i += 2) {
+    k = firstEndingAtOrAfter(b, a[i], k);
+    if (k >= b.length || b[k] > a[i] || b[k + 1] < a[i + 1]) return false;
+  }
+  return true;
+}
+
+/** Whether two sets share a value. */
+export function setOverlaps(a: IntervalSet, b: IntervalSet): boolean {
+  if (a.length === 0 || b.length === 0) return false;
+  if (a === b) return true;
+  if (a.length === 2 && b.length === 2) return a[0] <= b[1] && b[0] <= a[1];
+  const [small, large] = a.length <= b.length ? [a, b] : [b, a];
+  let k = 0;
+  for (let i = 0; i < small.length; i += 2) {
+    k = firstEndingAtOrAfter(large, small[i], k);
+    if (k >= large.length) return false;
+    if (large[k] <= small[i + 1]) return true;
+  }
+  return false;
 }
 
 /** The number of values in a set. */
-export function setSize(a: IntervalSet): bigint {
-  let n = 0n;
-  for (const [lo, hi] of a) n += hi - lo + 1n;
+export function setSize(a: IntervalSet): number {
+  let n = 0;
+  for (let i = 0; i < a.length; i += 2) n += a[i + 1] - a[i] + 1;
   return n;
 }
 
 /** Whether the set is the whole dimension `0 … max`. */
-export function isFull(a: IntervalSet, max: bigint): boolean {
-  return a.length === 1 && a[0][0] === 0n && a[0][1] === max;
+export function isFull(a: IntervalSet, max: number): boolean {
+  return a.length === 2 && a[0] === 0 && a[1] === max;
 }
 
-/** The cube of every packet. */
+/** The universe of each shape, built once: its sets are shared, so that "whole range" compares by reference. */
+const universes = new WeakMap<Dimensions, Cube>();
+
+/** The cube of every packet (the same object for the same dimensions: never mutate it). */
 export function universe(dims: Dimensions): Cube {
-  return dims.max.map((m) => range(0n, m));
+  let u = universes.get(dims);
+  if (!u) universes.set(dims, (u = dims.max.map((m) => range(0, m))));
+  return u;
 }
 
 /** The universe restricted on some dimensions (by index). */
 export function cubeWith(dims: Dimensions, constraints: ReadonlyMap<number, IntervalSet>): Cube {
-  return dims.max.map((m, i) => (constraints.has(i) ? setIntersect(constraints.get(i)!, range(0n, m)) : range(0n, m)));
+  return dims.max.map((m, i) => (constraints.has(i) ? setIntersect(constraints.get(i)!, range(0, m)) : range(0, m)));
 }
 
 /** Whether a cube holds no packet (some dimension is empty). */
@@ -130,35 +231,41 @@ export function cubeIsEmpty(c: Cube): boolean {
   return false;
 }
 
-/** The intersection of two cubes, or undefined when it is empty. */
+/** Whether two cubes share a packet. */
+export function cubeOverlaps(a: Cube, b: Cube): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !setOverlaps(a[i], b[i])) return false;
+  return true;
+}
+
+/** The intersection of two cubes, or undefined when it is empty; `a` itself when it lies inside `b`. */
 export function cubeIntersect(a: Cube, b: Cube): Cube | undefined {
-  const out: IntervalSet[] = new Array(a.length);
+  if (!cubeOverlaps(a, b)) return undefined;
+  let out: IntervalSet[] | undefined;
   for (let i = 0; i < a.length; i++) {
-    const s = a[i] === b[i] ? a[i] : setIntersect(a[i], b[i]);
-    if (s.length === 0) return undefined;
-    out[i] = s;
+    const s = setIntersect(a[i], b[i]);
+    if (s !== a[i]) (out ??= a.slice())[i] = s;
   }
-  return out;
+  return out ?? a;
 }
 
 /**
  * `a` without `b`, as disjoint cubes: the k-th piece keeps the dimensions before k intersected
- * with `b` and takes dimension k outside `b`.
+ * with `b` and takes dimension k outside `b`. When `b` covers `a` in every dimension but one, the
+ * single piece is `a` shrunk in that dimension; when they share nothing, the result is `[a]`.
  */
 export function cubeSubtract(a: Cube, b: Cube): Cube[] {
-  const inter: IntervalSet[] = new Array(a.length);
-  for (let i = 0; i < a.length; i++) {
-    const s = a[i] === b[i] ? a[i] : setIntersect(a[i], b[i]);
-    if (s.length === 0) return [a];
-    inter[i] = s;
-  }
+  if (!cubeOverlaps(a, b)) return [a];
   const out: Cube[] = [];
+  let prefix: IntervalSet[] | undefined;
   for (let k = 0; k < a.length; k++) {
-    const rest = a[k] === inter[k] ? EMPTY_SET : setSubtract(a[k], b[k]);
-    if (rest.length === 0) continue;
-    const piece: IntervalSet[] = new Array(a.length);
-    for (let i = 0; i < a.length; i++) piece[i] = i < k ? inter[i] : i === k ? rest : a[i];
-    out.push(piece);
+    const rest = setSubtract(a[k], b[k]);
+    if (rest.length > 0) {
+      const piece = (prefix ?? a).slice();
+      piece[k] = rest;
+      out.push(piece);
+    }
+    const inter = setIntersect(a[k], b[k]);
+    if (inter !== a[k]) (prefix ??= a.slice())[k] = inter;
   }
   return out;
 }
@@ -169,10 +276,25 @@ export function cubeSubsetOf(a: Cube, b: Cube): boolean {
   return true;
 }
 
+/** The smallest cube holding both cubes (their per-dimension union). */
+export function cubeHull(a: Cube, b: Cube): Cube {
+  return a.map((s, i) => setUnion(s, b[i]));
+}
+
 /** The number of packets in a cube, as a float (for ranking only). */
-export function cubeVolume(c: Cube): number {
+export function cubeVolume(c: Cube, dims?: Dimensions): number {
   let v = 1;
-  for (const s of c) v *= Number(setSize(s));
+  const measure = dims?.measure;
+  for (let d = 0; d < c.length; d++) {
+    const s = c[d];
+    if (!measure) {
+      v *= setSize(s);
+      continue;
+    }
+    let n = 0;
+    for (let i = 0; i < s.length; i += 2) n += measure(d, s[i], s[i + 1]);
+    v *= n;
+  }
   return v;
 }
 
@@ -187,41 +309,179 @@ export function isEmpty(s: Space): boolean {
   return s.length === 0;
 }
 
+/**
+ * How cube `c` relates to cube `e`, as the dimensions in which each sticks out of the other
+ * (bit d set: some value of dimension d of the one is not in the other), packed as
+ * `cOut | eOut << 16` (cubes have at most 16 dimensions). Stops early, with -1, once `c` sticks
+ * out in two dimensions and `e` in one: then no rule of `addCube` applies.
+ */
+function relate(c: Cube, e: Cube): number {
+  let cOut = 0;
+  let eOut = 0;
+  let cCount = 0;
+  for (let i = 0; i < c.length; i++) {
+    const x = c[i];
+    const y = e[i];
+    if (x === y) continue;
+    if (!setSubsetOf(x, y)) {
+      cOut |= 1 << i;
+      cCount++;
+    }
+    if (!setSubsetOf(y, x)) eOut |= 1 << i;
+    if (cCount > 1 && eOut !== 0) return -1;
+  }
+  return cOut | (eOut << 16);
+}
+
+/** The dimension of a one-bit mask, or -1 when the mask has no bit or several. */
+function singleDim(mask: number): number {
+  return mask !== 0 && (mask & (mask - 1)) === 0 ? 31 - Math.clz32(mask) : -1;
+}
+
+/**
+ * Adds cube `c` to a list of cubes, keeping the union exact and the list short: `c` is dropped
+ * when a cube holds it, cubes inside `c` are dropped, and two cubes that differ in a single
+ * dimension become one. With `grow`, also when `c` sticks out of a cube `e` in a single dimension
+ * d only, `c` grows in d by `e`'s values there (the part added, `c` with e's values in d, lies
+ * inside `e`), so that the steps of a staircase such as "to port k, from any port but 1 … k-1"
+ * fold up once the other steps are there. A grown `c` is compared with the whole list again,
+ * since it may now hold or merge with more.
+ */
+function addCube(list: Cube[], c: Cube, grow = false): void {
+  for (let i = 0; i < list.length; i++) {
+    const e = list[i];
+    const r = relate(c, e);
+    if (r === -1) continue;
+    const cOut = r & 0xffff;
+    if (cOut === 0) return;
+    let eOut = r >>> 16;
+    const d = singleDim(cOut);
+    if (d >= 0 && (eOut & (1 << d)) !== 0 && (grow || (eOut & ~(1 << d)) === 0)) {
+      const grown = c.slice();
+      grown[d] = setUnion(c[d], e[d]);
+      c = grown;
+      eOut &= ~(1 << d);
+      if (eOut !== 0) {
+        // `c` grew: compare it with the whole list again.
+        i = -1;
+        continue;
+      }
+    }
+    if (eOut !== 0) continue;
+    // `e` lies inside `c`: drop it and start over.
+    list[i] = list[list.length - 1];
+    list.pop();
+    i = -1;
+  }
+  list.push(c);
+}
+
+/**
+ * Adds cube `c` to `list`, merging it only with the first `n` cubes (the others are known not to
+ * merge with it): dropped when one of them holds it, merged into one that differs from it in a
+ * single dimension, otherwise appended. Cubes it holds are left (the union is the same).
+ */
+function addCubeAmong(list: Cube[], n: number, c: Cube): void {
+  for (let i = 0; i < n; i++) {
+    const r = relate(c, list[i]);
+    if (r === -1) continue;
+    const cOut = r & 0xffff;
+    if (cOut === 0) return;
+    const eOut = r >>> 16;
+    const d = singleDim(cOut);
+    if (d >= 0 && eOut === 1 << d) {
+      const merged = list[i].slice();
+      merged[d] = setUnion(c[d], list[i][d]);
+      list[i] = merged;
+      return;
+    }
+  }
+  list.push(c);
+}
+
+/**
+ * The same union written with fewer cubes: no cube inside another, no two cubes that differ in a
+ * single dimension (they become one). Exact.
+ */
+export function simplify(s: Space): Space {
+  if (s.length < 2) return s;
+  const out: Cube[] = [];
+  for (const c of s) addCube(out, c);
+  return out;
+}
+
 /** The packets of `s` that are also in `t`. */
 export function intersect(s: Space, t: Space): Space {
+  if (s.length === 0 || t.length === 0) return NOTHING;
+  if (t.length === 1) {
+    // The usual case (a rule's space is one cube): cubes that do not change are kept as they are,
+    // and a space that does not change at all is returned as it is.
+    const b = t[0];
+    let i = 0;
+    while (i < s.length && cubeSubsetOf(s[i], b)) i++;
+    if (i === s.length) return s;
+    const out: Cube[] = s.slice(0, i);
+    for (; i < s.length; i++) {
+      const c = cubeIntersect(s[i], b);
+      if (c) out.push(c);
+    }
+    // Not simplified again: the pieces of a simplified union cut by one cube rarely merge, and
+    // whoever keeps the result (a walk, a union) simplifies when it pays.
+    return out.length === s.length && out.every((c, i) => c === s[i]) ? s : out;
+  }
   const out: Cube[] = [];
   for (const a of s) for (const b of t) {
     const c = cubeIntersect(a, b);
     if (c) out.push(c);
   }
-  return out;
+  return simplify(out);
 }
 
 /** Whether `s` and `t` share a packet. */
 export function overlaps(s: Space, t: Space): boolean {
-  for (const a of s) for (const b of t) if (cubeIntersect(a, b)) return true;
+  for (const a of s) for (const b of t) if (cubeOverlaps(a, b)) return true;
   return false;
 }
 
-/** The packets of `s` that are not in `t`. */
+/** The packets of `s` that are not in `t`; `s` itself when they share nothing. */
 export function subtract(s: Space, t: Space): Space {
-  let cur: Cube[] = [...s];
+  let cur = s;
   for (const b of t) {
-    const next: Cube[] = [];
-    for (const a of cur) for (const p of cubeSubtract(a, b)) next.push(p);
-    cur = next;
     if (cur.length === 0) break;
+    let untouched: Cube[] | undefined;
+    let pieces: Cube[] | undefined;
+    for (let i = 0; i < cur.length; i++) {
+      const a = cur[i];
+      if (!cubeOverlaps(a, b)) {
+        if (untouched) untouched.push(a);
+        continue;
+      }
+      if (!untouched) untouched = cur.slice(0, i);
+      for (const p of cubeSubtract(a, b)) (pieces ??= []).push(p);
+    }
+    if (!untouched) continue;
+    // The untouched cubes are simplified among themselves; only the new pieces need merging in,
+    // each with the untouched cubes (pieces of one cube are disjoint and differ in two dimensions).
+    const n = untouched.length;
+    for (const p of pieces ?? []) addCubeAmong(untouched, n, p);
+    cur = untouched;
   }
   return cur;
 }
 
-/** The packets of either space (the result may repeat packets; it is still the exact union). */
-export function union(s: Space, t: Space): Space {
+/**
+ * The packets of either space, simplified (no cube inside another, merged neighbours). With
+ * `grow`, a cube of `t` also grows into the cubes it sticks out of in a single dimension (see
+ * `addCube`): the right choice for collecting many pieces of one set (a staircase of steps then
+ * folds up), the wrong one for sets that are cut up again right after, whose cubes it makes
+ * overlap.
+ */
+export function union(s: Space, t: Space, grow = false): Space {
   if (s.length === 0) return t;
-  if (t.length === 0) return s;
-  // Keep the union small: drop cubes of `t` already inside a cube of `s`.
-  const extra = t.filter((b) => !s.some((a) => cubeSubsetOf(b, a)));
-  return [...s, ...extra];
+  if (t.length === 0 || s === t) return s;
+  const out = s.slice();
+  for (const c of t) addCube(out, c, grow);
+  return out;
 }
 
 /** Whether every packet of `s` is in `t`. */
@@ -230,22 +490,84 @@ export function subsetOf(s: Space, t: Space): boolean {
 }
 
 /** Rough size of a space (overlapping cubes count twice), for ranking. */
-export function volume(s: Space): number {
+export function volume(s: Space, dims?: Dimensions): number {
   let v = 0;
-  for (const c of s) v += cubeVolume(c);
+  for (const c of s) v += cubeVolume(c, dims);
   return v;
 }
 
 /** Replaces one dimension of every cube by a set (e.g. "the mark is now unknown"). */
 export function widen(s: Space, dim: number, to: IntervalSet): Space {
-  return s.map((c) => c.map((x, i) => (i === dim ? to : x)));
+  return simplify(s.map((c) => (c[dim] === to ? c : c.map((x, i) => (i === dim ? to : x)))));
 }
 
 /** Maps one dimension of every cube through a function on values (each set is enumerated: keep the dimension small). */
-export function mapDimension(s: Space, dim: number, f: (v: bigint) => bigint): Space {
-  return s.map((c) => {
-    const vals: bigint[] = [];
-    for (const [lo, hi] of c[dim]) for (let v = lo; v <= hi; v++) vals.push(f(v));
-    return c.map((x, i) => (i === dim ? fromValues(vals) : x));
+export function mapDimension(s: Space, dim: number, f: (v: number) => number): Space {
+  return simplify(
+    s.map((c) => {
+      const vals: number[] = [];
+      const x = c[dim];
+      for (let i = 0; i < x.length; i += 2) for (let v = x[i]; v <= x[i + 1]; v++) vals.push(f(v));
+      return c.map((y, i) => (i === dim ? fromValues(vals) : y));
+    }),
+  );
+}
+
+/** The most intervals a set keeps through `coarsen`. */
+const MAX_INTERVALS = 32;
+
+/** A set with at most `max` intervals holding `s`: the smallest gaps are filled first. */
+function coarsenSet(s: IntervalSet, max: number): IntervalSet {
+  const n = s.length / 2;
+  if (n <= max) return s;
+  // Gap k lies between interval k and k + 1; keep the max - 1 widest gaps.
+  const gaps = Array.from({ length: n - 1 }, (_, k) => k).sort((x, y) => s[2 * y + 2] - s[2 * y + 1] - (s[2 * x + 2] - s[2 * x + 1]) || x - y);
+  const kept = gaps.slice(0, max - 1).sort((x, y) => x - y);
+  const out: number[] = [];
+  let lo = s[0];
+  for (const k of kept) {
+    out.push(lo, s[2 * k + 1]);
+    lo = s[2 * k + 2];
+  }
+  out.push(lo, s[s.length - 1]);
+  return out;
+}
+
+/** Orders sets by content, for grouping similar cubes. */
+function compareSets(a: IntervalSet, b: IntervalSet): number {
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
+}
+
+/**
+ * A union of at most `limit` cubes holding every packet of `s` (an over-approximation, exact when
+ * `s` is small enough already): cubes are sorted so that those alike in their least varied
+ * dimensions sit together, and runs of neighbours are replaced by their hull, down to half the
+ * limit so that the next few additions do not coarsen again. Sets are also kept to a bounded
+ * number of intervals. Returns the space and whether it had to be coarsened.
+ */
+export function coarsen(s: Space, limit: number): { space: Space; coarsened: boolean } {
+  if (s.length <= limit) return { space: s, coarsened: false };
+  const dims = s[0].length;
+  // Dimensions in order of how many different sets they carry: the stable ones decide the grouping.
+  const variety = Array.from({ length: dims }, (_, d) => new Set(s.map((c) => c[d].join(','))).size);
+  const order = Array.from({ length: dims }, (_, d) => d).sort((x, y) => variety[x] - variety[y] || x - y);
+  const sorted = [...s].sort((a, b) => {
+    for (const d of order) {
+      const c = compareSets(a[d], b[d]);
+      if (c !== 0) return c;
+    }
+    return 0;
   });
+  const target = Math.max(1, Math.floor(limit / 2));
+  const group = Math.ceil(sorted.length / target);
+  const out: Cube[] = [];
+  for (let i = 0; i < sorted.length; i += group) {
+    let h = sorted[i];
+    for (let j = i + 1; j < Math.min(sorted.length, i + group); j++) h = cubeHull(h, sorted[j]);
+    addCube(out, h.map((x) => coarsenSet(x, MAX_INTERVALS)));
+  }
+  return { space: out, coarsened: true };
 }

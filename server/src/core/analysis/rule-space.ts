@@ -1,19 +1,24 @@
 /**
  * Translates rules into packet spaces. The dimensions are the fields iptables matches on; the
- * interface and mark dimensions are compressed per table into the classes the table's own rules can
- * tell apart (an interface class per literal name and per `prefix+` pattern, a mark value per
- * combination of the mark bits any `-m mark` tests), which keeps the spaces small and exact.
+ * address, interface and mark dimensions are compressed per table into the classes the table's own
+ * rules can tell apart (an address class per stretch of addresses between the bounds of the
+ * networks and ranges the rules name, an interface class per literal name and per `prefix+`
+ * pattern, a mark value per combination of the mark bits any `-m mark` tests), which keeps the
+ * spaces small and exact: two packets of the same classes are treated alike by every rule.
  *
  * A match the analysis does not model (limit, recent, string, set, owner, unknown modules, host
  * names, …) makes the rule "approximated": its space then stands for the packets it MAY match,
  * and the analysis never lets such a rule hide later rules.
  */
-import type { Rule, Table } from '../model.ts';
-import type { MatchUse, OptionUse } from '../rule.ts';
+import type { Rule } from '../model.ts';
+import type { MatchUse, OptionUse, RuleInfo } from '../rule.ts';
 import { ICMP_TYPES, ICMPV6_TYPES, parseIPv4, parsePort, parseUnsigned, protocolNumberOf, type Family } from '../extensions/value-kinds.ts';
 import { formatAddress, parseAddress, TCP_FLAG_BITS } from '../trace/packet.ts';
 import type { Hook } from '../extensions/extensions.ts';
-import { cubeWith, EMPTY_SET, fromValues, isFull, normalise, range, setIntersect, setSubtract, setUnion, universe, type Cube, type Dimensions, type Interval, type IntervalSet, type Space } from './packet-space.ts';
+import { cubeWith, EMPTY_SET, fromValues, intervalsOf, isFull, normalise, range, setIntersect, setSubtract, setUnion, universe, type Cube, type Dimensions, type Interval, type IntervalSet, type Space } from './packet-space.ts';
+
+/** An inclusive interval of addresses. */
+type AddressInterval = readonly [bigint, bigint];
 
 /** Dimension indices. */
 export const D = { src: 0, dst: 1, proto: 2, sport: 3, dport: 4, icmp: 5, in: 6, out: 7, state: 8, mark: 9, flags: 10, frag: 11, bridged: 12, physIn: 13, physOut: 14 } as const;
@@ -42,48 +47,76 @@ export interface Vocabulary {
   readonly markBits: readonly number[];
   /** True when mark matches cannot be modelled (too many distinct bits). */
   readonly markOpaque: boolean;
+  /**
+   * The first address of every address class, ascending (the first is 0): class k holds the
+   * addresses from `addressStarts[k]` up to the next start. No rule of the table tells two
+   * addresses of one class apart.
+   */
+  readonly addressStarts: readonly bigint[];
 }
 
 const valueOf = (o: OptionUse, k = 0): string => o.values[k]?.value ?? '';
 
-/** Collects the interface literals and mark bits of a table. */
-export function vocabularyOf(t: Table, family: Family): Vocabulary {
-  const names = new Set<string>();
-  const prefixes = new Set<string>();
-  let markMask = 0;
-  const addIface = (v: string): void => {
-    if (v.endsWith('+')) prefixes.add(v.slice(0, -1));
-    else if (v !== '') names.add(v);
-  };
-  for (const c of t.chains.values()) {
-    for (const r of c.rules) {
-      for (const b of r.info.base) if (b.name === 'i' || b.name === 'o') addIface(b.values[0]?.value ?? '');
-      for (const m of r.info.matches) {
-        for (const o of m.options) {
-          if (m.name === 'physdev' && (o.name === 'physdev-in' || o.name === 'physdev-out')) addIface(valueOf(o));
-          if (m.name === 'mark' && o.name === 'mark') {
-            const mv = parseMarkValue(valueOf(o));
-            if (mv) markMask = (markMask | mv.mask) >>> 0;
-          }
-        }
-      }
+/**
+ * Collects what the rules of a table tell apart (interface names and `prefix+` patterns, the
+ * bounds of address networks and ranges, tested mark bits) while `readRule` reads them, and
+ * builds the table's vocabulary from it.
+ */
+export class VocabularyCollector {
+  private readonly names = new Set<string>();
+  private readonly prefixes = new Set<string>();
+  private markMask = 0;
+  private readonly addrMax: bigint;
+  private readonly bounds = new Set<bigint>([0n]);
+
+  constructor(readonly family: Family) {
+    this.addrMax = family === 'ipv4' ? (1n << 32n) - 1n : (1n << 128n) - 1n;
+  }
+
+  /** An interface name or `prefix+` pattern. */
+  iface(pattern: string): void {
+    if (pattern.endsWith('+')) this.prefixes.add(pattern.slice(0, -1));
+    else if (pattern !== '') this.names.add(pattern);
+  }
+
+  /** Address intervals a rule names (unreadable ones are skipped: they make the rule approximated). */
+  addresses(ivs: readonly (AddressInterval | undefined)[]): void {
+    for (const iv of ivs) {
+      if (!iv) continue;
+      this.bounds.add(iv[0]);
+      if (iv[1] < this.addrMax) this.bounds.add(iv[1] + 1n);
     }
   }
-  const ifaces: IfaceClass[] = [{ kind: 'none', text: '', underPrefix: false }];
-  for (const n of [...names].sort()) ifaces.push({ kind: 'name', text: n, underPrefix: false });
-  ifaces.push({ kind: 'other', text: '', underPrefix: false });
-  for (const p of [...prefixes].sort()) ifaces.push({ kind: 'other', text: p, underPrefix: true });
-  const bits: number[] = [];
-  for (let b = 0; b < 32; b++) if ((markMask >>> b) & 1) bits.push(b);
-  const markOpaque = bits.length > MAX_MARK_BITS;
-  const markBits = markOpaque ? [] : bits;
-  const addrMax = family === 'ipv4' ? (1n << 32n) - 1n : (1n << 128n) - 1n;
-  const k = BigInt(ifaces.length - 1);
-  const dims: Dimensions = {
-    names: ['source', 'destination', 'protocol', 'source port', 'destination port', 'ICMP type', 'in-interface', 'out-interface', 'state', 'mark', 'TCP flags', 'fragment', 'bridged', 'physdev-in', 'physdev-out'],
-    max: [addrMax, addrMax, 255n, 65535n, 65535n, 65535n, k, k, BigInt(STATES.length - 1), BigInt((1 << markBits.length) - 1), 63n, 1n, 1n, k, k],
-  };
-  return { family, dims, ifaces, markBits, markOpaque };
+
+  /** The mask of a mark test. */
+  mark(mask: number): void {
+    this.markMask = (this.markMask | mask) >>> 0;
+  }
+
+  /** The vocabulary of everything collected. */
+  build(): Vocabulary {
+    const family = this.family;
+    const addrMax = this.addrMax;
+    const ifaces: IfaceClass[] = [{ kind: 'none', text: '', underPrefix: false }];
+    for (const n of [...this.names].sort()) ifaces.push({ kind: 'name', text: n, underPrefix: false });
+    ifaces.push({ kind: 'other', text: '', underPrefix: false });
+    for (const p of [...this.prefixes].sort()) ifaces.push({ kind: 'other', text: p, underPrefix: true });
+    const bits: number[] = [];
+    for (let b = 0; b < 32; b++) if ((this.markMask >>> b) & 1) bits.push(b);
+    const markOpaque = bits.length > MAX_MARK_BITS;
+    const markBits = markOpaque ? [] : bits;
+    const k = ifaces.length - 1;
+    const addressStarts = [...this.bounds].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+    const a = addressStarts.length - 1;
+    const addrEnd = (c: number): bigint => (c + 1 < addressStarts.length ? addressStarts[c + 1] - 1n : addrMax);
+    const dims: Dimensions = {
+      names: ['source', 'destination', 'protocol', 'source port', 'destination port', 'ICMP type', 'in-interface', 'out-interface', 'state', 'mark', 'TCP flags', 'fragment', 'bridged', 'physdev-in', 'physdev-out'],
+      max: [a, a, 255, 65535, 65535, 65535, k, k, STATES.length - 1, (1 << markBits.length) - 1, 63, 1, 1, k, k],
+      // Address classes stand for many addresses: rank spaces by the addresses they hold.
+      measure: (dim, lo, hi) => (dim === D.src || dim === D.dst ? Number(addrEnd(hi) - addressStarts[lo] + 1n) : hi - lo + 1),
+    };
+    return { family, dims, ifaces, markBits, markOpaque, addressStarts };
+  }
 }
 
 /** Whether an interface class matches a rule's interface pattern (`name` or `prefix+`), as the kernel compares them. */
@@ -97,17 +130,67 @@ function classMatches(c: IfaceClass, pattern: string): boolean {
   return c.kind === 'name' && c.text === pattern;
 }
 
-/** The interface classes a pattern matches. */
+/** Per vocabulary, the interface classes of every pattern met so far, and of every literal name. */
+const ifaceCache = new WeakMap<Vocabulary, { readonly patterns: Map<string, IntervalSet>; readonly names: Map<string, number> }>();
+
+/**
+ * The interface classes a pattern matches. A literal name is its own class (found in a map: a
+ * table may name thousands of interfaces); a `prefix+` pattern is compared with every class once
+ * and remembered.
+ */
 function ifaceSet(v: Vocabulary, pattern: string): IntervalSet {
-  const ids: number[] = [];
-  v.ifaces.forEach((c, i) => {
-    if (classMatches(c, pattern)) ids.push(i);
-  });
-  return fromValues(ids);
+  let cache = ifaceCache.get(v);
+  if (!cache) {
+    const names = new Map<string, number>();
+    v.ifaces.forEach((c, i) => {
+      if (c.kind === 'name') names.set(c.text, i);
+    });
+    ifaceCache.set(v, (cache = { patterns: new Map(), names }));
+  }
+  if (!pattern.endsWith('+')) {
+    const i = cache.names.get(pattern);
+    return i === undefined ? EMPTY_SET : [i, i];
+  }
+  let set = cache.patterns.get(pattern);
+  if (!set) {
+    const ids: number[] = [];
+    v.ifaces.forEach((c, i) => {
+      if (classMatches(c, pattern)) ids.push(i);
+    });
+    cache.patterns.set(pattern, (set = fromValues(ids)));
+  }
+  return set;
 }
 
 /** The interface class of the empty name ("no interface"). */
-export const NO_IFACE: IntervalSet = [[0n, 0n]];
+export const NO_IFACE: IntervalSet = [0, 0];
+
+/** The address class holding an address. */
+export function addressClassOf(v: Vocabulary, a: bigint): number {
+  const s = v.addressStarts;
+  let lo = 0;
+  let hi = s.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (s[mid] <= a) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/**
+ * The address classes of some address intervals: exact for the table's own networks and ranges,
+ * whose bounds are class bounds (a reversed interval, whose start is a bound, gives no class).
+ */
+function addressSet(v: Vocabulary, ivs: readonly AddressInterval[]): IntervalSet {
+  return normalise(ivs.map(([lo, hi]) => [addressClassOf(v, lo), hi < lo ? -1 : addressClassOf(v, hi)] as Interval));
+}
+
+/** The addresses of some address classes, as intervals. */
+function addressIntervals(v: Vocabulary, s: IntervalSet): AddressInterval[] {
+  const max = v.family === 'ipv4' ? (1n << 32n) - 1n : (1n << 128n) - 1n;
+  return intervalsOf(s).map(([lo, hi]) => [v.addressStarts[lo], hi + 1 < v.addressStarts.length ? v.addressStarts[hi + 1] - 1n : max] as AddressInterval);
+}
 
 /** A `value[/mask]` mark. */
 function parseMarkValue(s: string): { value: number; mask: number } | undefined {
@@ -133,21 +216,20 @@ function markSet(v: Vocabulary, mask: number, value: number): IntervalSet {
 }
 
 /** The compressed mark after `mark = (mark & ~mask) ^ xor`. */
-export function markTransform(v: Vocabulary, mask: number, xor: number): (c: bigint) => bigint {
+export function markTransform(v: Vocabulary, mask: number, xor: number): (c: number) => number {
   return (c) => {
-    let out = 0n;
+    let out = 0;
     v.markBits.forEach((b, j) => {
-      const old = Number((c >> BigInt(j)) & 1n);
+      const old = (c >>> j) & 1;
       const bit = (((mask >>> b) & 1) ? 0 : old) ^ ((xor >>> b) & 1);
-      if (bit) out |= 1n << BigInt(j);
+      if (bit) out |= 1 << j;
     });
     return out;
   };
 }
 
 /** The (mask, xor) of a MARK target, as libxt_MARK builds it; undefined when unreadable. */
-export function markOperation(rule: Rule): { mask: number; xor: number } | undefined {
-  const opts = rule.info.target?.options ?? [];
+function markOperationOf(opts: readonly OptionUse[]): { mask: number; xor: number } | undefined {
   for (const o of opts) {
     const mv = parseMarkValue(valueOf(o));
     if (!mv) continue;
@@ -164,8 +246,19 @@ export function markOperation(rule: Rule): { mask: number; xor: number } | undef
   return undefined;
 }
 
+/**
+ * An `a-b` address range (or one address) of the iprange match; undefined when unreadable. A
+ * reversed range is kept as it is: it holds no address, as in the kernel's comparison.
+ */
+function rangeInterval(s: string, family: Family): AddressInterval | undefined {
+  const [lo, hi] = s.split('-');
+  const a = parseAddress(lo ?? '', family);
+  const z = hi === undefined ? a : parseAddress(hi, family);
+  return a === undefined || z === undefined ? undefined : [a, z];
+}
+
 /** An address or network (`a`, `a/len`, `a/mask` with a contiguous mask) as an interval; undefined otherwise. */
-function netInterval(s: string, family: Family): Interval | undefined {
+function netInterval(s: string, family: Family): AddressInterval | undefined {
   const slash = s.indexOf('/');
   const host = slash >= 0 ? s.slice(0, slash) : s;
   const bits = family === 'ipv4' ? 32 : 128;
@@ -198,7 +291,7 @@ function portInterval(s: string, proto: string | undefined): Interval | undefine
   const lo = one(parts[0], 0);
   const hi = parts.length === 1 ? lo : one(parts[1], 65535);
   if (lo === undefined || hi === undefined) return undefined;
-  return [BigInt(lo), BigInt(hi)];
+  return [lo, hi];
 }
 
 /** Bits of a comma-separated TCP flag list. */
@@ -218,6 +311,20 @@ export interface RuleSpace {
   readonly unmodelled: readonly string[];
 }
 
+/** Per vocabulary, the interface classes of every name ("some interface"), built once. */
+const presentIfaces = new WeakMap<Vocabulary, IntervalSet>();
+
+function presentIface(v: Vocabulary): IntervalSet {
+  let s = presentIfaces.get(v);
+  if (!s) presentIfaces.set(v, (s = setSubtract(range(0, v.dims.max[D.physIn]), NO_IFACE)));
+  return s;
+}
+
+/** The cube of every packet: packet-space.ts builds it once per vocabulary, so that rules share its sets. */
+function fullCube(v: Vocabulary): Cube {
+  return universe(v.dims);
+}
+
 /** A constraint builder: one cube (per-dimension sets) plus extra alternatives (unions). */
 class Builder {
   private cube: IntervalSet[];
@@ -225,22 +332,35 @@ class Builder {
   private readonly alternatives: Cube[][] = [];
   readonly unmodelled: string[] = [];
   constructor(private readonly v: Vocabulary) {
-    this.cube = [...universe(v.dims)];
+    this.cube = fullCube(v).slice();
   }
   /** Restricts one dimension (negated: to the complement). */
   restrict(dim: number, set: IntervalSet, negated = false): void {
-    const full = range(0n, this.v.dims.max[dim]);
+    const full = fullCube(this.v)[dim];
     const s = negated ? setSubtract(full, set) : setIntersect(set, full);
     this.cube[dim] = setIntersect(this.cube[dim], s);
   }
   /** Adds a disjunction of constraint maps. */
   either(options: readonly ReadonlyMap<number, IntervalSet>[]): void {
-    this.alternatives.push(options.map((m) => cubeWith(this.v.dims, m)));
+    if (options.length === 1) {
+      // A single alternative is a plain restriction.
+      for (const [d, x] of options[0]) this.restrict(d, x);
+      return;
+    }
+    const full = fullCube(this.v);
+    this.alternatives.push(
+      options.map((m) => {
+        const c = full.slice();
+        for (const [d, x] of m) c[d] = setIntersect(x, full[d]);
+        return c;
+      }),
+    );
   }
   opaque(what: string): void {
     this.unmodelled.push(what);
   }
   build(): Space {
+    if (this.alternatives.length === 0) return this.cube.some((s) => s.length === 0) ? [] : [this.cube];
     let cubes: Cube[] = [this.cube];
     for (const alt of this.alternatives) {
       const next: Cube[] = [];
@@ -256,11 +376,67 @@ class Builder {
 
 const PORT_PROTOS = new Set(['tcp', 'udp', 'sctp', 'dccp', 'udplite']);
 
-/** Translates a rule's conditions into a packet space. */
-export function ruleSpace(rule: Rule, v: Vocabulary): RuleSpace {
-  const b = new Builder(v);
-  const family = v.family;
-  const info = rule.info;
+/** A set of values, or how to compute it once the vocabulary is known. */
+type SetOf = IntervalSet | ((v: Vocabulary) => IntervalSet);
+
+const setIn = (s: SetOf, v: Vocabulary): IntervalSet => (typeof s === 'function' ? s(v) : s);
+
+/** One condition of a rule, applied to a builder once the table's vocabulary is known. */
+type Step = (b: Builder, v: Vocabulary) => void;
+
+/** Records a rule's conditions as steps, in the order a `Builder` is to apply them. */
+class Recorder {
+  readonly steps: Step[] = [];
+  restrict(dim: number, set: SetOf, negated = false): void {
+    this.steps.push((b, v) => b.restrict(dim, setIn(set, v), negated));
+  }
+  either(options: readonly ReadonlyMap<number, SetOf>[]): void {
+    this.steps.push((b, v) => b.either(options.map((m) => new Map([...m].map(([d, x]) => [d, setIn(x, v)])))));
+  }
+  opaque(what: string): void {
+    this.steps.push((b) => b.opaque(what));
+  }
+  custom(step: Step): void {
+    this.steps.push(step);
+  }
+}
+
+/** A rule's target as the analysis needs it. */
+export interface TargetReading {
+  readonly name: string;
+  /** `-g` rather than `-j`. */
+  readonly goto: boolean;
+  /** The target names a chain (rather than a builtin or extension target). */
+  readonly chain: boolean;
+  /** A key comparing actions: the target with its options. */
+  readonly action: string;
+  /** A MARK target's operation, when readable. */
+  readonly mark?: { readonly mask: number; readonly xor: number };
+  /** A CONNMARK target that restores the mark. */
+  readonly restoresMark: boolean;
+}
+
+/**
+ * A rule as the analysis reads it, once (a rule's interpretation may be recomputed on every
+ * access on big files): its conditions, to be placed in the table's vocabulary, and its target.
+ */
+export interface RuleReading {
+  readonly steps: readonly Step[];
+  readonly target?: TargetReading;
+}
+
+/**
+ * Reads a rule's conditions and target, telling `collect` what they name (interfaces, addresses,
+ * marks) so that the table's vocabulary can be built before any space is.
+ */
+export function readRule(rule: Rule, collect: VocabularyCollector): RuleReading {
+  return readRuleInfo(rule.info, collect);
+}
+
+/** `readRule` from the rule's interpretation, for those who hold it already (the model's observers). */
+export function readRuleInfo(info: RuleInfo, collect: VocabularyCollector): RuleReading {
+  const b = new Recorder();
+  const family = collect.family;
   const proto = info.protocolNegated ? undefined : info.protocol;
   for (const o of info.base) {
     const val = valueOf(o);
@@ -268,34 +444,55 @@ export function ruleSpace(rule: Rule, v: Vocabulary): RuleSpace {
       case 's':
       case 'd': {
         const ivs = val.split(',').map((x) => netInterval(x, family));
+        collect.addresses(ivs);
         if (ivs.some((x) => x === undefined)) b.opaque(`${o.negated ? '! ' : ''}-${o.name} ${val}`);
-        else b.restrict(o.name === 's' ? D.src : D.dst, normalise(ivs as Interval[]), o.negated);
+        else b.restrict(o.name === 's' ? D.src : D.dst, (v) => addressSet(v, ivs as AddressInterval[]), o.negated);
         break;
       }
       case 'p': {
         const n = /^[0-9]+$/.test(val) ? Number(val) : protocolNumberOf(val);
         if (n === undefined || n > 255) b.opaque(`-p ${val}`);
-        else if (n !== 0) b.restrict(D.proto, range(BigInt(n), BigInt(n)), o.negated);
+        else if (n !== 0) b.restrict(D.proto, range(n, n), o.negated);
         break;
       }
       case 'i':
       case 'o':
-        b.restrict(o.name === 'i' ? D.in : D.out, ifaceSet(v, val), o.negated);
+        collect.iface(val);
+        b.restrict(o.name === 'i' ? D.in : D.out, (v) => ifaceSet(v, val), o.negated);
         break;
       case 'f':
-        b.restrict(D.frag, range(1n, 1n), o.negated);
+        b.restrict(D.frag, range(1, 1), o.negated);
         break;
       default:
         break;
     }
   }
-  for (const m of info.matches) matchSpace(m, b, v, proto);
-  return { space: b.build(), approximated: b.unmodelled.length > 0, unmodelled: b.unmodelled };
+  for (const m of info.matches) matchSpace(m, b, collect, proto);
+  const t = info.target;
+  const target: TargetReading | undefined = t && {
+    name: t.name,
+    goto: !!t.goto,
+    chain: t.kind === 'chain',
+    action: [t.goto ? '-g' : '-j', t.name, ...t.options.map((o) => `${o.negated ? '!' : ''}${o.name}=${o.values.map((x) => x.value).join(' ')}`)].join(' '),
+    mark: t.name === 'MARK' ? markOperationOf(t.options) : undefined,
+    restoresMark: t.options.some((o) => o.name === 'restore-mark'),
+  };
+  return { steps: b.steps, target };
 }
 
-const NOT_FRAGMENT: IntervalSet = [[0n, 0n]];
+/** The packets a read rule matches, in a vocabulary that knows everything it names. */
+export function spaceOf(reading: RuleReading, v: Vocabulary): RuleSpace {
+  const b = new Builder(v);
+  for (const step of reading.steps) step(b, v);
+  return { space: b.build(), approximated: b.unmodelled.length > 0, unmodelled: b.unmodelled.length > 0 ? b.unmodelled : NOTHING_UNMODELLED };
+}
 
-function matchSpace(m: MatchUse, b: Builder, v: Vocabulary, proto: string | undefined): void {
+/** Shared by the many rules whose conditions are all modelled. */
+const NOTHING_UNMODELLED: readonly string[] = [];
+
+const NOT_FRAGMENT: IntervalSet = [0, 0];
+
+function matchSpace(m: MatchUse, b: Recorder, collect: VocabularyCollector, proto: string | undefined): void {
   const pname = proto !== undefined && /^[0-9]+$/.test(proto) ? ({ 6: 'tcp', 17: 'udp', 132: 'sctp', 33: 'dccp', 136: 'udplite' } as Record<string, string>)[proto] : proto;
   switch (m.name) {
     case 'comment':
@@ -367,18 +564,17 @@ function matchSpace(m: MatchUse, b: Builder, v: Vocabulary, proto: string | unde
           codes = mm[2] === undefined ? [0, 255] : [Number(mm[2]), Number(mm[2])];
         }
         // Type 255 ("any") matches every ICMP packet in the IPv4 match.
-        const set = m.name === 'icmp' && type === 255 ? range(0n, 65535n) : range(BigInt(type * 256 + codes[0]), BigInt(type * 256 + codes[1]));
+        const set = m.name === 'icmp' && type === 255 ? range(0, 65535) : range(type * 256 + codes[0], type * 256 + codes[1]);
         b.restrict(D.icmp, set, o.negated);
       }
       return;
     }
     case 'iprange':
       for (const o of m.options) {
-        const [lo, hi] = valueOf(o).split('-');
-        const a = parseAddress(lo ?? '', v.family);
-        const z = hi === undefined ? a : parseAddress(hi, v.family);
-        if (a === undefined || z === undefined) b.opaque(`--${o.name} ${valueOf(o)}`);
-        else b.restrict(o.name === 'src-range' ? D.src : D.dst, range(a, z), o.negated);
+        const iv = rangeInterval(valueOf(o), collect.family);
+        collect.addresses([iv]);
+        if (!iv) b.opaque(`--${o.name} ${valueOf(o)}`);
+        else b.restrict(o.name === 'src-range' ? D.src : D.dst, (v) => addressSet(v, [iv]), o.negated);
       }
       return;
     case 'state':
@@ -398,26 +594,41 @@ function matchSpace(m: MatchUse, b: Builder, v: Vocabulary, proto: string | unde
       return;
     case 'mark':
       for (const o of m.options) {
-        const mv = parseMarkValue(valueOf(o));
-        if (!mv || v.markOpaque) b.opaque(`--mark ${valueOf(o)}`);
-        else b.restrict(D.mark, markSet(v, mv.mask, mv.value), o.negated);
+        const text = valueOf(o);
+        const mv = parseMarkValue(text);
+        if (mv && o.name === 'mark') collect.mark(mv.mask);
+        // Whether the mark can be modelled is known only once every rule has been read.
+        b.custom((bb, v) => {
+          if (!mv || v.markOpaque) bb.opaque(`--mark ${text}`);
+          else bb.restrict(D.mark, markSet(v, mv.mask, mv.value), o.negated);
+        });
       }
       return;
-    case 'physdev':
-      return physdevSpace(m, b, v);
+    case 'physdev': {
+      const options = m.options.map((o) => ({ name: o.name, negated: o.negated, value: valueOf(o) }));
+      for (const o of options) if (o.name === 'physdev-in' || o.name === 'physdev-out') collect.iface(o.value);
+      return b.custom((bb, v) => physdevSpace(options, bb, v));
+    }
     default:
       return b.opaque(`-m ${m.name}`);
   }
 }
 
+/** An option of a match, read out of the rule. */
+interface PlainOption {
+  readonly name: string;
+  readonly negated: boolean;
+  readonly value: string;
+}
+
 /** The physdev match, following xt_physdev (and the tracer's reading of it). */
-function physdevSpace(m: MatchUse, b: Builder, v: Vocabulary): void {
-  const full = range(0n, v.dims.max[D.physIn]);
-  const present = setSubtract(full, NO_IFACE);
-  const opt = (n: string): OptionUse | undefined => m.options.find((o) => o.name === n);
-  for (const o of m.options) if (!['physdev-in', 'physdev-out', 'physdev-is-in', 'physdev-is-out', 'physdev-is-bridged'].includes(o.name)) return b.opaque(`--${o.name}`);
+function physdevSpace(options: readonly PlainOption[], b: Builder, v: Vocabulary): void {
+  const full = fullCube(v)[D.physIn];
+  const present = presentIface(v);
+  const opt = (n: string): PlainOption | undefined => options.find((o) => o.name === n);
+  for (const o of options) if (!['physdev-in', 'physdev-out', 'physdev-is-in', 'physdev-is-out', 'physdev-is-bridged'].includes(o.name)) return b.opaque(`--${o.name}`);
   // Not bridged: the match holds only when every option is negated.
-  const notBridged = m.options.every((o) => o.negated);
+  const notBridged = options.every((o) => o.negated);
   let pin = full;
   let pout = full;
   const isBridged = opt('physdev-is-bridged');
@@ -425,17 +636,17 @@ function physdevSpace(m: MatchUse, b: Builder, v: Vocabulary): void {
   const isOut = opt('physdev-is-out');
   for (const o of [isBridged, isOut]) if (o) pout = setIntersect(pout, o.negated ? NO_IFACE : present);
   if (isIn) pin = setIntersect(pin, isIn.negated ? NO_IFACE : present);
-  const name = (o: OptionUse | undefined, cur: IntervalSet): IntervalSet => {
+  const name = (o: PlainOption | undefined, cur: IntervalSet): IntervalSet => {
     if (!o) return cur;
-    const matching = ifaceSet(v, valueOf(o));
+    const matching = ifaceSet(v, o.value);
     const named = o.negated ? setSubtract(present, matching) : setIntersect(present, matching);
     // Without such a port, the kernel skips the name test.
     return setIntersect(cur, setUnion(NO_IFACE, named));
   };
   pin = name(opt('physdev-in'), pin);
   pout = name(opt('physdev-out'), pout);
-  const alts: Map<number, IntervalSet>[] = [new Map([[D.bridged, range(1n, 1n)], [D.physIn, pin], [D.physOut, pout]])];
-  if (notBridged) alts.push(new Map([[D.bridged, range(0n, 0n)]]));
+  const alts: Map<number, IntervalSet>[] = [new Map([[D.bridged, range(1, 1)], [D.physIn, pin], [D.physOut, pout]])];
+  if (notBridged) alts.push(new Map([[D.bridged, range(0, 0)]]));
   b.either(alts);
 }
 
@@ -445,7 +656,7 @@ export function hookEntry(v: Vocabulary, hook: Hook): Space {
   if (hook === 'PREROUTING' || hook === 'INPUT') c.set(D.out, NO_IFACE);
   if (hook === 'OUTPUT' || hook === 'POSTROUTING') c.set(D.in, NO_IFACE);
   // A packet that is not bridged has no bridge ports.
-  return [cubeWith(v.dims, new Map([...c, [D.bridged, range(1n, 1n)]])), cubeWith(v.dims, new Map([...c, [D.bridged, range(0n, 0n)], [D.physIn, NO_IFACE], [D.physOut, NO_IFACE]]))];
+  return [cubeWith(v.dims, new Map([...c, [D.bridged, range(1, 1)]])), cubeWith(v.dims, new Map([...c, [D.bridged, range(0, 0)], [D.physIn, NO_IFACE], [D.physOut, NO_IFACE]]))];
 }
 
 // ------------------------------------------------------------------------------------------
@@ -454,7 +665,7 @@ export function hookEntry(v: Vocabulary, hook: Hook): Space {
 
 const PROTO_NAMES: Readonly<Record<number, string>> = { 1: 'ICMP', 6: 'TCP', 17: 'UDP', 58: 'ICMPv6', 132: 'SCTP', 33: 'DCCP', 136: 'UDP-Lite', 47: 'GRE', 50: 'ESP', 51: 'AH' };
 
-function addrText(iv: Interval, family: Family): string {
+function addrText(iv: AddressInterval, family: Family): string {
   const bits = family === 'ipv4' ? 32 : 128;
   const size = iv[1] - iv[0] + 1n;
   if ((size & (size - 1n)) === 0n && iv[0] % size === 0n) {
@@ -464,7 +675,7 @@ function addrText(iv: Interval, family: Family): string {
   return `${formatAddress(iv[0], family)}-${formatAddress(iv[1], family)}`;
 }
 
-function addrSetText(s: IntervalSet, family: Family): string {
+function addrSetText(s: readonly AddressInterval[], family: Family): string {
   const parts: string[] = [];
   for (const iv of s) {
     // Split a range into aligned blocks when that is short.
@@ -482,12 +693,12 @@ function addrSetText(s: IntervalSet, family: Family): string {
 }
 
 function numSetText(s: IntervalSet): string {
-  return s.map(([a, z]) => (a === z ? `${a}` : `${a}-${z}`)).join(', ');
+  return intervalsOf(s).map(([a, z]) => (a === z ? `${a}` : `${a}-${z}`)).join(', ');
 }
 
 /** Describes a set of values of one dimension, `negText` used when the complement is shorter. */
-function dimText(s: IntervalSet, max: bigint, text: (x: IntervalSet) => string): { text: string; negated: boolean } {
-  const comp = setSubtract(range(0n, max), s);
+function dimText(s: IntervalSet, max: number, text: (x: IntervalSet) => string): { text: string; negated: boolean } {
+  const comp = setSubtract(range(0, max), s);
   if (comp.length < s.length) return { text: text(comp), negated: true };
   return { text: text(s), negated: false };
 }
@@ -499,16 +710,16 @@ export function describeCube(c: Cube, v: Vocabulary): string {
   let what = 'packet';
   if (!full(D.proto)) {
     const p = c[D.proto];
-    if (p.length === 1 && p[0][0] === p[0][1]) what = `${PROTO_NAMES[Number(p[0][0])] ?? `protocol ${p[0][0]}`} packet`;
+    if (p.length === 2 && p[0] === p[1]) what = `${PROTO_NAMES[p[0]] ?? `protocol ${p[0]}`} packet`;
     else {
-      const t = dimText(p, max[D.proto], (x) => x.map(([a, z]) => (a === z ? PROTO_NAMES[Number(a)] ?? String(a) : `${a}-${z}`)).join('/'));
+      const t = dimText(p, max[D.proto], (x) => intervalsOf(x).map(([a, z]) => (a === z ? PROTO_NAMES[a] ?? String(a) : `${a}-${z}`)).join('/'));
       what = t.negated ? `non-${t.text} packet` : `${t.text} packet`;
     }
   }
   const parts: string[] = [what];
   const addrPart = (d: number, word: string): void => {
     if (full(d)) return;
-    const t = dimText(c[d], max[d], (x) => addrSetText(x, v.family));
+    const t = dimText(c[d], max[d], (x) => addrSetText(addressIntervals(v, x), v.family));
     parts.push(`${word} ${t.negated ? 'anywhere but ' : ''}${t.text}`);
   };
   addrPart(D.src, 'from');
@@ -520,12 +731,12 @@ export function describeCube(c: Cube, v: Vocabulary): string {
   };
   portPart(D.sport, 'from port');
   portPart(D.dport, 'to port');
-  if (!full(D.icmp)) parts.push(`of ICMP type ${c[D.icmp].map(([a, z]) => (a >> 8n === z >> 8n && (a & 255n) === 0n && (z & 255n) === 255n ? `${a >> 8n}` : a === z ? `${a >> 8n}/${a & 255n}` : `${a >> 8n}/${a & 255n}-${z >> 8n}/${z & 255n}`)).join(', ')}`);
+  if (!full(D.icmp)) parts.push(`of ICMP type ${intervalsOf(c[D.icmp]).map(([a, z]) => (a >> 8 === z >> 8 && (a & 255) === 0 && (z & 255) === 255 ? `${a >> 8}` : a === z ? `${a >> 8}/${a & 255}` : `${a >> 8}/${a & 255}-${z >> 8}/${z & 255}`)).join(', ')}`);
   const ifacePart = (d: number, word: string): void => {
     if (full(d)) return;
-    const names = c[d].flatMap(([a, z]) => {
+    const names = intervalsOf(c[d]).flatMap(([a, z]) => {
       const out: string[] = [];
-      for (let i = Number(a); i <= Number(z); i++) {
+      for (let i = a; i <= z; i++) {
         const k = v.ifaces[i];
         out.push(k.kind === 'none' ? '(none)' : k.kind === 'name' ? k.text : k.underPrefix ? `other ${k.text}+` : 'other interfaces');
       }
@@ -535,12 +746,12 @@ export function describeCube(c: Cube, v: Vocabulary): string {
   };
   ifacePart(D.in, 'in on');
   ifacePart(D.out, 'out on');
-  if (!full(D.state)) parts.push(`in state ${c[D.state].flatMap(([a, z]) => STATES.slice(Number(a), Number(z) + 1)).join(',')}`);
+  if (!full(D.state)) parts.push(`in state ${intervalsOf(c[D.state]).flatMap(([a, z]) => STATES.slice(a, z + 1)).join(',')}`);
   if (!full(D.mark)) parts.push('with some marks');
   if (!full(D.flags)) parts.push('with some TCP flags');
   // Port and ICMP matches imply a first fragment; say so only when nothing else does.
   const l4 = !full(D.sport) || !full(D.dport) || !full(D.icmp) || !full(D.flags);
-  if (!full(D.frag) && (c[D.frag][0][0] === 1n || !l4)) parts.push(c[D.frag][0][0] === 1n ? '(a non-first fragment)' : '(not a non-first fragment)');
+  if (!full(D.frag) && (c[D.frag][0] === 1 || !l4)) parts.push(c[D.frag][0] === 1 ? '(a non-first fragment)' : '(not a non-first fragment)');
   if (!full(D.physIn) || !full(D.physOut) || !full(D.bridged)) parts.push('on some bridge ports');
   return parts.join(' ');
 }
@@ -580,8 +791,8 @@ export interface ConcretePackets {
 /** The space of every combination of the given field values (fields left out are "any"). */
 export function concreteSpace(v: Vocabulary, p: ConcretePackets): Space {
   const c = new Map<number, IntervalSet>();
-  if (p.src) c.set(D.src, fromValues(p.src));
-  if (p.dst) c.set(D.dst, fromValues(p.dst));
+  if (p.src) c.set(D.src, fromValues(p.src.map((a) => addressClassOf(v, a))));
+  if (p.dst) c.set(D.dst, fromValues(p.dst.map((a) => addressClassOf(v, a))));
   if (p.proto) c.set(D.proto, fromValues(p.proto));
   if (p.sport) c.set(D.sport, fromValues(p.sport));
   if (p.dport) c.set(D.dport, fromValues(p.dport));
@@ -591,11 +802,11 @@ export function concreteSpace(v: Vocabulary, p: ConcretePackets): Space {
   if (p.mark) {
     c.set(D.mark, fromValues(p.mark.map((m) => v.markBits.reduce((acc, b, j) => acc | (((m >>> b) & 1) << j), 0))));
   }
-  if (p.fragment !== undefined) c.set(D.frag, p.fragment ? range(1n, 1n) : range(0n, 0n));
+  if (p.fragment !== undefined) c.set(D.frag, p.fragment ? range(1, 1) : range(0, 0));
   if (p.bridged === false) {
-    c.set(D.bridged, range(0n, 0n));
+    c.set(D.bridged, range(0, 0));
     c.set(D.physIn, NO_IFACE);
     c.set(D.physOut, NO_IFACE);
-  } else if (p.bridged === true) c.set(D.bridged, range(1n, 1n));
+  } else if (p.bridged === true) c.set(D.bridged, range(1, 1));
   return [cubeWith(v.dims, c)];
 }

@@ -1,0 +1,467 @@
+/**
+ * Which distinctions between packets the rest of a chain can still make, and the projection of a
+ * packet set onto them. A rule tells packets apart only at the bounds of its interval sets (its
+ * "cuts": a cut at v separates the values below v from those from v on). Once the last rule (or
+ * called chain) using a cut has been passed, no later test separates the two sides, so a set of
+ * packets may be widened to whole blocks between the remaining cuts without changing what any
+ * later rule sees: the projection is exact for the rest of the walk, and only ever adds packets,
+ * so it is safe everywhere.
+ *
+ * This is what keeps the analysis linear on dumps where many rules each test one value (Neutron's
+ * per-port jumps, one ipset or address per rule): the packets a rule gives back differ in values
+ * no later rule looks at, and once those values are forgotten the pieces merge again.
+ */
+import { isFull, setSize, setUnion, simplify, universe, type Cube, type Dimensions, type IntervalSet, type Space } from './packet-space.ts';
+
+/** The distinctions some rules make: per dimension, the sorted cut values; and dimensions read whole. */
+export interface Distinctions {
+  /** Per dimension, the sorted, unique values v such that v - 1 and v are told apart. */
+  readonly cuts: readonly (readonly number[])[];
+  /** A bit per dimension in which every value may be told apart (e.g. a mark rewritten by MARK). */
+  readonly whole: number;
+}
+
+/** The distinctions a packet set makes (the bounds of its intervals), plus dimensions read whole. */
+export function distinctionsOf(s: Space, dims: Dimensions, whole = 0): Distinctions {
+  // Most dimensions of most rules make no cut: they share one empty list (rules are many).
+  const cuts: (readonly number[])[] = dims.max.map(() => NO_CUTS);
+  for (const c of s) {
+    for (let d = 0; d < c.length; d++) {
+      const x = c[d];
+      if (isFull(x, dims.max[d])) continue;
+      const mine = cuts[d] === NO_CUTS ? (cuts[d] = []) : (cuts[d] as number[]);
+      for (let i = 0; i < x.length; i += 2) {
+        if (x[i] > 0) mine.push(x[i]);
+        if (x[i + 1] < dims.max[d]) mine.push(x[i + 1] + 1);
+      }
+    }
+  }
+  // One cube yields its cuts in order already; several must be merged.
+  return s.length === 1 ? { cuts, whole } : { cuts: cuts.map((x) => (x === NO_CUTS ? x : sortedUnique(x as number[]))), whole };
+}
+
+const NO_CUTS: readonly number[] = [];
+
+function sortedUnique(xs: number[]): number[] {
+  if (xs.length < 2) return xs;
+  xs.sort((a, b) => a - b);
+  let n = 1;
+  for (let i = 1; i < xs.length; i++) if (xs[i] !== xs[n - 1]) xs[n++] = xs[i];
+  xs.length = n;
+  return xs;
+}
+
+/** The distinctions made by any of several sets of rules. */
+export function joinDistinctions(list: readonly Distinctions[], dimCount: number): Distinctions {
+  if (list.length === 1) return list[0];
+  let whole = 0;
+  const cuts: (readonly number[])[] = new Array<readonly number[]>(dimCount).fill(NO_CUTS);
+  const merged: boolean[] = new Array<boolean>(dimCount).fill(false);
+  for (const d of list) {
+    whole |= d.whole;
+    for (let i = 0; i < dimCount; i++) {
+      const c = d.cuts[i];
+      if (c.length === 0) continue;
+      // The first list of a dimension is shared as it is; a second one starts a merged copy.
+      if (cuts[i] === NO_CUTS) cuts[i] = c;
+      else {
+        if (!merged[i]) {
+          cuts[i] = [...cuts[i]];
+          merged[i] = true;
+        }
+        const out = cuts[i] as number[];
+        for (let k = 0; k < c.length; k++) out.push(c[k]);
+      }
+    }
+  }
+  return { cuts: cuts.map((x, i) => (merged[i] ? sortedUnique(x as number[]) : x)), whole };
+}
+
+/**
+ * One place in a chain where distinctions are used: by rule `at` itself or by the chain it calls,
+ * for the packets in `scope` (those the rule matches; undefined: any packet).
+ */
+export interface Use {
+  readonly at: number;
+  readonly distinctions: Distinctions;
+  readonly scope?: Space;
+}
+
+/**
+ * The cuts of some uses, each with the last position that uses it, and which of them are still
+ * active during a walk (union-find over the sorted cuts, so that finding the nearest active cut
+ * is nearly constant time however many were forgotten).
+ */
+class CutSet {
+  private readonly cuts: number[][];
+  /** Per dimension and cut, the last position using it. */
+  private readonly last: Int32Array[];
+  /** Per dimension, the cut indices in order of their last use. */
+  private readonly byLast: Int32Array[];
+  /** Per dimension, the last position reading it whole (-1: none). */
+  private readonly wholeLast: number[];
+  /** Union-find parents: the nearest active cut at or before / at or after an index. */
+  private prev: Int32Array[] = [];
+  private next: Int32Array[] = [];
+  private cursor: number[] = [];
+  private position = -1;
+  private keep = 0;
+
+  constructor(private readonly dims: Dimensions, uses: readonly Use[]) {
+    const n = dims.max.length;
+    this.wholeLast = new Array<number>(n).fill(-1);
+    // Per dimension, (cut, position) pairs packed in one number each (cut · 2^21 + position: cuts
+    // are below 2^31 and positions below 2^21), sorted natively; the last position of a cut wins.
+    const pairs: number[][] = Array.from({ length: n }, () => []);
+    for (const u of uses) {
+      const at = Math.min(u.at + 1, POSITION_LIMIT - 1);
+      for (let d = 0; d < n; d++) {
+        if (u.distinctions.whole & (1 << d) && u.at > this.wholeLast[d]) this.wholeLast[d] = u.at;
+        const cs = u.distinctions.cuts[d];
+        for (let k = 0; k < cs.length; k++) pairs[d].push(cs[k] * POSITION_LIMIT + at);
+      }
+    }
+    this.cuts = [];
+    this.last = [];
+    this.byLast = [];
+    for (let d = 0; d < n; d++) {
+      if (pairs[d].length === 0) {
+        this.cuts.push([]);
+        this.last.push(EMPTY_INTS);
+        this.byLast.push(EMPTY_INTS);
+        continue;
+      }
+      const p = Float64Array.from(pairs[d]).sort();
+      const cuts: number[] = [];
+      const last: number[] = [];
+      for (let i = 0; i < p.length; i++) {
+        const v = Math.floor(p[i] / POSITION_LIMIT);
+        const at = (p[i] % POSITION_LIMIT) - 1;
+        if (cuts.length > 0 && cuts[cuts.length - 1] === v) last[last.length - 1] = at;
+        else {
+          cuts.push(v);
+          last.push(at);
+        }
+      }
+      this.cuts.push(cuts);
+      const lastArr = Int32Array.from(last);
+      this.last.push(lastArr);
+      // Cut indices by last use, for forgetting them in order: packed and sorted the same way.
+      const order = Float64Array.from(last, (at, i) => (at + 1) * POSITION_LIMIT + i).sort();
+      this.byLast.push(Int32Array.from(order, (x) => x % POSITION_LIMIT));
+    }
+  }
+
+  /** The number of cuts, over all dimensions. */
+  get size(): number {
+    let n = 0;
+    for (const cs of this.cuts) n += cs.length;
+    return n;
+  }
+
+  /** Rewinds to the start of a walk: every cut active; `keep` names dimensions never widened. */
+  start(keep: number): void {
+    this.keep = keep;
+    this.position = -1;
+    this.prev = this.cuts.map((cs) => (cs.length === 0 ? EMPTY_INTS : identity(cs.length)));
+    this.next = this.cuts.map((cs) => (cs.length === 0 ? EMPTY_INTS : identity(cs.length)));
+    this.cursor = this.cuts.map(() => 0);
+  }
+
+  /** Forgets the cuts that no use after position k needs; true when some were forgotten. */
+  passed(k: number): boolean {
+    this.position = k;
+    let forgot = false;
+    for (let d = 0; d < this.cuts.length; d++) {
+      const order = this.byLast[d];
+      const last = this.last[d];
+      let p = this.cursor[d];
+      while (p < order.length && last[order[p]] <= k) {
+        const i = order[p++];
+        this.prev[d][i] = i - 1;
+        this.next[d][i] = i + 1;
+        forgot = true;
+      }
+      this.cursor[d] = p;
+    }
+    return forgot;
+  }
+
+  /** The nearest active cut index at or before i (-1: none). */
+  private findPrev(d: number, i: number): number {
+    const p = this.prev[d];
+    let r = i;
+    while (r >= 0 && p[r] !== r) r = p[r];
+    // Path compression.
+    while (i >= 0 && p[i] !== i) {
+      const up = p[i];
+      p[i] = r;
+      i = up;
+    }
+    return r;
+  }
+
+  /** The nearest active cut index at or after i (the cut count: none). */
+  private findNext(d: number, i: number): number {
+    const p = this.next[d];
+    const n = p.length;
+    let r = i;
+    while (r < n && p[r] !== r) r = p[r];
+    while (i < n && p[i] !== i) {
+      const up = p[i];
+      p[i] = r;
+      i = up;
+    }
+    return r;
+  }
+
+  /** A set widened to whole blocks between the active cuts of dimension d. */
+  private projectSet(d: number, s: IntervalSet): IntervalSet {
+    const max = this.dims.max[d];
+    if (s.length === 0 || isFull(s, max)) return s;
+    const cuts = this.cuts[d];
+    const n = cuts.length;
+    if (n === 0) return universe(this.dims)[d];
+    // Most sets are whole blocks already: check that before building a new one.
+    let aligned = true;
+    for (let k = 0; k < s.length && aligned; k += 2) {
+      const i = this.findPrev(d, upperBound(cuts, s[k]) - 1);
+      const j = this.findNext(d, upperBound(cuts, s[k + 1]));
+      aligned = (i >= 0 ? cuts[i] : 0) === s[k] && (j < n ? cuts[j] - 1 : max) === s[k + 1];
+    }
+    if (aligned) return s;
+    const out: number[] = [];
+    for (let k = 0; k < s.length; k += 2) {
+      // The block holding lo starts at the last active cut at or before lo.
+      const i = this.findPrev(d, upperBound(cuts, s[k]) - 1);
+      const lo = i >= 0 ? cuts[i] : 0;
+      // The block holding hi ends just before the first active cut after hi.
+      const j = this.findNext(d, upperBound(cuts, s[k + 1]));
+      const hi = j < n ? cuts[j] - 1 : max;
+      const m = out.length;
+      if (m > 0 && lo <= out[m - 1] + 1) {
+        if (hi > out[m - 1]) out[m - 1] = hi;
+      } else out.push(lo, hi);
+    }
+    // The whole range is shared, so that later comparisons succeed by reference.
+    if (out.length === 2 && out[0] === 0 && out[1] === max) return universe(this.dims)[d];
+    return out;
+  }
+
+  /** The cube widened in every dimension that is neither kept, nor `skip`, nor read whole by a later use. */
+  projectCube(c: Cube, skip = -1): Cube {
+    let out: IntervalSet[] | undefined;
+    for (let d = 0; d < c.length; d++) {
+      if (d === skip || this.keep & (1 << d) || this.wholeLast[d] > this.position) continue;
+      const x = this.projectSet(d, c[d]);
+      if (x !== c[d]) (out ??= c.slice())[d] = x;
+    }
+    return out ?? c;
+  }
+
+  /** The cube widened to blocks between all cuts (as on entry, before any use is passed), except in `skip`. */
+  projectEntryCube(c: Cube, skip = -1): Cube {
+    let cube: IntervalSet[] | undefined;
+    for (let d = 0; d < c.length; d++) {
+      if (d === skip || this.wholeLast[d] >= 0) continue;
+      const x = blocksOf(c[d], this.cuts[d], this.dims.max[d]);
+      if (x !== c[d]) (cube ??= c.slice())[d] = x;
+    }
+    return cube ?? c;
+  }
+}
+
+const EMPTY_INTS = new Int32Array(0);
+
+/** Positions (and cut indices) are packed below this in sort keys; chains are far shorter. */
+const POSITION_LIMIT = 2 ** 21;
+
+/** The array 0, 1, …, n - 1. */
+function identity(n: number): Int32Array {
+  const a = new Int32Array(n);
+  for (let i = 0; i < n; i++) a[i] = i;
+  return a;
+}
+
+/** Uses whose scope holds at most this many values of an indexed dimension are indexed by them. */
+const NARROW = 64;
+/** An index on a dimension pays off only with at least this many narrow uses. */
+const MIN_INDEXED = 8;
+
+/**
+ * The uses that concern only a few values of one dimension (the rules for one interface or one
+ * address), indexed: for any set of values, the last position of such a use concerning one of them
+ * (a sparse table for range maxima); and the cuts of all the other uses, for packets that no
+ * remaining narrow use concerns (built on first need).
+ */
+class DimensionIndex {
+  /** levels[j][v]: the last position of a narrow use concerning a value in v … v + 2^j - 1. */
+  private readonly levels: Int32Array[];
+  private built?: CutSet;
+
+  constructor(readonly dim: number, private readonly dims: Dimensions, narrow: readonly { use: Use; values: IntervalSet }[], private readonly others: readonly Use[]) {
+    const size = dims.max[dim] + 1;
+    const base = new Int32Array(size).fill(-1);
+    for (const { use, values } of narrow) for (let i = 0; i < values.length; i += 2) for (let v = values[i]; v <= values[i + 1]; v++) if (base[v] < use.at) base[v] = use.at;
+    this.levels = [base];
+    for (let w = 1; 2 * w <= size; w *= 2) {
+      const prev = this.levels[this.levels.length - 1];
+      const next = new Int32Array(size - 2 * w + 1);
+      for (let v = 0; v < next.length; v++) next[v] = Math.max(prev[v], prev[v + w]);
+      this.levels.push(next);
+    }
+  }
+
+  /** Whether some narrow use after position k concerns a value of the set. */
+  concerns(s: IntervalSet, k: number): boolean {
+    for (let i = 0; i < s.length; i += 2) {
+      const lo = s[i];
+      const j = 31 - Math.clz32(s[i + 1] - lo + 1);
+      const t = this.levels[j];
+      if (Math.max(t[lo], t[s[i + 1] - (1 << j) + 1]) > k) return true;
+    }
+    return false;
+  }
+
+  /** The cuts of the other uses, brought to the walk's state when first built. */
+  cuts(keep: number, position: number): CutSet {
+    if (!this.built) {
+      this.built = new CutSet(this.dims, this.others);
+      this.built.start(keep);
+      this.built.passed(position);
+    }
+    return this.built;
+  }
+
+  /** The other uses' cuts, if built (they follow the walk from then on). */
+  get cutsIfBuilt(): CutSet | undefined {
+    return this.built;
+  }
+
+  /** Forgets the built cuts, so that a new walk starts afresh. */
+  reset(): void {
+    this.built = undefined;
+  }
+}
+
+/**
+ * Projects packet sets onto the distinctions that the rules after a position of a chain still
+ * make. Built once per chain; `start` rewinds it for a new walk, `passed(k)` is called after
+ * rule k, and `project` widens a set to the blocks the remaining cuts leave. Dimensions in `keep`
+ * are never widened (a chain's summary keeps what its callers test after it returns).
+ *
+ * Cuts matter only for the packets their uses concern: packets that came in on one interface no
+ * longer care about the rules for other interfaces. So the uses narrow in an interface or address
+ * dimension are indexed, and a cube that no remaining narrow use concerns is projected onto the
+ * cuts of the other uses only, its indexed dimension left as it is (widening it could make the
+ * cube meet the very uses it was found to avoid).
+ */
+export class Projector {
+  private readonly all: CutSet;
+  private readonly indexes: DimensionIndex[] = [];
+  private position = -1;
+  private keep = 0;
+
+  constructor(dims: Dimensions, uses: readonly Use[], indexDims: readonly number[] = []) {
+    this.all = new CutSet(dims, uses);
+    const found: { index: DimensionIndex; narrow: number }[] = [];
+    for (const d of indexDims) {
+      const narrow: { use: Use; values: IntervalSet }[] = [];
+      const others: Use[] = [];
+      const limit = Math.min(NARROW, dims.max[d] / 2);
+      for (const u of uses) {
+        const values = u.scope ? scopeValues(u.scope, d, limit) : undefined;
+        if (values) narrow.push({ use: u, values });
+        else others.push(u);
+      }
+      if (narrow.length >= MIN_INDEXED) found.push({ index: new DimensionIndex(d, dims, narrow, others), narrow: narrow.length });
+    }
+    // The index that sets most uses aside first.
+    found.sort((a, b) => b.narrow - a.narrow);
+    for (const x of found) this.indexes.push(x.index);
+  }
+
+  /** Rewinds to the start of a walk: every cut active; `keep` names dimensions never widened. */
+  start(keep: number): void {
+    this.position = -1;
+    this.keep = keep;
+    this.all.start(keep);
+    for (const x of this.indexes) x.reset();
+  }
+
+  /** Forgets the cuts that no rule after position k uses; true when some were forgotten. */
+  passed(k: number): boolean {
+    this.position = k;
+    let forgot = this.all.passed(k);
+    for (const x of this.indexes) forgot = (x.cutsIfBuilt?.passed(k) ?? false) || forgot;
+    return forgot;
+  }
+
+  /** The space widened to what the rest of the chain can tell apart, simplified; exact for it. */
+  project(s: Space): Space {
+    let changed = false;
+    const out = s.map((c) => {
+      const index = this.indexes.find((x) => !x.concerns(c[x.dim], this.position));
+      const p = index ? index.cuts(this.keep, this.position).projectCube(c, index.dim) : this.all.projectCube(c);
+      if (p !== c) changed = true;
+      return p;
+    });
+    return changed ? simplify(out) : s;
+  }
+
+  /**
+   * The space widened to what the whole chain can tell apart (every cut active, nothing kept),
+   * for the packets entering it; independent of any walk in progress.
+   */
+  projectEntry(s: Space): Space {
+    let changed = false;
+    const out = s.map((c) => {
+      const p = this.all.projectEntryCube(c);
+      if (p !== c) changed = true;
+      return p;
+    });
+    return changed ? simplify(out) : s;
+  }
+}
+
+/** The values of one dimension that a space holds, or undefined when they are more than `limit`. */
+function scopeValues(s: Space, d: number, limit: number): IntervalSet | undefined {
+  let out: IntervalSet = [];
+  for (const c of s) {
+    if (setSize(c[d]) > limit) return undefined;
+    out = setUnion(out, c[d]);
+    if (setSize(out) > limit) return undefined;
+  }
+  return out;
+}
+
+/** A set widened to whole blocks between all the given cuts. */
+function blocksOf(s: IntervalSet, cuts: readonly number[], max: number): IntervalSet {
+  if (s.length === 0 || isFull(s, max)) return s;
+  const n = cuts.length;
+  const out: number[] = [];
+  for (let k = 0; k < s.length; k += 2) {
+    const i = upperBound(cuts, s[k]) - 1;
+    const lo = i >= 0 ? cuts[i] : 0;
+    const j = upperBound(cuts, s[k + 1]);
+    const hi = j < n ? cuts[j] - 1 : max;
+    const m = out.length;
+    if (m > 0 && lo <= out[m - 1] + 1) {
+      if (hi > out[m - 1]) out[m - 1] = hi;
+    } else out.push(lo, hi);
+  }
+  if (out.length === s.length && out.every((v, i) => v === s[i])) return s;
+  return out;
+}
+
+/** The number of cuts at or below v (binary search). */
+function upperBound(xs: readonly number[], v: number): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (xs[mid] <= v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

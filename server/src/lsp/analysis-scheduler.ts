@@ -1,0 +1,162 @@
+/**
+ * Runs the rule-set analysis of the editor's documents in the background. The server publishes a
+ * document's validity diagnostics as soon as they are known; this scheduler then analyses the same
+ * version and publishes the validity and analysis diagnostics together. An edit (or closing the
+ * document, or new settings) cancels the analysis of the version it replaces, so stale results are
+ * never published and a long analysis never delays typing.
+ *
+ * Why cooperative slices (`analyseAsync`) rather than a worker thread: the analysis needs the
+ * model the server has just built. A worker would have to parse and check the whole text again
+ * (the model is a graph of objects that cannot be transferred), doubling the work and the memory
+ * of a big dump, and it would need its own bundle entry. Slices of about 10 ms on the server's own
+ * thread keep every request and notification waiting at most that long; an edit is read between
+ * two slices and aborts the run at once.
+ *
+ * Between an edit and the end of the new analysis, the last analysis findings are kept where the
+ * edit did not touch (moved with the lines around it, as the server's fast path does for
+ * validity), so that warnings such as unreachable rules do not flicker on every keystroke; notes
+ * that some analysis was skipped are not kept, since they depend on the whole table.
+ */
+import { analyseAsync, type CheckResult, type Diagnostic, type SeverityOverrides } from '../core/index.ts';
+import { applySeverities } from '../core/diagnostics.ts';
+
+/** Moves diagnostics of an old version of a document onto a new one (the server's `shiftToEdit`). */
+export type ShiftToEdit = (oldLines: readonly string[], newLines: readonly string[], diags: readonly Diagnostic[]) => Diagnostic[];
+
+/** Where results go: the server publishes them to the client. */
+export interface AnalysisSink {
+  /** Publishes the complete diagnostics of a document version. */
+  publish(uri: string, version: number, diagnostics: readonly Diagnostic[]): void;
+  /** Says that no further diagnostics will be published for this version (analysis done, off or not possible). */
+  done(uri: string, version: number): void;
+  /** Notes progress and cancellations (the server's log). */
+  log(message: string): void;
+  /** Reports a failure of the analysis itself (a bug: the document's validity diagnostics stand). */
+  error(message: string): void;
+}
+
+/** How the analysis runs for the documents of an editor session. */
+export interface AnalysisSettings {
+  /** The `iptables.analyses.ruleSet` setting: false turns the rule-set analysis off. */
+  readonly enabled: boolean;
+  /** Severity per diagnostic code, as for validity. */
+  readonly severities: SeverityOverrides;
+  /** Multiplies the analysis's limits (`iptables.analyses.effort`). */
+  readonly effort: number;
+}
+
+/** Milliseconds of analysis between two pauses: the longest a request or an edit waits for it. */
+const SLICE_MS = 10;
+
+/** What the scheduler knows of one document. */
+interface DocumentState {
+  /** The run in progress, if any. */
+  running?: { readonly version: number; readonly abort: AbortController };
+  /** The last completed analysis, for moving its diagnostics onto later versions until the next completes. */
+  last?: { readonly lines: readonly string[]; readonly diagnostics: readonly Diagnostic[] };
+}
+
+/**
+ * Schedules background analyses, one at a time per document, and publishes their results. The
+ * server calls `validity` instead of publishing validity diagnostics itself, `cancel` on every
+ * edit, and `forget` when a document closes.
+ */
+export class AnalysisScheduler {
+  private readonly docs = new Map<string, DocumentState>();
+
+  constructor(
+    private readonly sink: AnalysisSink,
+    private settings: AnalysisSettings,
+    private readonly shiftToEdit: ShiftToEdit,
+  ) {}
+
+  /** New settings: later runs use them (the server re-checks every document). */
+  configure(settings: AnalysisSettings): void {
+    this.settings = settings;
+    for (const uri of this.docs.keys()) this.cancel(uri);
+    if (!settings.enabled) this.docs.clear();
+  }
+
+  /**
+   * Publishes the validity diagnostics of a checked version (with the last analysis's diagnostics
+   * moved onto it), then analyses that version in the background and publishes everything again.
+   * `lines` are the version's lines; `result` is its check, made with `prepareAnalysis`.
+   */
+  validity(uri: string, version: number, lines: readonly string[], result: CheckResult): void {
+    this.cancel(uri);
+    const state = this.stateOf(uri);
+    const carried = this.settings.enabled && state.last ? this.shiftToEdit(state.last.lines, lines, state.last.diagnostics) : [];
+    this.sink.publish(uri, version, carried.length > 0 ? byPosition([...result.diagnostics, ...carried]) : result.diagnostics);
+    if (!this.settings.enabled || !result.analysisInput) {
+      this.sink.done(uri, version);
+      return;
+    }
+    const abort = new AbortController();
+    state.running = { version, abort };
+    const input = result.analysisInput;
+    const started = performance.now();
+    analyseAsync(result.model, {
+      readings: input.readings,
+      errorLines: input.errorLines,
+      reachability: false,
+      effort: this.settings.effort,
+      raiseHint: 'raise the setting iptables.analyses.effort to go further',
+      signal: abort.signal,
+      yieldEveryMs: SLICE_MS,
+    }).then(
+      (analysis) => {
+        if (state.running?.abort !== abort) return;
+        state.running = undefined;
+        const found = applySeverities(analysis.diagnostics, this.settings.severities);
+        // Notes about skipped work depend on the whole table (an error anywhere, its size): they
+        // are not carried onto later versions, where they could be plainly wrong.
+        state.last = { lines, diagnostics: found.filter((d) => d.code !== 'analysis-skipped') };
+        this.sink.log(`iptables-lsp: analysed ${uri} version ${version} in ${Math.round(performance.now() - started)} ms (${found.length} findings)`);
+        this.sink.publish(uri, version, byPosition([...result.diagnostics, ...found]));
+        this.sink.done(uri, version);
+      },
+      (e: unknown) => {
+        if (abort.signal.aborted) return;
+        if (state.running?.abort === abort) state.running = undefined;
+        this.sink.error(`iptables-lsp: the analysis of ${uri} failed: ${(e as Error).stack ?? String(e)}`);
+        this.sink.done(uri, version);
+      },
+    );
+  }
+
+  /** Stops the analysis in progress for a document (an edit made its version stale). */
+  cancel(uri: string): void {
+    const state = this.docs.get(uri);
+    const running = state?.running;
+    if (!running) return;
+    state.running = undefined;
+    running.abort.abort(new Error(`version ${running.version} of ${uri} is stale`));
+    this.sink.log(`iptables-lsp: analysis of ${uri} version ${running.version} cancelled`);
+  }
+
+  /** Forgets a closed document. */
+  forget(uri: string): void {
+    this.cancel(uri);
+    this.docs.delete(uri);
+  }
+
+  /**
+   * The last analysis diagnostics, moved onto a version with these lines: for the server's fast
+   * path, which publishes per-line diagnostics right after an edit.
+   */
+  carried(uri: string, lines: readonly string[]): Diagnostic[] {
+    const last = this.docs.get(uri)?.last;
+    return this.settings.enabled && last ? this.shiftToEdit(last.lines, lines, last.diagnostics) : [];
+  }
+
+  private stateOf(uri: string): DocumentState {
+    let s = this.docs.get(uri);
+    if (!s) this.docs.set(uri, (s = {}));
+    return s;
+  }
+}
+
+/** Diagnostics in document order. */
+function byPosition(ds: Diagnostic[]): Diagnostic[] {
+  return ds.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
+}

@@ -1,0 +1,153 @@
+/**
+ * The language server runs the rule-set analysis in the background (server/src/lsp/
+ * analysis-scheduler.ts), driven over stdio like lsp-stdio.test.ts (`node dist/cli.cjs lsp
+ * --stdio`, which `npm test` builds first). It shows that a version's validity diagnostics are
+ * published first and its analysis diagnostics after them, for the same version; and that an edit
+ * arriving during a long analysis cancels it, so that no stale result is published and the last
+ * diagnostics are those of the latest version.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node.js';
+import { neutronDump } from '../bench/neutron-dump.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const cli = `${root}dist/cli.cjs`;
+const skip = !existsSync(cli) && 'dist/cli.cjs is missing: run npm run build';
+
+/** The codes only the rule-set analysis produces. */
+const ANALYSIS_CODES = new Set(['unreachable-rule', 'shadowed-rule', 'unreachable-chain', 'redundant-rule', 'correlated-rules', 'generalization', 'approximated-rule', 'analysis-skipped']);
+
+interface Published {
+  readonly uri: string;
+  readonly version?: number;
+  readonly diagnostics: { code: string; message: string; range: { start: { line: number } } }[];
+}
+
+/** A server on stdio that records every publication and log line, in order. */
+class Server {
+  readonly proc: ChildProcessWithoutNullStreams;
+  readonly conn: MessageConnection;
+  /** Everything the server sent that the tests look at, in arrival order. */
+  readonly events: ({ kind: 'diagnostics'; p: Published } | { kind: 'log'; message: string })[] = [];
+  private wake: (() => void)[] = [];
+  stderr = '';
+
+  constructor() {
+    this.proc = spawn(process.execPath, [cli, 'lsp', '--stdio'], { stdio: 'pipe' });
+    this.proc.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    this.conn = createMessageConnection(new StreamMessageReader(this.proc.stdout), new StreamMessageWriter(this.proc.stdin));
+    this.conn.onNotification('textDocument/publishDiagnostics', (p: Published) => this.push({ kind: 'diagnostics', p }));
+    this.conn.onNotification('window/logMessage', (p: { message: string }) => this.push({ kind: 'log', message: p.message }));
+    this.conn.onNotification('window/showMessage', () => undefined);
+    this.conn.listen();
+  }
+
+  private push(e: Server['events'][number]): void {
+    this.events.push(e);
+    const w = this.wake;
+    this.wake = [];
+    for (const f of w) f();
+  }
+
+  /** Waits until an event satisfies the predicate (checking those already there first), or fails at the deadline. */
+  async waitFor<T>(what: string, find: (events: Server['events']) => T | undefined, timeoutMs: number): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = find(this.events);
+      if (found !== undefined) return found;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${what}; stderr: ${this.stderr}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.wake.push(() => (clearTimeout(timer), resolve()));
+      });
+    }
+  }
+
+  /** The diagnostics published for a URI, in order. */
+  publications(uri: string): Published[] {
+    return this.events.flatMap((e) => (e.kind === 'diagnostics' && e.p.uri === uri ? [e.p] : []));
+  }
+
+  async start(): Promise<void> {
+    await this.conn.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities: {} });
+    await this.conn.sendNotification('initialized', {});
+  }
+
+  async open(uri: string, text: string): Promise<void> {
+    await this.conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'iptables', version: 1, text } });
+  }
+
+  async stop(): Promise<void> {
+    try {
+      await Promise.race([this.conn.sendRequest('shutdown', null), new Promise((r) => setTimeout(r, 2000))]);
+      await this.conn.sendNotification('exit');
+    } catch {
+      // The process may already be gone; killing it below is enough.
+    }
+    this.conn.dispose();
+    this.proc.kill();
+  }
+}
+
+const hasAnalysis = (p: Published): boolean => p.diagnostics.some((d) => ANALYSIS_CODES.has(d.code));
+
+test('validity diagnostics are published first, then the analysis of the same version', { skip }, async () => {
+  const server = new Server();
+  try {
+    await server.start();
+    const uri = 'file:///tmp/lsp-analysis-small.rules';
+    // One validity warning (an unused chain) and one analysis finding (a shadowed rule).
+    const text = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':unused - [0:0]', '-A INPUT -p tcp -j ACCEPT', '-A INPUT -p tcp -m tcp --dport 22 -j DROP', 'COMMIT', ''].join('\n');
+    await server.open(uri, text);
+    const analysed = await server.waitFor('the analysis diagnostics', () => server.publications(uri).find(hasAnalysis), 20_000);
+    const all = server.publications(uri);
+    const first = all[0];
+    assert.equal(first.version, 1);
+    assert.deepEqual(first.diagnostics.map((d) => d.code), ['unused-chain'], 'the first publication holds validity only');
+    assert.ok(all.indexOf(analysed) > 0, 'the analysis came after the validity publication');
+    assert.equal(analysed.version, 1);
+    assert.deepEqual(analysed.diagnostics.map((d) => `${d.range.start.line + 1}:${d.code}`).sort(), ['5:unused-chain', '7:shadowed-rule']);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('an edit during a long analysis cancels it; the last diagnostics are those of the new version', { skip, timeout: 300_000 }, async () => {
+  const server = new Server();
+  try {
+    await server.start();
+    const uri = 'file:///tmp/lsp-analysis-neutron.rules';
+    const text = neutronDump(3000);
+    const lines = text.split('\n');
+    await server.open(uri, text);
+    // The validity diagnostics of version 1: the analysis of version 1 starts right after them.
+    await server.waitFor('validity of version 1', () => server.publications(uri).find((p) => p.version === 1), 120_000);
+    assert.ok(!hasAnalysis(server.publications(uri)[0]), 'validity first');
+    // At once, an edit that adds a rule the analysis must call shadowed: it follows the unconditional
+    // DROP of the fallback chain. The edit goes in right after that DROP.
+    const fallback = lines.findIndex((l) => l.startsWith('-A neutron-openvswi-sg-fallback '));
+    assert.ok(fallback > 0);
+    const sentAt = server.events.length;
+    await server.conn.sendNotification('textDocument/didChange', {
+      textDocument: { uri, version: 2 },
+      contentChanges: [{ range: { start: { line: fallback + 1, character: 0 }, end: { line: fallback + 1, character: 0 } }, text: '-A neutron-openvswi-sg-fallback -p tcp -j ACCEPT\n' }],
+    });
+    const final = await server.waitFor('the analysis of version 2', () => server.publications(uri).find((p) => p.version === 2 && p.diagnostics.some((d) => d.code === 'shadowed-rule' && d.range.start.line === fallback + 1)), 240_000);
+    // Version 1's analysis was cancelled, not finished: the server said so, and never published it.
+    const after = server.events.slice(sentAt);
+    assert.ok(after.some((e) => e.kind === 'log' && /analysis of .* version 1 cancelled/.test(e.message)), 'the analysis of version 1 was cancelled');
+    assert.ok(!server.publications(uri).some((p) => p.version === 1 && hasAnalysis(p)), 'no analysis of the stale version was published');
+    // Nothing stale follows the final publication: a request answered after it sees the same state.
+    await server.conn.sendRequest('textDocument/documentSymbol', { textDocument: { uri } });
+    const publications = server.publications(uri);
+    assert.equal(publications[publications.length - 1], final, 'the last diagnostics published are the analysis of version 2');
+    assert.ok(final.diagnostics.some((d) => d.code === 'missing-ipset'), 'validity diagnostics are merged in');
+  } finally {
+    await server.stop();
+  }
+});
