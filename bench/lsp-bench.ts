@@ -39,6 +39,8 @@ export interface LspResults {
   readonly referencesShared: Series & { readonly locations: number; readonly chain: string };
   readonly referencesPerPort: Series & { readonly locations: number; readonly chain: string };
   readonly hover: Series & { readonly supported: boolean; readonly error?: string };
+  /** Definition, references of the shared chain and hover again, once the analysis has finished. */
+  readonly idle: { readonly definition: Series; readonly referencesShared: Series; readonly hover: Series };
   /** A definition request sent right after an edit, before the debounced re-check: it pays for the re-check. */
   readonly definitionRightAfterEdit: number;
   /** Errors the server logged (its guarded handlers' failures); empty when all went well. */
@@ -157,6 +159,10 @@ export async function benchServer(serverBundle: string, editFile: string, navFil
     // The requests above ran while the rule-set analysis of the document was under way in the
     // background (the editor's situation right after opening); now wait for it to finish.
     const openNavigationComplete = (await navComplete) - navStart;
+    // The same requests once nothing runs in the background.
+    const refSharedIdle = await repeat(REQUESTS, () => server.request<unknown[]>('textDocument/references', { textDocument: doc, position: fallbackDeclaration, context: { includeDeclaration: true } }));
+    const hoverIdle = await repeat(REQUESTS, () => server.request('textDocument/hover', { textDocument: doc, position: forward }));
+    const definitionIdle = await repeat(REQUESTS, () => server.request('textDocument/definition', { textDocument: doc, position: forward }));
 
     // A definition request right after an edit: the cached analysis is stale, so the request re-checks.
     const navEdit = editPosition(navLines, 'first');
@@ -176,6 +182,7 @@ export async function benchServer(serverBundle: string, editFile: string, navFil
       editToDiagnosticsNoDelay,
       openNavigationDocument,
       openNavigationComplete,
+      idle: { definition: definitionIdle.s, referencesShared: refSharedIdle.s, hover: hoverIdle.s },
       definition: { ...definition.s, found: definition.last.result !== null && definition.last.result !== undefined },
       referencesShared: { ...refShared.s, locations: refShared.last.result?.length ?? 0, chain: 'neutron-openvswi-sg-fallback' },
       referencesPerPort: { ...refPort.s, locations: refPort.last.result?.length ?? 0, chain: perPortChain },

@@ -362,6 +362,8 @@ interface OurTimes {
   readonly analysis: { readonly findings: number; readonly skipped: string[] };
   /** Peak RSS of `node dist/cli.cjs check FILE`, in bytes. */
   readonly cliPeakRss: number;
+  /** The same with `--no-analysis` (parse + model + validity only). */
+  readonly cliPeakRssNoAnalysis: number;
   /** The child-process `check` report: RSS before reading, peak RSS, heap with the result alive. */
   readonly inProcessMemory: CheckFileReport;
 }
@@ -372,8 +374,8 @@ const PEAK_RSS_PRELOAD = `data:text/javascript,${encodeURIComponent(
 )}`;
 
 /** Peak RSS of the CLI checking `file`, in bytes. */
-async function cliPeakRss(file: string): Promise<number> {
-  const run = await timedRun(process.execPath, ['--import', PEAK_RSS_PRELOAD, CLI, 'check', file]);
+async function cliPeakRss(file: string, extra: readonly string[] = []): Promise<number> {
+  const run = await timedRun(process.execPath, ['--import', PEAK_RSS_PRELOAD, CLI, 'check', ...extra, file]);
   const m = /BENCH_MAXRSS_KB (\d+)/.exec(run.stderr);
   if (!m) throw new Error(`could not read the CLI's peak RSS: ${run.stderr.slice(0, 500)}`);
   return Number(m[1]) * 1024;
@@ -439,6 +441,7 @@ async function measureInput(core: Core, ns: Namespace | string, input: Input): P
     cli: series(times.cli),
     cliExitCode,
     cliPeakRss: await cliPeakRss(input.file),
+    cliPeakRssNoAnalysis: await cliPeakRss(input.file, ['--no-analysis']),
     inProcessMemory: await checkFileChild(input.file),
   };
   return { ours, restore };
@@ -686,10 +689,11 @@ async function main(): Promise<void> {
       { budget: 'growth exponent of all diagnostics ≤ 1.2 (100 → 5,000 ports)', limit: 1.2, value: growth.all, unit: '' },
       { budget: `server: edit → syntax diagnostics ≤ 50 ms (${fmtInt(editInput.lines)} lines)`, limit: 50, value: lsp.editToDiagnostics.best, unit: 'ms' },
       { budget: `server: edit → full diagnostics (with the analysis) ≤ 300 ms (${fmtInt(editInput.lines)} lines)`, limit: 300, value: lsp.editToFullDiagnostics.best, unit: 'ms' },
-      { budget: `server: definition ≤ 50 ms (${fmtInt(navInput.lines)} lines)`, limit: 50, value: lsp.definition.best, unit: 'ms' },
-      { budget: `server: references ≤ 50 ms (${fmtInt(navInput.lines)} lines, ${fmtInt(lsp.referencesShared.locations)} locations)`, limit: 50, value: lsp.referencesShared.best, unit: 'ms' },
-      { budget: `server: hover ≤ 50 ms (${fmtInt(navInput.lines)} lines)`, limit: 50, value: lsp.hover.supported ? lsp.hover.best : null, unit: 'ms' },
+      { budget: `server: definition ≤ 50 ms (${fmtInt(navInput.lines)} lines, while the analysis runs)`, limit: 50, value: lsp.definition.best, unit: 'ms' },
+      { budget: `server: references ≤ 50 ms (${fmtInt(navInput.lines)} lines, ${fmtInt(lsp.referencesShared.locations)} locations, while the analysis runs)`, limit: 50, value: lsp.referencesShared.best, unit: 'ms' },
+      { budget: `server: hover ≤ 50 ms (${fmtInt(navInput.lines)} lines, while the analysis runs)`, limit: 50, value: lsp.hover.supported ? lsp.hover.best : null, unit: 'ms' },
       { budget: 'peak memory (CLI, 5,000 ports) ≤ 10 × file size', limit: 10, value: big.ours.cliPeakRss / big.bytes, unit: '×' },
+      { budget: 'peak memory (CLI --no-analysis, 5,000 ports) ≤ 10 × file size', limit: 10, value: big.ours.cliPeakRssNoAnalysis / big.bytes, unit: '×' },
     ].map((b) => ({ ...b, met: b.value === null ? null : b.value <= b.limit }));
 
     // Notes on what the numbers mean.
@@ -768,6 +772,9 @@ async function main(): Promise<void> {
       `| references of \`${lsp.referencesShared.chain}\` (${fmtInt(lsp.referencesShared.locations)} locations) | same | ${fmtMs(lsp.referencesShared.best)} | ${fmtMs(lsp.referencesShared.median)} | ${lsp.referencesShared.runs.length} |`,
       `| references of a per-port chain (${fmtInt(lsp.referencesPerPort.locations)} locations) | same | ${fmtMs(lsp.referencesPerPort.best)} | ${fmtMs(lsp.referencesPerPort.median)} | ${lsp.referencesPerPort.runs.length} |`,
       `| hover | same | ${lsp.hover.supported ? fmtMs(lsp.hover.best) : 'not provided'} | ${lsp.hover.supported ? fmtMs(lsp.hover.median) : ''} | ${lsp.hover.runs.length} |`,
+      `| definition, once the analysis has finished | same | ${fmtMs(lsp.idle.definition.best)} | ${fmtMs(lsp.idle.definition.median)} | ${lsp.idle.definition.runs.length} |`,
+      `| references of \`${lsp.referencesShared.chain}\`, once the analysis has finished | same | ${fmtMs(lsp.idle.referencesShared.best)} | ${fmtMs(lsp.idle.referencesShared.median)} | ${lsp.idle.referencesShared.runs.length} |`,
+      `| hover, once the analysis has finished | same | ${fmtMs(lsp.idle.hover.best)} | ${fmtMs(lsp.idle.hover.median)} | ${lsp.idle.hover.runs.length} |`,
       `| definition right after an edit (re-checks the document) | same | ${fmtMs(lsp.definitionRightAfterEdit)} | | 1 |`,
       '',
       'Budgets:',

@@ -328,28 +328,46 @@ export class CommandChecks implements ModelObserver {
   /** Records the hook restrictions of a rule's target, matches and options. */
   private noteRestrictions(r: Rule, info: RuleInfo, t: Table): void {
     if (info.command !== 'A' && info.command !== 'I' && info.command !== 'R') return;
-    const found: HookRestriction[] = [];
-    const applies = (ext: ExtensionSpec): boolean => ext.hooks !== undefined && (!ext.tables || ext.tables.includes(t.name));
+    // Most rules have no restriction: the list is only made for those that do.
+    let found: HookRestriction[] | undefined;
+    const add = (x: HookRestriction): void => {
+      (found ??= []).push(x);
+    };
     const target = info.target;
-    if (target?.spec && applies(target.spec)) found.push({ allowed: target.spec.hooks!, where: argSpan(target.nameArg), what: `the ${target.spec.name} target` });
+    if (target?.spec && appliesIn(target.spec, t)) add({ allowed: target.spec.hooks!, where: argSpan(target.nameArg), what: described('target', target.spec.name) });
     for (const m of info.matches) {
-      if (m.spec && m.nameArg && applies(m.spec)) found.push({ allowed: m.spec.hooks!, where: argSpan(m.nameArg), what: `the ${m.spec.name} match` });
-      for (const o of m.options) if (o.spec?.hooks) found.push({ allowed: o.spec.hooks, where: argSpan(o.nameArg), what: `--${o.name}` });
+      if (m.spec && m.nameArg && appliesIn(m.spec, t)) add({ allowed: m.spec.hooks!, where: argSpan(m.nameArg), what: described('match', m.spec.name) });
+      for (const o of m.options) if (o.spec?.hooks) add({ allowed: o.spec.hooks, where: argSpan(o.nameArg), what: described('option', o.name) });
       // physdev's output-side tests need --physdev-is-bridged in OUTPUT, as xt_physdev checks.
       if (m.name === 'physdev') {
         const outOpt = m.options.find((o) => o.name === 'physdev-out' || o.name === 'physdev-is-out');
         const bridged = m.options.find((o) => o.name === 'physdev-is-bridged' && !o.negated);
-        if (outOpt && !bridged) found.push({ where: argSpan(outOpt.nameArg), what: outOpt.name });
+        if (outOpt && !bridged) add({ where: argSpan(outOpt.nameArg), what: outOpt.name });
       }
     }
-    if (found.length > 0) this.restrictions.set(r, found);
+    if (found) this.restrictions.set(r, found);
   }
+}
+
+/** Whether an extension's hook restriction applies in a table. */
+function appliesIn(ext: ExtensionSpec, t: Table): boolean {
+  return ext.hooks !== undefined && (!ext.tables || ext.tables.includes(t.name));
+}
+
+/** "the X target", "the X match", "--X": made once per name, since thousands of rules share them. */
+const descriptions = new Map<string, string>();
+function described(kind: 'target' | 'match' | 'option', name: string): string {
+  const key = `${kind}:${name}`;
+  let d = descriptions.get(key);
+  if (d === undefined) descriptions.set(key, (d = kind === 'option' ? `--${name}` : `the ${name} ${kind}`));
+  return d;
 }
 
 /** Checks of one table block that need the whole model: loops, hooks, unused chains, chain counters. */
 function checkWholeTable(t: Table, model: Model, commands: CommandChecks, sink: Sink): void {
-  checkLoops(t, sink);
-  checkHooks(t, commands, sink);
+  const reach = reachingHooks(t);
+  checkLoops(t, reach, sink);
+  checkHooks(t, reach, commands, sink);
   for (const c of t.chains.values()) {
     if (c.builtin || !c.exists || !c.declaration) continue;
     if (c.references.length === 0) {
@@ -469,7 +487,7 @@ function checkCounterPair(packets: bigint, bytes: bigint, span: Span, family: Mo
 }
 
 /** Jump loops: every jump that lies on a cycle of the jump graph (Tarjan's strongly connected components). */
-function checkLoops(t: Table, sink: Sink): void {
+function checkLoops(t: Table, reach: ReadonlyMap<Chain, ReadonlySet<Hook>>, sink: Sink): void {
   const chains = [...t.chains.values()].filter((c) => c.exists);
   const index = new Map<Chain, number>();
   const low = new Map<Chain, number>();
@@ -516,7 +534,6 @@ function checkLoops(t: Table, sink: Sink): void {
     }
   }
   // The kernel only refuses loops that a packet could enter, i.e. reachable from a builtin chain.
-  const reach = reachingHooks(t);
   for (const c of chains) {
     if ((reach.get(c)?.size ?? 0) === 0) continue;
     for (const { rule, to } of outgoingJumps(c)) {
@@ -547,8 +564,7 @@ function findCycle(from: Chain, to: Chain): string[] {
 }
 
 /** Hook restrictions of targets and matches, through the chains that reach them. */
-function checkHooks(t: Table, commands: CommandChecks, sink: Sink): void {
-  const hooks = reachingHooks(t);
+function checkHooks(t: Table, hooks: ReadonlyMap<Chain, ReadonlySet<Hook>>, commands: CommandChecks, sink: Sink): void {
   for (const c of t.chains.values()) {
     const reachSet = hooks.get(c);
     if (!reachSet || reachSet.size === 0) continue;
