@@ -400,8 +400,18 @@ function checkRawLines(text: string, errors: SyntaxProblem[]): number {
     const last = nl < 0;
     if (last) nl = text.length;
     if (last && pos === text.length && pos > 0) break;
+    // The line's text is only sliced for the rare lines that need a closer look (blank first
+    // character, COMMIT, carriage return, over-long): this loop sees every line of the file.
+    const hasCr = nl > pos && text.charCodeAt(nl - 1) === 13;
+    const first = text.charCodeAt(pos);
+    const needsText = hasCr || first === 32 || first === 9 || first === 12 || first === 11 || first === 67 /* C */ || nl - pos > MAX_LINE;
+    if (!needsText) {
+      line++;
+      if (last) break;
+      pos = nl + 1;
+      continue;
+    }
     const raw = text.slice(pos, nl);
-    const hasCr = raw.endsWith('\r');
     const body = hasCr ? raw.slice(0, -1) : raw;
     if (hasCr && !crReported) {
       crReported = true;
