@@ -89,7 +89,7 @@ function errorLinesOf(found: readonly Diagnostic[]): Set<number> {
 function bothObservers(a: ModelObserver, b: ModelObserver): ModelObserver {
   return {
     declared: (t, c) => (a.declared(t, c), b.declared(t, c)),
-    command: (t, r, info) => (a.command(t, r, info), b.command(t, r, info)),
+    command: (t, r, info, text) => (a.command(t, r, info, text), b.command(t, r, info, text)),
     tableEnd: (t) => (a.tableEnd(t), b.tableEnd(t)),
   };
 }

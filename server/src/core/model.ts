@@ -322,8 +322,11 @@ export interface Model {
 export interface ModelObserver {
   /** A `:NAME` line declared a new chain of the table. */
   declared(t: Table, chain: Chain): void;
-  /** A command line of the table, before it is applied to the chains. */
-  command(t: Table, rule: Rule, info: RuleInfo): void;
+  /**
+   * A command line of the table, before it is applied to the chains; `text` is the line's text
+   * (observers that read many alike rules may key on it).
+   */
+  command(t: Table, rule: Rule, info: RuleInfo, text: string): void;
   /** The block of the table ended (COMMIT, another `*table` or the end of the text). */
   tableEnd(t: Table): void;
 }
@@ -435,7 +438,7 @@ export function buildModel(parsed: ParseResult, family: Family, observer?: Model
         if (rule.targetName !== undefined) rule.targetName = current.chains.get(rule.targetName)?.name ?? TARGET_NAMES.get(rule.targetName) ?? rule.targetName;
         current.commands.push(rule);
         ruleByLine.set(node.line, rule);
-        observer?.command(current, rule, info);
+        observer?.command(current, rule, info, node.text);
         applyCommand(current, rule, info);
         break;
       }

@@ -15,9 +15,12 @@
  *
  * A user chain reached from several places is analysed once, for the union of what reaches it.
  * What a jump gives back to its caller is taken from a summary of the callee computed for every
- * packet, intersected with what was sent (widened on the fields the callee can rewrite).
+ * packet, intersected with what was sent (widened on the fields the callee can rewrite). A chain
+ * called by a single rule (most chains of generated rule sets) needs no summary: it is walked
+ * right at that call, with exactly what the call sends, and gives back what really comes back.
  *
- * Cost: every rule is walked at most twice (the summary, then the packets that really arrive).
+ * Cost: every rule is walked at most twice (the summary, then the packets that really arrive);
+ * rules of chains called once are walked once more per summary walk of a chain calling them.
  * What keeps the sets small is relevance.ts: once no later rule (nor chain it calls) tells two
  * packets apart, the walk stops keeping them apart, so the pieces that per-interface or
  * per-address rules cut off merge again. The work is written as generators that pause at safe
@@ -81,6 +84,11 @@ export interface AnalysisOptions {
    * iptables-restore refuses the whole table; an information diagnostic on its header says so.
    */
   readonly errorLines?: ReadonlySet<number>;
+  /**
+   * Whether a chain called by a single rule is walked at that call instead of being summarised
+   * (true unless given). The results are the same; false exists to test that they are.
+   */
+  readonly inlineSingleCalls?: boolean;
 }
 
 /** Options of `analyseAsync`: those of `analyse`, plus how to share the thread and when to stop. */
@@ -98,7 +106,7 @@ export interface AsyncAnalysisOptions extends AnalysisOptions {
  * the `readings` option; `analyse` takes the readings out, so they are held no longer than needed.
  */
 export class RuleReader implements ModelObserver {
-  private readonly tables = new Map<Table, { readonly collect: VocabularyCollector; readonly readings: Map<Rule, RuleReading> }>();
+  private readonly tables = new Map<Table, TableReadings>();
 
   constructor(private readonly family: Family) {}
 
@@ -106,20 +114,36 @@ export class RuleReader implements ModelObserver {
 
   tableEnd(): void {}
 
-  command(t: Table, rule: Rule, info: RuleInfo): void {
+  command(t: Table, rule: Rule, info: RuleInfo, text: string): void {
     // Only commands that put a rule in a chain; the others leave nothing for the analysis.
     if (info.command !== 'A' && info.command !== 'I' && info.command !== 'R') return;
     let x = this.tables.get(t);
-    if (!x) this.tables.set(t, (x = { collect: new VocabularyCollector(this.family), readings: new Map() }));
-    x.readings.set(rule, readRuleInfo(info, x.collect));
+    if (!x) this.tables.set(t, (x = { collect: new VocabularyCollector(this.family), readings: new Map(), byText: new Map() }));
+    // A reading depends only on the text after the chain name (and the family): generated rule
+    // sets repeat the same rule in thousands of chains, which then share one reading, and so one
+    // packet space. What a repeated rule names is already in the vocabulary.
+    const key = info.chainArg ? text.slice(info.chainArg.end) : undefined;
+    let reading = key === undefined ? undefined : x.byText.get(key);
+    if (!reading) {
+      reading = readRuleInfo(info, x.collect);
+      if (key !== undefined) x.byText.set(key, reading);
+    }
+    x.readings.set(rule, reading);
   }
 
   /** The readings of a table and what they named, handed over once. */
-  take(t: Table): { readonly collect: VocabularyCollector; readonly readings: Map<Rule, RuleReading> } | undefined {
+  take(t: Table): TableReadings | undefined {
     const x = this.tables.get(t);
     this.tables.delete(t);
     return x;
   }
+}
+
+/** The readings of one table's rules (alike rules share one), and what they named. */
+interface TableReadings {
+  readonly collect: VocabularyCollector;
+  readonly readings: Map<Rule, RuleReading>;
+  readonly byText: Map<string, RuleReading>;
 }
 
 /** What the analysis found for one rule. */
@@ -213,6 +237,14 @@ class ChainState {
   projector: Projector | undefined = undefined;
   /** The packets entering it, gathered from its callers during the top-down pass. */
   input: Packets = NO_PACKETS;
+  /** How many rules of the table jump or go to it. */
+  calls = 0;
+  /** Walked at its single call rather than summarised (see the module comment). */
+  inlined = false;
+  /** The fields it or the chains it calls can rewrite (user chains, once known). */
+  rewrites: ReadonlySet<number> = NO_REWRITES;
+  /** Whether the top-down pass has walked it and given its diagnostics. */
+  done = false;
   constructor(readonly chain: Chain) {}
 }
 
@@ -406,8 +438,15 @@ function unconditional(f: Facts, v: Vocabulary): boolean {
  * than kept: a big table has many rules, and few chains need them.
  */
 function readsOf(f: Facts, v: Vocabulary): Distinctions {
-  return distinctionsOf(f.rs.space, v.dims, f.target?.name === 'MARK' && f.target.mark !== undefined ? 1 << D.mark : 0);
+  if (f.target?.name === 'MARK' && f.target.mark !== undefined) return distinctionsOf(f.rs.space, v.dims, 1 << D.mark);
+  // Alike rules share a space (RuleReader), and so its distinctions.
+  let d = readsCache.get(f.rs);
+  if (!d) readsCache.set(f.rs, (d = distinctionsOf(f.rs.space, v.dims)));
+  return d;
 }
+
+/** The distinctions of rule spaces, kept as long as the spaces are. */
+const readsCache = new WeakMap<RuleSpace, Distinctions>();
 
 /** The distinctions a chain and the chains it calls make, computed once. */
 function reachOf(s: ChainState, v: Vocabulary): Distinctions {
@@ -488,22 +527,28 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
     readings.push(rs);
   }
   given?.readings.clear();
+  given?.byText.clear();
   const v = collect.build();
 
   // Facts per rule, per chain.
   const states = new Map<Chain, ChainState>();
   for (const c of chains) states.set(c, new ChainState(c));
+  // Rules that share a reading share its space.
+  const spaces = new Map<RuleReading, RuleSpace>();
   for (let i = 0; i < chains.length; i++) {
     const c = chains[i];
     const rs = readings[i];
     const fs: Facts[] = [];
     for (let k = 0; k < c.rules.length; k++) {
-      fs.push(factsOf(c.rules[k], rs[k], t, v, states));
+      fs.push(factsOf(c.rules[k], rs[k], t, v, states, spaces));
       if (clock.due()) yield;
     }
     states.get(c)!.facts = fs;
     readings[i] = [];
   }
+  // Chains called by a single rule are walked at that call (see the module comment).
+  for (const st of states.values()) for (const f of st.facts) if (f.callee) f.callee.calls++;
+  if (options.inlineSingleCalls !== false) for (const st of states.values()) st.inlined = st.calls === 1;
   const small = options.projectionThreshold ?? SMALL_CHAIN;
   const ctx: TableContext = { v, clock, spend, pieceLimit, small, coarsened: new Map() };
 
@@ -563,49 +608,67 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
   }
 
   // Bottom-up: what each user chain gives back for any packet, and which fields it can rewrite.
+  // Chains called once are walked at their call instead, with what it sends.
   const everything: Space = [universe(v.dims)];
+  const inlineForSummary = function* (x: ChainState, sent: Space, exact: boolean): Steps<Packets> {
+    if (!x.canReturn) return NO_PACKETS;
+    const r = yield* walk(ctx, x, sent, exact, x.afterReturn, undefined, inlineForSummary);
+    return { space: r.returned, exact: r.exact };
+  };
   for (const s of order) {
     if (s.chain.builtin) continue;
     let rewrites: Set<number> | undefined;
     for (const f of s.facts) {
       for (const d of f.rewrites) (rewrites ??= new Set()).add(d);
-      if (f.callee?.summary) for (const d of f.callee.summary.rewrites) (rewrites ??= new Set()).add(d);
+      if (f.callee) for (const d of f.callee.rewrites) (rewrites ??= new Set()).add(d);
     }
     const rw: ReadonlySet<number> = rewrites ?? NO_REWRITES;
+    s.rewrites = rw;
+    if (s.inlined) continue;
     if (!s.canReturn) {
       // Nothing comes back from a chain that stops every packet: no walk needed.
       s.summary = { returned: NOTHING, rewrites: rw, exact: true };
       continue;
     }
-    const { returned, exact } = yield* walk(ctx, s, everything, true, s.afterReturn);
+    const { returned, exact } = yield* walk(ctx, s, everything, true, s.afterReturn, undefined, inlineForSummary);
     s.summary = { returned, rewrites: rw, exact };
     // Small chains' projectors are rebuilt when needed rather than held until the next phase.
     if (s.facts.length <= small) s.projector = undefined;
   }
 
   // Top-down: the packets that reach each chain and each rule, callers first; each chain's
-  // diagnostics right after its walk, so that only one chain's hits are held at a time.
-  for (let i = order.length - 1; i >= 0; i--) {
-    const s = order[i];
+  // diagnostics right after its walk, so that only the hits of the chains being walked are held.
+  // A chain called once is walked at its call, within its caller's walk.
+  const visitChain = function* (s: ChainState, given: Packets, keep: number): Steps<Packets> {
+    s.done = true;
     const c = s.chain;
     const fs = s.facts;
-    let input = s.input;
-    s.input = NO_PACKETS;
+    let input = given;
     if (c.builtin && c.hook) input = { space: options.entry?.(t.name, c.hook, v) ?? hookEntry(v, c.hook), exact: true };
     const hits: (Packets | undefined)[] = new Array<Packets | undefined>(fs.length);
+    let back = NO_PACKETS;
     if (!isEmpty(input.space)) {
-      yield* walk(ctx, s, input.space, input.exact, 0, (k, hit, exact) => {
-        hits[k] = { space: hit, exact };
-        const callee = fs[k].callee;
-        if (!callee || isEmpty(hit)) return;
-        const before = callee.input;
-        // Hits of consecutive calls are steps of one set ("to port k, from any port but 1 … k-1"): let them fold up.
-        let joined = union(before.space, hit, true);
-        // What enters a chain from many places differs in ways the chain may not test: forget those.
-        if (joined.length > small) joined = projectorOf(ctx, callee).projectEntry(joined);
-        const kept = bounded(ctx, callee.chain, joined);
-        callee.input = { space: kept.space, exact: before.exact && exact && !kept.coarsened };
-      });
+      const r = yield* walk(
+        ctx,
+        s,
+        input.space,
+        input.exact,
+        keep,
+        (k, hit, exact) => {
+          hits[k] = { space: hit, exact };
+          const callee = fs[k].callee;
+          if (!callee || callee.inlined || isEmpty(hit)) return;
+          const before = callee.input;
+          // Hits of consecutive calls are steps of one set ("to port k, from any port but 1 … k-1"): let them fold up.
+          let joined = union(before.space, hit, true);
+          // What enters a chain from many places differs in ways the chain may not test: forget those.
+          if (joined.length > small) joined = projectorOf(ctx, callee).projectEntry(joined);
+          const kept = bounded(ctx, callee.chain, joined);
+          callee.input = { space: kept.space, exact: before.exact && exact && !kept.coarsened };
+        },
+        inlineForVisit,
+      );
+      back = { space: r.returned, exact: r.exact };
     }
     s.projector = undefined;
     if (options.reachability !== false) {
@@ -615,6 +678,16 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
       });
     }
     yield* chainDiagnostics(ctx, s, input, hits, limits, out);
+    return back;
+  };
+  const inlineForVisit = (x: ChainState, sent: Space, exact: boolean): Steps<Packets> => visitChain(x, { space: sent, exact }, x.afterReturn);
+  for (let i = order.length - 1; i >= 0; i--) {
+    const s = order[i];
+    // A chain called once was walked within its caller, unless no packet reached the call.
+    if (s.done) continue;
+    const input = s.input;
+    s.input = NO_PACKETS;
+    yield* visitChain(s, input, 0);
   }
 
   // Where pieces had to be merged, say so once per chain.
@@ -697,8 +770,9 @@ function* chainDiagnostics(ctx: TableContext, s: ChainState, input: Packets, hit
 }
 
 /** The facts of one rule: its space, how its target continues, what it rewrites. */
-function factsOf(r: Rule, reading: RuleReading, t: Table, v: Vocabulary, states: ReadonlyMap<Chain, ChainState>): Facts {
-  const rs = spaceOf(reading, v);
+function factsOf(r: Rule, reading: RuleReading, t: Table, v: Vocabulary, states: ReadonlyMap<Chain, ChainState>, spaces: Map<RuleReading, RuleSpace>): Facts {
+  let rs = spaces.get(reading);
+  if (!rs) spaces.set(reading, (rs = spaceOf(reading, v)));
   const target = reading.target;
   let tests = target?.name === 'MARK' && target.mark !== undefined ? 1 << D.mark : 0;
   for (const c of rs.space) for (let d = 0; d < c.length; d++) if (!isFull(c[d], v.dims.max[d])) tests |= 1 << d;
@@ -739,7 +813,15 @@ function factsOf(r: Rule, reading: RuleReading, t: Table, v: Vocabulary, states:
  * passes the last rule that tells some packets apart, those packets are no longer kept apart
  * (relevance.ts), except in the fields `keep` names: those its callers test after it returns.
  */
-function* walk(ctx: TableContext, s: ChainState, input: Space, inputExact: boolean, keep: number, record?: (k: number, hit: Space, exact: boolean) => void): Steps<{ returned: Space; exact: boolean }> {
+function* walk(
+  ctx: TableContext,
+  s: ChainState,
+  input: Space,
+  inputExact: boolean,
+  keep: number,
+  record: ((k: number, hit: Space, exact: boolean) => void) | undefined,
+  inline: (x: ChainState, sent: Space, exact: boolean) => Steps<Packets>,
+): Steps<{ returned: Space; exact: boolean }> {
   const { v, spend, clock } = ctx;
   const c = s.chain;
   const fs = s.facts;
@@ -784,11 +866,20 @@ function* walk(ctx: TableContext, s: ChainState, input: Space, inputExact: boole
         }
         case 'jump':
         case 'goto': {
-          const sum = f.callee!.summary;
-          let sent = hit;
-          if (sum) for (const d of sum.rewrites) sent = widen(sent, d, range(0, v.dims.max[d]));
-          const back = sum ? intersect(sent, sum.returned) : sent;
-          if (sum && !sum.exact) exact = false;
+          const x = f.callee!;
+          let back: Space;
+          if (x.inlined) {
+            // Called here only: walk it with what this call sends.
+            const r = yield* inline(x, hit, exact);
+            back = r.space;
+            if (!r.exact) exact = false;
+          } else {
+            const sum = x.summary;
+            let sent = hit;
+            if (sum) for (const d of sum.rewrites) sent = widen(sent, d, range(0, v.dims.max[d]));
+            back = sum ? intersect(sent, sum.returned) : sent;
+            if (sum && !sum.exact) exact = false;
+          }
           spend(back.length + 1);
           if (f.kind === 'jump') {
             // A callee that gives back all it was sent leaves the packets as they were.
