@@ -32,7 +32,7 @@ import type { RuleInfo } from '../rule.ts';
 import type { Diagnostic, RelatedInfo, Range } from '../diagnostics.ts';
 import type { Family } from '../extensions/value-kinds.ts';
 import { STANDARD_TARGETS, TARGET_BY_NAME } from '../extensions/extensions.ts';
-import { coarsen, intersect, isEmpty, isFull, mapDimension, NOTHING, overlaps, range, setEquals, subsetOf, subtract, union, volume, widen, universe, type Cube, type Space } from './packet-space.ts';
+import { coarsen, intersect, isEmpty, simplify, isFull, mapDimension, NOTHING, overlaps, range, setEquals, subsetOf, subtract, union, volume, widen, universe, type Cube, type Space } from './packet-space.ts';
 import { D, describeCube, hookEntry, markTransform, readRule, readRuleInfo, spaceOf, VocabularyCollector, type RuleReading, type RuleSpace, type TargetReading, type Vocabulary } from './rule-space.ts';
 import { distinctionsOf, joinDistinctions, Projector, type Distinctions, type Use } from './relevance.ts';
 
@@ -533,14 +533,14 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
   // Facts per rule, per chain.
   const states = new Map<Chain, ChainState>();
   for (const c of chains) states.set(c, new ChainState(c));
-  // Rules that share a reading share its space.
-  const spaces = new Map<RuleReading, RuleSpace>();
+  // Rules that share a reading share its space and what follows from it.
+  const shared = new Map<RuleReading, Facts>();
   for (let i = 0; i < chains.length; i++) {
     const c = chains[i];
     const rs = readings[i];
     const fs: Facts[] = [];
     for (let k = 0; k < c.rules.length; k++) {
-      fs.push(factsOf(c.rules[k], rs[k], t, v, states, spaces));
+      fs.push(factsOf(c.rules[k], rs[k], t, v, states, shared));
       if (clock.due()) yield;
     }
     states.get(c)!.facts = fs;
@@ -770,9 +770,16 @@ function* chainDiagnostics(ctx: TableContext, s: ChainState, input: Packets, hit
 }
 
 /** The facts of one rule: its space, how its target continues, what it rewrites. */
-function factsOf(r: Rule, reading: RuleReading, t: Table, v: Vocabulary, states: ReadonlyMap<Chain, ChainState>, spaces: Map<RuleReading, RuleSpace>): Facts {
-  let rs = spaces.get(reading);
-  if (!rs) spaces.set(reading, (rs = spaceOf(reading, v)));
+function factsOf(r: Rule, reading: RuleReading, t: Table, v: Vocabulary, states: ReadonlyMap<Chain, ChainState>, shared: Map<RuleReading, Facts>): Facts {
+  // Rules that share a reading (RuleReader) differ only in the rule itself: work the rest out once.
+  let x = shared.get(reading);
+  if (!x) shared.set(reading, (x = factsOfReading(r, reading, t, v, states)));
+  return x.rule === r ? x : new Facts(r, x.rs, x.kind, x.callee, x.transform, x.rewrites, x.action, x.target, x.tests);
+}
+
+/** `factsOf` for the first rule with a given reading. */
+function factsOfReading(r: Rule, reading: RuleReading, t: Table, v: Vocabulary, states: ReadonlyMap<Chain, ChainState>): Facts {
+  const rs = spaceOf(reading, v);
   const target = reading.target;
   let tests = target?.name === 'MARK' && target.mark !== undefined ? 1 << D.mark : 0;
   for (const c of rs.space) for (let d = 0; d < c.length; d++) if (!isFull(c[d], v.dims.max[d])) tests |= 1 << d;
@@ -870,7 +877,8 @@ function* walk(
           let back: Space;
           if (x.inlined) {
             // Called here only: walk it with what this call sends.
-            const r = yield* inline(x, hit, exact);
+            // Hits are not simplified (see packet-space.ts intersect); what enters a chain is.
+            const r = yield* inline(x, simplify(hit), exact);
             back = r.space;
             if (!r.exact) exact = false;
           } else {
@@ -968,10 +976,12 @@ function unreachableDiagnostic(c: Chain, fs: readonly Facts[], k: number, input:
     let best = -1;
     let bestVol = 0;
     // Jumps only pass part of what they match on, so rules that consume outright come first.
-    const direct = pool.some((p) => p.f.kind !== 'jump' && overlaps(left, p.f.rs.space));
+    // In the first round every candidate overlaps what is left, by the volume measured above.
+    const first = left === own;
+    const direct = pool.some((p) => p.f.kind !== 'jump' && (first || overlaps(left, p.f.rs.space)));
     pool.forEach((p, i) => {
       if (direct && p.f.kind === 'jump') return;
-      const vol = volume(intersect(left, p.f.rs.space), v.dims);
+      const vol = first ? p.overlap : volume(intersect(left, p.f.rs.space), v.dims);
       if (vol > bestVol) {
         bestVol = vol;
         best = i;

@@ -477,8 +477,10 @@ export function subtract(s: Space, t: Space): Space {
  * overlap.
  */
 export function union(s: Space, t: Space, grow = false): Space {
-  if (s.length === 0) return t;
   if (t.length === 0 || s === t) return s;
+  // `t` may come straight from `intersect`, which does not simplify (cubes cut by one cube can
+  // end up inside one another): simplify it here too, so that no union carries a needless piece.
+  if (s.length === 0 && t.length === 1) return t;
   const out = s.slice();
   for (const c of t) addCube(out, c, grow);
   return out;
