@@ -29,6 +29,11 @@ export interface LspResults {
   readonly editToDiagnostics: Series;
   /** The same edits: time from didChange to the server's notice that the version's diagnostics are complete (validity and analysis). */
   readonly editToFullDiagnostics: Series;
+  /**
+   * The same edits: time from didChange to the second publication of the version, the validity
+   * diagnostics of a full check (with the last analysis findings moved to follow the edit).
+   */
+  readonly editToValidity: Series;
   /** The same with `iptables.diagnosticsDelay` set to 0: time to the complete diagnostics without any debounce. */
   readonly editToDiagnosticsNoDelay: Series;
   /** Opening the navigation document, to its first diagnostics. */
@@ -104,8 +109,9 @@ export async function benchServer(serverBundle: string, editFile: string, navFil
     // One-character edits of a port number in the middle of the file (22 → 23 → 22 …), one at a
     // time, each once the previous version's diagnostics are complete (as after a pause in typing).
     const edit = editPosition(editText.split('\n'), 'middle');
-    const editSeries = async (count: number): Promise<{ first: Series; full: Series }> => {
+    const editSeries = async (count: number): Promise<{ first: Series; validity: Series; full: Series }> => {
       const first: number[] = [];
+      const validity: number[] = [];
       const full: number[] = [];
       for (let i = 0; i < count; i++) {
         version += 1;
@@ -117,9 +123,11 @@ export async function benchServer(serverBundle: string, editFile: string, navFil
           contentChanges: [{ range: { start: edit, end: { line: edit.line, character: edit.character + 1 } }, text: version % 2 === 0 ? '3' : '2' }],
         });
         first.push((await waiting).at - start);
+        // The next publication of this version comes from the full check (at least a check's time later).
+        validity.push((await server.nextDiagnostics(uri, version)).at - start);
         full.push((await complete) - start);
       }
-      return { first: series(first), full: series(full) };
+      return { first: series(first), validity: series(validity), full: series(full) };
     };
     const withDefaults = await editSeries(EDITS);
     // The same edits without the debounce. A configuration change makes the server re-check every
@@ -179,6 +187,7 @@ export async function benchServer(serverBundle: string, editFile: string, navFil
       openToFullDiagnostics,
       editToDiagnostics: withDefaults.first,
       editToFullDiagnostics: withDefaults.full,
+      editToValidity: withDefaults.validity,
       editToDiagnosticsNoDelay,
       openNavigationDocument,
       openNavigationComplete,

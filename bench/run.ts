@@ -764,6 +764,7 @@ async function main(): Promise<void> {
       `| open → first diagnostics (validity) | ${editInput.label}, ${fmtInt(editInput.lines)} lines | ${fmtMs(lsp.openToFirstDiagnostics)} | | 1 |`,
       `| open → complete diagnostics (validity + rule-set analysis) | same | ${fmtMs(lsp.openToFullDiagnostics)} | | 1 |`,
       `| one-character edit → first diagnostics (per-line "syntax" diagnostics), default settings | same | ${fmtMs(lsp.editToDiagnostics.best)} | ${fmtMs(lsp.editToDiagnostics.median)} | ${lsp.editToDiagnostics.runs.length} |`,
+      `| one-character edit → validity diagnostics of a full check (last analysis findings carried along), default settings | same | ${fmtMs(lsp.editToValidity.best)} | ${fmtMs(lsp.editToValidity.median)} | ${lsp.editToValidity.runs.length} |`,
       `| one-character edit → complete diagnostics (validity + analysis), default settings | same | ${fmtMs(lsp.editToFullDiagnostics.best)} | ${fmtMs(lsp.editToFullDiagnostics.median)} | ${lsp.editToFullDiagnostics.runs.length} |`,
       `| one-character edit → complete diagnostics, no debounce (\`diagnosticsDelay: 0\`) | same | ${fmtMs(lsp.editToDiagnosticsNoDelay.best)} | ${fmtMs(lsp.editToDiagnosticsNoDelay.median)} | ${lsp.editToDiagnosticsNoDelay.runs.length} |`,
       `| open → first diagnostics | ${navInput.label}, ${fmtInt(navInput.lines)} lines | ${fmtMs(lsp.openNavigationDocument)} | | 1 |`,
