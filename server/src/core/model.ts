@@ -5,7 +5,7 @@
  * `:NAME`, commands change the table, COMMIT applies it), and records where every chain, rule and
  * reference is in the source so that editor features can point at them.
  */
-import { splitArgs, type Arg, type ParseResult, type RuleLineNode } from './syntax.ts';
+import { type Arg, type ParseResult, type RuleLineNode } from './syntax.ts';
 import { interpretRule, type CommandKind, type RuleInfo, type RuleProblem } from './rule.ts';
 import { BUILTIN_CHAINS, STANDARD_TARGETS, TARGET_BY_NAME, type Hook } from './extensions/extensions.ts';
 import type { Family } from './extensions/value-kinds.ts';
@@ -165,7 +165,7 @@ class RuleRecord implements Rule {
       if (old !== undefined && old !== this) old.cache = undefined;
       cached[cacheNext] = this;
       cacheNext = (cacheNext + 1) % CACHE_SIZE;
-      this.cache = { args: splitArgs(this.node.text, this.node.line) };
+      this.cache = { args: this.node.args };
     }
     return this.cache;
   }
@@ -368,6 +368,9 @@ export function buildModel(parsed: ParseResult, family: Family, observer?: Model
   const ruleProblems: RuleProblem[] = [];
   const interfaces = new Map<string, number>();
   let current: Table | undefined;
+  // The chain and the target name of the last rule (see the 'rule' case).
+  let lastChain: Chain | undefined;
+  let lastTarget: { readonly table: Table; readonly name: string } | undefined;
 
   const newTable = (name: string, headerArg: Arg, line: number): Table => {
     const known = Object.prototype.hasOwnProperty.call(BUILTIN_CHAINS, name);
@@ -433,9 +436,24 @@ export function buildModel(parsed: ParseResult, family: Family, observer?: Model
         if (!current) break;
         const rule = new RuleRecord(node, current);
         rule.setFacts(info);
-        // Share one string per chain or target name instead of keeping a slice of the line per rule.
-        if (rule.chainName !== undefined) rule.chainName = current.chains.get(rule.chainName)?.name ?? rule.chainName;
-        if (rule.targetName !== undefined) rule.targetName = current.chains.get(rule.targetName)?.name ?? TARGET_NAMES.get(rule.targetName) ?? rule.targetName;
+        // Share one string per chain or target name instead of keeping a slice of the line per rule;
+        // the shared strings also make the later lookups by name cheap (their hash is computed once).
+        // A dump lists each chain's rules together and repeats a few targets: comparing with the
+        // last ones found saves most hash lookups of fresh strings.
+        const cn = rule.chainName;
+        if (cn !== undefined) {
+          if (lastChain?.table !== current || lastChain.name !== cn) lastChain = current.chains.get(cn);
+          if (lastChain) rule.chainName = lastChain.name;
+        }
+        const tn = rule.targetName;
+        if (tn !== undefined) {
+          if (lastTarget === undefined || lastTarget.table !== current || lastTarget.name !== tn) {
+            const c = rule.targetKind === 'chain' ? current.chains.get(tn) : undefined;
+            const shared = c?.name ?? TARGET_NAMES.get(tn);
+            lastTarget = shared === undefined ? undefined : { table: current, name: shared };
+          }
+          if (lastTarget) rule.targetName = lastTarget.name;
+        }
         current.commands.push(rule);
         ruleByLine.set(node.line, rule);
         observer?.command(current, rule, info, node.text);
@@ -490,7 +508,8 @@ export function interpretRuleLine(words: readonly Arg[], family: Family): { info
 
 /** Applies one command to the table's chains, in the order iptables-restore would. */
 function applyCommand(t: Table, rule: Rule, info: RuleInfo): void {
-  const name = info.chainArg?.value;
+  // The rule's shared copy of the name when there is one: its hash is already known.
+  const name = rule.chainName ?? info.chainArg?.value;
   const chain = name !== undefined ? t.chains.get(name) : undefined;
   switch (info.command) {
     case 'A':
@@ -590,13 +609,14 @@ export function reachingHooks(t: Table): Map<Chain, Set<Hook>> {
   for (const c of t.chains.values()) result.set(c, new Set());
   for (const c of t.chains.values()) {
     if (!c.builtin || !c.hook) continue;
+    const hook = c.hook;
     const stack: Chain[] = [c];
-    const seen = new Set<Chain>();
     while (stack.length) {
       const x = stack.pop()!;
-      if (seen.has(x)) continue;
-      seen.add(x);
-      result.get(x)!.add(c.hook);
+      // A chain already marked with this hook has been visited from it.
+      const hooks = result.get(x)!;
+      if (hooks.has(hook)) continue;
+      hooks.add(hook);
       for (const { to } of outgoingJumps(x)) if (!to.builtin) stack.push(to);
     }
   }

@@ -131,9 +131,33 @@ const NO_PARAMS = {};
 /** The values of an option that takes none (shared: option values are never modified). */
 const NO_VALUES: Arg[] = [];
 
+/**
+ * MATCH_BY_NAME and TARGET_BY_NAME lookups for the words of rules, remembering the last few names
+ * found: a dump repeats a handful of match and target names, and comparing a fresh word with a
+ * known name is cheaper than hashing it for a map lookup. Only the map's own key strings are
+ * remembered (a word may be a slice of a whole document, which must not be kept alive).
+ */
+function lastNamesLookup<T>(map: ReadonlyMap<string, T>): (name: string) => T | undefined {
+  const entries = new Map<string, readonly [string, T]>([...map].map(([k, v]) => [k, [k, v] as const]));
+  const recent: (readonly [string, T])[] = [];
+  let next = 0;
+  return (name) => {
+    for (let k = 0; k < recent.length; k++) if (recent[k][0] === name) return recent[k][1];
+    const e = entries.get(name);
+    if (e === undefined) return undefined;
+    recent[next] = e;
+    next = (next + 1) & 3;
+    return e[1];
+  };
+}
+const matchNamed = lastNamesLookup(MATCH_BY_NAME);
+const targetNamed = lastNamesLookup(TARGET_BY_NAME);
+
 /** Options whose attached value iptables takes from the whole word (a quirk of its parser). */
 const WHOLE_WORD_VALUE = new Set(['s', 'd', 'p', 'i', 'o', 'j']);
 const BASE_BY_LETTER = new Map(BASE_OPTS.map((b) => [b.letter, b]));
+/** BASE_BY_LETTER indexed by character code (letters are ASCII): no string hashing per word. */
+const BASE_BY_CODE: (BaseOpt | undefined)[] = Array.from({ length: 128 }, (_, c) => BASE_BY_LETTER.get(String.fromCharCode(c)));
 const BASE_BY_LONG = new Map<string, BaseOpt>();
 const BASE_BY_DASHED_LONG = new Map<string, BaseOpt>();
 for (const b of BASE_OPTS) {
@@ -142,6 +166,9 @@ for (const b of BASE_OPTS) {
     BASE_BY_DASHED_LONG.set(`--${l}`, b);
   }
 }
+/** 1 where some base option written `--NAME` has this length (mod 64) and first letter of NAME (index: length · 128 + code). */
+const BASE_LONG_SHAPES = new Uint8Array(64 * 128);
+for (const w of BASE_BY_DASHED_LONG.keys()) BASE_LONG_SHAPES[((w.length & 63) << 7) | (w.charCodeAt(2) & 127)] = 1;
 
 /** The protocol match iptables loads implicitly for `-p PROTO` followed by an unknown option. */
 const IMPLICIT_PROTO_MATCH: Readonly<Record<number, string>> = { 6: 'tcp', 17: 'udp', 1: 'icmp', 58: 'icmp6', 132: 'sctp', 33: 'dccp', 136: 'udplite', 51: 'ah', 50: 'esp', 135: 'mh' };
@@ -336,7 +363,9 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
       // The option as written without any `=value`; looked up with its dashes, so that the
       // common case of a full option name allocates nothing.
       const word = eq >= 0 ? v.slice(0, eq) : v;
-      baseOpt = BASE_BY_DASHED_LONG.get(word);
+      // Most long options belong to matches: skip the base lookup (which hashes the word) when no
+      // base option has this length and first letter.
+      baseOpt = BASE_LONG_SHAPES[((word.length & 63) << 7) | (word.charCodeAt(2) & 127)] === 1 ? BASE_BY_DASHED_LONG.get(word) : undefined;
       if (baseOpt && eq >= 0 && WHOLE_WORD_VALUE.has(baseOpt.letter)) attached = v;
       if (!baseOpt) {
         extHit = findExtOption(st, word);
@@ -375,7 +404,7 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
       }
     } else if (v.startsWith('-') && v.length > 1) {
       const letter = v[1];
-      baseOpt = BASE_BY_LETTER.get(letter);
+      baseOpt = BASE_BY_CODE[v.charCodeAt(1)];
       if (!baseOpt) {
         report(st, a, 'unknown-option', `unknown option '-${letter}'`);
         i++;
@@ -527,7 +556,7 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
       case 'm': {
         if (!value) break;
         const name = value.value;
-        const spec = MATCH_BY_NAME.get(name);
+        const spec = matchNamed(name);
         if (!spec) {
           report(st, value, 'unknown-module', `unknown match module '${name}' (Couldn't load match): check the name${suggest(name, [...MATCH_BY_NAME.keys()])}`);
         } else if (spec.unavailable) {
@@ -546,7 +575,7 @@ export function interpretRule(args: readonly Arg[], family: Family, countersArg?
           break;
         }
         const name = value.value;
-        const ext = TARGET_BY_NAME.get(name);
+        const ext = targetNamed(name);
         const isStd = (STANDARD_TARGETS as readonly string[]).includes(name);
         if (b.letter === 'g') {
           if (isStd || ext) report(st, value, 'invalid-value', `-g needs a user-defined chain, not the target ${name}: use -j ${name}`);

@@ -214,7 +214,8 @@ export class CommandChecks implements ModelObserver {
     const sink = this.sink;
     const { builtins, exists, ruleCount, specs } = b;
     const chainArg = info.chainArg;
-    const name = chainArg?.value;
+    // The rule's shared copy of the name (buildModel): the lookups below then hash nothing.
+    const name = r.chainName ?? chainArg?.value;
     const has = name !== undefined && exists.get(name) === true;
     const needsChain = info.command !== undefined && COMMANDS_NAMING_A_CHAIN.has(info.command) && chainArg;
     if (needsChain && !has && chainArg) {
@@ -319,7 +320,7 @@ export class CommandChecks implements ModelObserver {
     }
     // Jump targets must exist when the rule is read (a later declaration is too late for both backends).
     checkTargetAndMatches(r, info, t, b, sink);
-    checkRuleInChain(info, t, sink);
+    checkRuleInChain(r, info, t, sink);
     const c = info.counters;
     if (c) checkCounterPair(c.packets, c.bytes, argSpan(c.args[0]), this.family, sink);
     this.noteRestrictions(r, info, t);
@@ -386,11 +387,11 @@ function checkTargetAndMatches(r: Rule, info: RuleInfo, t: Table, block: BlockSt
   if (!target) return;
   const { exists } = block;
   if (target.kind === 'chain') {
-    const existsNow = exists.get(target.name) === true;
-    const isVerdictOrExtension = (STANDARD_TARGETS as readonly string[]).includes(target.name) || TARGET_BY_NAME.has(target.name);
-    if (existsNow) {
-      if (t.chains.get(target.name)?.builtin) sink.add(argSpan(target.nameArg), 'undefined-chain', `${target.goto ? '-g' : '-j'} ${target.name}: a rule cannot jump to a builtin chain`);
-    } else if (!(target.goto && isVerdictOrExtension)) {
+    // The rule's shared copy of the name (buildModel): its hash is already known.
+    const name = r.targetName ?? target.name;
+    if (exists.get(name) === true) {
+      if (t.chains.get(name)?.builtin) sink.add(argSpan(target.nameArg), 'undefined-chain', `${target.goto ? '-g' : '-j'} ${target.name}: a rule cannot jump to a builtin chain`);
+    } else if (!(target.goto && ((STANDARD_TARGETS as readonly string[]).includes(target.name) || TARGET_BY_NAME.has(target.name)))) {
       // -g ACCEPT and the like are already reported by the rule interpreter. Whether the chain is
       // declared later in the block is only known when the block ends.
       const candidates = [...STANDARD_TARGETS, ...TARGET_BY_NAME.keys(), ...[...exists.keys()].filter((k) => exists.get(k))];
@@ -424,9 +425,10 @@ function checkTargetAndMatches(r: Rule, info: RuleInfo, t: Table, block: BlockSt
 }
 
 /** Checks that depend on the rule's own chain and the matches around its target. */
-function checkRuleInChain(info: RuleInfo, t: Table, sink: Sink): void {
+function checkRuleInChain(r: Rule, info: RuleInfo, t: Table, sink: Sink): void {
   if (info.command !== 'A' && info.command !== 'I' && info.command !== 'R') return;
-  const chain = info.chainArg ? t.chains.get(info.chainArg.value) : undefined;
+  const name = r.chainName ?? info.chainArg?.value;
+  const chain = name !== undefined ? t.chains.get(name) : undefined;
   // -i has no meaning where packets are only leaving, -o where they are only arriving; iptables refuses both.
   if (chain?.builtin && chain.hook) {
     for (const b of info.base) {
