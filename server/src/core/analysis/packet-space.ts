@@ -102,7 +102,9 @@ export function setIntersect(a: IntervalSet, b: IntervalSet): IntervalSet {
   if (!setOverlaps(a, b)) return EMPTY_SET;
   const out: number[] = [];
   // Walk the smaller set, finding the overlapping part of the larger one by binary search.
-  const [small, large] = a.length <= b.length ? [a, b] : [b, a];
+  // (Two variables rather than a destructured pair: this runs millions of times.)
+  const small = a.length <= b.length ? a : b;
+  const large = small === a ? b : a;
   let k = 0;
   for (let i = 0; i < small.length; i += 2) {
     const lo = small[i];
@@ -188,7 +190,9 @@ export function setOverlaps(a: IntervalSet, b: IntervalSet): boolean {
   if (a.length === 0 || b.length === 0) return false;
   if (a === b) return true;
   if (a.length === 2 && b.length === 2) return a[0] <= b[1] && b[0] <= a[1];
-  const [small, large] = a.length <= b.length ? [a, b] : [b, a];
+  // (Two variables rather than a destructured pair: this runs millions of times.)
+  const small = a.length <= b.length ? a : b;
+  const large = small === a ? b : a;
   let k = 0;
   for (let i = 0; i < small.length; i += 2) {
     k = firstEndingAtOrAfter(large, small[i], k);

@@ -44,9 +44,10 @@ const NO_CUTS: readonly number[] = [];
 
 function sortedUnique(xs: number[]): number[] {
   if (xs.length < 2) return xs;
-  xs.sort((a, b) => a - b);
-  let n = 1;
-  for (let i = 1; i < xs.length; i++) if (xs[i] !== xs[n - 1]) xs[n++] = xs[i];
+  // A typed array sorts numbers natively, without calling a comparison function per step.
+  const sorted = new Float64Array(xs).sort();
+  let n = 0;
+  for (let i = 0; i < sorted.length; i++) if (n === 0 || sorted[i] !== xs[n - 1]) xs[n++] = sorted[i];
   xs.length = n;
   return xs;
 }
@@ -131,7 +132,7 @@ class CutSet {
         this.byLast.push(EMPTY_INTS);
         continue;
       }
-      const p = Float64Array.from(pairs[d]).sort();
+      const p = new Float64Array(pairs[d]).sort();
       const cuts: number[] = [];
       const last: number[] = [];
       for (let i = 0; i < p.length; i++) {
@@ -144,11 +145,15 @@ class CutSet {
         }
       }
       this.cuts.push(cuts);
-      const lastArr = Int32Array.from(last);
+      const lastArr = new Int32Array(last);
       this.last.push(lastArr);
       // Cut indices by last use, for forgetting them in order: packed and sorted the same way.
-      const order = Float64Array.from(last, (at, i) => (at + 1) * POSITION_LIMIT + i).sort();
-      this.byLast.push(Int32Array.from(order, (x) => x % POSITION_LIMIT));
+      const order = new Float64Array(last.length);
+      for (let i = 0; i < last.length; i++) order[i] = (last[i] + 1) * POSITION_LIMIT + i;
+      order.sort();
+      const byLast = new Int32Array(order.length);
+      for (let i = 0; i < order.length; i++) byLast[i] = order[i] % POSITION_LIMIT;
+      this.byLast.push(byLast);
     }
   }
 
