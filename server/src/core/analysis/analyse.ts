@@ -263,6 +263,14 @@ interface Packets {
 }
 
 const NO_PACKETS: Packets = { space: NOTHING, exact: true };
+const NO_PACKETS_INEXACT: Packets = { space: NOTHING, exact: false };
+/**
+ * Marks for "some packets" where only that matters (see visitChain): a space that is not empty but
+ * stands for no particular packets, never to be intersected with anything.
+ */
+const SOME: Space = [[]];
+const SOME_PACKETS: Packets = { space: SOME, exact: true };
+const SOME_PACKETS_INEXACT: Packets = { space: SOME, exact: false };
 
 /** A reason to skip a whole table, with the message saying why. */
 class Skip extends Error {}
@@ -646,6 +654,10 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
     let input = given;
     if (c.builtin && c.hook) input = { space: options.entry?.(t.name, c.hook, v) ?? hookEntry(v, c.hook), exact: true };
     const hits: (Packets | undefined)[] = new Array<Packets | undefined>(fs.length);
+    // A chain too long for the pairwise checks needs of most hits only whether they are empty
+    // (chainDiagnostics): keeping a shared mark instead of each set keeps big chains' walks from
+    // holding thousands of sets, unless the caller asked for every rule's packets.
+    const compact = c.rules.length > limits.pairwise && options.reachability === false;
     let back = NO_PACKETS;
     if (!isEmpty(input.space)) {
       const r = yield* walk(
@@ -655,8 +667,9 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
         input.exact,
         keep,
         (k, hit, exact) => {
-          hits[k] = { space: hit, exact };
-          const callee = fs[k].callee;
+          const f = fs[k];
+          hits[k] = !compact || (f.rs.approximated && f.kind !== 'continue') ? { space: hit, exact } : isEmpty(hit) ? (exact ? NO_PACKETS : NO_PACKETS_INEXACT) : exact ? SOME_PACKETS : SOME_PACKETS_INEXACT;
+          const callee = f.callee;
           if (!callee || callee.inlined || isEmpty(hit)) return;
           const before = callee.input;
           // Hits of consecutive calls are steps of one set ("to port k, from any port but 1 … k-1"): let them fold up.
