@@ -150,3 +150,15 @@ test('a text larger than one parsing chunk: every line keeps its kind, number, w
   // One rule node per rule line (a line split by a lone carriage return gives two fragments).
   assert.equal(parsed.lines.filter((n) => n.kind === 'rule' && !crLines.includes(n.line)).length, lines.filter((s) => s.startsWith('-A') && !s.includes('\r')).length);
 });
+
+test('chain and target spans are exact beyond column 32,767 (packed columns fall back to the interpretation)', () => {
+  const pad = ' '.repeat(40_000);
+  const text = `*filter\n:INPUT ACCEPT [0:0]\n:x - [0:0]\n-A INPUT${pad}-j x\n-A${pad}x -j DROP\nCOMMIT\n`;
+  const { model } = check(text);
+  const jump = model.ruleByLine.get(3)!;
+  assert.deepEqual(jump.targetSpan, { line: 3, start: 8 + pad.length + 3, end: 8 + pad.length + 4 });
+  assert.deepEqual(jump.chainSpan, { line: 3, start: 3, end: 8 });
+  const far = model.ruleByLine.get(4)!;
+  assert.deepEqual(far.chainSpan, { line: 4, start: 2 + pad.length, end: 3 + pad.length });
+  assert.deepEqual(far.targetSpan, { line: 4, start: 2 + pad.length + 5, end: 2 + pad.length + 9 });
+});

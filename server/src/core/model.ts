@@ -66,9 +66,20 @@ const COMMAND_INDEX = new Map(COMMANDS.map((c, k) => [c, k]));
 /** Target kinds by their index in a rule's packed facts (0: no target). */
 const TARGET_KINDS: readonly (Rule['targetKind'])[] = [undefined, 'standard', 'extension', 'chain'];
 
-/** Two columns in one number, exact while both are below 2^26 (columns beyond are clamped). */
-const COLUMN_LIMIT = 2 ** 26;
-const packColumns = (start: number, end: number): number => Math.min(start, COLUMN_LIMIT - 1) * COLUMN_LIMIT + Math.min(end, COLUMN_LIMIT - 1);
+/**
+ * Two columns in one number while both are below 2^15: the product stays a small integer, which
+ * V8 keeps in the object itself (a larger number would be a separate heap object per rule).
+ * Words further right (lines of more than 32,767 characters) are marked WIDE and found again
+ * from the rule's interpretation.
+ */
+const COLUMN_LIMIT = 2 ** 15;
+const WIDE = -2;
+const packColumns = (start: number, end: number): number => (start < COLUMN_LIMIT && end < COLUMN_LIMIT ? start * COLUMN_LIMIT + end : WIDE);
+
+/** The span of a word of a rule line, if any. */
+function argLineSpan(line: number, a: Arg | undefined): Span | undefined {
+  return a && { line, start: a.start, end: a.end };
+}
 
 /**
  * The model's rule: compact facts plus the interpretation recomputed on demand. A 100k-line dump
@@ -137,11 +148,15 @@ class RuleRecord implements Rule {
   }
 
   get chainSpan(): Span | undefined {
-    return this.chainColumns < 0 ? undefined : this.columnsSpan(this.chainColumns);
+    const p = this.chainColumns;
+    if (p === WIDE) return argLineSpan(this.node.line, this.info.chainArg);
+    return p < 0 ? undefined : this.columnsSpan(p);
   }
 
   get targetSpan(): Span | undefined {
-    return this.targetColumns < 0 ? undefined : this.columnsSpan(this.targetColumns);
+    const p = this.targetColumns;
+    if (p === WIDE) return argLineSpan(this.node.line, this.info.target?.nameArg);
+    return p < 0 ? undefined : this.columnsSpan(p);
   }
 
   private columnsSpan(packed: number): Span {
