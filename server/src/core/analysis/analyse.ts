@@ -118,17 +118,32 @@ export class RuleReader implements ModelObserver {
     // Only commands that put a rule in a chain; the others leave nothing for the analysis.
     if (info.command !== 'A' && info.command !== 'I' && info.command !== 'R') return;
     let x = this.tables.get(t);
-    if (!x) this.tables.set(t, (x = { collect: new VocabularyCollector(this.family), readings: new Map(), byText: new Map() }));
+    if (!x) this.tables.set(t, (x = { collect: new VocabularyCollector(this.family), firstLine: rule.line, readings: [], recent: [], next: 0 }));
     // A reading depends only on the text after the chain name (and the family): generated rule
-    // sets repeat the same rule in thousands of chains, which then share one reading, and so one
-    // packet space. What a repeated rule names is already in the vocabulary.
+    // sets repeat the same rules in thousands of chains, which then share one reading, and so one
+    // packet space. What a repeated rule names is already in the vocabulary. The repeats come
+    // chain after chain, so the last few distinct texts are kept and compared (most differ in
+    // length at once), rather than hashing every rule's text for a map.
     const key = info.chainArg ? text.slice(info.chainArg.end) : undefined;
-    let reading = key === undefined ? undefined : x.byText.get(key);
+    let reading: RuleReading | undefined;
+    if (key !== undefined) {
+      const recent = x.recent;
+      for (let k = 0; k < recent.length; k++) {
+        const e = recent[k];
+        if (e.text.length === key.length && e.text === key) {
+          reading = e.reading;
+          break;
+        }
+      }
+    }
     if (!reading) {
       reading = readRuleInfo(info, x.collect);
-      if (key !== undefined) x.byText.set(key, reading);
+      if (key !== undefined) {
+        x.recent[x.next] = { text: key, reading };
+        x.next = (x.next + 1) % RECENT_TEXTS;
+      }
     }
-    x.readings.set(rule, reading);
+    x.readings[rule.line - x.firstLine] = reading;
   }
 
   /** The readings of a table and what they named, handed over once. */
@@ -139,11 +154,22 @@ export class RuleReader implements ModelObserver {
   }
 }
 
+/** How many distinct rule texts RuleReader compares each rule with. */
+const RECENT_TEXTS = 64;
+
 /** The readings of one table's rules (alike rules share one), and what they named. */
 interface TableReadings {
   readonly collect: VocabularyCollector;
-  readonly readings: Map<Rule, RuleReading>;
-  readonly byText: Map<string, RuleReading>;
+  /** The line of the table's first rule. */
+  readonly firstLine: number;
+  /**
+   * By line number from `firstLine` on (a dense array: no hashing of rule objects, which a big
+   * dump has by the hundred thousand).
+   */
+  readonly readings: (RuleReading | undefined)[];
+  /** The last RECENT_TEXTS distinct rule texts read (after the chain name), a ring from `next`. */
+  readonly recent: { readonly text: string; readonly reading: RuleReading }[];
+  next: number;
 }
 
 /** What the analysis found for one rule. */
@@ -529,13 +555,13 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
   for (const c of chains) {
     const rs: RuleReading[] = [];
     for (const r of c.rules) {
-      rs.push(given?.readings.get(r) ?? readRule(r, collect));
+      rs.push(given?.readings[r.line - given.firstLine] ?? readRule(r, collect));
       if (clock.due()) yield;
     }
     readings.push(rs);
   }
-  given?.readings.clear();
-  given?.byText.clear();
+  if (given) given.readings.length = 0;
+  if (given) given.recent.length = 0;
   const v = collect.build();
 
   // Facts per rule, per chain.
