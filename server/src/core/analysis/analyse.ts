@@ -240,6 +240,8 @@ class Facts {
     readonly target: TargetReading | undefined,
     /** The dimensions the rule tests (a bit each), as `readsOf` would tell. */
     readonly tests: number,
+    /** Where `readsOf` keeps its answer, shared by the rules that share a reading. */
+    readonly reads: { distinctions?: Distinctions },
   ) {}
 }
 
@@ -259,6 +261,8 @@ class ChainState {
   summary: Summary | undefined = undefined;
   /** The distinctions its rules and the chains they call make (built when a projector needs them). */
   reach: Distinctions | undefined = undefined;
+  /** Set while a caller's reach gathers its callees (see reachOf). */
+  gathering = false;
   /** What the rest of the chain tells apart at each position (built on first use). */
   projector: Projector | undefined = undefined;
   /** The packets entering it, gathered from its callers during the top-down pass. */
@@ -472,25 +476,27 @@ function unconditional(f: Facts, v: Vocabulary): boolean {
  * than kept: a big table has many rules, and few chains need them.
  */
 function readsOf(f: Facts, v: Vocabulary): Distinctions {
-  if (f.target?.name === 'MARK' && f.target.mark !== undefined) return distinctionsOf(f.rs.space, v.dims, 1 << D.mark);
-  // Alike rules share a space (RuleReader), and so its distinctions.
-  let d = readsCache.get(f.rs);
-  if (!d) readsCache.set(f.rs, (d = distinctionsOf(f.rs.space, v.dims)));
+  // Alike rules share a reading (RuleReader), and so its distinctions.
+  let d = f.reads.distinctions;
+  if (!d) f.reads.distinctions = d = distinctionsOf(f.rs.space, v.dims, f.target?.name === 'MARK' && f.target.mark !== undefined ? 1 << D.mark : 0);
   return d;
 }
-
-/** The distinctions of rule spaces, kept as long as the spaces are. */
-const readsCache = new WeakMap<RuleSpace, Distinctions>();
 
 /** The distinctions a chain and the chains it calls make, computed once. */
 function reachOf(s: ChainState, v: Vocabulary): Distinctions {
   if (!s.reach) {
     const parts: Distinctions[] = [];
-    const callees = new Set<ChainState>();
+    const callees: ChainState[] = [];
     for (const f of s.facts) {
       parts.push(readsOf(f, v));
-      if (f.callee) callees.add(f.callee);
+      // Each callee once (marked while this chain's parts are gathered).
+      const x = f.callee;
+      if (x && !x.gathering) {
+        x.gathering = true;
+        callees.push(x);
+      }
     }
+    for (const x of callees) x.gathering = false;
     for (const x of callees) parts.push(reachOf(x, v));
     s.reach = joinDistinctions(parts, v.dims.max.length);
   }
@@ -813,7 +819,7 @@ function factsOf(r: Rule, reading: RuleReading, t: Table, v: Vocabulary, states:
   // Rules that share a reading (RuleReader) differ only in the rule itself: work the rest out once.
   let x = shared.get(reading);
   if (!x) shared.set(reading, (x = factsOfReading(r, reading, t, v, states)));
-  return x.rule === r ? x : new Facts(r, x.rs, x.kind, x.callee, x.transform, x.rewrites, x.action, x.target, x.tests);
+  return x.rule === r ? x : new Facts(r, x.rs, x.kind, x.callee, x.transform, x.rewrites, x.action, x.target, x.tests, x.reads);
 }
 
 /** `factsOf` for the first rule with a given reading. */
@@ -823,7 +829,7 @@ function factsOfReading(r: Rule, reading: RuleReading, t: Table, v: Vocabulary, 
   let tests = target?.name === 'MARK' && target.mark !== undefined ? 1 << D.mark : 0;
   for (const c of rs.space) for (let d = 0; d < c.length; d++) if (!isFull(c[d], v.dims.max[d])) tests |= 1 << d;
   const action = target?.action ?? '';
-  const make = (kind: Kind, rewrites: readonly number[] = NO_DIMS, transform?: (s: Space) => Space, callee?: ChainState, space: RuleSpace = rs): Facts => new Facts(r, space, kind, callee, transform, rewrites, action, target, tests);
+  const make = (kind: Kind, rewrites: readonly number[] = NO_DIMS, transform?: (s: Space) => Space, callee?: ChainState, space: RuleSpace = rs): Facts => new Facts(r, space, kind, callee, transform, rewrites, action, target, tests, {});
   if (!target) return make('continue');
   if (target.name === 'RETURN') return make('return');
   if ((STANDARD_TARGETS as readonly string[]).includes(target.name)) return make('terminal');

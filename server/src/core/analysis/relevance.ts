@@ -44,10 +44,24 @@ const NO_CUTS: readonly number[] = [];
 
 function sortedUnique(xs: number[]): number[] {
   if (xs.length < 2) return xs;
-  // A typed array sorts numbers natively, without calling a comparison function per step.
-  const sorted = new Float64Array(xs).sort();
-  let n = 0;
-  for (let i = 0; i < sorted.length; i++) if (n === 0 || sorted[i] !== xs[n - 1]) xs[n++] = sorted[i];
+  if (xs.length <= 32) {
+    // Short lists (most chains'): an insertion sort in place allocates nothing.
+    for (let i = 1; i < xs.length; i++) {
+      const x = xs[i];
+      let j = i - 1;
+      while (j >= 0 && xs[j] > x) {
+        xs[j + 1] = xs[j];
+        j--;
+      }
+      xs[j + 1] = x;
+    }
+  } else {
+    // A typed array sorts numbers natively, without calling a comparison function per step.
+    const sorted = new Float64Array(xs).sort();
+    for (let i = 0; i < sorted.length; i++) xs[i] = sorted[i];
+  }
+  let n = 1;
+  for (let i = 1; i < xs.length; i++) if (xs[i] !== xs[n - 1]) xs[n++] = xs[i];
   xs.length = n;
   return xs;
 }
