@@ -135,14 +135,17 @@ class RuleRecord implements Rule {
 
   get span(): Span {
     const text = this.node.text;
+    let start = 0;
+    while (start < text.length && (text.charCodeAt(start) === 32 || text.charCodeAt(start) === 9)) start++;
+    let end = text.length;
+    const last = text.charCodeAt(end - 1);
+    // Most lines end in a word: nothing to trim, and no need to split them.
+    if (last !== 32 && last !== 9) return { line: this.node.line, start, end };
     // Inside an unclosed quote, trailing blanks belong to the last word: split such lines.
     if (text.includes('"')) {
       const args = this.args;
       return { line: this.node.line, start: args[0].start, end: args[args.length - 1].end };
     }
-    let start = 0;
-    while (start < text.length && (text.charCodeAt(start) === 32 || text.charCodeAt(start) === 9)) start++;
-    let end = text.length;
     while (end > start && (text.charCodeAt(end - 1) === 32 || text.charCodeAt(end - 1) === 9)) end--;
     return { line: this.node.line, start, end };
   }

@@ -240,8 +240,8 @@ class Facts {
     readonly target: TargetReading | undefined,
     /** The dimensions the rule tests (a bit each), as `readsOf` would tell. */
     readonly tests: number,
-    /** Where `readsOf` keeps its answer, shared by the rules that share a reading. */
-    readonly reads: { distinctions?: Distinctions },
+    /** What `readsOf` and `describedOf` worked out, shared by the rules that share a reading. */
+    readonly reads: { distinctions?: Distinctions; described?: string },
   ) {}
 }
 
@@ -332,6 +332,9 @@ class Clock {
 
 /** Targets that neither stop the packet nor change a modelled field. */
 const PURE_CONTINUE = new Set(['LOG', 'NFLOG', 'ULOG', 'AUDIT', 'CHECKSUM', 'CLASSIFY', 'CONNSECMARK', 'DSCP', 'TOS', 'TTL', 'HL', 'IDLETIMER', 'SET', 'TCPMSS', 'TEE', 'TRACE', 'LED', 'RATEEST', 'SECMARK', 'TCPOPTSTRIP', 'ECN', 'NETMAP']);
+
+/** The tags of findings about dead rules (readonly and shared: a big dump has thousands). */
+const UNNECESSARY: readonly 'unnecessary'[] = ['unnecessary'];
 
 /** No dimension: shared by the many rules that rewrite nothing. */
 const NO_DIMS: readonly number[] = [];
@@ -442,7 +445,11 @@ function lineRange(line: number, start: number, end: number): Range {
   return { start: { line, character: start }, end: { line, character: end } };
 }
 
-const ruleRange = (r: Rule): Range => lineRange(r.span.line, r.span.start, r.span.end);
+const ruleRange = (r: Rule): Range => {
+  // A rule's span is computed on each access: read it once.
+  const sp = r.span;
+  return lineRange(sp.line, sp.start, sp.end);
+};
 
 /** The state shared by the walks of one table. */
 interface TableContext {
@@ -480,6 +487,11 @@ function readsOf(f: Facts, v: Vocabulary): Distinctions {
   let d = f.reads.distinctions;
   if (!d) f.reads.distinctions = d = distinctionsOf(f.rs.space, v.dims, f.target?.name === 'MARK' && f.target.mark !== undefined ? 1 << D.mark : 0);
   return d;
+}
+
+/** The words for the packets of a one-cube rule ("TCP packet to port 22 …"), worked out once per reading. */
+function describedOf(f: Facts, v: Vocabulary): string {
+  return (f.reads.described ??= describeCube(f.rs.space[0], v));
 }
 
 /** The distinctions a chain and the chains it calls make, computed once. */
@@ -764,7 +776,7 @@ function* chainDiagnostics(ctx: TableContext, s: ChainState, input: Packets, hit
         code: 'unreachable-chain',
         message: `no packet ever reaches chain ${c.name}: every rule that jumps to it (line${c.references.length === 1 ? '' : 's'} ${c.references.map((r) => r.line + 1).join(', ')}) is itself unreachable`,
         related: c.references.map((r) => ({ range: ruleRange(r), message: 'unreachable jump to the chain' })),
-        tags: ['unnecessary'],
+        tags: UNNECESSARY,
       });
     }
     for (const r of c.rules) {
@@ -773,7 +785,7 @@ function* chainDiagnostics(ctx: TableContext, s: ChainState, input: Packets, hit
         severity: 'warning',
         code: 'unreachable-rule',
         message: c.references.length === 0 && !c.builtin ? `no packet reaches this rule: chain ${c.name} is never jumped to` : `no packet reaches this rule: chain ${c.name} is never reached`,
-        tags: ['unnecessary'],
+        tags: UNNECESSARY,
       });
     }
     return;
@@ -999,10 +1011,10 @@ function unreachableDiagnostic(c: Chain, fs: readonly Facts[], k: number, input:
   const f = fs[k];
   const r = f.rule;
   const own = intersect(input, f.rs.space);
-  const what = f.rs.space.length === 1 ? describeCube(f.rs.space[0], v) : 'packet this rule matches';
+  const what = f.rs.space.length === 1 ? describedOf(f, v) : 'packet this rule matches';
   if (isEmpty(own)) {
     const msg = isEmpty(f.rs.space) ? 'this rule matches no packet at all: its conditions contradict each other' : `no packet reaching chain ${c.name} can match this rule: it matches only packets that never get here`;
-    return { range: ruleRange(r), severity: 'warning', code: 'unreachable-rule', message: msg, tags: ['unnecessary'] };
+    return { range: ruleRange(r), severity: 'warning', code: 'unreachable-rule', message: msg, tags: UNNECESSARY };
   }
   // Blockers: earlier rules that take packets away from this one.
   const candidates: { f: Facts; overlap: number }[] = [];
@@ -1052,7 +1064,7 @@ function unreachableDiagnostic(c: Chain, fs: readonly Facts[], k: number, input:
     message = `no ${what} reaches this rule: earlier rules${cover.length ? ` (such as ${lines(cover.map((p) => p.rule))})` : ''} and what earlier targets rewrite (MARK, CONNMARK, CT) or chains give back leave no packet it could match, on every path`;
   }
   if (shadowed) message += `, so its ${f.target ? `-j ${f.target.name}` : 'action'} never applies`;
-  return { range: ruleRange(r), severity: 'warning', code: shadowed ? 'shadowed-rule' : 'unreachable-rule', message, related, tags: shadowed ? undefined : ['unnecessary'] };
+  return { range: ruleRange(r), severity: 'warning', code: shadowed ? 'shadowed-rule' : 'unreachable-rule', message, related, tags: shadowed ? undefined : UNNECESSARY };
 }
 
 /** The redundant-rule diagnostic when removing rule k changes no verdict. */
@@ -1090,7 +1102,7 @@ function redundancy(c: Chain, fs: readonly Facts[], k: number, hit: Space, spend
     code: 'redundant-rule',
     message: `removing this rule changes no verdict: every packet it matches would be ${VERBS[target.name]} anyway by ${parts.join(' and ')}`,
     related: by.slice(0, 5).map((q) => ({ range: ruleRange(q.rule), message: `rule with the same action (${verbOf(q)})` })),
-    tags: ['unnecessary'],
+    tags: UNNECESSARY,
   };
 }
 
@@ -1112,7 +1124,7 @@ function correlations(fs: readonly Facts[], k: number, input: Space, hits: reado
     else if (!subsetOf(mine, fq.rs.space)) correlated.push(fq);
   }
   const out: Diagnostic[] = [];
-  const what = f.rs.space.length === 1 ? describeCube(f.rs.space[0], v) : 'packet it matches';
+  const what = f.rs.space.length === 1 ? describedOf(f, v) : 'packet it matches';
   if (general.length) {
     out.push({
       range: ruleRange(f.rule),
