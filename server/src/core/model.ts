@@ -328,7 +328,7 @@ export interface Model {
   readonly ruleByLine: ReadonlyMap<number, Rule>;
   /** Problems found while interpreting rule words (before model-level validation). */
   readonly ruleProblems: RuleProblem[];
-  /** Interface names used by -i, -o, --physdev-in and --physdev-out with their number of uses, for completion. */
+  /** Interface names used by -i, -o, --physdev-in and --physdev-out with their number of uses, for completion (counted on first access). */
   readonly interfaces: ReadonlyMap<string, number>;
 }
 
@@ -384,7 +384,8 @@ export function buildModel(parsed: ParseResult, family: Family, observer?: Model
   const tables: Table[] = [];
   const ruleByLine = new RulesByLine();
   const ruleProblems: RuleProblem[] = [];
-  const interfaces = new Map<string, number>();
+  // Interface names as the rules name them, counted only if asked (completion): most checks never do.
+  const interfaceNames: string[] = [];
   let current: Table | undefined;
   // The chain and the target name of the last rule (see the 'rule' case).
   let lastChain: Chain | undefined;
@@ -450,7 +451,7 @@ export function buildModel(parsed: ParseResult, family: Family, observer?: Model
         const { info, problems } = interpretRuleLine(args, family);
         for (const p of problems) ruleProblems.push(p);
         if (!info) break;
-        collectInterfaces(info, interfaces);
+        collectInterfaces(info, interfaceNames);
         if (!current) break;
         const rule = new RuleRecord(node, current);
         rule.setFacts(info);
@@ -483,15 +484,29 @@ export function buildModel(parsed: ParseResult, family: Family, observer?: Model
     }
   }
   closeTable();
-  return { family, tables, ruleByLine, ruleProblems, interfaces };
+  let interfaces: Map<string, number> | undefined;
+  return {
+    family,
+    tables,
+    ruleByLine,
+    ruleProblems,
+    get interfaces(): ReadonlyMap<string, number> {
+      if (!interfaces) {
+        interfaces = new Map();
+        for (const n of interfaceNames) interfaces.set(n, (interfaces.get(n) ?? 0) + 1);
+        interfaceNames.length = 0;
+      }
+      return interfaces;
+    },
+  };
 }
 
 /** Counts the interface names a rule mentions into `out`. */
-function collectInterfaces(info: RuleInfo, out: Map<string, number>): void {
-  for (const o of info.base) if ((o.name === 'i' || o.name === 'o') && o.values[0]) out.set(o.values[0].value, (out.get(o.values[0].value) ?? 0) + 1);
+function collectInterfaces(info: RuleInfo, out: string[]): void {
+  for (const o of info.base) if ((o.name === 'i' || o.name === 'o') && o.values[0]) out.push(o.values[0].value);
   for (const m of info.matches) {
     if (m.name !== 'physdev') continue;
-    for (const o of m.options) if ((o.name === 'physdev-in' || o.name === 'physdev-out') && o.values[0]) out.set(o.values[0].value, (out.get(o.values[0].value) ?? 0) + 1);
+    for (const o of m.options) if ((o.name === 'physdev-in' || o.name === 'physdev-out') && o.values[0]) out.push(o.values[0].value);
   }
 }
 
