@@ -479,8 +479,8 @@ function unconditional(f: Facts, v: Vocabulary): boolean {
 
 /**
  * The distinctions a rule itself makes between packets: the bounds of its match, and every mark
- * value when a MARK maps marks (rather than setting them outright). Computed when needed rather
- * than kept: a big table has many rules, and few chains need them.
+ * value when a MARK maps marks (rather than setting them outright). Computed when a projector first
+ * needs them, then kept once for all the rules that share the reading.
  */
 function readsOf(f: Facts, v: Vocabulary): Distinctions {
   // Alike rules share a reading (RuleReader), and so its distinctions.
@@ -578,8 +578,10 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
     }
     readings.push(rs);
   }
-  if (given) given.readings.length = 0;
-  if (given) given.recent.length = 0;
+  if (given) {
+    given.readings.length = 0;
+    given.recent.length = 0;
+  }
   const v = collect.build();
 
   // Facts per rule, per chain.
