@@ -26,6 +26,18 @@ test('the size guard skips the analysis with an information diagnostic, never si
   assert.match(skipped[0].message, /rule-set analysis skipped for table filter/);
 });
 
+test('a table with more findings than a function call can take as arguments is reported in full', () => {
+  // 210,000 rules in a chain nothing jumps to: one finding each. Collecting findings with
+  // push(...xs) overflowed the stack here (past about 150,000) and the whole check failed.
+  const count = 210_000;
+  const lines = ['*filter', ':INPUT ACCEPT [0:0]', ':X - [0:0]'];
+  for (let k = 0; k < count; k++) lines.push(`-A X -p tcp -m tcp --dport ${(k % 60_000) + 1} -j ACCEPT`);
+  lines.push('COMMIT', '');
+  const { diagnostics } = check(lines.join('\n'), { analyses: true });
+  assert.equal(diagnostics.filter((d) => d.code === 'unreachable-rule').length, count);
+  assert.equal(diagnostics.filter((d) => d.code === 'unused-chain').length, 1);
+});
+
 /** The iptables-restore sections of a Neutron vector, with their family. */
 function vectorSections(text: string): { family: 'ipv4' | 'ipv6'; text: string }[] {
   const out: { family: 'ipv4' | 'ipv6'; text: string }[] = [];

@@ -361,7 +361,7 @@ export function semanticTokens(model: Model, fromLine = 0, toLine = Number.MAX_S
     for (const m of info.matches) add(m.nameArg, 'module');
     for (const o of [...info.base, ...info.matches.flatMap((m) => m.options), ...(info.target?.options ?? [])]) if (o.negation) add(o.negation, 'negation');
     tokens.sort((a, b) => a.start - b.start);
-    out.push(...tokens);
+    for (const x of tokens) out.push(x);
   }
   out.sort((a, b) => a.line - b.line || a.start - b.start);
   return out;

@@ -424,7 +424,8 @@ function* analysisSteps(model: Model, options: AnalysisOptions, clock: Clock): S
     const reached = new Map<number, RuleReach>();
     try {
       work += yield* analyseTable(t, model, options, limits, clock, found, reached);
-      diagnostics.push(...found);
+      // Not push(...found): spreading overflows the stack past about 150,000 findings.
+      for (const d of found) diagnostics.push(d);
       for (const [k, r] of reached) rules.set(k, r);
     } catch (e) {
       if (!(e instanceof Skip)) throw e;
