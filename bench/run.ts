@@ -32,7 +32,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { build } from 'esbuild';
-import type { CheckOptions, CheckResult } from '../server/src/core/index.ts';
+import type { CheckOptions, CheckResult, Diagnostic } from '../server/src/core/index.ts';
 import type { CheckFileReport } from './check-file.ts';
 import type { LspResults } from './lsp-bench.ts';
 import { ipsetNames, neutronDump } from './neutron-dump.ts';
@@ -397,6 +397,15 @@ async function measureInput(core: Core, ns: Namespace | string, input: Input): P
   // One untimed check warms the code up and gives the family and the diagnostic counts; only those
   // are kept, so that the timed runs do not carry the heap of an earlier result.
   const { family, diagnostics, errors } = ((r: CheckResult) => ({ family: r.family, diagnostics: r.diagnostics.length, errors: r.diagnostics.filter((d) => d.severity === 'error').length }))(core.check(input.text, options));
+  // Likewise one untimed run with the analysis warms its code up (otherwise the first timed runs
+  // measure the JIT compiling it), and tells what it found and whether a limit made it skip a
+  // table (then its time is not the whole analysis).
+  // Only the counts are kept, as above.
+  const analysisCodes = new Set(['unreachable-rule', 'shadowed-rule', 'unreachable-chain', 'redundant-rule', 'correlated-rules', 'generalization', 'approximated-rule']);
+  const analysis = ((found: readonly Diagnostic[]) => ({
+    findings: found.filter((d) => analysisCodes.has(d.code)).length,
+    skipped: found.filter((d) => d.code === 'analysis-skipped').map((d) => d.message),
+  }))(allDiagnostics(core, input.text, options).diagnostics);
   const backends = ['nft', 'legacy'] as const;
   const prepared = { nft: prepareRestore(ns, input, family, 'nft'), legacy: prepareRestore(ns, input, family, 'legacy') };
   const times = { nft: [] as number[], legacy: [] as number[], parse: [] as number[], check: [] as number[], all: [] as number[], cli: [] as number[] };
@@ -423,13 +432,6 @@ async function measureInput(core: Core, ns: Namespace | string, input: Input): P
     const p = prepared[b];
     restore[b] = typeof p === 'string' ? { available: false, skipped: p } : await restoreResult(p, input, times[b], last[b]);
   }
-  // What the analysis found, and whether a limit made it skip a table (then its time is not the whole analysis).
-  const analysed = allDiagnostics(core, input.text, options).diagnostics;
-  const analysisCodes = new Set(['unreachable-rule', 'shadowed-rule', 'unreachable-chain', 'redundant-rule', 'correlated-rules', 'generalization', 'approximated-rule']);
-  const analysis = {
-    findings: analysed.filter((d) => analysisCodes.has(d.code)).length,
-    skipped: analysed.filter((d) => d.code === 'analysis-skipped').map((d) => d.message),
-  };
   const ours: OurTimes = {
     analysis,
     family,
