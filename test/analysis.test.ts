@@ -134,3 +134,16 @@ test('the analysis grows linearly with Neutron dumps and analyses the largest co
   const perRule = sizes.map((x) => x.work / x.rules);
   assert.ok(perRule[2] < 1.5 * perRule[0], `work per rule grows: ${perRule.map((x) => x.toFixed(1)).join(' → ')}`);
 });
+
+test('a line of 20,000 chains, each jumping to the next, is analysed without overflowing the stack', () => {
+  // Valid for the legacy backend; the nf_tables depth error is turned down so that the table is analysed.
+  const n = 20_000;
+  const text = ['*filter', ':INPUT ACCEPT [0:0]', ...Array.from({ length: n }, (_, i) => `:c${i} - [0:0]`), '-A INPUT -j c0', ...Array.from({ length: n - 1 }, (_, i) => `-A c${i} -p tcp -m tcp --dport ${i + 1} -j c${i + 1}`), `-A c${n - 1} -j DROP`, 'COMMIT', ''].join('\n');
+  const { diagnostics } = check(text, { analyses: true, severities: { 'jump-too-deep': 'warning' } });
+  const codes = new Map<string, number>();
+  for (const d of diagnostics) codes.set(d.code, (codes.get(d.code) ?? 0) + 1);
+  // c1 only sees TCP to port 1, so its jump for port 2 is dead, and so is every chain after c2.
+  assert.equal(codes.get('unreachable-rule'), n - 1);
+  assert.equal(codes.get('unreachable-chain'), n - 2);
+  assert.equal(codes.get('analysis-skipped'), undefined);
+});

@@ -49,6 +49,16 @@ function nat(...rules: string[]): string {
   return ['*nat', ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]', ':foo - [0:0]', ...rules, 'COMMIT', ''].join('\n');
 }
 
+/**
+ * A filter table whose INPUT jumps (unless `reached` is false) to a line of n user chains, each
+ * jumping (or going) to the next, the last accepting; `reversed` writes the rules last first.
+ */
+function jumpLine(n: number, how: '-j' | '-g', extra: readonly string[] = [], reversed = false, reached = true): string {
+  const rules = [...(reached ? ['-A INPUT -j c0'] : []), ...Array.from({ length: n - 1 }, (_, i) => `-A c${i} ${how} c${i + 1}`), `-A c${n - 1} -j ACCEPT`];
+  const declarations = Array.from({ length: n }, (_, i) => `:c${i} - [0:0]`);
+  return table('filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ...declarations, ...(reversed ? rules.reverse() : rules), ...extra);
+}
+
 /** Any table, with the given declarations and rules. */
 function table(name: string, ...lines: string[]): string {
   return [`*${name}`, ...lines, 'COMMIT', ''].join('\n');
@@ -109,6 +119,13 @@ const HAND_CASES: readonly HandCase[] = [
   { id: 'hand-ct-in-filter', description: 'CT --notrack in filter', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -j CT --notrack') },
   { id: 'hand-notrack-in-mangle', description: 'NOTRACK in mangle PREROUTING', family: 'ipv4', expect: 'reject', text: table('mangle', ':PREROUTING ACCEPT [0:0]', '-A PREROUTING -j NOTRACK') },
   { id: 'hand-ct-in-raw', description: 'CT --notrack and NOTRACK in raw (valid)', family: 'ipv4', expect: 'accept', text: table('raw', ':PREROUTING ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', '-A PREROUTING -p udp -m udp --dport 53 -j CT --notrack', '-A OUTPUT -j NOTRACK') },
+  // The nf_tables jump stack (see checkJumpDepth in validate.ts).
+  { id: 'hand-jump-depth-15', description: 'user chains 15 jumps deep (the most nf_tables allows)', family: 'ipv4', expect: 'accept', text: jumpLine(15, '-j') },
+  { id: 'hand-jump-depth-16', description: 'user chains 16 jumps deep', family: 'ipv4', expect: 'reject', text: jumpLine(16, '-j') },
+  { id: 'hand-jump-depth-16-goto', description: 'user chains 16 gotos deep', family: 'ipv4', expect: 'reject', text: jumpLine(16, '-g') },
+  { id: 'hand-jump-depth-40', description: 'user chains 40 jumps deep, plus a later rule', family: 'ipv4', expect: 'reject', text: jumpLine(40, '-j', ['-A OUTPUT -j c3']) },
+  { id: 'hand-jump-depth-reversed', description: 'user chains 16 jumps deep, the builtin chain\'s jump last', family: 'ipv4', expect: 'reject', text: jumpLine(16, '-j', [], true) },
+  { id: 'hand-jump-depth-unreached', description: 'user chains 20 jumps deep that no builtin chain reaches', family: 'ipv4', expect: 'accept', text: jumpLine(20, '-j', [], false, false) },
   // Valid files.
   {
     id: 'hand-valid-filter',

@@ -239,3 +239,22 @@ test('CLI: trace text, JSON and batch JSON Lines in input order; bad packets exi
   assert.equal(await main(['trace', file, '--packet', 'x=1'], () => undefined, (s) => (err += s)), 2);
   assert.match(err, /--hook HOOK or --path/);
 });
+
+test('a line of 20,000 chains, each jumping to the next, is traced to its end (the legacy backend has no depth limit)', () => {
+  const n = 20_000;
+  const text = ['*filter', ':INPUT ACCEPT [0:0]', ...Array.from({ length: n }, (_, i) => `:c${i} - [0:0]`), '-A INPUT -j c0', ...Array.from({ length: n - 1 }, (_, i) => `-A c${i} -p tcp -j c${i + 1}`), `-A c${n - 1} -j DROP`, 'COMMIT', ''].join('\n');
+  const r = check(text);
+  // Only the nf_tables backend refuses it, on the 16th jump.
+  assert.deepEqual(r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.code), ['jump-too-deep']);
+  const t = trace(r.model, parsePacket('proto=tcp dst=10.0.0.1', r.family), 'INPUT');
+  assert.equal(t.outcomes.length, 1);
+  assert.equal(t.outcomes[0].verdict, 'DROP');
+  assert.equal(t.outcomes[0].matched.at(-1)?.line, 3 + n + n);
+});
+
+test('a trace through jumps that loop stops and says so', () => {
+  const r = check('*filter\n:INPUT ACCEPT [0:0]\n:foo - [0:0]\n:bar - [0:0]\n-A INPUT -j foo\n-A foo -j bar\n-A bar -j foo\nCOMMIT\n');
+  const t = trace(r.model, parsePacket('proto=tcp', r.family), 'INPUT');
+  assert.equal(t.outcomes[0].verdict, 'UNDECIDED');
+  assert.match(traceToText(t), /its jumps loop/);
+});

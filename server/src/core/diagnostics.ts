@@ -62,6 +62,7 @@ export const DIAGNOSTIC_CODES: Readonly<Record<string, CodeInfo>> = {
   'undeclared-chain': { severity: 'error', description: 'A command names a chain that is not declared in the table.' },
   'undefined-chain': { severity: 'error', description: 'A jump or goto to a chain that does not exist in the table (nor is a target).' },
   'chain-loop': { severity: 'error', description: 'Jumps form a loop; the kernel refuses the whole table.' },
+  'jump-too-deep': { severity: 'error', description: 'A jump makes a chain more than 15 jumps deep below a builtin chain: iptables-nft-restore refuses it and every later rule of the table (the legacy backend accepts it).' },
   'chain-in-use': { severity: 'error', description: '-X deletes a chain that is still the target of a jump.' },
   'unknown-option': { severity: 'error', description: 'An option that neither iptables nor a loaded module knows.' },
   'ambiguous-option': { severity: 'error', description: 'An abbreviated option that matches several options.' },

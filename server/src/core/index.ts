@@ -71,7 +71,7 @@ export function check(text: string, options: CheckOptions = {}): CheckResult {
   const model = buildModel(parsed, family, readings ? bothObservers(commands, readings) : commands);
   const found = validate(parsed, model, commands);
   if (analysing) {
-    const errorLines = errorLinesOf(found);
+    const errorLines = errorLinesOf(found, options.severities);
     const tuned = options.analyses === true ? {} : options.analyses;
     // A loop rather than push(...xs): spreading passes every element as an argument on the stack,
     // which overflows past about 150,000 findings (a dump with that many unreachable rules).
@@ -79,12 +79,16 @@ export function check(text: string, options: CheckOptions = {}): CheckResult {
     found.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
   }
   const diagnostics = applySeverities(found, options.severities);
-  return { family, parsed, model, diagnostics, analysisInput: !analysing && readings ? { readings, errorLines: errorLinesOf(found) } : undefined };
+  return { family, parsed, model, diagnostics, analysisInput: !analysing && readings ? { readings, errorLines: errorLinesOf(found, options.severities) } : undefined };
 }
 
-/** The lines of error-severity diagnostics (a table holding one is not analysed). */
-function errorLinesOf(found: readonly Diagnostic[]): Set<number> {
-  return new Set(found.filter((d) => d.severity === 'error').map((d) => d.range.start.line));
+/**
+ * The lines of diagnostics that are errors with the user's severities (a table holding one is not
+ * analysed). A code the user turned down, such as `jump-too-deep` where only the legacy backend
+ * is used, does not stop the analysis.
+ */
+function errorLinesOf(found: readonly Diagnostic[], severities: SeverityOverrides | undefined): Set<number> {
+  return new Set(found.filter((d) => (severities?.[d.code] ?? d.severity) === 'error').map((d) => d.range.start.line));
 }
 
 /** One observer that tells two others everything, in order. */

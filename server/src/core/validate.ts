@@ -367,7 +367,8 @@ function described(kind: 'target' | 'match' | 'option', name: string): string {
 /** Checks of one table block that need the whole model: loops, hooks, unused chains, chain counters. */
 function checkWholeTable(t: Table, model: Model, commands: CommandChecks, sink: Sink): void {
   const reach = reachingHooks(t);
-  checkLoops(t, reach, sink);
+  // A loop also exceeds any depth: the depth check would only repeat the loop's error.
+  if (!checkLoops(t, reach, sink)) checkJumpDepth(t, sink);
   checkHooks(t, reach, commands, sink);
   for (const c of t.chains.values()) {
     if (c.builtin || !c.exists || !c.declaration) continue;
@@ -488,8 +489,11 @@ function checkCounterPair(packets: bigint, bytes: bigint, span: Span, family: Mo
   }
 }
 
-/** Jump loops: every jump that lies on a cycle of the jump graph (Tarjan's strongly connected components). */
-function checkLoops(t: Table, reach: ReadonlyMap<Chain, ReadonlySet<Hook>>, sink: Sink): void {
+/**
+ * Jump loops: every jump that lies on a cycle of the jump graph (Tarjan's strongly connected
+ * components). Returns whether a loop that a packet can enter was reported.
+ */
+function checkLoops(t: Table, reach: ReadonlyMap<Chain, ReadonlySet<Hook>>, sink: Sink): boolean {
   const chains = [...t.chains.values()].filter((c) => c.exists);
   const index = new Map<Chain, number>();
   const low = new Map<Chain, number>();
@@ -536,14 +540,70 @@ function checkLoops(t: Table, reach: ReadonlyMap<Chain, ReadonlySet<Hook>>, sink
     }
   }
   // The kernel only refuses loops that a packet could enter, i.e. reachable from a builtin chain.
+  let found = false;
   for (const c of chains) {
     if ((reach.get(c)?.size ?? 0) === 0) continue;
     for (const { rule, to } of outgoingJumps(c)) {
       if (comp.get(to) !== comp.get(c)) continue;
+      found = true;
       const cycle = findCycle(to, c);
       sink.add(rule.targetSpan ?? rule.span, 'chain-loop', `jump from ${c.name} to ${to.name} closes a loop (${[c.name, ...cycle].join(' → ')}): the kernel rejects the whole table`, {
         related: [{ range: range(rule.span), message: 'jump on the loop' }],
       });
+    }
+  }
+  return found;
+}
+
+/**
+ * The deepest user chain the nf_tables backend lets a packet reach: its jump stack holds 16
+ * levels and the builtin chain is level 0, so a jump or goto into a chain 16 levels down is
+ * refused ("Too many links"). The legacy backend has no such limit.
+ */
+export const MAX_NFT_JUMP_DEPTH = 15;
+
+/**
+ * The nf_tables jump depth. iptables-nft-restore sends a table's rules in file order, and the kernel
+ * checks the depth of the whole table after each one: the first rule whose jump (or goto) makes some
+ * chain more than MAX_NFT_JUMP_DEPTH levels deep below a builtin chain is refused, and so is every
+ * rule after it (measured with iptables 1.8.9: docs/iptables-restore-behaviour.md). The error goes
+ * on that first rule, with the path. Depths only grow as rules are added, so each chain's depth is
+ * raised at most MAX_NFT_JUMP_DEPTH + 1 times and the check stays linear in the jumps. Tables with
+ * a loop are not checked here (checkLoops reports them, and a loop has no depth).
+ */
+function checkJumpDepth(t: Table, sink: Sink): void {
+  const jumps: { rule: Rule; from: Chain; to: Chain }[] = [];
+  for (const c of t.chains.values()) for (const { rule, to } of outgoingJumps(c)) if (!to.builtin) jumps.push({ rule, from: c, to });
+  if (jumps.length < MAX_NFT_JUMP_DEPTH) return;
+  jumps.sort((a, b) => a.rule.line - b.rule.line);
+  const out = new Map<Chain, Chain[]>();
+  const depth = new Map<Chain, number>();
+  const parent = new Map<Chain, Chain>();
+  for (const c of t.chains.values()) if (c.builtin) depth.set(c, 0);
+  for (const { rule, from, to } of jumps) {
+    let next = out.get(from);
+    if (!next) out.set(from, (next = []));
+    next.push(to);
+    const d = depth.get(from);
+    if (d === undefined) continue;
+    // Raise the depths below `to`, iteratively (a long line of chains must not overflow the stack).
+    const stack: { c: Chain; d: number; via: Chain }[] = [{ c: to, d: d + 1, via: from }];
+    while (stack.length > 0) {
+      const x = stack.pop()!;
+      if (x.d <= (depth.get(x.c) ?? -1)) continue;
+      depth.set(x.c, x.d);
+      parent.set(x.c, x.via);
+      if (x.d > MAX_NFT_JUMP_DEPTH) {
+        const path: string[] = [];
+        for (let y: Chain | undefined = x.c; y; y = parent.get(y)) path.unshift(y.name);
+        const shown = path.length > 8 ? [...path.slice(0, 3), '…', ...path.slice(-4)] : path;
+        const jump = `${rule.goto ? '-g' : '-j'} ${to.name}`;
+        sink.add(rule.targetSpan ?? rule.span, 'jump-too-deep', `${jump} puts chain ${x.c.name} ${x.d} jumps below builtin chain ${path[0]} (${shown.join(' → ')}): the nf_tables jump stack allows at most ${MAX_NFT_JUMP_DEPTH}, so iptables-nft-restore refuses this rule and every later rule of the table (iptables-legacy-restore accepts them)`, {
+          related: [{ range: range(rule.span), message: 'the jump that makes the path too deep' }],
+        });
+        return;
+      }
+      for (const y of out.get(x.c) ?? []) stack.push({ c: y, d: x.d + 1, via: x.c });
     }
   }
 }

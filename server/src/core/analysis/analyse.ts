@@ -197,6 +197,12 @@ const MAX_PIECES = 4096;
 const APPROXIMATION_WINDOW = 50;
 /** Chains (and sets) up to this size are walked without projection (relevance.ts) by default: it would not pay. */
 const SMALL_CHAIN = 8;
+/**
+ * The deepest nesting of inlined walks (a chain called once, within a chain called once, …):
+ * deeper chains are summarised like chains called from several places, which gives the same
+ * results, so that the walks' nesting (and the call stack) stays bounded.
+ */
+const MAX_INLINE_DEPTH = 64;
 /** Dimensions in which rules often name single values (interfaces, addresses): relevance.ts indexes them. */
 const INDEX_DIMS = [D.in, D.out, D.physIn, D.physOut, D.src, D.dst];
 
@@ -255,6 +261,8 @@ class ChainState {
   calls = 0;
   /** Walked at its single call rather than summarised (see the module comment). */
   inlined = false;
+  /** How many inlined walks its walk is nested in (0 unless inlined). */
+  inlineDepth = 0;
   /** The fields it or the chains it calls can rewrite (user chains, once known). */
   rewrites: ReadonlySet<number> = NO_REWRITES;
   /** Whether the top-down pass has walked it and given its diagnostics. */
@@ -479,25 +487,40 @@ function describedOf(f: Facts, v: Vocabulary): string {
   return (f.reads.described ??= describeCube(f.rs.space[0], v));
 }
 
-/** The distinctions a chain and the chains it calls make, computed once. */
+/**
+ * The distinctions a chain and the chains it calls make, computed once per chain: callees first,
+ * with an explicit stack (a line of thousands of chains must not overflow the call stack).
+ */
 function reachOf(s: ChainState, v: Vocabulary): Distinctions {
-  if (!s.reach) {
-    const parts: Distinctions[] = [];
+  const stack: ChainState[] = [s];
+  while (stack.length > 0) {
+    const x = stack[stack.length - 1];
+    if (x.reach) {
+      stack.pop();
+      continue;
+    }
+    // Each callee once (marked while this chain's callees are gathered).
     const callees: ChainState[] = [];
-    for (const f of s.facts) {
-      parts.push(readsOf(f, v));
-      // Each callee once (marked while this chain's parts are gathered).
-      const x = f.callee;
-      if (x && !x.gathering) {
-        x.gathering = true;
-        callees.push(x);
+    for (const f of x.facts) {
+      const y = f.callee;
+      if (y && !y.gathering) {
+        y.gathering = true;
+        callees.push(y);
       }
     }
-    for (const x of callees) x.gathering = false;
-    for (const x of callees) parts.push(reachOf(x, v));
-    s.reach = joinDistinctions(parts, v.dims.max.length);
+    for (const y of callees) y.gathering = false;
+    const waiting = callees.filter((y) => !y.reach);
+    if (waiting.length > 0) {
+      for (const y of waiting) stack.push(y);
+      continue;
+    }
+    stack.pop();
+    const parts: Distinctions[] = [];
+    for (const f of x.facts) parts.push(readsOf(f, v));
+    for (const y of callees) parts.push(y.reach!);
+    x.reach = joinDistinctions(parts, v.dims.max.length);
   }
-  return s.reach;
+  return s.reach!;
 }
 
 /**
@@ -592,26 +615,52 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
   const ctx: TableContext = { v, clock, spend, pieceLimit, small, coarsened: new Map() };
 
   // Callees first: a topological order of the jump graph (loops make the table unanalysable).
+  // A depth-first search with its own stack: a line of thousands of chains, each jumping to the
+  // next, must not overflow the call stack.
   const order: ChainState[] = [];
-  const visit = (s: ChainState, path: ChainState[]): void => {
-    s.visit = 1;
-    path.push(s);
-    let last: ChainState | undefined;
-    for (const f of s.facts) {
-      // Consecutive calls of one chain are common (Neutron's per-port jumps): look once.
-      const x = f.callee;
-      if (!x || x === last) continue;
-      last = x;
-      if (x.visit === 1) throw new Skip(`its chains jump in a loop (${[...path.slice(path.indexOf(x)), x].map((y) => y.chain.name).join(' → ')}), which the kernel refuses`);
-      if (x.visit === 0) visit(x, path);
-    }
-    path.pop();
-    s.visit = 2;
-    order.push(s);
-  };
   for (const c of chains) {
-    const s = states.get(c)!;
-    if (s.visit === 0) visit(s, []);
+    const root = states.get(c)!;
+    if (root.visit !== 0) continue;
+    const path: { s: ChainState; k: number; last: ChainState | undefined }[] = [{ s: root, k: 0, last: undefined }];
+    root.visit = 1;
+    while (path.length > 0) {
+      const top = path[path.length - 1];
+      const fs = top.s.facts;
+      let next: ChainState | undefined;
+      while (top.k < fs.length && !next) {
+        // Consecutive calls of one chain are common (Neutron's per-port jumps): look once.
+        const x = fs[top.k++].callee;
+        if (!x || x === top.last) continue;
+        top.last = x;
+        if (x.visit === 1) {
+          const names = path.map((p) => p.s);
+          throw new Skip(`its chains jump in a loop (${[...names.slice(names.indexOf(x)), x].map((y) => y.chain.name).join(' → ')}), which the kernel refuses`);
+        }
+        if (x.visit === 0) next = x;
+      }
+      if (next) {
+        next.visit = 1;
+        path.push({ s: next, k: 0, last: undefined });
+        continue;
+      }
+      path.pop();
+      top.s.visit = 2;
+      order.push(top.s);
+    }
+  }
+  // Chains inlined within chains inlined within … are walked within one another: beyond a depth,
+  // they are summarised instead, so that the nesting of walks stays bounded (callers come first).
+  for (let i = order.length - 1; i >= 0; i--) {
+    const s = order[i];
+    for (const f of s.facts) {
+      const x = f.callee;
+      if (!x || !x.inlined) continue;
+      x.inlineDepth = s.inlineDepth + 1;
+      if (x.inlineDepth > MAX_INLINE_DEPTH) {
+        x.inlined = false;
+        x.inlineDepth = 0;
+      }
+    }
   }
 
   // Bottom-up: the fields each chain and its callees test, and whether the chain can give any

@@ -97,9 +97,11 @@ export interface TraceResult {
 
 /** Upper bound on the leaves of the trace tree. */
 export const MAX_OUTCOMES = 256;
-/** Upper bound on steps per branch (a guard against jump loops the kernel would refuse). */
-const MAX_STEPS = 50_000;
-const MAX_DEPTH = 128;
+/**
+ * Upper bound on rules evaluated per branch: a table without loops always ends, but a chain
+ * called twice by a chain called twice … is walked exponentially often.
+ */
+const MAX_STEPS = 1_000_000;
 
 interface Frame {
   chain: string;
@@ -205,9 +207,11 @@ export function trace(model: Model, packet: Packet, path: TracePath | Hook): Tra
   const outcomes: TraceOutcome[] = [];
   let truncated = false;
   const budget = (): boolean => outcomes.length + pending.length < MAX_OUTCOMES;
+  let chainCount = 0;
+  for (const t of model.tables) chainCount += t.chains.size;
   while (pending.length > 0) {
     const m = pending.pop()!;
-    run(m, { model, packet, hooks, tables, fork: (c) => {
+    run(m, { model, packet, hooks, tables, chainCount, fork: (c) => {
       if (!budget()) return false;
       pending.push(c);
       return true;
@@ -239,6 +243,8 @@ interface Ctx {
   readonly packet: Packet;
   readonly hooks: readonly Hook[];
   readonly tables: Map<string, Table>;
+  /** The number of chains of the model: no trace without a loop nests deeper. */
+  readonly chainCount: number;
   /** Queues a branch; false when the tree is full. */
   readonly fork: (m: Machine) => boolean;
 }
@@ -309,8 +315,14 @@ const refOf = (rule: Rule, table: string, chain: string): RuleRef => ({ line: ru
 function run(m: Machine, ctx: Ctx): void {
   let guard = 0;
   while (!m.done) {
-    if (++guard > MAX_STEPS || m.frames.length > MAX_DEPTH) {
-      stop(m, 'UNDECIDED', 'the trace does not end (a jump loop?)');
+    // Without a loop, jumps nest at most as deep as there are chains (the legacy backend has no
+    // other limit; nf_tables stops at 15, which validity reports): deeper means a loop.
+    if (m.frames.length > ctx.chainCount) {
+      stop(m, 'UNDECIDED', 'the trace does not end: its jumps loop, and the kernel refuses a table whose jumps loop');
+      return;
+    }
+    if (++guard > MAX_STEPS) {
+      stop(m, 'UNDECIDED', `the trace was stopped after ${MAX_STEPS.toLocaleString('en')} rules`);
       return;
     }
     if (m.hookIdx >= ctx.hooks.length) return;
