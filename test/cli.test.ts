@@ -1,7 +1,8 @@
 /** The `check` command: exit codes, text, JSON and SARIF output, usage errors. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../server/src/cli/main.ts';
@@ -74,4 +75,49 @@ test('--analysis-effort takes a positive number, and limits say how to raise the
   assert.match(normal.out, /information\[analysis-skipped\]: chain INPUT has 1,001 rules, more than the 1,000 the analysis compares pairwise: .*\(raise it with --analysis-effort N\)/);
   const more = await run(['check', '--analysis-effort', '2', many]);
   assert.doesNotMatch(more.out, /analysis-skipped/);
+});
+
+test('check - reads standard input (iptables-save | iptables-lsp check -)', () => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../server/src/cli/main.ts'), 'check', '-'], { input: readFileSync(bad, 'utf8'), encoding: 'utf8' });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stdout, /^<stdin>:3:25: error\[invalid-port\]/m);
+});
+
+test('directory search: a symbolic link loop is searched once, pipes and devices are skipped with a note', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'iptables-lsp-walk-'));
+  mkdirSync(join(root, 'a'));
+  writeFileSync(join(root, 'a', 'good.rules'), readFileSync(good, 'utf8'));
+  symlinkSync('..', join(root, 'a', 'up'));
+  symlinkSync('/dev/zero', join(root, 'zero.rules'));
+  symlinkSync(join(root, 'missing'), join(root, 'dangling.rules'));
+  const fifo = spawnSync('mkfifo', [join(root, 'pipe.rules')]).status === 0;
+  const r = await run(['check', root]);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /1 file checked/);
+  assert.match(r.err, /skipped '.*zero\.rules': not a file \(a device or socket\)/);
+  assert.match(r.err, /skipped '.*dangling\.rules': no such file or directory/);
+  if (fifo) assert.match(r.err, /skipped '.*pipe\.rules': a named pipe/);
+  const device = await run(['check', '/dev/zero']);
+  assert.equal(device.code, 2);
+  assert.match(device.err, /cannot read '\/dev\/zero': not a file/);
+});
+
+test('fmt prints the formatted file, --check lists unformatted files (exit 1), --write rewrites only those', async () => {
+  const messy = join(dir, 'messy.rules');
+  const text = '*filter\n:INPUT ACCEPT [0:0]\n-A  INPUT   -p tcp  --dport 22 -j ACCEPT\n# a comment   keeps its blanks\nCOMMIT\n';
+  const want = '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp --dport 22 -j ACCEPT\n# a comment   keeps its blanks\nCOMMIT\n';
+  writeFileSync(messy, text);
+  const printed = await run(['fmt', messy]);
+  assert.equal(printed.code, 0);
+  assert.equal(printed.out, want);
+  assert.equal(readFileSync(messy, 'utf8'), text, 'printing must not write the file');
+  const checked = await run(['fmt', '--check', messy, good]);
+  assert.equal(checked.code, 1);
+  assert.equal(checked.err, `${messy}: not formatted\n`);
+  const written = await run(['fmt', '--write', messy, good]);
+  assert.equal(written.code, 0);
+  assert.equal(written.err, `${messy}: formatted\n`);
+  assert.equal(readFileSync(messy, 'utf8'), want);
+  assert.equal((await run(['fmt', '--check', messy])).code, 0);
+  assert.equal((await run(['fmt', '--check', '--write', messy])).code, 2);
 });

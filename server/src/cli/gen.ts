@@ -4,7 +4,7 @@
  * that end the flows the new one no longer allows. Exit codes: 0 done; 1 the policy has errors
  * (or cannot produce the part); 2 usage or I/O problem.
  */
-import { readFileSync } from 'node:fs';
+import { readInput } from './read-input.ts';
 import { readPolicy, type Policy } from '../core/policy/index.ts';
 import { generate, GenerateError, type GenFormat, type GenPart, type GenerateOptions } from '../core/neutron/index.ts';
 import { diffGenerated, formatDiff } from '../core/neutron/diff.ts';
@@ -88,13 +88,7 @@ function formatDiagnostic(file: string, d: Diagnostic): string {
 
 /** Reads and checks a policy file; returns undefined (after reporting) when it has errors. */
 function load(file: string, errOut: (s: string) => void): Policy | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(`cannot read '${file}': ${code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`);
-  }
+  const text = readInput(file);
   const res = readPolicy(text);
   for (const d of res.diagnostics) errOut(formatDiagnostic(file, d));
   if (res.diagnostics.some((d) => d.severity === 'error')) return undefined;

@@ -1,20 +1,23 @@
 /**
  * The `iptables-lsp` command line. `check` reports diagnostics like a compiler; `lsp` runs the
  * language server over stdio. Exit codes: 0 no error-severity diagnostic, 1 at least one, 2 usage
- * or I/O problem. The CLI never writes to the files it reads.
+ * or I/O problem. Only `fmt --write` writes to a file the CLI reads (see fmt.ts).
  */
-import { readFileSync, statSync, readdirSync } from 'node:fs';
+import { readFileSync, statSync, readdirSync, type Stats } from 'node:fs';
 import { join, relative } from 'node:path';
 import { check, DIAGNOSTIC_CODES, type Diagnostic, type Family, type SeverityOverrides } from '../core/index.ts';
 import { formatSarif, formatText, type FileReport } from './format.ts';
+import { readInput } from './read-input.ts';
 import { GEN_USAGE, GenUsageError, runGen } from './gen.ts';
 import { runTrace, TraceUsageError } from './trace.ts';
+import { FMT_USAGE, FmtUsageError, runFmt } from './fmt.ts';
 
 const USAGE = `usage: iptables-lsp <command> [options]
 
 commands:
-  check [--format text|json|sarif] [--ipv4|--ipv6] [--severity CODE=LEVEL]... [--no-analysis] [--analysis-effort N] FILE|DIR...
-      Check iptables-save / iptables-restore files. Directories are searched for files.
+  check [--format text|json|sarif] [--ipv4|--ipv6] [--severity CODE=LEVEL]... [--no-analysis] [--analysis-effort N] FILE|DIR|-...
+      Check iptables-save / iptables-restore files (- reads standard input, e.g. iptables-save | iptables-lsp check -).
+      Directories are searched for files named like rules files (*.rules, rules.v4, iptables-save*, …).
       --analysis-effort multiplies the rule-set analysis's limits (default 1) when it says one was reached.
       Exit 0: no errors; 1: errors found; 2: usage or I/O error.
   trace FILE (--hook HOOK | --path input|forward|output) (--packet "…" | --packets FILE|-) [--format text|json] [--ipv4|--ipv6]
@@ -23,7 +26,7 @@ commands:
       --packets reads one packet per line and prints one JSON object per line.
   lsp --stdio
       Run the language server on stdin/stdout (for Neovim, Emacs, Helix, …).
-${GEN_USAGE}  codes
+${GEN_USAGE}${FMT_USAGE}  codes
       List the diagnostic codes with their default severities.
   help
       Show this text.
@@ -37,7 +40,7 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
   try {
     switch (cmd) {
       case 'check':
-        return runCheck(rest, out);
+        return runCheck(rest, out, errOut);
       case 'trace':
         return runTrace(rest, out, errOut);
       case 'lsp': {
@@ -47,6 +50,8 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
       }
       case 'gen':
         return runGen(rest, out, errOut);
+      case 'fmt':
+        return runFmt(rest, out, errOut);
       case 'codes':
         for (const [code, info] of Object.entries(DIAGNOSTIC_CODES)) out(`${code.padEnd(28)} ${info.severity.padEnd(12)} ${info.description}\n`);
         return 0;
@@ -62,7 +67,7 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
         throw new UsageError(`unknown command '${cmd}'`);
     }
   } catch (e) {
-    if (e instanceof UsageError || e instanceof TraceUsageError || e instanceof GenUsageError) {
+    if (e instanceof UsageError || e instanceof TraceUsageError || e instanceof GenUsageError || e instanceof FmtUsageError) {
       errOut(`iptables-lsp: ${e.message}\n\n${USAGE}`);
       return 2;
     }
@@ -71,26 +76,51 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
   }
 }
 
-/** Collects the files to check: plain files as given, directories searched recursively. */
-function collectFiles(paths: readonly string[]): string[] {
+/**
+ * Collects the files to check: files as given (`-` is standard input), directories searched
+ * recursively for files named like rules files. A directory reached again through a symbolic link
+ * is not searched twice (a link to a parent would otherwise loop), and an entry found while
+ * searching that cannot be read (a dangling link) is skipped with a note on `note`. What cannot be
+ * read as a file (a device such as /dev/zero, a socket) is refused: reading it would never end.
+ */
+function collectFiles(paths: readonly string[], note: (s: string) => void): string[] {
   const files: string[] = [];
+  const seenDirectories = new Set<string>();
   const walk = (p: string, explicit: boolean): void => {
-    let st;
+    let st: Stats;
     try {
       st = statSync(p);
     } catch (e) {
-      throw new Error(`cannot read '${p}': ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`);
+      const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message;
+      if (explicit) throw new Error(`cannot read '${p}': ${reason}`);
+      note(`iptables-lsp: skipped '${p}': ${reason}\n`);
+      return;
     }
     if (st.isDirectory()) {
+      const id = `${st.dev}:${st.ino}`;
+      if (seenDirectories.has(id)) return;
+      seenDirectories.add(id);
       for (const name of readdirSync(p).sort()) {
         if (name.startsWith('.') || name === 'node_modules') continue;
         walk(join(p, name), false);
       }
-    } else if (explicit || looksLikeRulesFile(p)) {
-      files.push(p);
+      return;
     }
+    if (!explicit && !looksLikeRulesFile(p)) return;
+    // A pipe given by name is read (iptables-lsp check <(iptables-save)); one found while searching
+    // is not (nothing may ever write to it); devices and sockets never are.
+    if (!st.isFile() && !(explicit && st.isFIFO())) {
+      const what = st.isFIFO() ? 'a named pipe' : 'not a file (a device or socket)';
+      if (explicit) throw new Error(`cannot read '${p}': ${what}`);
+      note(`iptables-lsp: skipped '${p}': ${what}\n`);
+      return;
+    }
+    files.push(p);
   };
-  for (const p of paths) walk(p, true);
+  for (const p of paths) {
+    if (p === '-') files.push(p);
+    else walk(p, true);
+  }
   return files;
 }
 
@@ -100,7 +130,7 @@ export function looksLikeRulesFile(path: string): boolean {
   return /\.(rules|iptables)$/.test(base) || /^rules\.v[46]$/.test(base) || /^ip6?tables-save/.test(base) || /\.(v4|v6)$/.test(base);
 }
 
-function runCheck(args: readonly string[], out: (s: string) => void): number {
+function runCheck(args: readonly string[], out: (s: string) => void, errOut: (s: string) => void): number {
   let format = 'text';
   let family: Family | undefined;
   const severities: Record<string, SeverityOverrides[string]> = {};
@@ -131,18 +161,21 @@ function runCheck(args: readonly string[], out: (s: string) => void): number {
     else paths.push(a);
   }
   if (paths.length === 0) throw new UsageError('check needs at least one FILE or DIR');
-  const files = collectFiles(paths);
+  const files = collectFiles(paths, errOut);
   if (files.length === 0) throw new Error(`no iptables files found in ${paths.join(', ')}`);
   const reports: FileReport[] = [];
   for (const f of files) {
+    const stdin = f === '-';
     let text: string;
-    try {
-      text = readFileSync(f, 'utf8');
-    } catch (e) {
-      throw new Error(`cannot read '${f}': ${(e as Error).message}`);
-    }
-    const r = check(text, { family, fileName: f, severities, analyses: analyses && { effort, raiseHint: 'raise it with --analysis-effort N' } });
-    reports.push({ path: relative(process.cwd(), f) || f, text, family: r.family, diagnostics: r.diagnostics });
+    if (stdin) {
+      try {
+        text = readFileSync(0, 'utf8');
+      } catch (e) {
+        throw new Error(`cannot read standard input: ${(e as Error).message}`);
+      }
+    } else text = readInput(f);
+    const r = check(text, { family, fileName: stdin ? undefined : f, severities, analyses: analyses && { effort, raiseHint: 'raise it with --analysis-effort N' } });
+    reports.push({ path: stdin ? '<stdin>' : relative(process.cwd(), f) || f, text, family: r.family, diagnostics: r.diagnostics });
   }
   if (format === 'json') out(JSON.stringify(formatJson(reports), null, 2) + '\n');
   else if (format === 'sarif') out(JSON.stringify(formatSarif(reports), null, 2) + '\n');

@@ -5,6 +5,7 @@
  * Exit codes: 0 traced; 2 usage, I/O or packet syntax error.
  */
 import { readFileSync } from 'node:fs';
+import { readInput } from './read-input.ts';
 import { check, type Family } from '../core/index.ts';
 import { parsePacket, PacketSyntaxError, trace, traceToJson, traceToText, type TracePath } from '../core/trace/index.ts';
 import type { Hook } from '../core/extensions/extensions.ts';
@@ -75,12 +76,7 @@ export function runTrace(args: readonly string[], out: (s: string) => void, errO
   if (where === undefined) throw new TraceUsageError('trace needs --hook HOOK or --path input|forward|output');
   if ((packet === undefined) === (packets === undefined)) throw new TraceUsageError('trace needs exactly one of --packet "…" or --packets FILE|-');
   if (file === '-' && packets === '-') throw new TraceUsageError('the rule file and --packets cannot both be stdin');
-  let text: string;
-  try {
-    text = file === '-' ? readStdin() : readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new Error(`cannot read '${file}': ${(e as Error).message}`);
-  }
+  const text = file === '-' ? readStdin() : readInput(file);
   const checked = check(text, { family, fileName: file });
   const errors = checked.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0) {
@@ -102,12 +98,7 @@ export function runTrace(args: readonly string[], out: (s: string) => void, errO
     out(format === 'json' ? JSON.stringify(traceToJson(r)) + '\n' : traceToText(r));
     return 0;
   }
-  let batch: string;
-  try {
-    batch = packets === '-' ? readStdin() : readFileSync(packets!, 'utf8');
-  } catch (e) {
-    throw new Error(`cannot read '${packets}': ${(e as Error).message}`);
-  }
+  const batch = packets === '-' ? readStdin() : readInput(packets!);
   let bad = 0;
   const lines = batch.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
