@@ -556,6 +556,31 @@ function checkLoops(t: Table, reach: ReadonlyMap<Chain, ReadonlySet<Hook>>, sink
 }
 
 /**
+ * Whether, with all its rules, some chain of the table is more than MAX_NFT_JUMP_DEPTH jumps below
+ * a builtin chain: depths are raised from the builtin chains down, each at most
+ * MAX_NFT_JUMP_DEPTH + 1 times, with an explicit stack.
+ */
+function tooDeepAtTheEnd(t: Table): boolean {
+  const depth = new Map<Chain, number>();
+  const stack: { c: Chain; d: number }[] = [];
+  for (const c of t.chains.values()) if (c.builtin) stack.push({ c, d: 0 });
+  while (stack.length > 0) {
+    const { c, d } = stack.pop()!;
+    if (d <= (depth.get(c) ?? -1)) continue;
+    if (d > MAX_NFT_JUMP_DEPTH) return true;
+    depth.set(c, d);
+    let last: Chain | undefined;
+    for (const { to } of outgoingJumps(c)) {
+      // Consecutive jumps to one chain (Neutron's per-port rules) need one look.
+      if (to === last || to.builtin) continue;
+      last = to;
+      if (d + 1 > (depth.get(to) ?? -1)) stack.push({ c: to, d: d + 1 });
+    }
+  }
+  return false;
+}
+
+/**
  * The deepest user chain the nf_tables backend lets a packet reach: its jump stack holds 16
  * levels and the builtin chain is level 0, so a jump or goto into a chain 16 levels down is
  * refused ("Too many links"). The legacy backend has no such limit.
@@ -572,9 +597,11 @@ export const MAX_NFT_JUMP_DEPTH = 15;
  * a loop are not checked here (checkLoops reports them, and a loop has no depth).
  */
 function checkJumpDepth(t: Table, sink: Sink): void {
+  // Depths only grow as rules are added: when no chain is too deep with every rule in place (the
+  // usual case, found in one pass), no rule on the way made one too deep either.
+  if (!tooDeepAtTheEnd(t)) return;
   const jumps: { rule: Rule; from: Chain; to: Chain }[] = [];
   for (const c of t.chains.values()) for (const { rule, to } of outgoingJumps(c)) if (!to.builtin) jumps.push({ rule, from: c, to });
-  if (jumps.length < MAX_NFT_JUMP_DEPTH) return;
   jumps.sort((a, b) => a.rule.line - b.rule.line);
   const out = new Map<Chain, Chain[]>();
   const depth = new Map<Chain, number>();
