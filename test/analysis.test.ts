@@ -147,3 +147,13 @@ test('a line of 20,000 chains, each jumping to the next, is analysed without ove
   assert.equal(codes.get('unreachable-chain'), n - 2);
   assert.equal(codes.get('analysis-skipped'), undefined);
 });
+
+test('state names are read as iptables reads them: by their beginning, in any case', () => {
+  // `--state E` is ESTABLISHED (iptables-save prints it so): the later DROP of established packets is shadowed.
+  const text = '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m state --state E,n -j ACCEPT\n-A INPUT -m conntrack --ctstate ESTABLISHED -j DROP\nCOMMIT\n';
+  const { diagnostics } = check(text, { analyses: true });
+  const shadowed = diagnostics.filter((d) => d.code === 'shadowed-rule');
+  assert.equal(shadowed.length, 1);
+  assert.equal(shadowed[0].range.start.line, 3);
+  assert.deepEqual(diagnostics.filter((d) => d.code === 'approximated-rule' || d.severity === 'error'), []);
+});

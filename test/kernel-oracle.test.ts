@@ -119,6 +119,15 @@ const HAND_CASES: readonly HandCase[] = [
   { id: 'hand-ct-in-filter', description: 'CT --notrack in filter', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -j CT --notrack') },
   { id: 'hand-notrack-in-mangle', description: 'NOTRACK in mangle PREROUTING', family: 'ipv4', expect: 'reject', text: table('mangle', ':PREROUTING ACCEPT [0:0]', '-A PREROUTING -j NOTRACK') },
   { id: 'hand-ct-in-raw', description: 'CT --notrack and NOTRACK in raw (valid)', family: 'ipv4', expect: 'accept', text: table('raw', ':PREROUTING ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', '-A PREROUTING -p udp -m udp --dport 53 -j CT --notrack', '-A OUTPUT -j NOTRACK') },
+  // Names read by their beginning, in any case (strncasecmp), or exactly.
+  { id: 'hand-state-prefix', description: '--state E,n and --ctstate S,D,INVAL (beginnings of names, any case)', family: 'ipv4', expect: 'accept', text: filter('-A INPUT -m state --state E,n -j ACCEPT', '-A INPUT -m conntrack --ctstate S,D,INVAL -j ACCEPT') },
+  { id: 'hand-ctstatus-prefix', description: '--ctstatus assured,conf', family: 'ipv4', expect: 'accept', text: filter('-A INPUT -m conntrack --ctstatus assured,conf -j ACCEPT') },
+  { id: 'hand-addrtype-prefix', description: '--dst-type loc,UNI', family: 'ipv4', expect: 'accept', text: filter('-A INPUT -m addrtype --dst-type loc,UNI -j ACCEPT') },
+  { id: 'hand-state-no-such-beginning', description: '--state S (SNAT is a ctstate only)', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -m state --state S -j ACCEPT') },
+  { id: 'hand-state-empty-item', description: '--state NEW,,ESTABLISHED', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -m state --state NEW,,ESTABLISHED -j ACCEPT') },
+  { id: 'hand-state-too-long', description: '--state ESTABLISHEDX', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -m state --state ESTABLISHEDX -j ACCEPT') },
+  { id: 'hand-dccp-type-prefix', description: '--dccp-types REQ (DCCP types need the whole name)', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -p dccp -m dccp --dccp-types REQ -j ACCEPT') },
+  { id: 'hand-hashlimit-mode-case', description: '--hashlimit-mode SRCIP (lower case only)', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -m hashlimit --hashlimit-upto 1/sec --hashlimit-name x --hashlimit-mode SRCIP -j ACCEPT') },
   // The nf_tables jump stack (see checkJumpDepth in validate.ts).
   { id: 'hand-jump-depth-15', description: 'user chains 15 jumps deep (the most nf_tables allows)', family: 'ipv4', expect: 'accept', text: jumpLine(15, '-j') },
   { id: 'hand-jump-depth-16', description: 'user chains 16 jumps deep', family: 'ipv4', expect: 'reject', text: jumpLine(16, '-j') },

@@ -258,3 +258,10 @@ test('a trace through jumps that loop stops and says so', () => {
   assert.equal(t.outcomes[0].verdict, 'UNDECIDED');
   assert.match(traceToText(t), /its jumps loop/);
 });
+
+test('state and address-type names are read by their beginning, in any case, as iptables reads them', () => {
+  const r = check('*filter\n:INPUT DROP [0:0]\n-A INPUT -m state --state e -j ACCEPT\n-A INPUT -m addrtype --dst-type loc -j REJECT\nCOMMIT\n');
+  assert.equal(trace(r.model, parsePacket('proto=tcp state=ESTABLISHED', r.family), 'INPUT').outcomes[0].verdict, 'ACCEPT');
+  assert.equal(trace(r.model, parsePacket('proto=tcp state=NEW dst-type=LOCAL', r.family), 'INPUT').outcomes[0].verdict, 'REJECT');
+  assert.equal(trace(r.model, parsePacket('proto=tcp state=NEW dst-type=UNICAST', r.family), 'INPUT').outcomes[0].verdict, 'DROP');
+});

@@ -7,7 +7,8 @@
 import type { Chain, Model, Rule } from './model.ts';
 import type { OptionUse, MatchUse } from './rule.ts';
 import type { Arg } from './syntax.ts';
-import { MATCH_BY_NAME, TARGET_BY_NAME, type ExtensionSpec, type OptionSpec } from './extensions/extensions.ts';
+import { CT_STATE_PARAMS, MATCH_BY_NAME, STATE_PARAMS, TARGET_BY_NAME, type ExtensionSpec, type OptionSpec } from './extensions/extensions.ts';
+import { canonicalChoiceList } from './extensions/value-kinds.ts';
 import { callers, chainAt, humanBytes, humanCount, argSpan } from './navigation.ts';
 import type { Span } from './model.ts';
 
@@ -44,7 +45,8 @@ function matchPhrases(m: MatchUse): { ports: string[]; other: string[] } {
         break;
       case 'state':
       case 'ctstate':
-        other.push(`${o.negated ? 'not ' : ''}in state ${v}`);
+        // The names iptables reads (`E` is ESTABLISHED), as iptables-save would print them.
+        other.push(`${o.negated ? 'not ' : ''}in state ${canonicalChoiceList(v, o.name === 'state' ? STATE_PARAMS : CT_STATE_PARAMS)?.join(',') ?? v}`);
         break;
       case 'icmp-type':
       case 'icmpv6-type':

@@ -12,9 +12,9 @@
  */
 import type { Rule } from '../model.ts';
 import type { MatchUse, OptionUse, RuleInfo } from '../rule.ts';
-import { ICMP_TYPES, ICMPV6_TYPES, parseIPv4, parsePort, parseUnsigned, protocolNumberOf, type Family } from '../extensions/value-kinds.ts';
+import { canonicalChoiceList, ICMP_TYPES, ICMPV6_TYPES, parseIPv4, parsePort, parseUnsigned, protocolNumberOf, type Family } from '../extensions/value-kinds.ts';
 import { formatAddress, parseAddress, TCP_FLAG_BITS } from '../trace/packet.ts';
-import type { Hook } from '../extensions/extensions.ts';
+import { CT_STATE_PARAMS, STATE_PARAMS, type Hook } from '../extensions/extensions.ts';
 import { cubeWith, EMPTY_SET, fromValues, intervalsOf, isFull, normalise, range, setIntersect, setSubtract, setUnion, universe, type Cube, type Dimensions, type Interval, type IntervalSet, type Space } from './packet-space.ts';
 
 /** An inclusive interval of addresses. */
@@ -584,8 +584,9 @@ function matchSpace(m: MatchUse, b: Recorder, collect: VocabularyCollector, prot
           b.opaque(`--${o.name}`);
           continue;
         }
-        const names = valueOf(o).toUpperCase().split(',');
-        if (names.some((s) => !(STATES as readonly string[]).includes(s))) {
+        // As iptables reads them: any case, and beginnings of names (`E` is ESTABLISHED).
+        const names = canonicalChoiceList(valueOf(o), o.name === 'state' ? STATE_PARAMS : CT_STATE_PARAMS);
+        if (!names || names.some((s) => !(STATES as readonly string[]).includes(s))) {
           b.opaque(`--${o.name} ${valueOf(o)}`);
           continue;
         }

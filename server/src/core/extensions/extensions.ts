@@ -73,9 +73,12 @@ const u = (max: number, min = 0): KindParams => ({ min, max });
 const oneOf = (...choices: string[]): KindParams => ({ choices });
 
 const PORT_PROTOS = ['tcp', 'udp', 'udplite', 'sctp', 'dccp'];
-const CT_STATES = ['INVALID', 'ESTABLISHED', 'NEW', 'RELATED', 'UNTRACKED', 'SNAT', 'DNAT'];
-const STATES = ['INVALID', 'ESTABLISHED', 'NEW', 'RELATED', 'UNTRACKED'];
-const ADDR_TYPES = ['UNSPEC', 'UNICAST', 'LOCAL', 'BROADCAST', 'ANYCAST', 'MULTICAST', 'BLACKHOLE', 'UNREACHABLE', 'PROHIBIT', 'THROW', 'NAT', 'XRESOLVE'];
+/** Conntrack states as `--ctstate` reads them (beginnings and any case accepted: `E` is ESTABLISHED). */
+export const CT_STATE_PARAMS = { choices: ['INVALID', 'ESTABLISHED', 'NEW', 'RELATED', 'UNTRACKED', 'SNAT', 'DNAT'], ignoreCase: true, prefixes: true } as const;
+/** Conntrack states as `-m state --state` reads them. */
+export const STATE_PARAMS = { choices: ['INVALID', 'ESTABLISHED', 'NEW', 'RELATED', 'UNTRACKED'], ignoreCase: true, prefixes: true } as const;
+/** Address types in the kernel's order, as `-m addrtype` reads them (`UN` is UNSPEC, `loc` LOCAL). */
+export const ADDR_TYPE_PARAMS = { choices: ['UNSPEC', 'UNICAST', 'LOCAL', 'BROADCAST', 'ANYCAST', 'MULTICAST', 'BLACKHOLE', 'UNREACHABLE', 'PROHIBIT', 'THROW', 'NAT', 'XRESOLVE'], ignoreCase: true, prefixes: true } as const;
 const NAT_HOOKS_DST: Hook[] = ['PREROUTING', 'OUTPUT'];
 const NAT_HOOKS_SRC: Hook[] = ['POSTROUTING', 'INPUT'];
 
@@ -84,8 +87,8 @@ export const MATCHES: readonly ExtensionSpec[] = [
   {
     name: 'addrtype', doc: 'Matches the routing type of the source and/or destination address (LOCAL, UNICAST, BROADCAST, …).',
     options: [
-      opt('src-type', 'choice-list', 'Source address type.', { invert: true, params: { choices: ADDR_TYPES, ignoreCase: true } }),
-      opt('dst-type', 'choice-list', 'Destination address type.', { invert: true, params: { choices: ADDR_TYPES, ignoreCase: true } }),
+      opt('src-type', 'choice-list', 'Source address type.', { invert: true, params: ADDR_TYPE_PARAMS }),
+      opt('dst-type', 'choice-list', 'Destination address type.', { invert: true, params: ADDR_TYPE_PARAMS }),
       flag('limit-iface-in', 'Only consider addresses on the incoming interface.', { hooks: ['PREROUTING', 'INPUT', 'FORWARD'] }),
       flag('limit-iface-out', 'Only consider addresses on the outgoing interface.', { hooks: ['OUTPUT', 'FORWARD', 'POSTROUTING'] }),
     ],
@@ -137,7 +140,7 @@ export const MATCHES: readonly ExtensionSpec[] = [
   {
     name: 'conntrack', doc: 'Matches connection tracking state and the original/reply tuples.',
     options: [
-      opt('ctstate', 'choice-list', 'Connection states.', { invert: true, params: { choices: CT_STATES, ignoreCase: true } }),
+      opt('ctstate', 'choice-list', 'Connection states.', { invert: true, params: CT_STATE_PARAMS }),
       opt('ctproto', 'protocol', 'Layer-4 protocol of the connection.', { invert: true }),
       opt('ctorigsrc', 'address', 'Original source address.', { invert: true }),
       opt('ctorigdst', 'address', 'Original destination address.', { invert: true }),
@@ -147,7 +150,7 @@ export const MATCHES: readonly ExtensionSpec[] = [
       opt('ctorigdstport', 'port-range-xt', 'Original destination port.', { invert: true }),
       opt('ctreplsrcport', 'port-range-xt', 'Reply source port.', { invert: true }),
       opt('ctrepldstport', 'port-range-xt', 'Reply destination port.', { invert: true }),
-      opt('ctstatus', 'choice-list', 'Connection status bits.', { invert: true, params: { choices: ['NONE', 'EXPECTED', 'SEEN_REPLY', 'ASSURED', 'CONFIRMED'] } }),
+      opt('ctstatus', 'choice-list', 'Connection status bits.', { invert: true, params: { choices: ['NONE', 'EXPECTED', 'SEEN_REPLY', 'ASSURED', 'CONFIRMED'], ignoreCase: true, prefixes: true } }),
       opt('ctexpire', 'uint-range', 'Remaining lifetime in seconds.', { invert: true }),
       opt('ctdir', 'choice', 'Packet direction.', { params: oneOf('ORIGINAL', 'REPLY') }),
     ],
@@ -331,7 +334,7 @@ export const MATCHES: readonly ExtensionSpec[] = [
   },
   {
     name: 'state', doc: 'Matches the connection tracking state (a subset of conntrack --ctstate).',
-    options: [opt('state', 'choice-list', 'Comma-separated states.', { invert: true, params: { choices: STATES, ignoreCase: true } })],
+    options: [opt('state', 'choice-list', 'Comma-separated states.', { invert: true, params: STATE_PARAMS })],
     requireOneOf: [['state']],
   },
   {

@@ -30,6 +30,12 @@ export interface KindParams {
   readonly choices?: readonly string[];
   /** Accept choices case-insensitively, as parsers that use strcasecmp do. */
   readonly ignoreCase?: boolean;
+  /**
+   * Accept any non-empty beginning of a choice, as parsers that compare with
+   * `strncasecmp(choice, value, strlen(value))` do (conntrack states and statuses, address types:
+   * `--state E` is ESTABLISHED); the first choice in order that begins so is meant.
+   */
+  readonly prefixes?: boolean;
   readonly maxLength?: number;
   readonly minLength?: number;
   /** Maximum number of list elements (multiport: 15, with a range counting twice). */
@@ -313,8 +319,29 @@ function checkUintRange(s: string, ctx: ValueContext, p: KindParams): ValueProbl
 }
 
 function choiceOf(s: string, p: KindParams): boolean {
+  return canonicalChoice(s, p) !== undefined;
+}
+
+/** The choice a value names, as iptables reads it (see KindParams), or undefined. */
+export function canonicalChoice(s: string, p: KindParams): string | undefined {
   const choices = p.choices ?? [];
-  return p.ignoreCase ? choices.some((c) => c.toLowerCase() === s.toLowerCase()) : choices.includes(s);
+  if (p.prefixes) {
+    if (s === '') return undefined;
+    const want = p.ignoreCase ? s.toLowerCase() : s;
+    return choices.find((c) => (p.ignoreCase ? c.toLowerCase() : c).startsWith(want));
+  }
+  return p.ignoreCase ? choices.find((c) => c.toLowerCase() === s.toLowerCase()) : choices.find((c) => c === s);
+}
+
+/** The choices a comma-separated list names, in order, or undefined when one item names none. */
+export function canonicalChoiceList(s: string, p: KindParams): string[] | undefined {
+  const out: string[] = [];
+  for (const item of s.split(',')) {
+    const c = canonicalChoice(item, p);
+    if (c === undefined) return undefined;
+    out.push(c);
+  }
+  return out;
 }
 
 function checkChoice(s: string, _ctx: ValueContext, p: KindParams): ValueProblem | undefined {

@@ -6,8 +6,8 @@
  * xt_tcpudp, xt_multiport, xt_conntrack, xt_physdev, …), including their quirks.
  */
 import type { MatchUse, OptionUse, RuleInfo } from '../rule.ts';
-import type { Hook } from '../extensions/extensions.ts';
-import { parseIPv4, parseIPv6, parsePort, parseUnsigned, protocolNumberOf, ICMP_TYPES, ICMPV6_TYPES, type Family } from '../extensions/value-kinds.ts';
+import { ADDR_TYPE_PARAMS, CT_STATE_PARAMS, STATE_PARAMS, type Hook } from '../extensions/extensions.ts';
+import { canonicalChoiceList, parseIPv4, parseIPv6, parsePort, parseUnsigned, protocolNumberOf, ICMP_TYPES, ICMPV6_TYPES, type Family } from '../extensions/value-kinds.ts';
 import { normaliseMac, parseAddress, TCP_FLAG_BITS, type CtState } from './packet.ts';
 
 /** A three-valued truth: undefined means "cannot be decided from the packet". */
@@ -315,7 +315,8 @@ export function evalMatch(m: MatchUse, st: EvalState, ruleProto: string | undefi
       let sawNonState = false;
       const res = all((o) => {
         if (o.name === 'state' || o.name === 'ctstate') {
-          const states = valueOf(o).toUpperCase().split(',');
+          // As iptables reads them: any case, and beginnings of names (`E` is ESTABLISHED).
+          const states = canonicalChoiceList(valueOf(o), o.name === 'state' ? STATE_PARAMS : CT_STATE_PARAMS) ?? valueOf(o).toUpperCase().split(',');
           if (st.ct === undefined) return [undefined, 'the packet\'s conntrack state is not given'];
           if (states.includes(st.ct)) return [true, undefined];
           // The SNAT/DNAT pseudo-states depend on the connection's NAT bindings.
@@ -366,7 +367,7 @@ export function evalMatch(m: MatchUse, st: EvalState, ruleProto: string | undefi
     case 'addrtype': {
       if (opts.some((o) => o.name === 'limit-iface-in' || o.name === 'limit-iface-out')) return undecided('--limit-iface-in/out depend on the routing table');
       return all((o) => {
-        const types = valueOf(o).toUpperCase().split(',');
+        const types = canonicalChoiceList(valueOf(o), ADDR_TYPE_PARAMS) ?? valueOf(o).toUpperCase().split(',');
         const actual = o.name === 'src-type' ? st.srcType : st.dstType;
         if (actual === undefined) return [undefined, `the packet's ${o.name} is not given`];
         return [types.includes(actual), `${o.name} ${actual} is not in ${types.join(',')}`];
