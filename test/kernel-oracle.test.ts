@@ -128,6 +128,15 @@ const HAND_CASES: readonly HandCase[] = [
   { id: 'hand-state-too-long', description: '--state ESTABLISHEDX', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -m state --state ESTABLISHEDX -j ACCEPT') },
   { id: 'hand-dccp-type-prefix', description: '--dccp-types REQ (DCCP types need the whole name)', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -p dccp -m dccp --dccp-types REQ -j ACCEPT') },
   { id: 'hand-hashlimit-mode-case', description: '--hashlimit-mode SRCIP (lower case only)', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -m hashlimit --hashlimit-upto 1/sec --hashlimit-name x --hashlimit-mode SRCIP -j ACCEPT') },
+  // CT helpers: looked up by name (case-sensitive) and by the rule's own protocol.
+  { id: 'hand-ct-helper-valid', description: 'CT --helper ftp with -p tcp, sip with -p udp, RAS with -p udp', family: 'ipv4', expect: 'accept', text: table('raw', ':PREROUTING ACCEPT [0:0]', '-A PREROUTING -p tcp -m tcp --dport 21 -j CT --helper ftp', '-A PREROUTING -p udp -j CT --helper sip', '-A PREROUTING -p udp -j CT --helper RAS') },
+  { id: 'hand-ct-helper-no-proto', description: 'CT --helper ftp without -p', family: 'ipv4', expect: 'reject', text: table('raw', ':PREROUTING ACCEPT [0:0]', '-A PREROUTING -j CT --helper ftp') },
+  { id: 'hand-ct-helper-wrong-proto', description: 'CT --helper tftp with -p tcp', family: 'ipv4', expect: 'reject', text: table('raw', ':PREROUTING ACCEPT [0:0]', '-A PREROUTING -p tcp -j CT --helper tftp') },
+  { id: 'hand-ct-helper-case', description: 'CT --helper ras (the helper is RAS)', family: 'ipv4', expect: 'reject', text: table('raw', ':PREROUTING ACCEPT [0:0]', '-A PREROUTING -p udp -j CT --helper ras') },
+  // Mark operations that take one number, not value/mask.
+  { id: 'hand-connmark-mask-slash', description: 'CONNMARK --ctmask 0x1/0xffffffff', family: 'ipv4', expect: 'reject', text: table('mangle', ':PREROUTING ACCEPT [0:0]', '-A PREROUTING -j CONNMARK --restore-mark --nfmask 0xffffffff --ctmask 0x1/0xffffffff') },
+  { id: 'hand-mark-and-slash', description: 'MARK --and-mark 0x1/0x2', family: 'ipv4', expect: 'reject', text: table('mangle', ':PREROUTING ACCEPT [0:0]', '-A PREROUTING -j MARK --and-mark 0x1/0x2') },
+  { id: 'hand-connmark-mask-valid', description: 'CONNMARK --save-mark --mask 0xff and MARK --or-mark 0x4', family: 'ipv4', expect: 'accept', text: table('mangle', ':PREROUTING ACCEPT [0:0]', '-A PREROUTING -j CONNMARK --save-mark --mask 0xff', '-A PREROUTING -j MARK --or-mark 0x4') },
   // The nf_tables jump stack (see checkJumpDepth in validate.ts).
   { id: 'hand-jump-depth-15', description: 'user chains 15 jumps deep (the most nf_tables allows)', family: 'ipv4', expect: 'accept', text: jumpLine(15, '-j') },
   { id: 'hand-jump-depth-16', description: 'user chains 16 jumps deep', family: 'ipv4', expect: 'reject', text: jumpLine(16, '-j') },

@@ -10,6 +10,7 @@ import { DIAGNOSTIC_CODES } from './diagnostics.ts';
 import { BUILTIN_CHAINS, TABLES, STANDARD_TARGETS, TARGET_BY_NAME, type ExtensionSpec, type Hook } from './extensions/extensions.ts';
 import { outgoingJumps, reachingHooks, ruleKey, type Chain, type Model, type ModelObserver, type Rule, type Span, type Table } from './model.ts';
 import { suggest, type RuleInfo } from './rule.ts';
+import { protocolNumberOf } from './extensions/value-kinds.ts';
 
 /** Commands whose chain argument must name an existing chain. */
 const COMMANDS_NAMING_A_CHAIN = new Set(['A', 'I', 'D', 'R', 'P', 'F', 'Z', 'X', 'E', 'C']);
@@ -443,9 +444,42 @@ function checkRuleInChain(r: Rule, info: RuleInfo, t: Table, sink: Sink): void {
   }
   const target = info.target;
   if (target?.name === 'SET') sink.add(argSpan(target.nameArg), 'missing-ipset', 'this rule uses an ipset: create the set before restoring, or the kernel rejects the rule');
+  if (target?.name === 'CT') checkCtHelper(info, sink);
   if (target?.name === 'TCPMSS') {
     const hasSyn = info.matches.some((m) => m.name === 'tcp' && m.options.some((o) => !o.negated && (o.name === 'syn' || (o.name === 'tcp-flags' && /(^|,)(SYN|ALL)(,|$)/i.test(o.values[1]?.value ?? '')))));
     if (!hasSyn) sink.add(argSpan(target.nameArg), 'missing-option', 'TCPMSS only works on TCP SYN packets: add -m tcp --tcp-flags SYN,RST SYN (the kernel rejects the rule otherwise)');
+  }
+}
+
+/**
+ * The conntrack helpers `-j CT --helper` can attach, by the name the kernel registers them under
+ * (case-sensitive) and the protocols they serve (measured with kernel 6.18: docs/iptables-restore-behaviour.md).
+ */
+const CT_HELPERS: ReadonlyMap<string, readonly ('tcp' | 'udp')[]> = new Map<string, readonly ('tcp' | 'udp')[]>([
+  ['amanda', ['udp']], ['ftp', ['tcp']], ['RAS', ['udp']], ['Q.931', ['tcp']], ['H.245', ['udp']], ['irc', ['tcp']],
+  ['netbios-ns', ['udp']], ['pptp', ['tcp']], ['sane', ['tcp']], ['sip', ['tcp', 'udp']], ['snmp', ['udp']],
+  ['snmp_trap', ['udp']], ['tftp', ['udp']],
+]);
+
+/**
+ * The kernel looks a CT helper up by its name and by the protocol of the rule itself (`-p`, not
+ * negated): an unknown name, or a rule without a protocol the helper serves, is refused
+ * ("No such file or directory"), even when every packet reaching the rule has that protocol.
+ */
+function checkCtHelper(info: RuleInfo, sink: Sink): void {
+  const helper = info.target?.options.find((o) => o.name === 'helper');
+  const value = helper?.values[0];
+  if (!helper || !value) return;
+  const protos = CT_HELPERS.get(value.value);
+  if (!protos) {
+    const same = [...CT_HELPERS.keys()].find((k) => k.toLowerCase() === value.value.toLowerCase());
+    sink.add(argSpan(value), 'invalid-value', `CT --helper ${value.value}: the kernel has no conntrack helper of that name${same ? ` (names are case-sensitive: ${same})` : ` (helpers: ${[...CT_HELPERS.keys()].join(', ')})`}; the rule is refused`);
+    return;
+  }
+  const number = info.protocol === undefined || info.protocolNegated ? undefined : /^[0-9]+$/.test(info.protocol) ? Number(info.protocol) : protocolNumberOf(info.protocol);
+  const proto = number === 6 ? 'tcp' : number === 17 ? 'udp' : undefined;
+  if (!proto || !protos.includes(proto)) {
+    sink.add(argSpan(value), 'missing-option', `CT --helper ${value.value} serves ${protos.join(' and ')} only: the rule itself needs -p ${protos.join(' or -p ')} (the kernel looks the helper up by the rule's protocol and refuses the rule otherwise)`);
   }
 }
 

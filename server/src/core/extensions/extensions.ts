@@ -412,9 +412,10 @@ export const TARGETS: readonly ExtensionSpec[] = [
     name: 'CONNMARK', doc: 'Sets, saves or restores the connection mark.', terminating: false,
     options: [
       opt('set-xmark', 'mark', 'value[/ctmask]: zero ctmask bits, then XOR value.'), opt('set-mark', 'mark', 'value[/mask].'),
-      opt('and-mark', 'mark', 'AND the ctmark.'), opt('or-mark', 'mark', 'OR the ctmark.'), opt('xor-mark', 'mark', 'XOR the ctmark.'),
+      // One number each, no /mask (measured: `--and-mark 0x1/0x2` is refused).
+      opt('and-mark', 'uint', 'AND the ctmark.'), opt('or-mark', 'uint', 'OR the ctmark.'), opt('xor-mark', 'uint', 'XOR the ctmark.'),
       flag('save-mark', 'Copy the packet mark to the ctmark.'), flag('restore-mark', 'Copy the ctmark to the packet mark.'),
-      opt('nfmask', 'mark', 'Mask for the nfmark.'), opt('ctmask', 'mark', 'Mask for the ctmark.'), opt('mask', 'mark', 'Mask for both.'),
+      opt('nfmask', 'uint', 'Mask for the nfmark.'), opt('ctmask', 'uint', 'Mask for the ctmark.'), opt('mask', 'uint', 'Mask for both.'),
     ],
     requireOneOf: [['set-xmark', 'set-mark', 'and-mark', 'or-mark', 'xor-mark', 'save-mark', 'restore-mark']],
   },
@@ -478,7 +479,7 @@ export const TARGETS: readonly ExtensionSpec[] = [
   { name: 'ULOG', doc: 'Removed from the kernel; use NFLOG.', terminating: false, unavailable: 'the ULOG target was removed from Linux 3.17; use NFLOG', options: [opt('ulog-nlgroup', 'uint', 'Group.'), opt('ulog-prefix', 'string', 'Prefix.'), opt('ulog-cprange', 'uint', 'Bytes.'), opt('ulog-qthreshold', 'uint', 'Threshold.')] },
   {
     name: 'MARK', doc: 'Sets the packet mark (nfmark) and continues.', terminating: false,
-    options: [opt('set-xmark', 'mark', 'value[/mask]: zero mask bits, then XOR value.'), opt('set-mark', 'mark', 'value[/mask].'), opt('and-mark', 'mark', 'AND.'), opt('or-mark', 'mark', 'OR.'), opt('xor-mark', 'mark', 'XOR.')],
+    options: [opt('set-xmark', 'mark', 'value[/mask]: zero mask bits, then XOR value.'), opt('set-mark', 'mark', 'value[/mask].'), opt('and-mark', 'uint', 'AND (one number, no /mask).'), opt('or-mark', 'uint', 'OR (one number).'), opt('xor-mark', 'uint', 'XOR (one number).')],
     requireOneOf: [['set-xmark', 'set-mark', 'and-mark', 'or-mark', 'xor-mark']],
   },
   {
