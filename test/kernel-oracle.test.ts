@@ -137,6 +137,10 @@ const HAND_CASES: readonly HandCase[] = [
   { id: 'hand-connmark-mask-slash', description: 'CONNMARK --ctmask 0x1/0xffffffff', family: 'ipv4', expect: 'reject', text: table('mangle', ':PREROUTING ACCEPT [0:0]', '-A PREROUTING -j CONNMARK --restore-mark --nfmask 0xffffffff --ctmask 0x1/0xffffffff') },
   { id: 'hand-mark-and-slash', description: 'MARK --and-mark 0x1/0x2', family: 'ipv4', expect: 'reject', text: table('mangle', ':PREROUTING ACCEPT [0:0]', '-A PREROUTING -j MARK --and-mark 0x1/0x2') },
   { id: 'hand-connmark-mask-valid', description: 'CONNMARK --save-mark --mask 0xff and MARK --or-mark 0x4', family: 'ipv4', expect: 'accept', text: table('mangle', ':PREROUTING ACCEPT [0:0]', '-A PREROUTING -j CONNMARK --save-mark --mask 0xff', '-A PREROUTING -j MARK --or-mark 0x4') },
+  // Owner ids: 0 to 4294967294, ranges not reversed.
+  { id: 'hand-owner-valid', description: '--uid-owner 4294967294, 0x10, 0-4294967294', family: 'ipv4', expect: 'accept', text: filter('-A OUTPUT -m owner --uid-owner 4294967294 -j ACCEPT', '-A OUTPUT -m owner --gid-owner 0x10 -j ACCEPT', '-A OUTPUT -m owner --uid-owner 0-4294967294 -j ACCEPT') },
+  { id: 'hand-owner-too-big', description: '--uid-owner 4294967295', family: 'ipv4', expect: 'reject', text: filter('-A OUTPUT -m owner --uid-owner 4294967295 -j ACCEPT') },
+  { id: 'hand-owner-reversed', description: '--uid-owner 5-3', family: 'ipv4', expect: 'reject', text: filter('-A OUTPUT -m owner --uid-owner 5-3 -j ACCEPT') },
   // The nf_tables jump stack (see checkJumpDepth in validate.ts).
   { id: 'hand-jump-depth-15', description: 'user chains 15 jumps deep (the most nf_tables allows)', family: 'ipv4', expect: 'accept', text: jumpLine(15, '-j') },
   { id: 'hand-jump-depth-16', description: 'user chains 16 jumps deep', family: 'ipv4', expect: 'reject', text: jumpLine(16, '-j') },

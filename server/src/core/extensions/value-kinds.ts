@@ -638,9 +638,19 @@ function checkTos(s: string): ValueProblem | undefined {
 }
 
 /** A user or group: a number or a name (names are looked up when the rules are loaded). */
+/** The largest user or group id the owner match takes (4294967295 is the kernel's "no id"). */
+const MAX_OWNER_ID = 0xfffffffe;
+
 function checkOwner(s: string): ValueProblem | undefined {
   const parts = s.split('-');
-  if (parts.every((x) => /^[0-9]+$/.test(x)) && parts.length <= 2) return undefined;
+  if (parts.length <= 2 && parts.every((x) => /^(0x[0-9a-f]+|[0-9]+)$/i.test(x))) {
+    const ids = parts.map((x) => parseUnsigned(x));
+    const bad = ids.findIndex((n) => n === undefined || n > MAX_OWNER_ID);
+    if (bad >= 0) return err('invalid-value', `user/group id ${parts[bad]} is out of range: ids are 0 to ${MAX_OWNER_ID}`);
+    if (ids.length === 2 && ids[0]! > ids[1]!) return err('invalid-value', `the range ${s} is reversed: write ${parts[1]}-${parts[0]} (the kernel refuses it)`);
+    return undefined;
+  }
+  // A name is looked up on the host that restores the file, which the checker cannot see.
   if (/^[a-z_][a-z0-9_.-]*\$?$/i.test(s)) return undefined;
   return err('invalid-value', `invalid user/group '${s}': expected a number, a range N-M or a name`);
 }
