@@ -48,4 +48,4 @@ test('every diagnostic code has a fixture', { skip: process.env.UPDATE === '1' }
  * Codes whose trigger cannot be written as a marked fixture: raw bytes (test/syntax.test.ts covers
  * them) and the analysis's size guard (test/analysis.test.ts).
  */
-const CODES_TESTED_ELSEWHERE = new Set(['crlf-line-endings', 'missing-final-newline', 'line-too-long', 'analysis-skipped']);
+const CODES_TESTED_ELSEWHERE = new Set(['crlf-line-endings', 'missing-final-newline', 'byte-order-mark', 'line-too-long', 'analysis-skipped']);

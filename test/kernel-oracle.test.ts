@@ -141,6 +141,7 @@ const HAND_CASES: readonly HandCase[] = [
   { id: 'hand-owner-valid', description: '--uid-owner 4294967294, 0x10, 0-4294967294', family: 'ipv4', expect: 'accept', text: filter('-A OUTPUT -m owner --uid-owner 4294967294 -j ACCEPT', '-A OUTPUT -m owner --gid-owner 0x10 -j ACCEPT', '-A OUTPUT -m owner --uid-owner 0-4294967294 -j ACCEPT') },
   { id: 'hand-owner-too-big', description: '--uid-owner 4294967295', family: 'ipv4', expect: 'reject', text: filter('-A OUTPUT -m owner --uid-owner 4294967295 -j ACCEPT') },
   { id: 'hand-owner-reversed', description: '--uid-owner 5-3', family: 'ipv4', expect: 'reject', text: filter('-A OUTPUT -m owner --uid-owner 5-3 -j ACCEPT') },
+  { id: 'hand-byte-order-mark', description: 'a UTF-8 byte-order mark before *filter', family: 'ipv4', expect: 'reject', text: `\ufeff${filter('-A INPUT -j ACCEPT')}` },
   // The nf_tables jump stack (see checkJumpDepth in validate.ts).
   { id: 'hand-jump-depth-15', description: 'user chains 15 jumps deep (the most nf_tables allows)', family: 'ipv4', expect: 'accept', text: jumpLine(15, '-j') },
   { id: 'hand-jump-depth-16', description: 'user chains 16 jumps deep', family: 'ipv4', expect: 'reject', text: jumpLine(16, '-j') },

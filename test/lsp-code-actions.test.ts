@@ -62,6 +62,15 @@ test('remove an unused chain: its declaration and every line naming it', () => {
   assert.ok(!codesAfter(fixed).includes('unused-chain'));
 });
 
+test('remove a byte-order mark', () => {
+  const t = '\ufeff*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n';
+  const r = check(t);
+  const d = r.diagnostics.find((x) => x.code === 'byte-order-mark')!;
+  const fixed = applyEdits(t, fixesFor(r, d, t.split('\n'))[0].edits);
+  assert.equal(fixed, t.slice(1));
+  assert.deepEqual(check(fixed).diagnostics, []);
+});
+
 test('add the final newline after COMMIT', () => {
   const t = '*filter\n-A INPUT -j ACCEPT\nCOMMIT';
   const r = check(t);

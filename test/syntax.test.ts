@@ -14,6 +14,13 @@ test('CRLF line endings are an error on the first such line', () => {
   assert.deepEqual(codesAt('*filter\r\n:INPUT ACCEPT [0:0]\r\nCOMMIT\r\n', 0), ['crlf-line-endings']);
 });
 
+test('a byte-order mark at the start is an error that says so', () => {
+  const d = check('\ufeff*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n').diagnostics.filter((x) => x.code === 'byte-order-mark');
+  assert.equal(d.length, 1);
+  assert.deepEqual(d[0].range, { start: { line: 0, character: 0 }, end: { line: 0, character: 1 } });
+  assert.match(d[0].message, /byte-order mark/);
+});
+
 test('a final COMMIT without newline is an error (legacy backend rejects it)', () => {
   assert.deepEqual(codesAt('*filter\n:INPUT ACCEPT [0:0]\nCOMMIT', 2), ['missing-final-newline']);
   assert.deepEqual(check('*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n').diagnostics, []);

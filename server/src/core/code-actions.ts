@@ -101,6 +101,9 @@ export function fixesFor(result: CheckResult, d: Diagnostic, lines: readonly str
       if (chain && !chain.builtin) out.push({ title: `Remove unused chain '${chain.name}' and its ${chain.rules.length} rule${chain.rules.length === 1 ? '' : 's'}`, kind: 'quickfix', diagnostics: [d], edits: removeChainEdits(chain), preferred: false });
       break;
     }
+    case 'byte-order-mark':
+      out.push({ title: 'Remove the byte-order mark', kind: 'quickfix', diagnostics: [d], edits: [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 1 } }, newText: '' }], preferred: true });
+      break;
     case 'missing-final-newline': {
       const endLine = lines.length - 1;
       out.push({ title: 'Add the final newline', kind: 'quickfix', diagnostics: [d], edits: [{ range: { start: { line: endLine, character: lines[endLine].length }, end: { line: endLine, character: lines[endLine].length } }, newText: '\n' }], preferred: true });

@@ -104,6 +104,7 @@ export const DIAGNOSTIC_CODES: Readonly<Record<string, CodeInfo>> = {
   'approximated-rule': { severity: 'information', description: 'A rule with a match the analysis does not model (limit, recent, set, string, owner, unknown modules …): it is assumed to match or not, and hides no later rule.' },
   'analysis-skipped': { severity: 'information', description: 'The rule-set analysis (or part of it) was skipped or made coarser for a table or chain: the table has errors iptables-restore refuses, or a limit of the analysis was reached (the message says which, and how to raise it).' },
   'missing-final-newline': { severity: 'error', description: 'The last line (COMMIT) has no newline: iptables-legacy-restore rejects it.' },
+  'byte-order-mark': { severity: 'error', description: 'The file starts with a UTF-8 byte-order mark, which iptables-restore reads as part of the first word and refuses.' },
 };
 
 /** Severity overrides by code; `off` removes the diagnostic. */

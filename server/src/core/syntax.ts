@@ -389,14 +389,19 @@ function parseChunk(text: string, from: number, to: number, lines: LineNode[], e
 const MAX_LINE = 10239;
 
 /**
- * Checks what only the raw text shows (the tokens hide blanks and carriage returns): CRLF line
- * endings, lines of only blanks, over-long lines, blanks around COMMIT and a final COMMIT without
- * newline. Returns the number of lines.
+ * Checks what only the raw text shows (the tokens hide blanks and carriage returns): a byte-order
+ * mark, CRLF line endings, lines of only blanks, over-long lines, blanks around COMMIT and a final
+ * COMMIT without newline. Returns the number of lines.
  */
 function checkRawLines(text: string, errors: SyntaxProblem[]): number {
   let line = 0;
   let crReported = false;
   let pos = 0;
+  // Editors on Windows may save UTF-8 with a byte-order mark; iptables-restore takes it for part of
+  // the first word, and the errors that follow from that alone would not say why.
+  if (text.charCodeAt(0) === 0xfeff) {
+    errors.push({ line: 0, start: 0, end: 1, code: 'byte-order-mark', message: 'the file starts with a byte-order mark (U+FEFF, written by some Windows editors): iptables-restore reads it as part of the first word and refuses the line; save the file without it' });
+  }
   while (pos <= text.length) {
     let nl = text.indexOf('\n', pos);
     const last = nl < 0;
