@@ -142,6 +142,16 @@ const HAND_CASES: readonly HandCase[] = [
   { id: 'hand-owner-too-big', description: '--uid-owner 4294967295', family: 'ipv4', expect: 'reject', text: filter('-A OUTPUT -m owner --uid-owner 4294967295 -j ACCEPT') },
   { id: 'hand-owner-reversed', description: '--uid-owner 5-3', family: 'ipv4', expect: 'reject', text: filter('-A OUTPUT -m owner --uid-owner 5-3 -j ACCEPT') },
   { id: 'hand-byte-order-mark', description: 'a UTF-8 byte-order mark before *filter', family: 'ipv4', expect: 'reject', text: `\ufeff${filter('-A INPUT -j ACCEPT')}` },
+  // IPv6: modules of their own (found by probing ip6tables; see docs/iptables-restore-behaviour.md).
+  { id: 'hand-v6-ah-no-proto', description: 'ip6tables -m ah without -p ah, with --ahlen and --ahres', family: 'ipv6', expect: 'accept', text: filter('-A INPUT -m ah --ahspi 500:600 --ahlen 8 --ahres -j ACCEPT') },
+  { id: 'hand-v4-ah-no-proto', description: 'iptables -m ah without -p ah', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -m ah --ahspi 500 -j ACCEPT') },
+  { id: 'hand-v6-srh', description: '-m srh with its options', family: 'ipv6', expect: 'accept', text: filter('-A INPUT -m srh --srh-next-hdr 17 --srh-hdr-len-eq 5 --srh-segs-left-gt 1 --srh-tag 7 --srh-psid 2001:db8::1/64 -j ACCEPT', '-A INPUT -m srh -j ACCEPT') },
+  { id: 'hand-v6-ipv6header-names', description: '-m ipv6header --header names and numbers', family: 'ipv6', expect: 'accept', text: filter('-A INPUT -m ipv6header --header hop,ipv6-opts,route,frag,auth,esp,none,prot -j DROP', '-A INPUT -m ipv6header --header 0,60,43,44,51,50,59,255 --soft -j DROP') },
+  { id: 'hand-v6-ipv6header-case', description: '-m ipv6header --header HOP', family: 'ipv6', expect: 'reject', text: filter('-A INPUT -m ipv6header --header HOP -j DROP') },
+  { id: 'hand-v6-ipv6header-number', description: '-m ipv6header --header 17', family: 'ipv6', expect: 'reject', text: filter('-A INPUT -m ipv6header --header 17 -j DROP') },
+  { id: 'hand-v6-frag-more-last', description: '-m frag --fragmore --fraglast', family: 'ipv6', expect: 'reject', text: filter('-A INPUT -m frag --fragmore --fraglast -j DROP') },
+  { id: 'hand-v6-hl-dec-zero', description: 'HL --hl-dec 0', family: 'ipv6', expect: 'reject', text: table('mangle', ':PREROUTING ACCEPT [0:0]', '-A PREROUTING -j HL --hl-dec 0') },
+  { id: 'hand-ttl-inc-zero', description: 'TTL --ttl-inc 0', family: 'ipv4', expect: 'reject', text: table('mangle', ':PREROUTING ACCEPT [0:0]', '-A PREROUTING -j TTL --ttl-inc 0') },
   // The nf_tables jump stack (see checkJumpDepth in validate.ts).
   { id: 'hand-jump-depth-15', description: 'user chains 15 jumps deep (the most nf_tables allows)', family: 'ipv4', expect: 'accept', text: jumpLine(15, '-j') },
   { id: 'hand-jump-depth-16', description: 'user chains 16 jumps deep', family: 'ipv4', expect: 'reject', text: jumpLine(16, '-j') },

@@ -5,7 +5,7 @@
  * table, so a new module or target is offered as soon as it is added there.
  */
 import type { Model, Rule, Table } from './model.ts';
-import { MATCHES, TARGETS, STANDARD_TARGETS, MATCH_BY_NAME, TARGET_BY_NAME, TABLES, type ExtensionSpec, type OptionSpec } from './extensions/extensions.ts';
+import { MATCHES, TARGETS, STANDARD_TARGETS, MATCH_BY_NAME, TARGET_BY_NAME, TABLES, specForFamily, type ExtensionSpec, type OptionSpec } from './extensions/extensions.ts';
 import { PROTOCOL_NUMBERS } from './extensions/names.ts';
 import type { Family } from './extensions/value-kinds.ts';
 import { BASE_OPTION_DOCS, COMMAND_DOCS, STANDARD_TARGET_DOCS, describeExtension, describeOption } from './describe.ts';
@@ -82,7 +82,7 @@ function activeExtensions(words: readonly string[], family: Family): ExtensionSp
     const next = words[k + 1];
     if (w === '-m' || w === '--match') {
       const m = MATCH_BY_NAME.get(next);
-      if (m) out.push(m);
+      if (m) out.push(specForFamily(m, family));
     } else if (w === '-p' || w === '--protocol') {
       protocol = next.toLowerCase();
     } else if (w === '-j' || w === '--jump') {

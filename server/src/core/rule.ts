@@ -5,7 +5,7 @@
  * the word it concerns, and the rule is still returned so that navigation and analyses keep working.
  */
 import type { Arg } from './syntax.ts';
-import { MATCH_BY_NAME, TARGET_BY_NAME, STANDARD_TARGETS, type ExtensionSpec, type OptionSpec } from './extensions/extensions.ts';
+import { MATCH_BY_NAME, TARGET_BY_NAME, STANDARD_TARGETS, specForFamily, type ExtensionSpec, type OptionSpec } from './extensions/extensions.ts';
 import { VALIDATORS, protocolNumberOf, resolveRejectWith, type Family, type ValueContext } from './extensions/value-kinds.ts';
 
 /** A problem found in a rule line, located on a word. */
@@ -293,7 +293,8 @@ function setCommand(st: InterpretState, kind: CommandKind, a: Arg): void {
 
 /** Loads a match module (explicitly with -m, or implicitly for -p). */
 function loadMatch(st: InterpretState, name: string, nameArg: Arg | undefined): MatchUse {
-  const spec = MATCH_BY_NAME.get(name);
+  const found = MATCH_BY_NAME.get(name);
+  const spec = found && specForFamily(found, st.family);
   const mu: MatchUse = { name, spec, nameArg, options: [] };
   st.matches.push(mu);
   if (spec) st.loaded.push({ ext: spec, owner: mu });

@@ -61,6 +61,24 @@ export interface ExtensionSpec {
   readonly terminating?: boolean;
   /** Another spelling of the same module (e.g. `icmpv6` for `icmp6`). */
   readonly aliases?: readonly string[];
+  /**
+   * What differs in one family, where iptables and ip6tables have their own module of the same
+   * name (ip6tables' `ah` has more options and needs no `-p ah`); see `specForFamily`.
+   */
+  readonly variants?: { readonly [F in Family]?: Partial<Omit<ExtensionSpec, 'name' | 'variants'>> };
+}
+
+const familySpecs = new WeakMap<ExtensionSpec, Map<Family, ExtensionSpec>>();
+
+/** The extension as the given family's iptables has it (its `variants` applied, once). */
+export function specForFamily(spec: ExtensionSpec, family: Family): ExtensionSpec {
+  const variant = spec.variants?.[family];
+  if (!variant) return spec;
+  let byFamily = familySpecs.get(spec);
+  if (!byFamily) familySpecs.set(spec, (byFamily = new Map()));
+  let merged = byFamily.get(family);
+  if (!merged) byFamily.set(family, (merged = { ...spec, ...variant }));
+  return merged;
 }
 
 // Small constructors keep the table readable; they add nothing but defaults.
@@ -95,7 +113,16 @@ export const MATCHES: readonly ExtensionSpec[] = [
     requireOneOf: [['src-type', 'dst-type']],
     conflicts: [['limit-iface-in', 'limit-iface-out']],
   },
-  { name: 'ah', doc: 'Matches the SPI of IPsec AH headers.', options: [opt('ahspi', 'uint-range', 'AH SPI or range.', { invert: true })], protocols: ['ah', '51'] },
+  {
+    name: 'ah', doc: 'Matches the SPI of IPsec AH headers.', options: [opt('ahspi', 'uint-range', 'AH SPI or range.', { invert: true })], protocols: ['ah', '51'],
+    // ip6tables' ah match reads the AH extension header wherever it is: no -p ah (measured).
+    variants: {
+      ipv6: {
+        protocols: undefined,
+        options: [opt('ahspi', 'uint-range', 'AH SPI or range.', { invert: true }), opt('ahlen', 'uint', 'Header length.', { invert: true }), flag('ahres', 'The reserved field is zero.')],
+      },
+    },
+  },
   { name: 'esp', doc: 'Matches the SPI of IPsec ESP packets.', options: [opt('espspi', 'uint-range', 'ESP SPI or range.', { invert: true })], protocols: ['esp', '50'] },
   {
     name: 'bpf', doc: 'Matches with a BPF program.',
@@ -391,12 +418,23 @@ export const MATCHES: readonly ExtensionSpec[] = [
   },
   { name: 'udplite', doc: 'Matches UDP-Lite (no options).', protocols: ['udplite', '136'], options: [] },
   // IPv6 extension-header matches.
-  { name: 'frag', doc: 'Matches IPv6 fragment headers.', family: 'ipv6', options: [opt('fragid', 'uint-range', 'Fragment id.', { invert: true }), opt('fraglen', 'uint', 'Length.', { invert: true }), flag('fragres', 'Reserved fields.'), flag('fragfirst', 'First fragment.'), flag('fragmore', 'More fragments.'), flag('fraglast', 'Last fragment.')] },
+  { name: 'frag', doc: 'Matches IPv6 fragment headers.', family: 'ipv6', options: [opt('fragid', 'uint-range', 'Fragment id.', { invert: true }), opt('fraglen', 'uint', 'Length.', { invert: true }), flag('fragres', 'Reserved fields.'), flag('fragfirst', 'First fragment.'), flag('fragmore', 'More fragments.'), flag('fraglast', 'Last fragment.')], conflicts: [['fragmore', 'fraglast']] },
   { name: 'hbh', doc: 'Matches the IPv6 hop-by-hop header.', family: 'ipv6', options: [opt('hbh-len', 'uint', 'Length.', { invert: true }), opt('hbh-opts', 'string', 'Options.')] },
   { name: 'dst', doc: 'Matches the IPv6 destination options header.', family: 'ipv6', options: [opt('dst-len', 'uint', 'Length.', { invert: true }), opt('dst-opts', 'string', 'Options.')] },
   { name: 'rt', doc: 'Matches the IPv6 routing header.', family: 'ipv6', options: [opt('rt-type', 'uint', 'Type.', { invert: true }), opt('rt-segsleft', 'uint-range', 'Segments left.', { invert: true }), opt('rt-len', 'uint', 'Length.', { invert: true }), flag('rt-0-res', 'Reserved field.'), opt('rt-0-addrs', 'string', 'Addresses.'), flag('rt-0-not-strict', 'Not strict.')] },
   { name: 'mh', doc: 'Matches the IPv6 mobility header type.', family: 'ipv6', protocols: ['mh', 'ipv6-mh', '135'], options: [opt('mh-type', 'string', 'Type or range.', { invert: true })] },
-  { name: 'ipv6header', doc: 'Matches IPv6 extension headers present.', family: 'ipv6', options: [opt('header', 'string', 'Header list.', { invert: true }), flag('soft', 'Match if any is present.')], requireOneOf: [['header']] },
+  { name: 'ipv6header', doc: 'Matches IPv6 extension headers present.', family: 'ipv6', options: [opt('header', 'ipv6-headers', 'Header list.', { invert: true }), flag('soft', 'Match if any is present.')], requireOneOf: [['header']] },
+  {
+    name: 'srh', doc: 'Matches the IPv6 segment routing header.', family: 'ipv6',
+    options: [
+      opt('srh-next-hdr', 'uint', 'Next header.', { invert: true, params: u(255) }),
+      ...['hdr-len', 'segs-left', 'last-entry'].flatMap((f) => ['eq', 'gt', 'lt'].map((c) => opt(`srh-${f}-${c}`, 'uint', `${f} ${c === 'eq' ? 'equals' : c === 'gt' ? 'above' : 'below'}.`, { invert: true, params: u(255) }))),
+      opt('srh-tag', 'uint', 'Tag.', { invert: true, params: u(65535) }),
+      opt('srh-psid', 'address', 'Previous segment (address[/prefix]).', { invert: true }),
+      opt('srh-nsid', 'address', 'Next segment (address[/prefix]).', { invert: true }),
+      opt('srh-lsid', 'address', 'Last segment (address[/prefix]).', { invert: true }),
+    ],
+  },
   { name: 'eui64', doc: 'Matches the EUI-64 part of a link-local source address.', family: 'ipv6', options: [], hooks: ['PREROUTING', 'INPUT', 'FORWARD'] },
 ];
 
@@ -458,8 +496,8 @@ export const TARGETS: readonly ExtensionSpec[] = [
     options: [opt('set-tos', 'tos', 'value[/mask].'), opt('and-tos', 'uint', 'AND.', { params: u(255) }), opt('or-tos', 'uint', 'OR.', { params: u(255) }), opt('xor-tos', 'uint', 'XOR.', { params: u(255) })],
     requireOneOf: [['set-tos', 'and-tos', 'or-tos', 'xor-tos']],
   },
-  { name: 'TTL', doc: 'Sets the IPv4 TTL.', family: 'ipv4', terminating: false, tables: ['mangle'], options: [opt('ttl-set', 'uint', 'Set.', { params: u(255) }), opt('ttl-dec', 'uint', 'Decrement.', { params: u(255) }), opt('ttl-inc', 'uint', 'Increment.', { params: u(255) })], requireOneOf: [['ttl-set', 'ttl-dec', 'ttl-inc']] },
-  { name: 'HL', doc: 'Sets the IPv6 hop limit.', family: 'ipv6', terminating: false, tables: ['mangle'], options: [opt('hl-set', 'uint', 'Set.', { params: u(255) }), opt('hl-dec', 'uint', 'Decrement.', { params: u(255) }), opt('hl-inc', 'uint', 'Increment.', { params: u(255) })], requireOneOf: [['hl-set', 'hl-dec', 'hl-inc']] },
+  { name: 'TTL', doc: 'Sets the IPv4 TTL.', family: 'ipv4', terminating: false, tables: ['mangle'], options: [opt('ttl-set', 'uint', 'Set.', { params: u(255) }), opt('ttl-dec', 'uint', 'Decrement (1 to 255).', { params: u(255, 1) }), opt('ttl-inc', 'uint', 'Increment (1 to 255).', { params: u(255, 1) })], requireOneOf: [['ttl-set', 'ttl-dec', 'ttl-inc']] },
+  { name: 'HL', doc: 'Sets the IPv6 hop limit.', family: 'ipv6', terminating: false, tables: ['mangle'], options: [opt('hl-set', 'uint', 'Set.', { params: u(255) }), opt('hl-dec', 'uint', 'Decrement (1 to 255).', { params: u(255, 1) }), opt('hl-inc', 'uint', 'Increment (1 to 255).', { params: u(255, 1) })], requireOneOf: [['hl-set', 'hl-dec', 'hl-inc']] },
   { name: 'IDLETIMER', doc: 'Notifies userspace when no packet hit it for a time.', terminating: false, options: [opt('timeout', 'uint', 'Seconds.'), opt('label', 'string', 'Label.', { params: { minLength: 1, maxLength: 27 } }), opt('alarm', 'any', 'Use an alarm timer.', { args: [] })], requireOneOf: [['timeout'], ['label']] },
   {
     name: 'LOG', doc: 'Logs the packet to the kernel log and continues.', terminating: false,
