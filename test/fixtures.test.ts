@@ -49,3 +49,8 @@ test('every diagnostic code has a fixture', { skip: process.env.UPDATE === '1' }
  * them) and the analysis's size guard (test/analysis.test.ts).
  */
 const CODES_TESTED_ELSEWHERE = new Set(['crlf-line-endings', 'missing-final-newline', 'byte-order-mark', 'line-too-long', 'analysis-skipped']);
+
+test('the README lists every diagnostic code with its default severity and meaning', () => {
+  const readme = readFileSync(join(import.meta.dirname, '../README.md'), 'utf8');
+  for (const [code, info] of Object.entries(DIAGNOSTIC_CODES)) assert.ok(readme.includes(`| \`${code}\` | ${info.severity} | ${info.description} |`), `README row for ${code}`);
+});

@@ -675,6 +675,10 @@ function finalChecks(rule: RuleInfo, family: Family, args: readonly Arg[], probl
         report(where, 'missing-option', `the ${ext.name} ${kind} needs ${group.length === 1 ? `--${group[0]}` : `one of ${group.map((g) => '--' + g).join(', ')}`}`);
       }
     }
+    for (const [x, y] of ext.requires ?? []) {
+      const ox = owner.options.find((o) => o.spec?.name === x);
+      if (ox && !owner.options.some((o) => o.spec?.name === y)) report(ox.nameArg, 'missing-option', `--${x} also requires --${y} in the ${ext.name} ${kind}`);
+    }
     for (const [x, y] of ext.conflicts ?? []) {
       const ox = owner.options.find((o) => o.spec?.name === x);
       const oy = owner.options.find((o) => o.spec?.name === y);

@@ -444,7 +444,35 @@ function checkRuleInChain(r: Rule, info: RuleInfo, t: Table, sink: Sink): void {
   }
   const target = info.target;
   if (target?.name === 'SET') sink.add(argSpan(target.nameArg), 'missing-ipset', 'this rule uses an ipset: create the set before restoring, or the kernel rejects the rule');
-  if (target?.name === 'CT') checkCtHelper(info, sink);
+  if (target?.name === 'CT') {
+    checkCtHelper(info, sink);
+    const timeout = target.options.find((o) => o.name === 'timeout')?.values[0];
+    if (timeout) sink.add(argSpan(timeout), 'missing-ct-timeout', `CT --timeout ${timeout.value}: create the timeout policy (nfct add timeout ${timeout.value} …) before restoring, or the kernel rejects the rule`);
+  }
+  if (target?.name === 'ECN') {
+    // The TCP operations rewrite TCP flags: the kernel refuses them unless the rule says -p tcp.
+    const tcpOp = target.options.find((o) => o.name === 'ecn-tcp-remove' || o.name === 'ecn-tcp-cwr' || o.name === 'ecn-tcp-ece');
+    const tcp = info.protocol !== undefined && !info.protocolNegated && protocolNumberOf(info.protocol) === 6;
+    if (tcpOp && !tcp && !/^6$/.test(info.protocol ?? '')) sink.add(argSpan(tcpOp.nameArg), 'protocol-required', `ECN --${tcpOp.name} changes TCP flags: the rule needs -p tcp (the kernel refuses it otherwise)`);
+  }
+  for (const m of info.matches) {
+    const num = (name: string): { n: number; o: NonNullable<ReturnType<typeof m.options.find>> } | undefined => {
+      const o = m.options.find((x) => x.name === name);
+      const v = o?.values[0]?.value;
+      return o && v !== undefined && /^[0-9]+$/.test(v) ? { n: Number(v), o } : undefined;
+    };
+    if (m.name === 'statistic') {
+      // The kernel counts packets 0 … every-1 (libxt_statistic: "the --packet p must be 0 <= p <= n-1").
+      const every = num('every');
+      const packet = num('packet');
+      if (every && packet && packet.n >= every.n) sink.add(argSpan(packet.o.values[0]), 'invalid-value', `--packet ${packet.n} must be below --every ${every.n} (0 to ${every.n - 1})`);
+    }
+    if (m.name === 'string') {
+      const from = num('from');
+      const to = num('to');
+      if (from && to && from.n > to.n) sink.add(argSpan(to.o.values[0]), 'invalid-value', `--to ${to.n} is before --from ${from.n}: the kernel refuses the rule`);
+    }
+  }
   if (target?.name === 'TCPMSS') {
     const hasSyn = info.matches.some((m) => m.name === 'tcp' && m.options.some((o) => !o.negated && (o.name === 'syn' || (o.name === 'tcp-flags' && /(^|,)(SYN|ALL)(,|$)/i.test(o.values[1]?.value ?? '')))));
     if (!hasSyn) sink.add(argSpan(target.nameArg), 'missing-option', 'TCPMSS only works on TCP SYN packets: add -m tcp --tcp-flags SYN,RST SYN (the kernel rejects the rule otherwise)');

@@ -55,6 +55,8 @@ export interface ExtensionSpec {
   readonly requireOneOf?: readonly (readonly string[])[];
   /** Pairs of options that cannot be combined. */
   readonly conflicts?: readonly (readonly [string, string])[];
+  /** Pairs [x, y]: --x is refused without --y ("option --x also requires --y"). */
+  readonly requires?: readonly (readonly [string, string])[];
   /** Whether the extension is present in iptables 1.8.9 on a current kernel (ULOG was removed). */
   readonly unavailable?: string;
   /** For targets: whether it ends the traversal (ACCEPT-like) or lets the packet continue. */
@@ -91,6 +93,8 @@ const u = (max: number, min = 0): KindParams => ({ min, max });
 const oneOf = (...choices: string[]): KindParams => ({ choices });
 
 const PORT_PROTOS = ['tcp', 'udp', 'udplite', 'sctp', 'dccp'];
+/** An IPsec SPI or range; iptables accepts a reversed range (it matches nothing). */
+const SPI: KindParams = { min: 0, max: 0xffffffff, reversedAccepted: true };
 /** Conntrack states as `--ctstate` reads them (beginnings and any case accepted: `E` is ESTABLISHED). */
 export const CT_STATE_PARAMS = { choices: ['INVALID', 'ESTABLISHED', 'NEW', 'RELATED', 'UNTRACKED', 'SNAT', 'DNAT'], ignoreCase: true, prefixes: true } as const;
 /** Conntrack states as `-m state --state` reads them. */
@@ -114,16 +118,16 @@ export const MATCHES: readonly ExtensionSpec[] = [
     conflicts: [['limit-iface-in', 'limit-iface-out']],
   },
   {
-    name: 'ah', doc: 'Matches the SPI of IPsec AH headers.', options: [opt('ahspi', 'uint-range', 'AH SPI or range.', { invert: true })], protocols: ['ah', '51'],
+    name: 'ah', doc: 'Matches the SPI of IPsec AH headers.', options: [opt('ahspi', 'uint-range', 'AH SPI or range.', { invert: true, params: SPI })], protocols: ['ah', '51'],
     // ip6tables' ah match reads the AH extension header wherever it is: no -p ah (measured).
     variants: {
       ipv6: {
         protocols: undefined,
-        options: [opt('ahspi', 'uint-range', 'AH SPI or range.', { invert: true }), opt('ahlen', 'uint', 'Header length.', { invert: true }), flag('ahres', 'The reserved field is zero.')],
+        options: [opt('ahspi', 'uint-range', 'AH SPI or range.', { invert: true, params: SPI }), opt('ahlen', 'uint', 'Header length.', { invert: true }), flag('ahres', 'The reserved field is zero.')],
       },
     },
   },
-  { name: 'esp', doc: 'Matches the SPI of IPsec ESP packets.', options: [opt('espspi', 'uint-range', 'ESP SPI or range.', { invert: true })], protocols: ['esp', '50'] },
+  { name: 'esp', doc: 'Matches the SPI of IPsec ESP packets.', options: [opt('espspi', 'uint-range', 'ESP SPI or range.', { invert: true, params: SPI })], protocols: ['esp', '50'] },
   {
     name: 'bpf', doc: 'Matches with a BPF program.',
     options: [opt('bytecode', 'string', 'BPF bytecode as "n,c t f k,…".', { params: { minLength: 1 } }), opt('object-pinned', 'string', 'Path of a pinned eBPF object.')],
@@ -253,7 +257,7 @@ export const MATCHES: readonly ExtensionSpec[] = [
       opt('vmethod', 'choice', 'Forwarding method.', { invert: true, params: oneOf('GATE', 'IPIP', 'MASQ') }), opt('vportctl', 'port', 'Control port.', { invert: true }),
     ],
   },
-  { name: 'length', doc: 'Matches the layer-3 payload length.', options: [opt('length', 'uint-range', 'Length or range.', { invert: true, params: u(65535) })], requireOneOf: [['length']] },
+  { name: 'length', doc: 'Matches the layer-3 payload length.', options: [opt('length', 'uint-range', 'Length or range.', { invert: true, params: { min: 0, max: 65535, reversedAccepted: true } })], requireOneOf: [['length']] },
   {
     name: 'limit', doc: 'Matches at a limited average rate with bursts (token bucket).',
     options: [opt('limit', 'rate', 'Average rate, e.g. 3/hour.'), opt('limit-burst', 'uint', 'Burst size.', { params: u(10000, 1) })],
@@ -328,6 +332,7 @@ export const MATCHES: readonly ExtensionSpec[] = [
       opt('hitcount', 'uint', 'Only if seen at least this many times.', { params: u(65535, 1) }), flag('rttl', 'Also match the TTL.'),
       opt('mask', 'address', 'Netmask applied to the address.'), flag('rsource', 'Use the source address (default).'), flag('rdest', 'Use the destination address.'),
     ],
+    requires: [['reap', 'seconds']],
     requireOneOf: [['set', 'rcheck', 'update', 'remove']],
     // The kernel refuses --seconds with --set (it only makes sense when checking).
     conflicts: [['set', 'rcheck'], ['set', 'update'], ['set', 'remove'], ['rcheck', 'update'], ['rcheck', 'remove'], ['update', 'remove'], ['rsource', 'rdest'], ['set', 'seconds']],
@@ -368,11 +373,12 @@ export const MATCHES: readonly ExtensionSpec[] = [
     name: 'statistic', doc: 'Matches a random or every n-th packet.',
     options: [
       opt('mode', 'choice', 'random or nth.', { params: oneOf('random', 'nth') }),
-      opt('probability', 'string', 'Probability 0-1 (random mode).', { invert: true }),
+      opt('probability', 'probability', 'Probability 0-1 (random mode).', { invert: true }),
       opt('every', 'uint', 'Every n-th packet (nth mode).', { invert: true, params: u(0xffffffff, 1) }),
-      opt('packet', 'uint', 'Initial counter (nth mode).'),
+      opt('packet', 'uint', 'Initial counter (nth mode), below --every.'),
     ],
     requireOneOf: [['mode']],
+    requires: [['every', 'packet']],
   },
   {
     name: 'string', doc: 'Matches a string or hex pattern in the packet.',
@@ -408,7 +414,7 @@ export const MATCHES: readonly ExtensionSpec[] = [
   { name: 'tos', doc: 'Matches the IPv4 TOS field.', options: [opt('tos', 'tos', 'VALUE[/MASK] or a symbolic name.', { invert: true })], requireOneOf: [['tos']] },
   { name: 'ttl', doc: 'Matches the IPv4 TTL.', family: 'ipv4', options: [opt('ttl-eq', 'uint', 'TTL equals.', { invert: true, params: u(255) }), opt('ttl-lt', 'uint', 'TTL below.', { params: u(255) }), opt('ttl-gt', 'uint', 'TTL above.', { params: u(255) })], requireOneOf: [['ttl-eq', 'ttl-lt', 'ttl-gt']] },
   { name: 'hl', doc: 'Matches the IPv6 hop limit.', family: 'ipv6', options: [opt('hl-eq', 'uint', 'Hop limit equals.', { invert: true, params: u(255) }), opt('hl-lt', 'uint', 'Below.', { params: u(255) }), opt('hl-gt', 'uint', 'Above.', { params: u(255) })], requireOneOf: [['hl-eq', 'hl-lt', 'hl-gt']] },
-  { name: 'u32', doc: 'Matches arbitrary 32-bit words of the packet.', options: [opt('u32', 'string', 'u32 test expression.', { invert: true, params: { minLength: 1 } })], requireOneOf: [['u32']] },
+  { name: 'u32', doc: 'Matches arbitrary 32-bit words of the packet.', options: [opt('u32', 'u32', 'u32 test expression.', { invert: true })], requireOneOf: [['u32']] },
   {
     name: 'udp', doc: 'Matches UDP ports.', protocols: ['udp', '17'],
     options: [
@@ -461,8 +467,9 @@ export const TARGETS: readonly ExtensionSpec[] = [
   {
     name: 'CT', doc: 'Sets conntrack parameters for the packet (raw table): zone, helper, notrack, timeout.', terminating: false, tables: ['raw'],
     options: [
-      flag('notrack', 'Do not track the packet.'), opt('helper', 'string', 'Helper name.'), opt('ctevents', 'string', 'Events to generate.'),
-      opt('expevents', 'string', 'Expectation events.'), opt('zone-orig', 'ct-zone', 'Zone for the original direction.'), opt('zone-reply', 'ct-zone', 'Zone for the reply direction.'),
+      flag('notrack', 'Do not track the packet.'), opt('helper', 'string', 'Helper name.'),
+      opt('ctevents', 'choice-list', 'Events to generate.', { params: { choices: ['new', 'related', 'destroy', 'reply', 'assured', 'protoinfo', 'helper', 'mark', 'natseqinfo', 'secmark'] } }),
+      opt('expevents', 'choice-list', 'Expectation events.', { params: { choices: ['new'] } }), opt('zone-orig', 'ct-zone', 'Zone for the original direction.'), opt('zone-reply', 'ct-zone', 'Zone for the reply direction.'),
       opt('zone', 'ct-zone', 'Conntrack zone id.'), opt('timeout', 'string', 'Timeout policy name.'),
     ],
   },
@@ -486,6 +493,16 @@ export const TARGETS: readonly ExtensionSpec[] = [
     options: [opt('to-ports', 'to-ports', 'Destination port range.'), flag('random', 'Randomise the port.')],
   },
   { name: 'NETMAP', doc: 'Maps a whole network onto another, 1:1.', terminating: true, tables: ['nat'], options: [opt('to', 'address', 'Network to map to.')], requireOneOf: [['to']] },
+  {
+    name: 'ECN', doc: 'Rewrites ECN bits: clears the TCP ECE/CWR flags or sets the IP ECT codepoint (TCP operations need -p tcp).', family: 'ipv4', terminating: false, tables: ['mangle'],
+    options: [
+      flag('ecn-tcp-remove', 'Clear the ECE and CWR flags of TCP packets.'),
+      opt('ecn-tcp-cwr', 'uint', 'Set (1) or clear (0) the TCP CWR flag.', { params: u(1) }),
+      opt('ecn-tcp-ece', 'uint', 'Set (1) or clear (0) the TCP ECE flag.', { params: u(1) }),
+      opt('ecn-ip-ect', 'uint', 'Set the IP ECT codepoint (0 to 3).', { params: u(3) }),
+    ],
+    requireOneOf: [['ecn-tcp-remove', 'ecn-tcp-cwr', 'ecn-tcp-ece', 'ecn-ip-ect']],
+  },
   {
     name: 'DSCP', doc: 'Sets the DSCP field.', terminating: false, tables: ['mangle'],
     options: [opt('set-dscp', 'uint', 'DSCP 0-63.', { params: u(63) }), opt('set-dscp-class', 'dscp-class', 'DSCP class.')],

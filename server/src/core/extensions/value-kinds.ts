@@ -42,6 +42,8 @@ export interface KindParams {
   readonly maxItems?: number;
   /** Longer values are silently cut to this many bytes by iptables: a warning, not an error. */
   readonly truncatesAt?: number;
+  /** A range written high:low is accepted by iptables (it matches nothing): a warning, not an error. */
+  readonly reversedAccepted?: boolean;
 }
 
 /** A validator: returns a problem, or undefined when the value is fine. */
@@ -313,9 +315,80 @@ function checkUintRange(s: string, ctx: ValueContext, p: KindParams): ValueProbl
     if (e) return e;
   }
   if (parts.length === 2 && parts[0] !== '' && parts[1] !== '' && parseUnsigned(parts[0])! > parseUnsigned(parts[1])!) {
+    if (p.reversedAccepted) return warn('reversed-range', `range '${s}' is reversed: iptables accepts it, but it matches no packet (write ${parts[1]}:${parts[0]})`);
     return err('invalid-value', `invalid range '${s}': the first value is greater than the last`);
   }
   return undefined;
+}
+
+/** statistic's --probability: a decimal number from 0 to 1. */
+function checkProbability(s: string): ValueProblem | undefined {
+  if (!/^(\d+\.?\d*|\.\d+)$/.test(s) || Number(s) > 1) return err('invalid-value', `invalid probability '${s}': expected a number from 0 to 1, such as 0.25`);
+  return undefined;
+}
+
+/**
+ * A u32 test, read as libxt_u32 reads it: tests joined by "&&", each a location (a number, then
+ * operators & << >> @ each followed by a number) "=" a list of values or ranges (N or N:M, joined
+ * by ","); numbers are 32-bit, decimal or 0x hex, shifts below 32; blanks are allowed between parts.
+ */
+function checkU32(s: string): ValueProblem | undefined {
+  const text = s;
+  let i = 0;
+  const blanks = (): void => {
+    while (i < text.length && (text[i] === ' ' || text[i] === '\t')) i++;
+  };
+  const number = (): number | undefined => {
+    blanks();
+    const m = /^(0x[0-9a-fA-F]+|[0-9]+)/.exec(text.slice(i));
+    if (!m) return undefined;
+    const n = m[1].startsWith('0x') ? parseInt(m[1], 16) : Number(m[1]);
+    if (n > 0xffffffff) return undefined;
+    i += m[1].length;
+    return n;
+  };
+  const at = (what: string): ValueProblem => err('invalid-value', `invalid u32 test '${s}': at character ${i}, ${what}`);
+  if (text.trim() === '') return err('invalid-value', 'empty u32 test');
+  for (;;) {
+    blanks();
+    if (i >= text.length) return at('a location is missing (the test ends after "&&")');
+    if (text[i] === '=') return at('the location is missing before "="');
+    if (number() === undefined) return at('expected a number from 0 to 0xffffffff');
+    for (;;) {
+      blanks();
+      const op = text.startsWith('<<', i) ? '<<' : text.startsWith('>>', i) ? '>>' : text[i] === '&' && text[i + 1] !== '&' ? '&' : text[i] === '@' ? '@' : undefined;
+      if (!op) break;
+      i += op.length;
+      const n = number();
+      if (n === undefined) return at(`expected a number after "${op}"`);
+      if ((op === '<<' || op === '>>') && n > 31) return at(`a shift of ${n}: at most 31`);
+    }
+    blanks();
+    if (text[i] !== '=') return at(i >= text.length ? 'the test ends without "=" and values' : 'expected "=", "&", "<<", ">>" or "@"');
+    i++;
+    for (;;) {
+      const lo = number();
+      if (lo === undefined) return at(i >= text.length ? 'the test ends without a value after "="' : 'expected a value');
+      blanks();
+      if (text[i] === ':') {
+        i++;
+        if (number() === undefined) return at('expected the end of the range');
+        blanks();
+      }
+      if (text[i] === ',') {
+        i++;
+        continue;
+      }
+      break;
+    }
+    blanks();
+    if (i >= text.length) return undefined;
+    if (text.startsWith('&&', i)) {
+      i += 2;
+      continue;
+    }
+    return at('expected "," or "&&"');
+  }
 }
 
 function choiceOf(s: string, p: KindParams): boolean {
@@ -722,6 +795,8 @@ export const VALIDATORS: Readonly<Record<string, Validator>> = {
   tos: checkTos,
   owner: checkOwner,
   'ct-zone': checkCtZone,
+  probability: checkProbability,
+  u32: checkU32,
   'ipv6-headers': checkIpv6Headers,
   'prefix-len': (s, c) => checkUint(s, c, { max: c.family === 'ipv6' ? 128 : 32 }),
   chain: (s) => (s.length === 0 ? err('invalid-value', 'empty chain name') : undefined),
