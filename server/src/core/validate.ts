@@ -461,6 +461,25 @@ function checkRuleInChain(r: Rule, info: RuleInfo, t: Table, sink: Sink): void {
       const v = o?.values[0]?.value;
       return o && v !== undefined && /^[0-9]+$/.test(v) ? { n: Number(v), o } : undefined;
     };
+    if (m.name === 'ecn') {
+      // The TCP bits are only read from TCP packets: the kernel refuses them without -p tcp.
+      const tcpBit = m.options.find((o) => o.name === 'ecn-tcp-cwr' || o.name === 'ecn-tcp-ece');
+      const tcp = info.protocol !== undefined && !info.protocolNegated && (protocolNumberOf(info.protocol) === 6 || info.protocol === '6');
+      if (tcpBit && !tcp) sink.add(argSpan(tcpBit.nameArg), 'protocol-required', `--${tcpBit.name} reads a TCP flag: the rule needs -p tcp (the kernel refuses it otherwise)`);
+    }
+    if (m.name === 'policy') {
+      // libxt_policy: tunnel endpoints belong to tunnel-mode elements (checked per --next element).
+      let element: { tunnel: boolean; endpoint?: (typeof m.options)[number] } = { tunnel: false };
+      const elements = [element];
+      for (const o of m.options) {
+        if (o.name === 'next') elements.push((element = { tunnel: false }));
+        else if (o.name === 'mode') element.tunnel = o.values[0]?.value === 'tunnel';
+        else if ((o.name === 'tunnel-src' || o.name === 'tunnel-dst') && !element.endpoint) element.endpoint = o;
+      }
+      for (const e of elements) {
+        if (e.endpoint && !e.tunnel) sink.add(argSpan(e.endpoint.nameArg), 'missing-option', `--${e.endpoint.name} is only valid in tunnel mode: add --mode tunnel to this policy element (the kernel refuses the rule otherwise)`);
+      }
+    }
     if (m.name === 'statistic') {
       // The kernel counts packets 0 … every-1 (libxt_statistic: "the --packet p must be 0 <= p <= n-1").
       const every = num('every');

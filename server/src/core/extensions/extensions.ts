@@ -127,10 +127,11 @@ export const MATCHES: readonly ExtensionSpec[] = [
       },
     },
   },
+  { name: 'ipcomp', doc: 'Matches the CPI of IPComp packets.', protocols: ['ipcomp', '108'], options: [opt('ipcompspi', 'uint-range', 'CPI or range.', { invert: true, params: SPI }), flag('compres', 'The reserved field is zero.')], requireOneOf: [['ipcompspi']] },
   { name: 'esp', doc: 'Matches the SPI of IPsec ESP packets.', options: [opt('espspi', 'uint-range', 'ESP SPI or range.', { invert: true, params: SPI })], protocols: ['esp', '50'] },
   {
     name: 'bpf', doc: 'Matches with a BPF program.',
-    options: [opt('bytecode', 'string', 'BPF bytecode as "n,c t f k,…".', { params: { minLength: 1 } }), opt('object-pinned', 'string', 'Path of a pinned eBPF object.')],
+    options: [opt('bytecode', 'bpf-bytecode', 'BPF bytecode as "n,c t f k,…".'), opt('object-pinned', 'string', 'Path of a pinned eBPF object.')],
     requireOneOf: [['bytecode', 'object-pinned']],
   },
   { name: 'cgroup', doc: 'Matches the control group of the sending socket.', options: [opt('cgroup', 'uint', 'net_cls class id.', { invert: true }), opt('path', 'string', 'cgroup v2 path.', { invert: true })], requireOneOf: [['cgroup', 'path']] },
@@ -154,7 +155,7 @@ export const MATCHES: readonly ExtensionSpec[] = [
     ],
     requireOneOf: [['connbytes'], ['connbytes-dir'], ['connbytes-mode']],
   },
-  { name: 'connlabel', doc: 'Matches conntrack labels.', options: [opt('label', 'string', 'Label name or bit.', { invert: true }), flag('set', 'Set the label if absent.')], requireOneOf: [['label']] },
+  { name: 'connlabel', doc: 'Matches conntrack labels.', options: [opt('label', 'connlabel', 'Label bit (0 to 127) or name from connlabel.conf.', { invert: true }), flag('set', 'Set the label if absent.')], requireOneOf: [['label']] },
   {
     name: 'connlimit', doc: 'Limits the number of parallel connections per client address or network.',
     options: [
@@ -182,7 +183,7 @@ export const MATCHES: readonly ExtensionSpec[] = [
       opt('ctreplsrcport', 'port-range-xt', 'Reply source port.', { invert: true }),
       opt('ctrepldstport', 'port-range-xt', 'Reply destination port.', { invert: true }),
       opt('ctstatus', 'choice-list', 'Connection status bits.', { invert: true, params: { choices: ['NONE', 'EXPECTED', 'SEEN_REPLY', 'ASSURED', 'CONFIRMED'], ignoreCase: true, prefixes: true } }),
-      opt('ctexpire', 'uint-range', 'Remaining lifetime in seconds.', { invert: true }),
+      opt('ctexpire', 'uint-range', 'Remaining lifetime in seconds.', { invert: true, params: { min: 0, max: 0xffffffff, reversedAccepted: true } }),
       opt('ctdir', 'choice', 'Packet direction.', { params: oneOf('ORIGINAL', 'REPLY') }),
     ],
     requireOneOf: [['ctstate', 'ctproto', 'ctorigsrc', 'ctorigdst', 'ctreplsrc', 'ctrepldst', 'ctorigsrcport', 'ctorigdstport', 'ctreplsrcport', 'ctrepldstport', 'ctstatus', 'ctexpire', 'ctdir']],
@@ -224,10 +225,10 @@ export const MATCHES: readonly ExtensionSpec[] = [
       opt('hashlimit-name', 'string', 'Name of the hash table (/proc/net/ipt_hashlimit/NAME).', { params: { minLength: 1, truncatesAt: 254 } }),
       opt('hashlimit-htable-size', 'uint', 'Number of buckets.'),
       opt('hashlimit-htable-max', 'uint', 'Maximum entries.'),
-      opt('hashlimit-htable-expire', 'uint', 'Entry expiry in ms.'),
-      opt('hashlimit-htable-gcinterval', 'uint', 'Garbage collection interval in ms.'),
+      opt('hashlimit-htable-expire', 'uint', 'Entry expiry in ms (at least 1).', { params: u(0xffffffff, 1) }),
+      opt('hashlimit-htable-gcinterval', 'uint', 'Garbage collection interval in ms (at least 1).', { params: u(0xffffffff, 1) }),
       opt('hashlimit-rate-match', 'any', 'Match on the rate.', { args: [] }),
-      opt('hashlimit-rate-interval', 'uint', 'Rate sampling interval in seconds.'),
+      opt('hashlimit-rate-interval', 'uint', 'Rate sampling interval in seconds (at least 1).', { params: u(0xffffffff, 1) }),
     ],
     requireOneOf: [['hashlimit-upto', 'hashlimit-above'], ['hashlimit-name']],
     conflicts: [['hashlimit-upto', 'hashlimit-above']],
@@ -346,7 +347,7 @@ export const MATCHES: readonly ExtensionSpec[] = [
     options: [
       opt('source-port', 'port-range', 'Source port or range.', { invert: true, aliases: ['sport'] }),
       opt('destination-port', 'port-range', 'Destination port or range.', { invert: true, aliases: ['dport'] }),
-      { name: 'chunk-types', args: [{ kind: 'choice', params: oneOf('all', 'any', 'only') }, { kind: 'string' }], invert: true, doc: 'Chunk types: all|any|only TYPE[:FLAGS],…' },
+      { name: 'chunk-types', args: [{ kind: 'choice', params: oneOf('all', 'any', 'only') }, { kind: 'sctp-chunks' }], invert: true, doc: 'Chunk types: all|any|only TYPE[:FLAGS],…' },
     ],
   },
   {
@@ -494,6 +495,10 @@ export const TARGETS: readonly ExtensionSpec[] = [
   },
   { name: 'NETMAP', doc: 'Maps a whole network onto another, 1:1.', terminating: true, tables: ['nat'], options: [opt('to', 'address', 'Network to map to.')], requireOneOf: [['to']] },
   {
+    name: 'TCPOPTSTRIP', doc: 'Removes TCP options from TCP packets (mangle, -p tcp).', terminating: false, tables: ['mangle'], protocols: ['tcp', '6'],
+    options: [opt('strip-options', 'tcp-option-list', 'Options to remove: wscale, mss, sack-permitted, sack, timestamp, md5, or numbers.')],
+  },
+  {
     name: 'ECN', doc: 'Rewrites ECN bits: clears the TCP ECE/CWR flags or sets the IP ECT codepoint (TCP operations need -p tcp).', family: 'ipv4', terminating: false, tables: ['mangle'],
     options: [
       flag('ecn-tcp-remove', 'Clear the ECE and CWR flags of TCP packets.'),
@@ -559,14 +564,16 @@ export const TARGETS: readonly ExtensionSpec[] = [
   },
   {
     name: 'SYNPROXY', doc: 'Answers SYNs on behalf of a server (needs conntrack INVALID/UNTRACKED handling).', terminating: true, tables: ['filter'], hooks: ['INPUT', 'FORWARD'], protocols: ['tcp', '6'],
-    options: [opt('mss', 'uint', 'MSS.', { params: u(65535) }), opt('wscale', 'uint', 'Window scale.', { params: u(14) }), flag('sack-perm', 'SACK permitted.'), flag('timestamp', 'Timestamps.'), flag('ecn', 'ECN.')],
+    // iptables reads --mss and --wscale as plain numbers (measured: --wscale 256 and --mss 70000 are accepted).
+    options: [opt('mss', 'uint', 'MSS.'), opt('wscale', 'uint', 'Window scale.'), flag('sack-perm', 'SACK permitted.'), flag('timestamp', 'Timestamps.'), flag('ecn', 'ECN.')],
   },
   {
     name: 'TCPMSS', doc: 'Sets or clamps the MSS option of TCP SYN packets.', terminating: false, hooks: ['FORWARD', 'OUTPUT', 'POSTROUTING'], protocols: ['tcp', '6'],
     options: [opt('set-mss', 'uint', 'MSS value.', { params: u(65535) }), flag('clamp-mss-to-pmtu', 'Clamp to the path MTU minus headers.')],
     requireOneOf: [['set-mss', 'clamp-mss-to-pmtu']], conflicts: [['set-mss', 'clamp-mss-to-pmtu']],
   },
-  { name: 'TEE', doc: 'Clones the packet to another gateway.', terminating: false, tables: ['mangle'], options: [opt('gateway', 'address', 'Gateway address.'), opt('oif', 'interface', 'Output interface.')], requireOneOf: [['gateway']] },
+  // Any table (measured in filter, nat, raw and mangle).
+  { name: 'TEE', doc: 'Clones the packet to another gateway.', terminating: false, options: [opt('gateway', 'address', 'Gateway address.'), opt('oif', 'interface', 'Output interface.')], requireOneOf: [['gateway']] },
   {
     name: 'TPROXY', doc: 'Transparent proxying to a local socket (mangle PREROUTING).', terminating: true, tables: ['mangle'], hooks: ['PREROUTING'], protocols: ['tcp', 'udp', '6', '17'],
     options: [opt('on-port', 'port', 'Local port.'), opt('on-ip', 'address', 'Local address.'), opt('tproxy-mark', 'mark', 'Mark to set.')],

@@ -321,6 +321,57 @@ function checkUintRange(s: string, ctx: ValueContext, p: KindParams): ValueProbl
   return undefined;
 }
 
+/** A BPF program as "N,code jt jf k,…": N must be the number of instructions that follow. */
+function checkBpfBytecode(s: string): ValueProblem | undefined {
+  const parts = s.split(',');
+  if (parts[parts.length - 1] === '') parts.pop();
+  const n = Number(parts[0]);
+  if (!/^[0-9]+$/.test(parts[0] ?? '') || n < 1) return err('invalid-value', `invalid BPF bytecode '${s.slice(0, 40)}': it starts with the number of instructions`);
+  const ins = parts.slice(1);
+  if (ins.some((x) => !/^\s*[0-9]+ [0-9]+ [0-9]+ [0-9]+\s*$/.test(x))) return err('invalid-value', 'invalid BPF bytecode: each instruction is four numbers "code jt jf k"');
+  if (ins.length !== n) return err('invalid-value', `BPF bytecode says ${n} instruction${n === 1 ? '' : 's'} but has ${ins.length} (bpf: parsed program length differs from the encoded length)`);
+  return undefined;
+}
+
+/** connlabel's --label: a bit number 0 to 127, or a name looked up on the restoring host. */
+function checkConnlabel(s: string): ValueProblem | undefined {
+  if (/^[0-9]+$/.test(s)) return Number(s) > 127 ? err('invalid-value', `connlabel bit ${s} is out of range: 0 to 127`) : undefined;
+  return s === '' ? err('invalid-value', 'empty connlabel name') : undefined;
+}
+
+/** The SCTP chunk types of --chunk-types (any case), with the flags each may carry. */
+const SCTP_CHUNK_FLAGS: ReadonlyMap<string, string> = new Map([
+  ['DATA', 'UBE'], ['INIT', ''], ['INIT_ACK', ''], ['SACK', ''], ['HEARTBEAT', ''], ['HEARTBEAT_ACK', ''], ['ABORT', 'T'], ['SHUTDOWN', ''],
+  ['SHUTDOWN_ACK', ''], ['ERROR', ''], ['COOKIE_ECHO', ''], ['COOKIE_ACK', ''], ['ECN_ECNE', ''], ['ECN_CWR', ''], ['SHUTDOWN_COMPLETE', 'T'],
+  ['ASCONF', ''], ['ASCONF_ACK', ''], ['FORWARD_TSN', ''], ['ALL', ''], ['NONE', ''],
+]);
+
+function checkSctpChunks(s: string): ValueProblem | undefined {
+  for (const item of s.split(',')) {
+    const [name, flags] = item.split(':');
+    const allowed = SCTP_CHUNK_FLAGS.get(name.toUpperCase());
+    if (allowed === undefined) return err('invalid-value', `unknown SCTP chunk type '${name}': expected ${[...SCTP_CHUNK_FLAGS.keys()].join(', ')}`);
+    if (flags !== undefined && [...flags].some((f) => !allowed.includes(f.toUpperCase()))) {
+      return err('invalid-value', `invalid flags '${flags}' for SCTP chunk ${name.toUpperCase()}: ${allowed ? `it takes ${[...allowed].join(', ')} (lower case: the flag unset)` : 'it takes none'}`);
+    }
+  }
+  return undefined;
+}
+
+/** TCPOPTSTRIP's option list: names or option numbers 0 to 255. */
+const TCP_OPTION_NUMBERS: ReadonlyMap<string, number> = new Map([['mss', 2], ['wscale', 3], ['sack-permitted', 4], ['sack', 5], ['timestamp', 8], ['md5', 19]]);
+function checkTcpOptionList(s: string): ValueProblem | undefined {
+  const seen = new Set<number>();
+  for (const o of s.split(',')) {
+    const n = TCP_OPTION_NUMBERS.get(o) ?? (/^[0-9]+$/.test(o) && Number(o) <= 255 ? Number(o) : undefined);
+    if (n === undefined) return err('invalid-value', `unknown TCP option '${o}': expected ${[...TCP_OPTION_NUMBERS.keys()].join(', ')} or a number from 0 to 255`);
+    // A name and its number are the same option (timestamp is 8): iptables refuses it twice.
+    if (seen.has(n)) return err('invalid-value', `TCP option ${n} (${o}) is listed twice`);
+    seen.add(n);
+  }
+  return undefined;
+}
+
 /** statistic's --probability: a decimal number from 0 to 1. */
 function checkProbability(s: string): ValueProblem | undefined {
   if (!/^(\d+\.?\d*|\.\d+)$/.test(s) || Number(s) > 1) return err('invalid-value', `invalid probability '${s}': expected a number from 0 to 1, such as 0.25`);
@@ -561,8 +612,8 @@ function checkTimeOfDay(s: string): ValueProblem | undefined {
 
 function checkDateTime(s: string): ValueProblem | undefined {
   const m = /^([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2})(?:T([0-9]{2})(?::([0-9]{2})(?::([0-9]{2}))?)?)?)?)?$/.exec(s);
-  // The kernel stores seconds since 1970 in 32 bits, so dates from 2038 on are refused.
-  if (m && Number(m[1]) >= 1970 && Number(m[1]) <= 2037 && (m[2] === undefined || (Number(m[2]) >= 1 && Number(m[2]) <= 12)) && (m[3] === undefined || (Number(m[3]) >= 1 && Number(m[3]) <= 31)) && (m[4] === undefined || Number(m[4]) <= 23) && (m[5] === undefined || Number(m[5]) <= 59) && (m[6] === undefined || Number(m[6]) <= 59)) return undefined;
+  // libxt_time takes the years 1970 to 2038 (measured: 2038-12-31 is accepted, 2039-01-01 refused).
+  if (m && Number(m[1]) >= 1970 && Number(m[1]) <= 2038 && (m[2] === undefined || (Number(m[2]) >= 1 && Number(m[2]) <= 12)) && (m[3] === undefined || (Number(m[3]) >= 1 && Number(m[3]) <= 31)) && (m[4] === undefined || Number(m[4]) <= 23) && (m[5] === undefined || Number(m[5]) <= 59) && (m[6] === undefined || Number(m[6]) <= 59)) return undefined;
   return err('invalid-value', `invalid date '${s}': expected YYYY[-MM[-DD[Thh[:mm[:ss]]]]]`);
 }
 
@@ -796,6 +847,10 @@ export const VALIDATORS: Readonly<Record<string, Validator>> = {
   owner: checkOwner,
   'ct-zone': checkCtZone,
   probability: checkProbability,
+  'bpf-bytecode': checkBpfBytecode,
+  connlabel: checkConnlabel,
+  'sctp-chunks': checkSctpChunks,
+  'tcp-option-list': checkTcpOptionList,
   u32: checkU32,
   'ipv6-headers': checkIpv6Headers,
   'prefix-len': (s, c) => checkUint(s, c, { max: c.family === 'ipv6' ? 128 : 32 }),
