@@ -182,6 +182,9 @@ const HAND_CASES: readonly HandCase[] = [
   { id: 'hand-tcpoptstrip', description: 'TCPOPTSTRIP names and numbers', family: 'ipv4', expect: 'accept', text: table('mangle', ':PREROUTING ACCEPT [0:0]', '-A PREROUTING -p tcp -j TCPOPTSTRIP --strip-options wscale,mss,sack-permitted,sack,timestamp,md5,7,255') },
   { id: 'hand-tcpoptstrip-twice', description: 'TCPOPTSTRIP timestamp,8 (the same option)', family: 'ipv4', expect: 'reject', text: table('mangle', ':PREROUTING ACCEPT [0:0]', '-A PREROUTING -p tcp -j TCPOPTSTRIP --strip-options timestamp,8') },
   { id: 'hand-tcpoptstrip-filter', description: 'TCPOPTSTRIP in filter', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -p tcp -j TCPOPTSTRIP --strip-options mss') },
+  { id: 'hand-netmap-long-prefix', description: 'NETMAP --to 10.0.0.0/33 (read as /32)', family: 'ipv4', expect: 'accept', text: nat('-A PREROUTING -j NETMAP --to 10.0.0.0/33') },
+  { id: 'hand-v6-netmap-long-prefix', description: 'ip6tables NETMAP --to 2001:db8::/129', family: 'ipv6', expect: 'reject', text: nat('-A PREROUTING -j NETMAP --to 2001:db8::/129') },
+  { id: 'hand-nflog-threshold-zero', description: 'NFLOG --nflog-threshold 0', family: 'ipv4', expect: 'accept', text: filter('-A INPUT -j NFLOG --nflog-threshold 0') },
   // The nf_tables jump stack (see checkJumpDepth in validate.ts).
   { id: 'hand-jump-depth-15', description: 'user chains 15 jumps deep (the most nf_tables allows)', family: 'ipv4', expect: 'accept', text: jumpLine(15, '-j') },
   { id: 'hand-jump-depth-16', description: 'user chains 16 jumps deep', family: 'ipv4', expect: 'reject', text: jumpLine(16, '-j') },

@@ -493,7 +493,7 @@ export const TARGETS: readonly ExtensionSpec[] = [
     name: 'REDIRECT', doc: 'Redirects the packet to the local machine (destination NAT to a local address).', terminating: true, tables: ['nat'], hooks: NAT_HOOKS_DST,
     options: [opt('to-ports', 'to-ports', 'Destination port range.'), flag('random', 'Randomise the port.')],
   },
-  { name: 'NETMAP', doc: 'Maps a whole network onto another, 1:1.', terminating: true, tables: ['nat'], options: [opt('to', 'address', 'Network to map to.')], requireOneOf: [['to']] },
+  { name: 'NETMAP', doc: 'Maps a whole network onto another, 1:1.', terminating: true, tables: ['nat'], options: [opt('to', 'netmap-address', 'Network to map to.')], requireOneOf: [['to']] },
   {
     name: 'TCPOPTSTRIP', doc: 'Removes TCP options from TCP packets (mangle, -p tcp).', terminating: false, tables: ['mangle'], protocols: ['tcp', '6'],
     options: [opt('strip-options', 'tcp-option-list', 'Options to remove: wscale, mss, sack-permitted, sack, timestamp, md5, or numbers.')],
@@ -533,7 +533,7 @@ export const TARGETS: readonly ExtensionSpec[] = [
     name: 'NFLOG', doc: 'Sends the packet to nfnetlink_log and continues.', terminating: false,
     options: [
       opt('nflog-group', 'uint', 'Group 0-65535.', { params: u(65535) }), opt('nflog-prefix', 'string', 'Prefix, at most 63 characters.', { params: { maxLength: 63 } }),
-      opt('nflog-range', 'uint', 'Bytes to copy (deprecated).'), opt('nflog-size', 'uint', 'Bytes to copy.'), opt('nflog-threshold', 'uint', 'Queue threshold.', { params: u(65535, 1) }),
+      opt('nflog-range', 'uint', 'Bytes to copy (deprecated).'), opt('nflog-size', 'uint', 'Bytes to copy.'), opt('nflog-threshold', 'uint', 'Queue threshold (0: the default).', { params: u(65535) }),
     ],
   },
   { name: 'ULOG', doc: 'Removed from the kernel; use NFLOG.', terminating: false, unavailable: 'the ULOG target was removed from Linux 3.17; use NFLOG', options: [opt('ulog-nlgroup', 'uint', 'Group.'), opt('ulog-prefix', 'string', 'Prefix.'), opt('ulog-cprange', 'uint', 'Bytes.'), opt('ulog-qthreshold', 'uint', 'Threshold.')] },

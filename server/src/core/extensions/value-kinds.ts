@@ -321,6 +321,16 @@ function checkUintRange(s: string, ctx: ValueContext, p: KindParams): ValueProbl
   return undefined;
 }
 
+/**
+ * NETMAP's --to: an address or network. iptables (IPv4) reads a prefix longer than 32 as /32
+ * (measured: `10.0.0.0/33` and `/40` are saved as `/32`); ip6tables refuses `/129`.
+ */
+function checkNetmapAddress(s: string, ctx: ValueContext): ValueProblem | undefined {
+  const m = /^(.*)\/([0-9]+)$/.exec(s);
+  if (m && ctx.family !== 'ipv6' && Number(m[2]) > 32) return checkAddress(m[1], ctx) ?? warn('truncated-value', `prefix /${m[2]} is longer than 32: iptables reads it as /32, a single address`);
+  return checkAddress(s, ctx);
+}
+
 /** A BPF program as "N,code jt jf k,…": N must be the number of instructions that follow. */
 function checkBpfBytecode(s: string): ValueProblem | undefined {
   const parts = s.split(',');
@@ -848,6 +858,7 @@ export const VALIDATORS: Readonly<Record<string, Validator>> = {
   'ct-zone': checkCtZone,
   probability: checkProbability,
   'bpf-bytecode': checkBpfBytecode,
+  'netmap-address': checkNetmapAddress,
   connlabel: checkConnlabel,
   'sctp-chunks': checkSctpChunks,
   'tcp-option-list': checkTcpOptionList,
