@@ -185,6 +185,8 @@ const HAND_CASES: readonly HandCase[] = [
   { id: 'hand-netmap-long-prefix', description: 'NETMAP --to 10.0.0.0/33 (read as /32)', family: 'ipv4', expect: 'accept', text: nat('-A PREROUTING -j NETMAP --to 10.0.0.0/33') },
   { id: 'hand-v6-netmap-long-prefix', description: 'ip6tables NETMAP --to 2001:db8::/129', family: 'ipv6', expect: 'reject', text: nat('-A PREROUTING -j NETMAP --to 2001:db8::/129') },
   { id: 'hand-nflog-threshold-zero', description: 'NFLOG --nflog-threshold 0', family: 'ipv4', expect: 'accept', text: filter('-A INPUT -j NFLOG --nflog-threshold 0') },
+  { id: 'hand-v6-mh-types', description: 'mh types by name, any case, and ranges', family: 'ipv6', expect: 'accept', text: filter('-A INPUT -p mh -m mh --mh-type BU -j DROP', '-A INPUT -p mh -m mh --mh-type bu:be -j DROP', '-A INPUT -p mh -m mh --mh-type 3:5 -j DROP') },
+  { id: 'hand-v6-mh-type-bad', description: 'mh type 256', family: 'ipv6', expect: 'reject', text: filter('-A INPUT -p mh -m mh --mh-type 5:256 -j DROP') },
   // The nf_tables jump stack (see checkJumpDepth in validate.ts).
   { id: 'hand-jump-depth-15', description: 'user chains 15 jumps deep (the most nf_tables allows)', family: 'ipv4', expect: 'accept', text: jumpLine(15, '-j') },
   { id: 'hand-jump-depth-16', description: 'user chains 16 jumps deep', family: 'ipv4', expect: 'reject', text: jumpLine(16, '-j') },

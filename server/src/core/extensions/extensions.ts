@@ -429,7 +429,7 @@ export const MATCHES: readonly ExtensionSpec[] = [
   { name: 'hbh', doc: 'Matches the IPv6 hop-by-hop header.', family: 'ipv6', options: [opt('hbh-len', 'uint', 'Length.', { invert: true }), opt('hbh-opts', 'string', 'Options.')] },
   { name: 'dst', doc: 'Matches the IPv6 destination options header.', family: 'ipv6', options: [opt('dst-len', 'uint', 'Length.', { invert: true }), opt('dst-opts', 'string', 'Options.')] },
   { name: 'rt', doc: 'Matches the IPv6 routing header.', family: 'ipv6', options: [opt('rt-type', 'uint', 'Type.', { invert: true }), opt('rt-segsleft', 'uint-range', 'Segments left.', { invert: true }), opt('rt-len', 'uint', 'Length.', { invert: true }), flag('rt-0-res', 'Reserved field.'), opt('rt-0-addrs', 'string', 'Addresses.'), flag('rt-0-not-strict', 'Not strict.')] },
-  { name: 'mh', doc: 'Matches the IPv6 mobility header type.', family: 'ipv6', protocols: ['mh', 'ipv6-mh', '135'], options: [opt('mh-type', 'string', 'Type or range.', { invert: true })] },
+  { name: 'mh', doc: 'Matches the IPv6 mobility header type.', family: 'ipv6', protocols: ['mh', 'ipv6-mh', '135'], options: [opt('mh-type', 'mh-type', 'Type or range (names such as binding-update, bu, or 0 to 255).', { invert: true })] },
   { name: 'ipv6header', doc: 'Matches IPv6 extension headers present.', family: 'ipv6', options: [opt('header', 'ipv6-headers', 'Header list.', { invert: true }), flag('soft', 'Match if any is present.')], requireOneOf: [['header']] },
   {
     name: 'srh', doc: 'Matches the IPv6 segment routing header.', family: 'ipv6',

@@ -331,6 +331,20 @@ function checkNetmapAddress(s: string, ctx: ValueContext): ValueProblem | undefi
   return checkAddress(s, ctx);
 }
 
+/** Mobility header types by name (any case), as libip6t_mh knows them. */
+const MH_TYPES = ['binding-refresh-request', 'brr', 'home-test-init', 'hoti', 'careof-test-init', 'coti', 'home-test', 'hot', 'careof-test', 'cot', 'binding-update', 'bu', 'binding-acknowledgement', 'ba', 'binding-error', 'be'];
+
+/** `-m mh --mh-type`: a type or a range TYPE:TYPE, each a name or a number from 0 to 255. */
+function checkMhType(s: string): ValueProblem | undefined {
+  const parts = s.split(':');
+  if (parts.length > 2) return err('invalid-value', `invalid MH type range '${s}': expected TYPE or TYPE:TYPE`);
+  for (const x of parts) {
+    if (/^[0-9]+$/.test(x) ? Number(x) <= 255 : MH_TYPES.includes(x.toLowerCase())) continue;
+    return err('invalid-value', `invalid MH type '${x}': expected a number from 0 to 255 or one of ${MH_TYPES.join(', ')}`);
+  }
+  return undefined;
+}
+
 /** A BPF program as "N,code jt jf k,…": N must be the number of instructions that follow. */
 function checkBpfBytecode(s: string): ValueProblem | undefined {
   const parts = s.split(',');
@@ -858,6 +872,7 @@ export const VALIDATORS: Readonly<Record<string, Validator>> = {
   'ct-zone': checkCtZone,
   probability: checkProbability,
   'bpf-bytecode': checkBpfBytecode,
+  'mh-type': checkMhType,
   'netmap-address': checkNetmapAddress,
   connlabel: checkConnlabel,
   'sctp-chunks': checkSctpChunks,
