@@ -7,7 +7,7 @@ import { readFileSync, statSync, readdirSync, type Stats } from 'node:fs';
 import { join, relative } from 'node:path';
 import { check, DIAGNOSTIC_CODES, type Diagnostic, type Family, type SeverityOverrides } from '../core/index.ts';
 import { formatSarif, formatText, type FileReport } from './format.ts';
-import { readInput } from './read-input.ts';
+import { kindProblem, readInput, statProblem } from './read-input.ts';
 import { GEN_USAGE, GenUsageError, runGen } from './gen.ts';
 import { runTrace, TraceUsageError } from './trace.ts';
 import { FMT_USAGE, FmtUsageError, runFmt } from './fmt.ts';
@@ -91,9 +91,8 @@ function collectFiles(paths: readonly string[], note: (s: string) => void): stri
     try {
       st = statSync(p);
     } catch (e) {
-      const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message;
-      if (explicit) throw new Error(`cannot read '${p}': ${reason}`);
-      note(`iptables-lsp: skipped '${p}': ${reason}\n`);
+      if (explicit) throw new Error(`cannot read '${p}': ${statProblem(e)}`);
+      note(`iptables-lsp: skipped '${p}': ${statProblem(e)}\n`);
       return;
     }
     if (st.isDirectory()) {
@@ -107,15 +106,10 @@ function collectFiles(paths: readonly string[], note: (s: string) => void): stri
       return;
     }
     if (!explicit && !looksLikeRulesFile(p)) return;
-    // A pipe given by name is read (iptables-lsp check <(iptables-save)); one found while searching
-    // is not (nothing may ever write to it); devices and sockets never are.
-    if (!st.isFile() && !(explicit && st.isFIFO())) {
-      const what = st.isFIFO() ? 'a named pipe' : 'not a file (a device or socket)';
-      if (explicit) throw new Error(`cannot read '${p}': ${what}`);
-      note(`iptables-lsp: skipped '${p}': ${what}\n`);
-      return;
-    }
-    files.push(p);
+    const why = kindProblem(st, explicit);
+    if (why && explicit) throw new Error(`cannot read '${p}': ${why}`);
+    if (why) note(`iptables-lsp: skipped '${p}': ${why}\n`);
+    else files.push(p);
   };
   for (const p of paths) {
     if (p === '-') files.push(p);

@@ -452,8 +452,7 @@ function checkRuleInChain(r: Rule, info: RuleInfo, t: Table, sink: Sink): void {
   if (target?.name === 'ECN') {
     // The TCP operations rewrite TCP flags: the kernel refuses them unless the rule says -p tcp.
     const tcpOp = target.options.find((o) => o.name === 'ecn-tcp-remove' || o.name === 'ecn-tcp-cwr' || o.name === 'ecn-tcp-ece');
-    const tcp = info.protocol !== undefined && !info.protocolNegated && protocolNumberOf(info.protocol) === 6;
-    if (tcpOp && !tcp && !/^6$/.test(info.protocol ?? '')) sink.add(argSpan(tcpOp.nameArg), 'protocol-required', `ECN --${tcpOp.name} changes TCP flags: the rule needs -p tcp (the kernel refuses it otherwise)`);
+    if (tcpOp && ruleProtocol(info) !== 6) sink.add(argSpan(tcpOp.nameArg), 'protocol-required', `ECN --${tcpOp.name} changes TCP flags: the rule needs -p tcp (the kernel refuses it otherwise)`);
   }
   for (const m of info.matches) {
     const num = (name: string): { n: number; o: NonNullable<ReturnType<typeof m.options.find>> } | undefined => {
@@ -464,8 +463,7 @@ function checkRuleInChain(r: Rule, info: RuleInfo, t: Table, sink: Sink): void {
     if (m.name === 'ecn') {
       // The TCP bits are only read from TCP packets: the kernel refuses them without -p tcp.
       const tcpBit = m.options.find((o) => o.name === 'ecn-tcp-cwr' || o.name === 'ecn-tcp-ece');
-      const tcp = info.protocol !== undefined && !info.protocolNegated && (protocolNumberOf(info.protocol) === 6 || info.protocol === '6');
-      if (tcpBit && !tcp) sink.add(argSpan(tcpBit.nameArg), 'protocol-required', `--${tcpBit.name} reads a TCP flag: the rule needs -p tcp (the kernel refuses it otherwise)`);
+      if (tcpBit && ruleProtocol(info) !== 6) sink.add(argSpan(tcpBit.nameArg), 'protocol-required', `--${tcpBit.name} reads a TCP flag: the rule needs -p tcp (the kernel refuses it otherwise)`);
     }
     if (m.name === 'policy') {
       // libxt_policy: tunnel endpoints belong to tunnel-mode elements (checked per --next element).
@@ -498,6 +496,13 @@ function checkRuleInChain(r: Rule, info: RuleInfo, t: Table, sink: Sink): void {
   }
 }
 
+/** The protocol number of the rule's own `-p` (name or number), or undefined when absent or negated. */
+function ruleProtocol(info: RuleInfo): number | undefined {
+  const p = info.protocol;
+  if (p === undefined || info.protocolNegated) return undefined;
+  return /^[0-9]+$/.test(p) ? Number(p) : protocolNumberOf(p);
+}
+
 /**
  * The conntrack helpers `-j CT --helper` can attach, by the name the kernel registers them under
  * (case-sensitive) and the protocols they serve (measured with kernel 6.18: docs/iptables-restore-behaviour.md).
@@ -523,7 +528,7 @@ function checkCtHelper(info: RuleInfo, sink: Sink): void {
     sink.add(argSpan(value), 'invalid-value', `CT --helper ${value.value}: the kernel has no conntrack helper of that name${same ? ` (names are case-sensitive: ${same})` : ` (helpers: ${[...CT_HELPERS.keys()].join(', ')})`}; the rule is refused`);
     return;
   }
-  const number = info.protocol === undefined || info.protocolNegated ? undefined : /^[0-9]+$/.test(info.protocol) ? Number(info.protocol) : protocolNumberOf(info.protocol);
+  const number = ruleProtocol(info);
   const proto = number === 6 ? 'tcp' : number === 17 ? 'udp' : undefined;
   if (!proto || !protos.includes(proto)) {
     sink.add(argSpan(value), 'missing-option', `CT --helper ${value.value} serves ${protos.join(' and ')} only: the rule itself needs -p ${protos.join(' or -p ')} (the kernel looks the helper up by the rule's protocol and refuses the rule otherwise)`);
