@@ -9,7 +9,7 @@ import type { Diagnostic, RelatedInfo, Severity } from './diagnostics.ts';
 import { DIAGNOSTIC_CODES } from './diagnostics.ts';
 import { BUILTIN_CHAINS, TABLES, STANDARD_TARGETS, TARGET_BY_NAME, type ExtensionSpec, type Hook } from './extensions/extensions.ts';
 import { outgoingJumps, reachingHooks, ruleKey, type Chain, type Model, type ModelObserver, type Rule, type Span, type Table } from './model.ts';
-import { suggest, type RuleInfo } from './rule.ts';
+import { suggest, type OptionUse, type RuleInfo } from './rule.ts';
 import { protocolNumberOf } from './extensions/value-kinds.ts';
 
 /** Commands whose chain argument must name an existing chain. */
@@ -455,7 +455,8 @@ function checkRuleInChain(r: Rule, info: RuleInfo, t: Table, sink: Sink): void {
     if (tcpOp && ruleProtocol(info) !== 6) sink.add(argSpan(tcpOp.nameArg), 'protocol-required', `ECN --${tcpOp.name} changes TCP flags: the rule needs -p tcp (the kernel refuses it otherwise)`);
   }
   for (const m of info.matches) {
-    const num = (name: string): { n: number; o: NonNullable<ReturnType<typeof m.options.find>> } | undefined => {
+    // An option's value when it is a plain decimal number.
+    const num = (name: string): { n: number; o: OptionUse } | undefined => {
       const o = m.options.find((x) => x.name === name);
       const v = o?.values[0]?.value;
       return o && v !== undefined && /^[0-9]+$/.test(v) ? { n: Number(v), o } : undefined;
@@ -467,7 +468,7 @@ function checkRuleInChain(r: Rule, info: RuleInfo, t: Table, sink: Sink): void {
     }
     if (m.name === 'policy') {
       // libxt_policy: tunnel endpoints belong to tunnel-mode elements (checked per --next element).
-      let element: { tunnel: boolean; endpoint?: (typeof m.options)[number] } = { tunnel: false };
+      let element: { tunnel: boolean; endpoint?: OptionUse } = { tunnel: false };
       const elements = [element];
       for (const o of m.options) {
         if (o.name === 'next') elements.push((element = { tunnel: false }));
