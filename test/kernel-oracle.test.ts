@@ -187,6 +187,13 @@ const HAND_CASES: readonly HandCase[] = [
   { id: 'hand-nflog-threshold-zero', description: 'NFLOG --nflog-threshold 0', family: 'ipv4', expect: 'accept', text: filter('-A INPUT -j NFLOG --nflog-threshold 0') },
   { id: 'hand-v6-mh-types', description: 'mh types by name, any case, and ranges', family: 'ipv6', expect: 'accept', text: filter('-A INPUT -p mh -m mh --mh-type BU -j DROP', '-A INPUT -p mh -m mh --mh-type bu:be -j DROP', '-A INPUT -p mh -m mh --mh-type 3:5 -j DROP') },
   { id: 'hand-v6-mh-type-bad', description: 'mh type 256', family: 'ipv6', expect: 'reject', text: filter('-A INPUT -p mh -m mh --mh-type 5:256 -j DROP') },
+  // Hooks that depend on an option (found by probing tables and hooks).
+  { id: 'hand-tcpmss-set-any-hook', description: 'TCPMSS --set-mss in mangle PREROUTING and filter INPUT', family: 'ipv4', expect: 'accept', text: `${table('mangle', ':PREROUTING ACCEPT [0:0]', '-A PREROUTING -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1400')}${filter('-A INPUT -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1400')}` },
+  { id: 'hand-tcpmss-clamp-prerouting', description: 'TCPMSS --clamp-mss-to-pmtu in mangle PREROUTING', family: 'ipv4', expect: 'reject', text: table('mangle', ':PREROUTING ACCEPT [0:0]', '-A PREROUTING -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu') },
+  { id: 'hand-devgroup-dst-input', description: 'devgroup --dst-group in INPUT', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -m devgroup --dst-group 1 -j ACCEPT') },
+  { id: 'hand-devgroup-src-output', description: 'devgroup --src-group in OUTPUT', family: 'ipv4', expect: 'reject', text: filter('-A OUTPUT -m devgroup --src-group 1 -j ACCEPT') },
+  { id: 'hand-policy-dir-hooks', description: 'policy --dir in in OUTPUT', family: 'ipv4', expect: 'reject', text: filter('-A OUTPUT -m policy --dir in --pol none -j ACCEPT') },
+  { id: 'hand-policy-dir-valid', description: 'policy --dir out in FORWARD, --dir in in mangle PREROUTING', family: 'ipv4', expect: 'accept', text: `${filter('-A FORWARD -m policy --dir out --pol none -j ACCEPT')}${table('mangle', ':PREROUTING ACCEPT [0:0]', '-A PREROUTING -m policy --dir in --pol none -j ACCEPT')}` },
   // The nf_tables jump stack (see checkJumpDepth in validate.ts).
   { id: 'hand-jump-depth-15', description: 'user chains 15 jumps deep (the most nf_tables allows)', family: 'ipv4', expect: 'accept', text: jumpLine(15, '-j') },
   { id: 'hand-jump-depth-16', description: 'user chains 16 jumps deep', family: 'ipv4', expect: 'reject', text: jumpLine(16, '-j') },

@@ -337,9 +337,16 @@ export class CommandChecks implements ModelObserver {
     };
     const target = info.target;
     if (target?.spec && appliesIn(target.spec, t)) add({ allowed: target.spec.hooks!, where: argSpan(target.nameArg), what: described('target', target.spec.name) });
+    for (const o of target?.options ?? []) if (o.spec?.hooks) add({ allowed: o.spec.hooks, where: argSpan(o.nameArg), what: described('option', o.name) });
     for (const m of info.matches) {
       if (m.spec && m.nameArg && appliesIn(m.spec, t)) add({ allowed: m.spec.hooks!, where: argSpan(m.nameArg), what: described('match', m.spec.name) });
       for (const o of m.options) if (o.spec?.hooks) add({ allowed: o.spec.hooks, where: argSpan(o.nameArg), what: described('option', o.name) });
+      // policy's direction decides its hooks: the decoded input side, or the output side.
+      if (m.name === 'policy') {
+        const dir = m.options.find((o) => o.name === 'dir');
+        const value = dir?.values[0]?.value;
+        if (dir && (value === 'in' || value === 'out')) add({ allowed: value === 'in' ? ['PREROUTING', 'INPUT', 'FORWARD'] : ['FORWARD', 'OUTPUT', 'POSTROUTING'], where: argSpan(dir.nameArg), what: `option --dir ${value}` });
+      }
       // physdev's output-side tests need --physdev-is-bridged in OUTPUT, as xt_physdev checks.
       if (m.name === 'physdev') {
         const outOpt = m.options.find((o) => o.name === 'physdev-out' || o.name === 'physdev-is-out');

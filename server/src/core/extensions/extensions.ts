@@ -200,7 +200,10 @@ export const MATCHES: readonly ExtensionSpec[] = [
   },
   {
     name: 'devgroup', doc: 'Matches the device group of the in/out interface.',
-    options: [opt('src-group', 'mark', 'Input device group.', { invert: true }), opt('dst-group', 'mark', 'Output device group.', { invert: true })],
+    options: [
+      opt('src-group', 'mark', 'Input device group (PREROUTING, INPUT, FORWARD).', { invert: true, hooks: ['PREROUTING', 'INPUT', 'FORWARD'] }),
+      opt('dst-group', 'mark', 'Output device group (FORWARD, OUTPUT, POSTROUTING).', { invert: true, hooks: ['FORWARD', 'OUTPUT', 'POSTROUTING'] }),
+    ],
     requireOneOf: [['src-group', 'dst-group']],
   },
   {
@@ -568,8 +571,9 @@ export const TARGETS: readonly ExtensionSpec[] = [
     options: [opt('mss', 'uint', 'MSS.'), opt('wscale', 'uint', 'Window scale.'), flag('sack-perm', 'SACK permitted.'), flag('timestamp', 'Timestamps.'), flag('ecn', 'ECN.')],
   },
   {
-    name: 'TCPMSS', doc: 'Sets or clamps the MSS option of TCP SYN packets.', terminating: false, hooks: ['FORWARD', 'OUTPUT', 'POSTROUTING'], protocols: ['tcp', '6'],
-    options: [opt('set-mss', 'uint', 'MSS value.', { params: u(65535) }), flag('clamp-mss-to-pmtu', 'Clamp to the path MTU minus headers.')],
+    // --set-mss works in every hook; only clamping needs the route, so the output side (measured).
+    name: 'TCPMSS', doc: 'Sets or clamps the MSS option of TCP SYN packets.', terminating: false, protocols: ['tcp', '6'],
+    options: [opt('set-mss', 'uint', 'MSS value.', { params: u(65535) }), flag('clamp-mss-to-pmtu', 'Clamp to the path MTU minus headers (FORWARD, OUTPUT, POSTROUTING).', { hooks: ['FORWARD', 'OUTPUT', 'POSTROUTING'] })],
     requireOneOf: [['set-mss', 'clamp-mss-to-pmtu']], conflicts: [['set-mss', 'clamp-mss-to-pmtu']],
   },
   // Any table (measured in filter, nat, raw and mangle).
