@@ -668,6 +668,15 @@ function finalChecks(rule: RuleInfo, family: Family, args: readonly Arg[], probl
   if (listed && negated && listed !== negated) {
     report(negated.negation ?? negated.nameArg, 'invalid-address', `'!' is not allowed when -${listed.name} lists several addresses (${listed.values[0].value}): iptables expands the list into one rule per address`);
   }
+  /** A module, target or option that needs the rule's own `-p` (not negated) to be one of `protocols`. */
+  const requireProtocol = (protocols: readonly string[], where: Arg | undefined, what: string): void => {
+    const p = rule.protocol;
+    const num = protocolNumber(p);
+    if (!where || (p !== undefined && !rule.protocolNegated && protocols.some((q) => q === p || protocolNumber(q) === num))) return;
+    const want = protocols.filter((q) => !/^[0-9]+$/.test(q)).map((q) => `-p ${q}`).join("', '");
+    const why = p === undefined ? 'the rule has no -p' : rule.protocolNegated ? `the protocol is negated (! -p ${p})` : `the rule says -p ${p}`;
+    report(where, 'protocol-required', `${what} needs '${want}', but ${why}`);
+  };
   const checkExt = (ext: ExtensionSpec, owner: { options: OptionUse[] }, where: Arg | undefined, kind: 'match' | 'target'): void => {
     if (!where) return;
     for (const group of ext.requireOneOf ?? []) {
@@ -684,16 +693,8 @@ function finalChecks(rule: RuleInfo, family: Family, args: readonly Arg[], probl
       const oy = owner.options.find((o) => o.spec?.name === y);
       if (ox && oy) report(oy.nameArg, 'conflicting-options', `--${y} cannot be combined with --${x} in the ${ext.name} ${kind}`);
     }
-    if (ext.protocols) {
-      const p = rule.protocol;
-      const num = protocolNumber(p);
-      const ok = p !== undefined && !rule.protocolNegated && ext.protocols.some((q) => q === p || protocolNumber(q) === num);
-      if (!ok) {
-        const want = ext.protocols.filter((q) => !/^[0-9]+$/.test(q)).map((q) => `-p ${q}`).join("', '");
-        const why = p === undefined ? 'the rule has no -p' : rule.protocolNegated ? `the protocol is negated (! -p ${p})` : `the rule says -p ${p}`;
-        report(where, 'protocol-required', `the ${ext.name} ${kind} needs '${want}', but ${why}`);
-      }
-    }
+    if (ext.protocols) requireProtocol(ext.protocols, where, `the ${ext.name} ${kind}`);
+    for (const o of owner.options) if (o.spec?.protocols) requireProtocol(o.spec.protocols, o.nameArg, `--${o.spec.name} of the ${ext.name} ${kind}`);
   };
   for (const m of rule.matches) if (m.spec) checkExt(m.spec, m, m.nameArg ?? m.options[0]?.nameArg, 'match');
   if (rule.target?.spec) checkExt(rule.target.spec, rule.target, rule.target.nameArg, 'target');

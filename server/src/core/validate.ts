@@ -456,11 +456,6 @@ function checkRuleInChain(r: Rule, info: RuleInfo, t: Table, sink: Sink): void {
     const timeout = target.options.find((o) => o.name === 'timeout')?.values[0];
     if (timeout) sink.add(argSpan(timeout), 'missing-ct-timeout', `CT --timeout ${timeout.value}: create the timeout policy (nfct add timeout ${timeout.value} …) before restoring, or the kernel rejects the rule`);
   }
-  if (target?.name === 'ECN') {
-    // The TCP operations rewrite TCP flags: the kernel refuses them unless the rule says -p tcp.
-    const tcpOp = target.options.find((o) => o.name === 'ecn-tcp-remove' || o.name === 'ecn-tcp-cwr' || o.name === 'ecn-tcp-ece');
-    if (tcpOp && ruleProtocol(info) !== 6) sink.add(argSpan(tcpOp.nameArg), 'protocol-required', `ECN --${tcpOp.name} changes TCP flags: the rule needs -p tcp (the kernel refuses it otherwise)`);
-  }
   for (const m of info.matches) {
     // An option's value when it is a plain decimal number.
     const num = (name: string): { n: number; o: OptionUse } | undefined => {
@@ -468,11 +463,6 @@ function checkRuleInChain(r: Rule, info: RuleInfo, t: Table, sink: Sink): void {
       const v = o?.values[0]?.value;
       return o && v !== undefined && /^[0-9]+$/.test(v) ? { n: Number(v), o } : undefined;
     };
-    if (m.name === 'ecn') {
-      // The TCP bits are only read from TCP packets: the kernel refuses them without -p tcp.
-      const tcpBit = m.options.find((o) => o.name === 'ecn-tcp-cwr' || o.name === 'ecn-tcp-ece');
-      if (tcpBit && ruleProtocol(info) !== 6) sink.add(argSpan(tcpBit.nameArg), 'protocol-required', `--${tcpBit.name} reads a TCP flag: the rule needs -p tcp (the kernel refuses it otherwise)`);
-    }
     if (m.name === 'policy') {
       // libxt_policy: tunnel endpoints belong to tunnel-mode elements (checked per --next element).
       let element: { tunnel: boolean; endpoint?: OptionUse } = { tunnel: false };

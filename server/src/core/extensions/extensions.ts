@@ -34,6 +34,8 @@ export interface OptionSpec {
   readonly invert?: boolean;
   /** Whether the option may be given more than once in a rule. */
   readonly multi?: boolean;
+  /** The rule must say `-p` with one of these protocols, not negated, when it uses this option. */
+  readonly protocols?: readonly string[];
   /** A one-line description, shown on hover and in completion. */
   readonly doc: string;
 }
@@ -93,6 +95,7 @@ const u = (max: number, min = 0): KindParams => ({ min, max });
 const oneOf = (...choices: string[]): KindParams => ({ choices });
 
 const PORT_PROTOS = ['tcp', 'udp', 'udplite', 'sctp', 'dccp'];
+const TCP = ['tcp', '6'];
 /** An IPsec SPI or range; iptables accepts a reversed range (it matches nothing). */
 const SPI: KindParams = { min: 0, max: 0xffffffff, reversedAccepted: true };
 /** Conntrack states as `--ctstate` reads them (beginnings and any case accepted: `E` is ESTABLISHED). */
@@ -213,7 +216,8 @@ export const MATCHES: readonly ExtensionSpec[] = [
   },
   {
     name: 'ecn', doc: 'Matches ECN bits.',
-    options: [flag('ecn-tcp-cwr', 'TCP CWR bit.', { invert: true }), flag('ecn-tcp-ece', 'TCP ECE bit.', { invert: true }), opt('ecn-ip-ect', 'uint', 'IP ECT codepoint 0-3.', { invert: true, params: u(3) })],
+    // The TCP bits are only read from TCP packets: the kernel refuses them without -p tcp.
+    options: [flag('ecn-tcp-cwr', 'TCP CWR bit.', { invert: true, protocols: TCP }), flag('ecn-tcp-ece', 'TCP ECE bit.', { invert: true, protocols: TCP }), opt('ecn-ip-ect', 'uint', 'IP ECT codepoint 0-3.', { invert: true, params: u(3) })],
     requireOneOf: [['ecn-tcp-cwr', 'ecn-tcp-ece', 'ecn-ip-ect']],
   },
   {
@@ -504,9 +508,10 @@ export const TARGETS: readonly ExtensionSpec[] = [
   {
     name: 'ECN', doc: 'Rewrites ECN bits: clears the TCP ECE/CWR flags or sets the IP ECT codepoint (TCP operations need -p tcp).', family: 'ipv4', terminating: false, tables: ['mangle'],
     options: [
-      flag('ecn-tcp-remove', 'Clear the ECE and CWR flags of TCP packets.'),
-      opt('ecn-tcp-cwr', 'uint', 'Set (1) or clear (0) the TCP CWR flag.', { params: u(1) }),
-      opt('ecn-tcp-ece', 'uint', 'Set (1) or clear (0) the TCP ECE flag.', { params: u(1) }),
+      // The TCP operations rewrite TCP flags: the kernel refuses them without -p tcp.
+      flag('ecn-tcp-remove', 'Clear the ECE and CWR flags of TCP packets.', { protocols: TCP }),
+      opt('ecn-tcp-cwr', 'uint', 'Set (1) or clear (0) the TCP CWR flag.', { params: u(1), protocols: TCP }),
+      opt('ecn-tcp-ece', 'uint', 'Set (1) or clear (0) the TCP ECE flag.', { params: u(1), protocols: TCP }),
       opt('ecn-ip-ect', 'uint', 'Set the IP ECT codepoint (0 to 3).', { params: u(3) }),
     ],
     requireOneOf: [['ecn-tcp-remove', 'ecn-tcp-cwr', 'ecn-tcp-ece', 'ecn-ip-ect']],
