@@ -691,13 +691,29 @@ function finalChecks(rule: RuleInfo, family: Family, args: readonly Arg[], probl
     for (const [x, y] of ext.conflicts ?? []) {
       const ox = owner.options.find((o) => o.spec?.name === x);
       const oy = owner.options.find((o) => o.spec?.name === y);
-      if (ox && oy) report(oy.nameArg, 'conflicting-options', `--${y} cannot be combined with --${x} in the ${ext.name} ${kind}`);
+      if (!ox || !oy) continue;
+      // Reported where iptables stops: at whichever of the two comes second.
+      const [a, b] = ox.nameArg.start <= oy.nameArg.start ? [x, oy] : [y, ox];
+      report(b.nameArg, 'conflicting-options', `--${b.spec!.name} cannot be combined with --${a} in the ${ext.name} ${kind}`);
     }
     if (ext.protocols) requireProtocol(ext.protocols, where, `the ${ext.name} ${kind}`);
     for (const o of owner.options) if (o.spec?.protocols) requireProtocol(o.spec.protocols, o.nameArg, `--${o.spec.name} of the ${ext.name} ${kind}`);
   };
   for (const m of rule.matches) if (m.spec) checkExt(m.spec, m, m.nameArg ?? m.options[0]?.nameArg, 'match');
   if (rule.target?.spec) checkExt(rule.target.spec, rule.target, rule.target.nameArg, 'target');
+  // NAT ports need a protocol that has them (libxt_DNAT and friends; any negated -p will do).
+  const t = rule.target;
+  if (t && (t.name === 'DNAT' || t.name === 'SNAT' || t.name === 'REDIRECT' || t.name === 'MASQUERADE') && rule.protocol !== undefined && !rule.protocolNegated) {
+    const num = protocolNumber(rule.protocol);
+    const portful = num === 6 || num === 17 || num === 132 || num === 33 || (num === 1 && family !== 'ipv6');
+    if (!portful) {
+      for (const o of t.options) {
+        const v = o.values[0];
+        const hasPort = o.name === 'to-ports' || ((o.name === 'to-destination' || o.name === 'to-source') && v !== undefined && (family === 'ipv6' ? /^\[.*\]:/.test(v.value) : v.value.includes(':')));
+        if (hasPort && v) report(v, 'protocol-required', `a port in ${t.name} --${o.name} ${v.value} needs -p tcp, udp, sctp or dccp${family === 'ipv6' ? '' : ' (or icmp)'}, but the rule says -p ${rule.protocol} (Need TCP, UDP, SCTP or DCCP with port specification)`);
+      }
+    }
+  }
   // REJECT --reject-with tcp-reset only makes sense for TCP; the kernel refuses it otherwise.
  const rw = rule.target?.options.find((o) => o.name === 'reject-with');
   if (rw && rw.values[0] && resolveRejectWith(rw.values[0].value, family) === 'tcp-reset' && (rule.protocol === undefined || protocolNumber(rule.protocol) !== 6 || rule.protocolNegated)) {

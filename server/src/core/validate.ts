@@ -10,7 +10,7 @@ import { DIAGNOSTIC_CODES } from './diagnostics.ts';
 import { BUILTIN_CHAINS, TABLES, STANDARD_TARGETS, TARGET_BY_NAME, type ExtensionSpec, type Hook } from './extensions/extensions.ts';
 import { outgoingJumps, reachingHooks, ruleKey, type Chain, type Model, type ModelObserver, type Rule, type Span, type Table } from './model.ts';
 import { suggest, type OptionUse, type RuleInfo } from './rule.ts';
-import { protocolNumberOf } from './extensions/value-kinds.ts';
+import { parseUnsigned, protocolNumberOf, readHashlimitBurst, readHashlimitRate } from './extensions/value-kinds.ts';
 
 /** Commands whose chain argument must name an existing chain. */
 const COMMANDS_NAMING_A_CHAIN = new Set(['A', 'I', 'D', 'R', 'P', 'F', 'Z', 'X', 'E', 'C']);
@@ -447,6 +447,7 @@ function checkRuleInChain(r: Rule, info: RuleInfo, t: Table, sink: Sink): void {
   }
   for (const m of info.matches) {
     if (m.name === 'limit' && m.spec) checkLimit(m.options, m.nameArg ?? info.commandArg, sink);
+    if (m.name === 'hashlimit' && m.spec) checkHashlimit(m.options, sink);
     if (m.name === 'set' && m.nameArg) sink.add(argSpan(m.nameArg), 'missing-ipset', `this rule uses ipset ${m.options.find((o) => o.name === 'match-set')?.values[0]?.value ?? ''}: create the set (ipset create …) before restoring, or the kernel rejects the rule (Set … doesn't exist)`);
   }
   const target = info.target;
@@ -481,6 +482,22 @@ function checkRuleInChain(r: Rule, info: RuleInfo, t: Table, sink: Sink): void {
       const every = num('every');
       const packet = num('packet');
       if (every && packet && packet.n >= every.n) sink.add(argSpan(packet.o.values[0]), 'invalid-value', `--packet ${packet.n} must be below --every ${every.n} (0 to ${every.n - 1})`);
+    }
+    if (m.name === 'recent') {
+      // xt_recent refuses a hit count with --set or --remove (it counts only when checking); 0 means none.
+      const hitcount = m.options.find((o) => o.name === 'hitcount');
+      const count = hitcount?.values[0] ? parseUnsigned(hitcount.values[0].value) : undefined;
+      const op = m.options.find((o) => o.name === 'set' || o.name === 'remove');
+      if (op && hitcount && count !== undefined && count > 0) sink.add(argSpan(hitcount.nameArg), 'conflicting-options', `--hitcount cannot be combined with --${op.name} in the recent match: it only counts when checking (--rcheck, --update); the kernel refuses the rule`);
+    }
+    if (m.name === 'cluster') {
+      // libxt_cluster: the local node (or every node of the mask) must be one of the total nodes.
+      const total = num('cluster-total-nodes');
+      const node = num('cluster-local-node');
+      const maskOpt = m.options.find((o) => o.name === 'cluster-local-nodemask');
+      const mask = maskOpt?.values[0] ? parseUnsigned(maskOpt.values[0].value) : undefined;
+      if (total && node && node.n > total.n) sink.add(argSpan(node.o.values[0]), 'invalid-value', `--cluster-local-node ${node.n} is above --cluster-total-nodes ${total.n}`);
+      if (total && maskOpt && mask !== undefined && mask >= 2 ** total.n) sink.add(argSpan(maskOpt.values[0]), 'invalid-value', `--cluster-local-nodemask ${maskOpt.values[0].value} names nodes above --cluster-total-nodes ${total.n} (at most ${2 ** total.n - 1})`);
     }
     if (m.name === 'string') {
       const from = num('from');
@@ -561,6 +578,62 @@ function checkLimit(options: readonly { name: string; values: readonly Arg[]; na
   } else if (user2credits(product) < user2credits(avg)) {
     sink.add(argSpan(at), 'invalid-value', `--limit ${m[0]} with burst ${burst} overflows the kernel's counter (Overflow, try lower): use a faster rate or a smaller burst`);
   }
+}
+
+/** Timer frequencies (CONFIG_HZ) of common kernels: hashlimit's credit arithmetic depends on it. */
+const COMMON_HZ = [100n, 250n, 300n, 1000n] as const;
+
+/**
+ * Whether xt_hashlimit (revision 3) refuses a packet rate (avg: microseconds between packets)
+ * with a burst, on a kernel with timer frequency hz: its check `user2credits(avg * burst) <
+ * user2credits(avg)` in 64-bit arithmetic catches the product overflowing (measured: 1/day is
+ * refused with any burst above 1 on this HZ=250 kernel, 2/day with burst 100000 is not).
+ */
+function hashlimitOverflows(avg: bigint, burst: bigint, hz: bigint): boolean {
+  const wrap = (x: bigint): bigint => x & 0xffffffffffffffffn;
+  const maxCpj = 0xffffffffffffffffn / (hz * 86400n);
+  let cpj = 1n;
+  while (cpj * 2n <= maxCpj) cpj *= 2n;
+  const scale = 1000000n;
+  const credits = (user: bigint): bigint => (scale >= hz * cpj ? user / (scale / (hz * cpj)) : wrap(user * ((hz * cpj) / scale)));
+  return credits(wrap(avg * burst)) < credits(avg);
+}
+
+/**
+ * The hashlimit checks that span options: a packet rate takes at most 1,000,000 as burst (even
+ * written with a k or m suffix); a byte rate's burst must hold at least one second's worth of
+ * bytes as iptables rounds it; and the kernel refuses a packet rate and burst whose credits
+ * overflow, which depends on its timer frequency (HZ): an error when every common HZ refuses,
+ * a warning when only some do. (`--hashlimit-rate-match` uses other checks: not modelled.)
+ */
+function checkHashlimit(options: readonly { name: string; values: readonly Arg[]; nameArg: Arg }[], sink: Sink): void {
+  const rateOpt = options.find((o) => o.name === 'hashlimit-upto' || o.name === 'hashlimit-above' || o.name === 'hashlimit');
+  const rateArg = rateOpt?.values[0];
+  if (!rateArg) return;
+  const rate = readHashlimitRate(rateArg.value);
+  if (rate.kind === 'bad') return;
+  const burstArg = options.find((o) => o.name === 'hashlimit-burst')?.values[0];
+  const burst = burstArg ? readHashlimitBurst(burstArg.value) : { value: 5n, plain: true };
+  if (!burst) return;
+  if (rate.kind === 'bytes') {
+    if (!burstArg) return;
+    // cost_to_bytes(bytes_to_cost(rate)): the bytes one credit stands for, rounded as iptables does.
+    const cost = 0xffffffffn / ((rate.bytesPerSecond >> 4n) + 1n);
+    const least = (0xffffffffn / cost - 1n) << 4n;
+    if (burst.value < least) sink.add(argSpan(burstArg), 'invalid-value', `burst ${burstArg.value} is smaller than the rate's ${least} bytes: iptables refuses it (burst cannot be smaller than ${least}b)`);
+    return;
+  }
+  if (burst.value > 1000000n) {
+    if (burstArg) sink.add(argSpan(burstArg), 'invalid-value', `burst ${burstArg.value} (${burst.value} packets) is out of range: 1 to 1000000 packets with a packet rate`);
+    return;
+  }
+  if (options.some((o) => o.name === 'hashlimit-rate-match')) return;
+  const refusing = COMMON_HZ.filter((hz) => hashlimitOverflows(rate.avg, burst.value, hz));
+  if (refusing.length === 0) return;
+  const at = burstArg ?? rateArg;
+  const what = `--${rateOpt!.name} ${rateArg.value} with burst ${burst.value}${burstArg ? '' : ' (the default)'}`;
+  if (refusing.length === COMMON_HZ.length) sink.add(argSpan(at), 'invalid-value', `${what} overflows the kernel's credit counter: the kernel refuses the rule (overflow, try lower): use a faster rate or a smaller burst`);
+  else sink.add(argSpan(at), 'kernel-dependent-rate', `${what} overflows the kernel's credit counter on kernels built with a timer frequency of ${refusing.map((hz) => `${hz}`).join(' or ')} Hz (CONFIG_HZ, ${refusing.includes(250n) ? "Debian's among them" : 'a common choice'}), which refuse the rule; other kernels load it: use a faster rate or a smaller burst`);
 }
 
 /** Counters a kernel never writes: bytes without packets, or fewer bytes than the smallest header. */

@@ -87,6 +87,8 @@ export function specForFamily(spec: ExtensionSpec, family: Family): ExtensionSpe
 
 // Small constructors keep the table readable; they add nothing but defaults.
 const flag = (name: string, doc: string, extra: Partial<OptionSpec> = {}): OptionSpec => ({ name, args: [], doc, ...extra });
+/** Conflicts making options exclusive: at most one of them per rule (every pair conflicts). */
+const exclusive = (...names: string[]): [string, string][] => names.flatMap((a, i) => names.slice(i + 1).map((b): [string, string] => [a, b]));
 const opt = (name: string, kind: string, doc: string, extra: Partial<OptionSpec> & { params?: KindParams; label?: string } = {}): OptionSpec => {
   const { params, label, ...rest } = extra;
   return { name, args: [{ kind, params, label }], doc, ...rest };
@@ -143,7 +145,7 @@ export const MATCHES: readonly ExtensionSpec[] = [
     options: [
       opt('cluster-total-nodes', 'uint', 'Number of nodes.', { params: u(32, 1) }),
       opt('cluster-local-node', 'uint', 'This node id.', { invert: true, params: u(32, 1) }),
-      opt('cluster-local-nodemask', 'uint', 'Mask of local node ids.', { invert: true }),
+      opt('cluster-local-nodemask', 'uint', 'Mask of local node ids (1 to 32, within the total).', { invert: true, params: u(32, 1) }),
       opt('cluster-hash-seed', 'uint', 'Hash seed.'),
     ],
     requireOneOf: [['cluster-total-nodes'], ['cluster-local-node', 'cluster-local-nodemask'], ['cluster-hash-seed']],
@@ -152,7 +154,7 @@ export const MATCHES: readonly ExtensionSpec[] = [
   {
     name: 'connbytes', doc: 'Matches by the number of bytes or packets a connection has transferred.',
     options: [
-      opt('connbytes', 'uint-range', 'Range FROM:TO.', { invert: true, params: { max: Number.MAX_SAFE_INTEGER } }),
+      opt('connbytes', 'uint-range', 'Range FROM:TO.', { invert: true, params: { u64: true } }),
       opt('connbytes-dir', 'choice', 'Direction.', { params: oneOf('original', 'reply', 'both') }),
       opt('connbytes-mode', 'choice', 'Unit.', { params: oneOf('packets', 'bytes', 'avgpkt') }),
     ],
@@ -187,7 +189,7 @@ export const MATCHES: readonly ExtensionSpec[] = [
       opt('ctrepldstport', 'port-range-xt', 'Reply destination port.', { invert: true }),
       opt('ctstatus', 'choice-list', 'Connection status bits.', { invert: true, params: { choices: ['NONE', 'EXPECTED', 'SEEN_REPLY', 'ASSURED', 'CONFIRMED'], ignoreCase: true, prefixes: true } }),
       opt('ctexpire', 'uint-range', 'Remaining lifetime in seconds.', { invert: true, params: { min: 0, max: 0xffffffff, reversedAccepted: true } }),
-      opt('ctdir', 'choice', 'Packet direction.', { params: oneOf('ORIGINAL', 'REPLY') }),
+      opt('ctdir', 'choice', 'Packet direction (any case).', { params: { ...oneOf('ORIGINAL', 'REPLY'), ignoreCase: true } }),
     ],
     requireOneOf: [['ctstate', 'ctproto', 'ctorigsrc', 'ctorigdst', 'ctreplsrc', 'ctrepldst', 'ctorigsrcport', 'ctorigdstport', 'ctreplsrcport', 'ctrepldstport', 'ctstatus', 'ctexpire', 'ctdir']],
   },
@@ -225,7 +227,7 @@ export const MATCHES: readonly ExtensionSpec[] = [
     options: [
       opt('hashlimit-upto', 'hashlimit-rate', 'Match if the rate is below this.', { aliases: ['hashlimit'] }),
       opt('hashlimit-above', 'hashlimit-rate', 'Match if the rate is above this.'),
-      opt('hashlimit-burst', 'uint', 'Burst size.', { params: u(0xffffffff, 1) }),
+      opt('hashlimit-burst', 'hashlimit-burst', 'Burst size: packets (1 to 1000000), or bytes with a byte rate (64kb).'),
       opt('hashlimit-mode', 'choice-list', 'What to hash on.', { params: { choices: ['srcip', 'srcport', 'dstip', 'dstport'] } }),
       opt('hashlimit-srcmask', 'prefix-len', 'Source prefix length.'),
       opt('hashlimit-dstmask', 'prefix-len', 'Destination prefix length.'),
@@ -318,7 +320,7 @@ export const MATCHES: readonly ExtensionSpec[] = [
     ],
     requireOneOf: [['dir'], ['pol']],
   },
-  { name: 'quota', doc: 'Matches until a byte quota is used up.', options: [opt('quota', 'uint', 'Bytes.', { invert: true, params: { max: Number.MAX_SAFE_INTEGER } })], requireOneOf: [['quota']] },
+  { name: 'quota', doc: 'Matches until a byte quota is used up.', options: [opt('quota', 'uint', 'Bytes.', { invert: true, params: { u64: true } })], requireOneOf: [['quota']] },
   {
     name: 'rateest', doc: 'Matches on rate estimators created by the RATEEST target.', unavailable: 'the named rate estimator must already exist (created by a RATEEST rule); the kernel rejects the rule otherwise',
     options: [
@@ -337,13 +339,15 @@ export const MATCHES: readonly ExtensionSpec[] = [
       flag('set', 'Add the address to the list.', { invert: true }), flag('rcheck', 'Check whether the address is in the list.', { invert: true }),
       flag('update', 'Like rcheck, and refresh the timestamp.', { invert: true }), flag('remove', 'Remove the address from the list.', { invert: true }),
       opt('seconds', 'uint', 'Only if seen within this many seconds (with --rcheck or --update).', { params: u(0xffffffff, 1) }), flag('reap', 'Purge entries older than --seconds.'),
-      opt('hitcount', 'uint', 'Only if seen at least this many times.', { params: u(65535, 1) }), flag('rttl', 'Also match the TTL.'),
+      opt('hitcount', 'uint', 'Only if seen at least this many times (with --rcheck or --update).', { params: u(65535) }), flag('rttl', 'Also match the TTL (with --rcheck or --update).'),
       opt('mask', 'address', 'Netmask applied to the address.'), flag('rsource', 'Use the source address (default).'), flag('rdest', 'Use the destination address.'),
     ],
     requires: [['reap', 'seconds']],
     requireOneOf: [['set', 'rcheck', 'update', 'remove']],
-    // The kernel refuses --seconds with --set (it only makes sense when checking).
-    conflicts: [['set', 'rcheck'], ['set', 'update'], ['set', 'remove'], ['rcheck', 'update'], ['rcheck', 'remove'], ['update', 'remove'], ['rsource', 'rdest'], ['set', 'seconds']],
+    // --seconds and --rttl only make sense when checking: iptables refuses --rttl with --set or
+    // --remove, the kernel --seconds (and a non-zero --hitcount, see validate.ts). --rsource and
+    // --rdest may both be given: the last one counts.
+    conflicts: [['set', 'rcheck'], ['set', 'update'], ['set', 'remove'], ['rcheck', 'update'], ['rcheck', 'remove'], ['update', 'remove'], ['set', 'seconds'], ['remove', 'seconds'], ['set', 'rttl'], ['remove', 'rttl']],
   },
   {
     name: 'rpfilter', doc: 'Reverse-path filter: matches if the reply would leave by the incoming interface.', tables: ['raw', 'mangle'], hooks: ['PREROUTING'],
@@ -418,10 +422,11 @@ export const MATCHES: readonly ExtensionSpec[] = [
       flag('kerneltz', 'Use the kernel time zone.'), flag('localtz', 'Use local time (deprecated).'), flag('utc', 'Use UTC (default).'),
       flag('contiguous', 'Treat timestart > timestop as one range across midnight.'),
     ],
+    conflicts: [['utc', 'kerneltz'], ['utc', 'localtz']],
   },
   { name: 'tos', doc: 'Matches the IPv4 TOS field.', options: [opt('tos', 'tos', 'VALUE[/MASK] or a symbolic name.', { invert: true })], requireOneOf: [['tos']] },
-  { name: 'ttl', doc: 'Matches the IPv4 TTL.', family: 'ipv4', options: [opt('ttl-eq', 'uint', 'TTL equals.', { invert: true, params: u(255) }), opt('ttl-lt', 'uint', 'TTL below.', { params: u(255) }), opt('ttl-gt', 'uint', 'TTL above.', { params: u(255) })], requireOneOf: [['ttl-eq', 'ttl-lt', 'ttl-gt']] },
-  { name: 'hl', doc: 'Matches the IPv6 hop limit.', family: 'ipv6', options: [opt('hl-eq', 'uint', 'Hop limit equals.', { invert: true, params: u(255) }), opt('hl-lt', 'uint', 'Below.', { params: u(255) }), opt('hl-gt', 'uint', 'Above.', { params: u(255) })], requireOneOf: [['hl-eq', 'hl-lt', 'hl-gt']] },
+  { name: 'ttl', doc: 'Matches the IPv4 TTL.', family: 'ipv4', options: [opt('ttl-eq', 'uint', 'TTL equals.', { invert: true, params: u(255) }), opt('ttl-lt', 'uint', 'TTL below.', { params: u(255) }), opt('ttl-gt', 'uint', 'TTL above.', { params: u(255) })], requireOneOf: [['ttl-eq', 'ttl-lt', 'ttl-gt']], conflicts: [['ttl-eq', 'ttl-lt'], ['ttl-eq', 'ttl-gt'], ['ttl-lt', 'ttl-gt']] },
+  { name: 'hl', doc: 'Matches the IPv6 hop limit.', family: 'ipv6', options: [opt('hl-eq', 'uint', 'Hop limit equals.', { invert: true, params: u(255) }), opt('hl-lt', 'uint', 'Below.', { params: u(255) }), opt('hl-gt', 'uint', 'Above.', { params: u(255) })], requireOneOf: [['hl-eq', 'hl-lt', 'hl-gt']], conflicts: [['hl-eq', 'hl-lt'], ['hl-eq', 'hl-gt'], ['hl-lt', 'hl-gt']] },
   { name: 'u32', doc: 'Matches arbitrary 32-bit words of the packet.', options: [opt('u32', 'u32', 'u32 test expression.', { invert: true })], requireOneOf: [['u32']] },
   {
     name: 'udp', doc: 'Matches UDP ports.', protocols: ['udp', '17'],
@@ -457,7 +462,7 @@ export const STANDARD_TARGETS = ['ACCEPT', 'DROP', 'RETURN', 'QUEUE'] as const;
 
 /** Target extensions, by name. */
 export const TARGETS: readonly ExtensionSpec[] = [
-  { name: 'AUDIT', doc: 'Creates an audit record.', terminating: false, options: [opt('type', 'choice', 'accept, drop or reject.', { params: oneOf('accept', 'drop', 'reject') })], requireOneOf: [['type']] },
+  { name: 'AUDIT', doc: 'Creates an audit record.', terminating: false, options: [opt('type', 'choice', 'accept, drop or reject (any case).', { params: { ...oneOf('accept', 'drop', 'reject'), ignoreCase: true } })], requireOneOf: [['type']] },
   { name: 'CHECKSUM', doc: 'Fills in a missing checksum (mangle).', terminating: false, tables: ['mangle'], options: [flag('checksum-fill', 'Compute the checksum.')], requireOneOf: [['checksum-fill']] },
   { name: 'CLASSIFY', doc: 'Sets the skb priority (tc class).', terminating: false, tables: ['mangle'], hooks: ['FORWARD', 'OUTPUT', 'POSTROUTING'], options: [opt('set-class', 'string', 'MAJOR:MINOR.')], requireOneOf: [['set-class']] },
   {
@@ -470,8 +475,10 @@ export const TARGETS: readonly ExtensionSpec[] = [
       opt('nfmask', 'uint', 'Mask for the nfmark.'), opt('ctmask', 'uint', 'Mask for the ctmark.'), opt('mask', 'uint', 'Mask for both.'),
     ],
     requireOneOf: [['set-xmark', 'set-mark', 'and-mark', 'or-mark', 'xor-mark', 'save-mark', 'restore-mark']],
+    // One operation per rule (measured: any two are refused); the masks go with save and restore.
+    conflicts: exclusive('set-xmark', 'set-mark', 'and-mark', 'or-mark', 'xor-mark', 'save-mark', 'restore-mark'),
   },
-  { name: 'CONNSECMARK', doc: 'Copies security marks between packets and connections.', terminating: false, tables: ['mangle', 'security'], options: [flag('save', 'Save the packet secmark.'), flag('restore', 'Restore it.')], requireOneOf: [['save', 'restore']] },
+  { name: 'CONNSECMARK', doc: 'Copies security marks between packets and connections.', terminating: false, tables: ['mangle', 'security'], options: [flag('save', 'Save the packet secmark.'), flag('restore', 'Restore it.')], requireOneOf: [['save', 'restore']], conflicts: [['save', 'restore']] },
   {
     name: 'CT', doc: 'Sets conntrack parameters for the packet (raw table): zone, helper, notrack, timeout.', terminating: false, tables: ['raw'],
     options: [
@@ -525,10 +532,11 @@ export const TARGETS: readonly ExtensionSpec[] = [
     name: 'TOS', doc: 'Sets the IPv4 TOS field.', terminating: false, tables: ['mangle'],
     options: [opt('set-tos', 'tos', 'value[/mask].'), opt('and-tos', 'uint', 'AND.', { params: u(255) }), opt('or-tos', 'uint', 'OR.', { params: u(255) }), opt('xor-tos', 'uint', 'XOR.', { params: u(255) })],
     requireOneOf: [['set-tos', 'and-tos', 'or-tos', 'xor-tos']],
+    conflicts: exclusive('set-tos', 'and-tos', 'or-tos', 'xor-tos'),
   },
-  { name: 'TTL', doc: 'Sets the IPv4 TTL.', family: 'ipv4', terminating: false, tables: ['mangle'], options: [opt('ttl-set', 'uint', 'Set.', { params: u(255) }), opt('ttl-dec', 'uint', 'Decrement (1 to 255).', { params: u(255, 1) }), opt('ttl-inc', 'uint', 'Increment (1 to 255).', { params: u(255, 1) })], requireOneOf: [['ttl-set', 'ttl-dec', 'ttl-inc']] },
-  { name: 'HL', doc: 'Sets the IPv6 hop limit.', family: 'ipv6', terminating: false, tables: ['mangle'], options: [opt('hl-set', 'uint', 'Set.', { params: u(255) }), opt('hl-dec', 'uint', 'Decrement (1 to 255).', { params: u(255, 1) }), opt('hl-inc', 'uint', 'Increment (1 to 255).', { params: u(255, 1) })], requireOneOf: [['hl-set', 'hl-dec', 'hl-inc']] },
-  { name: 'IDLETIMER', doc: 'Notifies userspace when no packet hit it for a time.', terminating: false, options: [opt('timeout', 'uint', 'Seconds.'), opt('label', 'string', 'Label.', { params: { minLength: 1, maxLength: 27 } }), opt('alarm', 'any', 'Use an alarm timer.', { args: [] })], requireOneOf: [['timeout'], ['label']] },
+  { name: 'TTL', doc: 'Sets the IPv4 TTL.', family: 'ipv4', terminating: false, tables: ['mangle'], options: [opt('ttl-set', 'uint', 'Set.', { params: u(255) }), opt('ttl-dec', 'uint', 'Decrement (1 to 255).', { params: u(255, 1) }), opt('ttl-inc', 'uint', 'Increment (1 to 255).', { params: u(255, 1) })], requireOneOf: [['ttl-set', 'ttl-dec', 'ttl-inc']], conflicts: exclusive('ttl-set', 'ttl-dec', 'ttl-inc') },
+  { name: 'HL', doc: 'Sets the IPv6 hop limit.', family: 'ipv6', terminating: false, tables: ['mangle'], options: [opt('hl-set', 'uint', 'Set.', { params: u(255) }), opt('hl-dec', 'uint', 'Decrement (1 to 255).', { params: u(255, 1) }), opt('hl-inc', 'uint', 'Increment (1 to 255).', { params: u(255, 1) })], requireOneOf: [['hl-set', 'hl-dec', 'hl-inc']], conflicts: exclusive('hl-set', 'hl-dec', 'hl-inc') },
+  { name: 'IDLETIMER', doc: 'Notifies userspace when no packet hit it for a time.', terminating: false, options: [opt('timeout', 'uint', 'Seconds (1 to 2147482: the kernel counts milliseconds in an int).', { params: u(2147482, 1) }), opt('label', 'string', 'Label (27 characters kept).', { params: { minLength: 1, truncatesAt: 27 } }), opt('alarm', 'any', 'Use an alarm timer.', { args: [] })], requireOneOf: [['timeout'], ['label']] },
   {
     name: 'LOG', doc: 'Logs the packet to the kernel log and continues.', terminating: false,
     options: [
@@ -540,20 +548,23 @@ export const TARGETS: readonly ExtensionSpec[] = [
   {
     name: 'NFLOG', doc: 'Sends the packet to nfnetlink_log and continues.', terminating: false,
     options: [
-      opt('nflog-group', 'uint', 'Group 0-65535.', { params: u(65535) }), opt('nflog-prefix', 'string', 'Prefix, at most 63 characters.', { params: { maxLength: 63 } }),
+      opt('nflog-group', 'uint', 'Group 0-65535.', { params: u(65535) }), opt('nflog-prefix', 'string', 'Prefix (iptables-legacy keeps 63 characters).', { params: { truncatesAt: 63 } }),
       opt('nflog-range', 'uint', 'Bytes to copy (deprecated).'), opt('nflog-size', 'uint', 'Bytes to copy.'), opt('nflog-threshold', 'uint', 'Queue threshold (0: the default).', { params: u(65535) }),
     ],
+    conflicts: [['nflog-range', 'nflog-size']],
   },
   { name: 'ULOG', doc: 'Removed from the kernel; use NFLOG.', terminating: false, unavailable: 'the ULOG target was removed from Linux 3.17; use NFLOG', options: [opt('ulog-nlgroup', 'uint', 'Group.'), opt('ulog-prefix', 'string', 'Prefix.'), opt('ulog-cprange', 'uint', 'Bytes.'), opt('ulog-qthreshold', 'uint', 'Threshold.')] },
   {
     name: 'MARK', doc: 'Sets the packet mark (nfmark) and continues.', terminating: false,
     options: [opt('set-xmark', 'mark', 'value[/mask]: zero mask bits, then XOR value.'), opt('set-mark', 'mark', 'value[/mask].'), opt('and-mark', 'uint', 'AND (one number, no /mask).'), opt('or-mark', 'uint', 'OR (one number).'), opt('xor-mark', 'uint', 'XOR (one number).')],
     requireOneOf: [['set-xmark', 'set-mark', 'and-mark', 'or-mark', 'xor-mark']],
+    conflicts: exclusive('set-xmark', 'set-mark', 'and-mark', 'or-mark', 'xor-mark'),
   },
   {
     name: 'NFQUEUE', doc: 'Passes the packet to a userspace queue.', terminating: true,
-    options: [opt('queue-num', 'uint', 'Queue number.', { params: u(65535) }), opt('queue-balance', 'uint-range', 'Range of queues.', { params: u(65535) }), flag('queue-bypass', 'Accept if no program listens.'), flag('queue-cpu-fanout', 'Use the CPU id.'), flag('fail-open', 'Accept when the queue is full.')],
+    options: [opt('queue-num', 'uint', 'Queue number.', { params: u(65535) }), opt('queue-balance', 'queue-range', 'Range of queues, FIRST:LAST.'), flag('queue-bypass', 'Accept if no program listens.'), flag('queue-cpu-fanout', 'Spread over the queues by CPU id (with --queue-balance).'), flag('fail-open', 'Accept when the queue is full.')],
     conflicts: [['queue-num', 'queue-balance']],
+    requires: [['queue-cpu-fanout', 'queue-balance']],
   },
   {
     name: 'REJECT', doc: 'Drops the packet and answers with an ICMP error or a TCP reset.', terminating: true, tables: ['filter'], hooks: ['INPUT', 'FORWARD', 'OUTPUT'],

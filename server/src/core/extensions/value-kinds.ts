@@ -44,6 +44,8 @@ export interface KindParams {
   readonly truncatesAt?: number;
   /** A range written high:low is accepted by iptables (it matches nothing): a warning, not an error. */
   readonly reversedAccepted?: boolean;
+  /** A 64-bit counter (quota, connbytes): up to 2^64 - 1, compared exactly (`min`/`max` unused). */
+  readonly u64?: boolean;
 }
 
 /** A validator: returns a problem, or undefined when the value is fine. */
@@ -59,6 +61,18 @@ export function parseUnsigned(s: string): number | undefined {
   // A leading zero means octal to strtoul, so 080 stops at the 8 and is rejected.
   if (/^0[0-9]+$/.test(s)) return undefined;
   if (/^[0-9]+$/.test(s)) return parseInt(s, 10);
+  return undefined;
+}
+
+/** The largest 64-bit unsigned value, the bound of strtoull. */
+const U64_MAX = (1n << 64n) - 1n;
+
+/** `parseUnsigned` for 64-bit counters, exact beyond 2^53 (as strtoull with base 0 reads them). */
+export function parseUnsigned64(s: string): bigint | undefined {
+  if (/^0[xX][0-9a-fA-F]+$/.test(s)) return BigInt(s);
+  if (/^0[0-7]+$/.test(s)) return BigInt(`0o${s.slice(1)}`);
+  if (/^0[0-9]+$/.test(s)) return undefined;
+  if (/^[0-9]+$/.test(s)) return BigInt(s);
   return undefined;
 }
 
@@ -297,6 +311,12 @@ function checkMark(s: string, _ctx: ValueContext, p: KindParams): ValueProblem |
 }
 
 function checkUint(s: string, _ctx: ValueContext, p: KindParams): ValueProblem | undefined {
+  if (p.u64) {
+    const b = parseUnsigned64(s);
+    if (b === undefined) return err('invalid-value', `'${s}' is not a number: expected an integer from 0 to ${U64_MAX}`);
+    if (b > U64_MAX) return err('invalid-value', `${s} is out of range: expected 0 to ${U64_MAX}`);
+    return undefined;
+  }
   const n = parseUnsigned(s);
   const min = p.min ?? 0;
   const max = p.max ?? 0xffffffff;
@@ -314,7 +334,8 @@ function checkUintRange(s: string, ctx: ValueContext, p: KindParams): ValueProbl
     const e = checkUint(x, ctx, p);
     if (e) return e;
   }
-  if (parts.length === 2 && parts[0] !== '' && parts[1] !== '' && parseUnsigned(parts[0])! > parseUnsigned(parts[1])!) {
+  const reversed = p.u64 ? (a: string, b: string): boolean => parseUnsigned64(a)! > parseUnsigned64(b)! : (a: string, b: string): boolean => parseUnsigned(a)! > parseUnsigned(b)!;
+  if (parts.length === 2 && parts[0] !== '' && parts[1] !== '' && reversed(parts[0], parts[1])) {
     if (p.reversedAccepted) return warn('reversed-range', `range '${s}' is reversed: iptables accepts it, but it matches no packet (write ${parts[1]}:${parts[0]})`);
     return err('invalid-value', `invalid range '${s}': the first value is greater than the last`);
   }
@@ -585,10 +606,68 @@ function checkRate(s: string): ValueProblem | undefined {
   return undefined;
 }
 
-/** hashlimit rates also accept byte rates such as `512kb/s`. */
+/**
+ * A hashlimit rate as libxt_hashlimit reads it (revision 3): a byte rate when the text holds `b/s`
+ * after a leading number (`512kb/s`; `k` and `m` multiply by 1024 and 1024², any other letter by
+ * 1), else a packet rate N/unit with the unit any beginning of second, minute, hour or day, kept
+ * as the average time between packets in microseconds (`avg`). Both read the number as atoll
+ * does: `1.5/sec` is 1/sec.
+ */
+export type HashlimitRate =
+  | { readonly kind: 'bytes'; readonly bytesPerSecond: bigint }
+  | { readonly kind: 'packets'; readonly avg: bigint }
+  | { readonly kind: 'bad'; readonly message: string };
+
+export function readHashlimitRate(s: string): HashlimitRate {
+  const lead = /^[0-9]+/.exec(s);
+  const r = lead ? BigInt(lead[0]) : 0n;
+  const at = s.indexOf('b/s');
+  if (at > 0 && r > 0n) {
+    const factor = s[at - 1] === 'm' ? 1048576n : s[at - 1] === 'k' ? 1024n : 1n;
+    const bytesPerSecond = r * factor;
+    // bytes_to_cost: iptables refuses a rate whose cost per 16-byte chunk is 0, the kernel one
+    // whose cost is 1 (its credits for it round to 0): 32 GiB/s and above.
+    if (0xffffffffn / ((bytesPerSecond >> 4n) + 1n) < 2n) return { kind: 'bad', message: `rate '${s}' is too high: at most 32767mb/s` };
+    return { kind: 'bytes', bytesPerSecond };
+  }
+  const slash = s.indexOf('/');
+  let mult = 1n;
+  if (slash >= 0) {
+    const unit = s.slice(slash + 1).toLowerCase();
+    const hit = unit.length > 0 ? (['second', 'minute', 'hour', 'day'] as const).find((u) => u.startsWith(unit)) : undefined;
+    if (!hit) return { kind: 'bad', message: `bad rate '${s}': the unit must be second, minute, hour or day (or a beginning of one: s, min, h, d), or a byte rate such as 512kb/s` };
+    mult = hit === 'second' ? 1n : hit === 'minute' ? 60n : hit === 'hour' ? 3600n : 86400n;
+  }
+  if (r === 0n) return { kind: 'bad', message: lead ? `bad rate '${s}': the rate must be at least 1` : `bad rate '${s}': expected N/second, N/minute, N/hour, N/day or a byte rate such as 512kb/s` };
+  const avg = (1000000n * mult) / r;
+  if (avg === 0n) return { kind: 'bad', message: `rate '${s}' is too fast: at most 1000000/second` };
+  return { kind: 'packets', avg };
+}
+
 function checkHashlimitRate(s: string): ValueProblem | undefined {
-  if (/^[0-9]+[kmg]?b\/s$/i.test(s)) return undefined;
-  return checkRate(s);
+  const rate = readHashlimitRate(s);
+  return rate.kind === 'bad' ? err('invalid-value', rate.message) : undefined;
+}
+
+/**
+ * A hashlimit burst as libxt_hashlimit reads it: a number (strtoumax, base 0) that may be followed
+ * by anything, `k` and `m` multiplying it by 1024 and 1024² (burst sizes in bytes); a plain number
+ * is at most 1,000,000. Undefined when the text does not start with a number of at least 1.
+ */
+export function readHashlimitBurst(s: string): { readonly value: bigint; readonly plain: boolean } | undefined {
+  const m = /^(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)(.*)$/.exec(s);
+  if (!m) return undefined;
+  const n = m[1].length > 1 && m[1][0] === '0' && !/^0[xX]/.test(m[1]) ? BigInt(`0o${m[1].slice(1)}`) : BigInt(m[1]);
+  if (n < 1n) return undefined;
+  const factor = m[2][0] === 'm' ? 1048576n : m[2][0] === 'k' ? 1024n : 1n;
+  return { value: n * factor, plain: m[2] === '' };
+}
+
+function checkHashlimitBurst(s: string): ValueProblem | undefined {
+  const b = readHashlimitBurst(s);
+  if (!b || b.value > U64_MAX) return err('invalid-value', `bad burst '${s}': expected a number from 1 to 1000000 (or a byte size such as 64kb with a byte rate)`);
+  if (b.plain && b.value > 1000000n) return err('invalid-value', `burst ${s} is out of range: 1 to 1000000`);
+  return undefined;
 }
 
 function checkProtocol(s: string, ctx: ValueContext): ValueProblem | undefined {
@@ -643,19 +722,30 @@ function checkDateTime(s: string): ValueProblem | undefined {
 
 const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 function checkWeekdays(s: string): ValueProblem | undefined {
-  for (const d of s.split(',')) {
-    // iptables accepts any digit here (8 yields an empty set), so only names are checked.
-    if (/^[0-9]+$/.test(d)) continue;
-    // Names are case-sensitive: `Monday` and `Mon` work, `mon` does not.
-    if (WEEKDAYS.some((w) => d.startsWith(w))) continue;
-    return err('invalid-value', `invalid weekday '${d}' in '${s}': expected Mon,Tue,Wed,Thu,Fri,Sat,Sun or 1-7`);
+  const parts = s.split(',');
+  for (let i = 0; i < parts.length; i++) {
+    const d = parts[i];
+    // A trailing comma ends the list (measured: `Mon,` is accepted, `,Mon` is not).
+    if (d === '' && i === parts.length - 1 && i > 0) continue;
+    // iptables accepts any decimal number but 0 here (8 yields an empty set).
+    if (/^[0-9]+$/.test(d)) {
+      if (Number(d) === 0) return err('invalid-value', `weekday 0 in '${s}': days are 1 (Mon) to 7 (Sun) (No, the week does NOT begin with Sunday.)`);
+      continue;
+    }
+    // Names are compared by their first two letters, case-sensitively: `Mo`, `Mon`, `Monday` and
+    // even `Mox` are Monday, `mo` and `M` are refused.
+    if (d.length >= 2 && WEEKDAYS.some((w) => w.startsWith(d.slice(0, 2)))) continue;
+    return err('invalid-value', `invalid weekday '${d}' in '${s}': expected Mon,Tue,Wed,Thu,Fri,Sat,Sun (the first two letters count, in this case) or 1-7`);
   }
   return undefined;
 }
 
 function checkMonthdays(s: string): ValueProblem | undefined {
   for (const d of s.split(',')) {
-    if (!/^[0-9]+$/.test(d) || Number(d) < 1 || Number(d) > 31) return err('invalid-value', `invalid day of month '${d}' in '${s}': expected 1 to 31`);
+    // Decimal, or octal with a leading 0 (measured: `037` is 31; hex is refused); 0 is accepted
+    // although no day has that number.
+    const n = /^0[0-7]+$/.test(d) ? parseInt(d.slice(1), 8) : /^[0-9]+$/.test(d) ? Number(d) : NaN;
+    if (!(n >= 0 && n <= 31)) return err('invalid-value', `invalid day of month '${d}' in '${s}': expected 1 to 31`);
   }
   return undefined;
 }
@@ -705,15 +795,29 @@ function checkNatRange(s: string, ctx: ValueContext): ValueProblem | undefined {
   if (ports !== undefined) {
     // iptables only asks that some -p is given (even a negated or port-less one).
     if (!ctx.protocol) return err('protocol-required', `a port in '${s}' needs '-p tcp', '-p udp', '-p sctp' or '-p dccp' (Need TCP, UDP, SCTP or DCCP with port specification)`);
-    const e = checkPortSpec(ports);
+    const e = checkPortSpec(ports, true);
     if (e) return e;
   }
   if (addr === '' && ports === undefined) return err('invalid-value', `empty NAT range '${s}'`);
   return undefined;
 }
 
-/** `port[-port]` as --to-ports and NAT ranges take (numbers only). */
-function checkPortSpec(s: string): ValueProblem | undefined {
+/**
+ * `port[-port]` as --to-ports and NAT ranges take (numbers only). DNAT and SNAT ranges may add a
+ * base port, `port-port/base` (a shifted port map: base maps to the first port), with a base
+ * from 1 to 65535; REDIRECT and MASQUERADE refuse it ("Shifted portmap ranges not supported").
+ */
+function checkPortSpec(s: string, allowBase = false): ValueProblem | undefined {
+  const slash = s.indexOf('/');
+  if (slash >= 0) {
+    if (!allowBase) return err('invalid-port', `invalid port range '${s}': a base port (/${s.slice(slash + 1)}) is only for DNAT and SNAT (Shifted portmap ranges not supported)`);
+    const base = s.slice(slash + 1);
+    const range = s.slice(0, slash);
+    const n = /^[0-9]+$/.test(base) ? Number(base) : NaN;
+    if (!(n >= 1 && n <= 65535)) return err('invalid-port', `invalid base port '${base}' in '${s}': expected 1 to 65535`);
+    if (!range.includes('-')) return err('invalid-port', `invalid port map '${s}': a base port needs a range, as in 80-90/${base}`);
+    return checkPortSpec(range);
+  }
   if (/^[0-9]+:[0-9]+$/.test(s)) return err('invalid-port', `invalid port range '${s}': NAT port ranges use a dash, as in ${s.replace(':', '-')}`);
   const m = /^([^-]+)(?:-([^-]+))?$/.exec(s);
   const lo = m ? parsePort(m[1]) : undefined;
@@ -738,7 +842,7 @@ function checkLogLevel(s: string): ValueProblem | undefined {
   return err('invalid-value', `invalid log level '${s}': expected 0-7 or one of emerg, alert, crit, error, warning, notice, info, debug`);
 }
 
-const REJECT_V4 = ['icmp-net-unreachable', 'net-unreach', 'icmp-host-unreachable', 'host-unreach', 'icmp-proto-unreachable', 'proto-unreach', 'icmp-port-unreachable', 'port-unreach', 'icmp-net-prohibited', 'net-prohib', 'icmp-host-prohibited', 'host-prohib', 'tcp-reset', 'tcp-rst', 'icmp-admin-prohibited', 'admin-prohib', 'icmp-echo-reply', 'echo-reply'];
+const REJECT_V4 = ['icmp-net-unreachable', 'net-unreach', 'icmp-host-unreachable', 'host-unreach', 'icmp-proto-unreachable', 'proto-unreach', 'icmp-port-unreachable', 'port-unreach', 'icmp-net-prohibited', 'net-prohib', 'icmp-host-prohibited', 'host-prohib', 'tcp-reset', 'tcp-rst', 'icmp-admin-prohibited', 'admin-prohib'];
 const REJECT_V6 = ['icmp6-no-route', 'no-route', 'icmp6-adm-prohibited', 'adm-prohibited', 'icmp6-addr-unreachable', 'addr-unreach', 'icmp6-port-unreachable', 'port-unreach', 'tcp-reset', 'tcp-reset', 'icmp6-policy-fail', 'policy-fail', 'icmp6-reject-route', 'reject-route'];
 /**
  * Resolves a --reject-with value as libipt_REJECT does: the first table entry (name or alias)
@@ -754,6 +858,11 @@ export function resolveRejectWith(s: string, family: Family): string | undefined
 function checkRejectWith(s: string, ctx: ValueContext): ValueProblem | undefined {
   const list = ctx.family === 'ipv6' ? REJECT_V6 : REJECT_V4;
   if (resolveRejectWith(s, ctx.family) === undefined) {
+    // libipt_REJECT still knows the old echo-reply reply (any beginning of it), only to refuse it.
+    const lower = s.toLowerCase();
+    if (ctx.family !== 'ipv6' && ('echo-reply'.startsWith(lower) || 'echoreply'.startsWith(lower))) {
+      return err('invalid-value', `echo-reply is no longer supported by iptables: use one of ${list.filter((_, i) => i % 2 === 0).join(', ')}`);
+    }
     const other = ctx.family === 'ipv6' ? REJECT_V4 : REJECT_V6;
     const hint = other.includes(s) ? ` ('${s}' is for ${ctx.family === 'ipv6' ? 'IPv4' : 'IPv6'})` : '';
     return err('invalid-value', `invalid --reject-with '${s}'${hint}: expected one of ${list.filter((_, i) => i % 2 === 0 || list[i] === 'tcp-reset').join(', ')}`);
@@ -820,6 +929,25 @@ function checkIpv6Headers(s: string): ValueProblem | undefined {
   return undefined;
 }
 
+/**
+ * NFQUEUE's --queue-balance: FIRST:LAST with FIRST below LAST (libxt_NFQUEUE refuses a single
+ * number and an empty range), at most 65,535 queues (the kernel refuses 0:65535, whose count does
+ * not fit its 16-bit total).
+ */
+function checkQueueRange(s: string, ctx: ValueContext): ValueProblem | undefined {
+  const parts = s.split(':');
+  if (parts.length !== 2 || parts[0] === '' || parts[1] === '') return err('invalid-value', `invalid queue range '${s}': expected FIRST:LAST, such as 0:3`);
+  for (const x of parts) {
+    const e = checkUint(x, ctx, { max: 65535 });
+    if (e) return e;
+  }
+  const first = parseUnsigned(parts[0])!;
+  const last = parseUnsigned(parts[1])!;
+  if (first >= last) return err('invalid-value', `invalid queue range '${s}': ${first} should be less than ${last}`);
+  if (last - first + 1 > 65535) return err('invalid-value', `invalid queue range '${s}': at most 65535 queues (the kernel refuses 0:65535)`);
+  return undefined;
+}
+
 function checkCtZone(s: string): ValueProblem | undefined {
   if (/^(orig|reply)$/.test(s) || /^(mark)$/.test(s)) return undefined;
   return checkUint(s, { family: 'ipv4' }, { max: 65535 });
@@ -840,7 +968,7 @@ export const VALIDATORS: Readonly<Record<string, Validator>> = {
   'port-range': checkPortRange,
   'port-range-xt': checkPortRangeXt,
   'port-list': checkPortList,
-  'port-spec': checkPortSpec,
+  'port-spec': (s) => checkPortSpec(s),
   'to-ports': checkToPorts,
   interface: checkInterface,
   mac: checkMac,
@@ -854,6 +982,7 @@ export const VALIDATORS: Readonly<Record<string, Validator>> = {
   'icmpv6-type': (s) => checkIcmpType(s, ICMPV6_TYPES, 'ICMPv6'),
   rate: checkRate,
   'hashlimit-rate': checkHashlimitRate,
+  'hashlimit-burst': checkHashlimitBurst,
   protocol: checkProtocol,
   string: checkString,
   'time-of-day': checkTimeOfDay,
@@ -870,6 +999,7 @@ export const VALIDATORS: Readonly<Record<string, Validator>> = {
   tos: checkTos,
   owner: checkOwner,
   'ct-zone': checkCtZone,
+  'queue-range': checkQueueRange,
   probability: checkProbability,
   'bpf-bytecode': checkBpfBytecode,
   'mh-type': checkMhType,
