@@ -203,7 +203,6 @@ function spanOf(a: Arg): { line: number; start: number; end: number } {
 /** Resolves `-p` to a protocol number, if known. */
 export function protocolNumber(p: string | undefined): number | undefined {
   if (p === undefined) return undefined;
-  if (/^[0-9]+$/.test(p)) return Number(p);
   return protocolNumberOf(p);
 }
 
@@ -701,6 +700,11 @@ function finalChecks(rule: RuleInfo, family: Family, args: readonly Arg[], probl
   };
   for (const m of rule.matches) if (m.spec) checkExt(m.spec, m, m.nameArg ?? m.options[0]?.nameArg, 'match');
   if (rule.target?.spec) checkExt(rule.target.spec, rule.target, rule.target.nameArg, 'target');
+  // A negated "any protocol" matches nothing; iptables refuses it.
+  if (rule.protocolNegated && rule.protocol !== undefined && protocolNumber(rule.protocol) === 0) {
+    const pArg = rule.base.find((b) => b.name === 'p');
+    if (pArg) report(pArg.negation ?? pArg.nameArg, 'invalid-protocol', `'! -p ${rule.protocol}' matches no packet: iptables refuses it (rule would never match protocol)`);
+  }
   // NAT ports need a protocol that has them (libxt_DNAT and friends; any negated -p will do).
   const t = rule.target;
   if (t && (t.name === 'DNAT' || t.name === 'SNAT' || t.name === 'REDIRECT' || t.name === 'MASQUERADE') && rule.protocol !== undefined && !rule.protocolNegated) {
@@ -725,8 +729,12 @@ function finalChecks(rule: RuleInfo, family: Family, args: readonly Arg[], probl
 function unknownOptionHint(name: string, matches: readonly MatchUse[], target: TargetUse | undefined, protocol: string | undefined): string {
   for (const [mname, spec] of MATCH_BY_NAME) {
     if (spec.options.some((o) => o.name === name || o.aliases?.includes(name))) {
-      if (['sport', 'dport', 'source-port', 'destination-port', 'tcp-flags', 'syn'].includes(name) && !protocol) {
-        return `: it belongs to the tcp/udp matches, which need '-p tcp' or '-p udp' first`;
+      if (['sport', 'dport', 'source-port', 'destination-port', 'tcp-flags', 'syn'].includes(name)) {
+        if (!protocol) return `: it belongs to the tcp/udp matches, which need '-p tcp' or '-p udp' first`;
+        // A protocol without ports (gre, icmp …), or a number that is not the one it looks like
+        // (`-p 017` is 15): no match is loaded for it.
+        const num = protocolNumber(protocol);
+        if (num === undefined || IMPLICIT_PROTO_MATCH[num] === undefined) return `: -p ${protocol}${num !== undefined && /^[0-9]/.test(protocol) && String(num) !== protocol ? ` (protocol ${num})` : ''} has no ports; port options need -p tcp, udp, udplite, sctp or dccp`;
       }
       if (matches.some((m) => m.name === mname)) continue;
       return `: it belongs to the ${mname} match; add '-m ${mname}' before it`;

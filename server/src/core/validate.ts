@@ -515,7 +515,7 @@ function checkRuleInChain(r: Rule, info: RuleInfo, t: Table, sink: Sink): void {
 function ruleProtocol(info: RuleInfo): number | undefined {
   const p = info.protocol;
   if (p === undefined || info.protocolNegated) return undefined;
-  return /^[0-9]+$/.test(p) ? Number(p) : protocolNumberOf(p);
+  return protocolNumberOf(p);
 }
 
 /**

@@ -450,7 +450,7 @@ export function readRuleInfo(info: RuleInfo, collect: VocabularyCollector): Rule
         break;
       }
       case 'p': {
-        const n = /^[0-9]+$/.test(val) ? Number(val) : protocolNumberOf(val);
+        const n = protocolNumberOf(val);
         if (n === undefined || n > 255) b.opaque(`-p ${val}`);
         else if (n !== 0) b.restrict(D.proto, range(n, n), o.negated);
         break;

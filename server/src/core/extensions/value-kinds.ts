@@ -1016,6 +1016,8 @@ export const VALIDATORS: Readonly<Record<string, Validator>> = {
 
 /** Resolves a protocol name to its number (names as `-p` accepts them, including `all`). */
 export function protocolNumberOf(name: string): number | undefined {
+  // Numbers as strtoul reads them with base 0 (measured: `-p 010` is 8, egp; `-p 0x11` is udp).
+  if (/^[0-9]/.test(name)) return parseUnsigned(name);
   const lower = name.toLowerCase();
   if (lower === 'all') return 0;
   if (lower === 'icmpv6') return 58;

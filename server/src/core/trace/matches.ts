@@ -181,7 +181,7 @@ export function evalBase(info: RuleInfo, st: EvalState, srcWord: string | undefi
         break;
       }
       case 'p': {
-        const want = /^[0-9]+$/.test(v) ? Number(v) : protocolNumberOf(v);
+        const want = protocolNumberOf(v);
         let r: Tri;
         if (want === 0) r = true;
         else if (want === undefined || st.proto === undefined) r = undefined;
@@ -328,7 +328,7 @@ export function evalMatch(m: MatchUse, st: EvalState, ruleProto: string | undefi
         // Without a conntrack entry, the kernel skips every other test and answers "state given?".
         if (noCt) return [true, undefined];
         if (o.name === 'ctproto') {
-          const want = /^[0-9]+$/.test(valueOf(o)) ? Number(valueOf(o)) : protocolNumberOf(valueOf(o));
+          const want = protocolNumberOf(valueOf(o));
           if (st.proto === undefined || want === undefined) return [undefined, "the packet's protocol is not given"];
           return [st.proto === want, 'protocol differs'];
         }

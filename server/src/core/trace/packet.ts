@@ -185,7 +185,7 @@ export function parsePacket(text: string, family: Family): Packet {
     switch (key) {
       case 'proto': {
         const v = need();
-        const n = /^[0-9]+$/.test(v) ? Number(v) : protocolNumberOf(v);
+        const n = protocolNumberOf(v);
         if (n === undefined || n > 255) throw new PacketSyntaxError(`unknown protocol '${v}': use a name such as tcp, udp, icmp or a number 0-255`, v);
         if (n === 0) throw new PacketSyntaxError(`proto=${v} is not a packet protocol: give tcp, udp, icmp, … or leave proto out for "any"`, v);
         p.proto = n;
