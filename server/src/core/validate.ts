@@ -490,6 +490,18 @@ function checkRuleInChain(r: Rule, info: RuleInfo, t: Table, sink: Sink): void {
       const op = m.options.find((o) => o.name === 'set' || o.name === 'remove');
       if (op && hitcount && count !== undefined && count > 0) sink.add(argSpan(hitcount.nameArg), 'conflicting-options', `--hitcount cannot be combined with --${op.name} in the recent match: it only counts when checking (--rcheck, --update); the kernel refuses the rule`);
     }
+    if (m.name === 'rt') {
+      // libip6t_rt reads its options in order: the type-0 options need a plain `--rt-type 0`
+      // before them, and --rt-0-not-strict needs --rt-0-addrs before it.
+      let typeZero = false;
+      let addrs = false;
+      for (const o of m.options) {
+        if (o.name === 'rt-type') typeZero = !o.negated && o.values[0] !== undefined && parseUnsigned(o.values[0].value) === 0;
+        else if ((o.name === 'rt-0-res' || o.name === 'rt-0-addrs') && !typeZero) sink.add(argSpan(o.nameArg), 'missing-option', `--${o.name} needs --rt-type 0 before it (not negated): it applies to type-0 routing headers only`);
+        else if (o.name === 'rt-0-not-strict' && !addrs) sink.add(argSpan(o.nameArg), 'missing-option', '--rt-0-not-strict needs --rt-0-addrs before it');
+        if (o.name === 'rt-0-addrs') addrs = true;
+      }
+    }
     if (m.name === 'cluster') {
       // libxt_cluster: the local node (or every node of the mask) must be one of the total nodes.
       const total = num('cluster-total-nodes');
