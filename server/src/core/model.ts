@@ -615,7 +615,10 @@ export function ruleKey(rule: Rule): string {
   const words = rule.args.map((a) => a.value);
   // Drop the command and chain (and counters) so that `-A X spec` and `-D X spec` compare equal.
   const start = words.findIndex((w) => /^-[ADIRC]$|^--(append|delete|insert|replace|check)$/.test(w));
-  return start >= 0 ? words.slice(start + 2).join(' ') : words.join(' ');
+  if (start < 0) return words.join(' ');
+  // -I and -R name a position after the chain (`-I INPUT 1 -j DROP` is the rule `-j DROP`).
+  const numbered = /^-[IR]$|^--(insert|replace)$/.test(words[start]) && /^[0-9]+$/.test(words[start + 2] ?? '');
+  return words.slice(start + (numbered ? 3 : 2)).join(' ');
 }
 
 /** Memoised jump lists: the model does not change once built, and analyses ask for them often. */

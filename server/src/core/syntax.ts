@@ -285,7 +285,12 @@ class LineParser extends EmbeddedActionsParser {
         { ALT: () => {
             const t = this.CONSUME(TableLine);
             this.ACTION(() => {
-              const [header, rest] = headerAndRest(t.image, positions.line(chunkBase + t.startOffset));
+              const [first, words] = headerAndRest(t.image, positions.line(chunkBase + t.startOffset));
+              // iptables-restore reads the table name with strtok, which skips blanks: `* filter`
+              // is the filter table. The header then spans both words, named as one.
+              const next = first.value === '*' ? words[0] : undefined;
+              const header = next ? { ...first, value: `*${next.value}`, raw: t.image.slice(first.start, next.end), end: next.end } : first;
+              const rest = next ? words.slice(1) : words;
               this.nodes.push({ kind: 'table', line: header.line, header, rest });
             });
           } },

@@ -109,8 +109,9 @@ function checkChainDeclaration(header: Arg, rest: readonly Arg[], open: { name: 
   if (!policy) {
     sink.add(span, 'invalid-chain-declaration', `chain declaration without a policy: write ':${name} ${isBuiltin ? 'ACCEPT' : '-'} [0:0]'`);
   } else if (isBuiltin) {
-    if (policy.value !== 'ACCEPT' && policy.value !== 'DROP') {
-      sink.add(argSpan(policy), 'invalid-policy', `invalid policy '${policy.value}' for builtin chain ${name}: a policy is ACCEPT or DROP`);
+    // `-` keeps the chain's policy as it is (measured: `:INPUT DROP` then `:INPUT -` leaves DROP).
+    if (policy.value !== 'ACCEPT' && policy.value !== 'DROP' && policy.value !== '-') {
+      sink.add(argSpan(policy), 'invalid-policy', `invalid policy '${policy.value}' for builtin chain ${name}: a policy is ACCEPT or DROP (or - to keep it)`);
     }
   } else if (policy.value !== '-') {
     const otherTable = Object.entries(BUILTIN_CHAINS).find(([, hooks]) => (hooks as readonly string[]).includes(name))?.[0];
@@ -126,7 +127,8 @@ function checkChainDeclaration(header: Arg, rest: readonly Arg[], open: { name: 
   for (const extra of rest.slice(2)) sink.add(argSpan(extra), 'suspicious-counters', `unexpected '${extra.value}' after the chain counters; iptables-restore ignores it`);
   if (!isBuiltin) checkChainName(name, span, sink);
   const prev = open.chains.get(name);
-  if (prev) {
+  // A builtin chain may be declared again: iptables-restore only sets its policy (the last wins).
+  if (prev && !isBuiltin) {
     sink.add(span, 'duplicate-chain', `chain ${name} is already declared at line ${prev.line + 1}`, { related: [{ range: range(prev), message: 'first declaration' }] });
   } else {
     open.chains.set(name, span);
@@ -159,8 +161,13 @@ interface BlockState {
   /** Whether a chain exists at the current line (-N/-X/-E and declarations change it). */
   readonly exists: Map<string, boolean>;
   readonly ruleCount: Map<string, number>;
-  /** The rules of each chain at the current line, for `-D spec` / `-C spec`. */
+  /** The rules of each chain at the current line, in order, for `-D spec` / `-C spec` / `-X`. */
   readonly specs: Map<string, Rule[]>;
+  /**
+   * The rules a `-F` without a chain name flushed, per chain, until the chain is flushed by name:
+   * iptables-nft-restore still counts them when -X deletes a chain in the same restore.
+   */
+  readonly flushedAll: Map<string, { rules: Rule[]; line: number }>;
   /** Problems that depend on declarations later in the block, decided when the block ends. */
   readonly pending: (() => void)[];
 }
@@ -185,7 +192,7 @@ export class CommandChecks implements ModelObserver {
     if (!t.known) return undefined;
     if (this.blockTable !== t) {
       const builtins = BUILTIN_CHAINS[t.name] as readonly string[];
-      const block: BlockState = { builtins, exists: new Map(), ruleCount: new Map(), specs: new Map(), pending: [] };
+      const block: BlockState = { builtins, exists: new Map(), ruleCount: new Map(), specs: new Map(), flushedAll: new Map(), pending: [] };
       for (const b of builtins) { block.exists.set(b, true); block.ruleCount.set(b, 0); block.specs.set(b, []); }
       this.block = block;
       this.blockTable = t;
@@ -213,7 +220,7 @@ export class CommandChecks implements ModelObserver {
     const b = this.state(t);
     if (!b) return;
     const sink = this.sink;
-    const { builtins, exists, ruleCount, specs } = b;
+    const { builtins, exists, ruleCount, specs, flushedAll } = b;
     const chainArg = info.chainArg;
     // The rule's shared copy of the name (buildModel): the lookups below then hash nothing.
     const name = r.chainName ?? chainArg?.value;
@@ -239,7 +246,13 @@ export class CommandChecks implements ModelObserver {
           const count = ruleCount.get(name!) ?? 0;
           if (Number.isFinite(num) && num > count + 1) sink.add(argSpan(info.ruleNumArg), 'invalid-value', `cannot insert at position ${num}: chain ${name} has ${count} rule${count === 1 ? '' : 's'} at this point (index of insertion too big)`);
         }
-        if (has) { ruleCount.set(name!, (ruleCount.get(name!) ?? 0) + 1); specs.get(name!)?.push(r); }
+        if (has) {
+          // The rules are kept in chain order: -D, -R and -X below depend on it.
+          const list = specs.get(name!);
+          const num = info.ruleNumArg ? Number(info.ruleNumArg.value) : 1;
+          if (list) list.splice(Number.isFinite(num) && num >= 1 ? Math.min(num - 1, list.length) : 0, 0, r);
+          ruleCount.set(name!, (ruleCount.get(name!) ?? 0) + 1);
+        }
         break;
       case 'C':
         if (has) {
@@ -253,7 +266,13 @@ export class CommandChecks implements ModelObserver {
           const num = Number(info.ruleNumArg.value);
           const count = ruleCount.get(name!) ?? 0;
           if (Number.isFinite(num) && num > count) sink.add(argSpan(info.ruleNumArg), 'invalid-value', `rule ${num} does not exist: chain ${name} has ${count} rule${count === 1 ? '' : 's'} at this point`);
-          else if (info.command === 'D') ruleCount.set(name!, count - 1);
+          else if (Number.isFinite(num) && num >= 1) {
+            const list = specs.get(name!);
+            if (info.command === 'D') {
+              ruleCount.set(name!, count - 1);
+              list?.splice(num - 1, 1);
+            } else if (list && num - 1 < list.length) list[num - 1] = r;
+          }
         } else if (has && info.command === 'D') {
           const list = specs.get(name!) ?? [];
           const key = ruleKey(r);
@@ -274,24 +293,47 @@ export class CommandChecks implements ModelObserver {
           }
         }
         break;
-      case 'X':
+      case 'X': {
+        /** The checks of deleting one user chain (named, or each one for -X without a name). */
+        const deleteChain = (chain: string, at: Arg): void => {
+          // The jumps still in place: rules of existing chains, after the -D, -R and -F so far.
+          const stillThere: Rule[] = [];
+          for (const [c, list] of specs) if (exists.get(c) === true) for (const x of list) if (x.targetKind === 'chain' && x.targetName === chain) stillThere.push(x);
+          if (stillThere.length > 0) {
+            sink.add(argSpan(at), 'chain-in-use', `chain ${chain} cannot be deleted: it is still the target of ${stillThere.length} jump${stillThere.length === 1 ? '' : 's'} (line ${stillThere.map((x) => x.line + 1).join(', ')}); delete those rules first`, {
+              related: stillThere.map((x) => ({ range: range(x.span), message: 'jump to the chain' })),
+            });
+          } else if ((ruleCount.get(chain) ?? 0) > 0) {
+            sink.add(argSpan(at), 'chain-in-use', `chain ${chain} cannot be deleted: it still has ${ruleCount.get(chain)} rule(s); flush it with -F first`);
+          } else {
+            // Measured: after `-F` without a chain name, iptables-nft-restore refuses to delete a
+            // chain that had rules, or was jumped to, before that flush (CHAIN_DEL: Device or
+            // resource busy), until the chains concerned are flushed by name.
+            const own = flushedAll.get(chain);
+            const jumps: Rule[] = [];
+            for (const [c, f] of flushedAll) if (exists.get(c) === true) for (const x of f.rules) if (x.targetKind === 'chain' && x.targetName === chain) jumps.push(x);
+            const flushLine = own && own.rules.length > 0 ? own.line : jumps.length > 0 ? flushedAll.get(jumps[0].chainName ?? '')?.line : undefined;
+            if (flushLine !== undefined) {
+              const what = own && own.rules.length > 0 ? `the rules chain ${chain} had` : `the jump${jumps.length === 1 ? '' : 's'} to chain ${chain} (line ${jumps.map((x) => x.line + 1).join(', ')})`;
+              sink.add(argSpan(at), 'chain-in-use', `iptables-nft-restore cannot delete chain ${chain} here: -F without a chain name (line ${flushLine + 1}) does not release ${what} within the same restore (CHAIN_DEL failed: Device or resource busy); flush the chains concerned by name (-F ${own && own.rules.length > 0 ? chain : (jumps[0].chainName ?? 'CHAIN')}) before -X`);
+            }
+          }
+        };
         if (name !== undefined && has) {
           if (builtins.includes(name)) {
             sink.add(argSpan(chainArg!), 'invalid-value', `builtin chain ${name} cannot be deleted`);
           } else {
-            const refs = t.commands.filter((x) => x.line < r.line && x.targetKind === 'chain' && x.targetName === name && (x.command === 'A' || x.command === 'I'));
-            const stillThere = refs.filter((x) => exists.get(x.chainName ?? '') === true);
-            if (stillThere.length > 0) {
-              sink.add(argSpan(chainArg!), 'chain-in-use', `chain ${name} cannot be deleted: it is still the target of ${stillThere.length} jump${stillThere.length === 1 ? '' : 's'} (line ${stillThere.map((x) => x.line + 1).join(', ')}); delete those rules first`, {
-                related: stillThere.map((x) => ({ range: range(x.span), message: 'jump to the chain' })),
-              });
-            } else if ((ruleCount.get(name) ?? 0) > 0) {
-              sink.add(argSpan(chainArg!), 'chain-in-use', `chain ${name} cannot be deleted: it still has ${ruleCount.get(name)} rule(s); flush it with -F first`);
-            }
+            deleteChain(name, chainArg!);
             exists.set(name, false);
           }
+        } else if (name === undefined && info.commandArg) {
+          // -X without a name deletes every user chain, each with the same checks.
+          const users = [...exists].filter(([c, e]) => e && !builtins.includes(c)).map(([c]) => c);
+          for (const c of users) deleteChain(c, info.commandArg);
+          for (const c of users) exists.set(c, false);
         }
         break;
+      }
       case 'E':
         if (has && info.newNameArg) {
           const nn = info.newNameArg.value;
@@ -314,7 +356,25 @@ export class CommandChecks implements ModelObserver {
         break;
       case 'F':
       case 'Z':
-        if (has && info.command === 'F') { ruleCount.set(name!, 0); specs.set(name!, []); }
+        // Measured with 1.8.9: iptables-nft-restore crashes (segmentation fault) on -Z CHAIN N when
+        // rule N exists and ignores it otherwise; iptables-legacy-restore fails when it does not.
+        if (info.command === 'Z' && has && info.ruleNumArg) sink.add(argSpan(info.ruleNumArg), 'invalid-value', `-Z with a rule number fails with one backend or the other: iptables-nft-restore crashes when rule ${info.ruleNumArg.value} exists, iptables-legacy-restore fails when it does not; zero the whole chain with -Z ${name}`);
+        if (info.command === 'F') {
+          if (has) {
+            ruleCount.set(name!, 0);
+            specs.set(name!, []);
+            flushedAll.delete(name!);
+          } else if (name === undefined) {
+            for (const [c, list] of specs) {
+              if (list.length > 0) {
+                const before = flushedAll.get(c);
+                flushedAll.set(c, { rules: before ? [...before.rules, ...list] : list, line: r.line });
+              }
+              ruleCount.set(c, 0);
+              specs.set(c, []);
+            }
+          }
+        }
         break;
       default:
         break;

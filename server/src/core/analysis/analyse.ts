@@ -894,6 +894,13 @@ function factsOfReading(r: Rule, reading: RuleReading, t: Table, v: Vocabulary, 
       const full = range(0, v.dims.max[D.mark]);
       return target.restoresMark ? make('continue', [D.mark], (s) => widen(s, D.mark, full)) : make('continue');
     }
+    if (target.name === 'DNPT' || target.name === 'SNPT') {
+      // The address changes (to another prefix, with one word adjusted for the checksum): later
+      // rules may see any address in that field.
+      const d = target.name === 'DNPT' ? D.dst : D.src;
+      const full = range(0, v.dims.max[d]);
+      return make('continue', [d], (s) => widen(s, d, full));
+    }
     if (target.name === 'CT' || target.name === 'NOTRACK') {
       const full = range(0, v.dims.max[D.state]);
       return make('continue', [D.state], (s) => widen(s, D.state, full));

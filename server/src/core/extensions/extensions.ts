@@ -507,6 +507,18 @@ export const TARGETS: readonly ExtensionSpec[] = [
     name: 'REDIRECT', doc: 'Redirects the packet to the local machine (destination NAT to a local address).', terminating: true, tables: ['nat'], hooks: NAT_HOOKS_DST,
     options: [opt('to-ports', 'to-ports', 'Destination port range.'), flag('random', 'Randomise the port.')],
   },
+  // NPTv6 (RFC 6296): checksum-neutral prefix translation, ip6tables mangle only (measured: DNPT
+  // in PREROUTING and OUTPUT, SNPT in INPUT and POSTROUTING).
+  {
+    name: 'DNPT', doc: 'Translates the destination address prefix (NPTv6, RFC 6296) and continues.', family: 'ipv6', terminating: false, tables: ['mangle'], hooks: ['PREROUTING', 'OUTPUT'],
+    options: [opt('src-pfx', 'npt-prefix', 'Prefix to translate from (at most /64).'), opt('dst-pfx', 'npt-prefix', 'Prefix to translate to (at most /64).')],
+    requireOneOf: [['src-pfx'], ['dst-pfx']],
+  },
+  {
+    name: 'SNPT', doc: 'Translates the source address prefix (NPTv6, RFC 6296) and continues.', family: 'ipv6', terminating: false, tables: ['mangle'], hooks: ['INPUT', 'POSTROUTING'],
+    options: [opt('src-pfx', 'npt-prefix', 'Prefix to translate from (at most /64).'), opt('dst-pfx', 'npt-prefix', 'Prefix to translate to (at most /64).')],
+    requireOneOf: [['src-pfx'], ['dst-pfx']],
+  },
   { name: 'NETMAP', doc: 'Maps a whole network onto another, 1:1.', terminating: true, tables: ['nat'], options: [opt('to', 'netmap-address', 'Network to map to.')], requireOneOf: [['to']] },
   {
     name: 'TCPOPTSTRIP', doc: 'Removes TCP options from TCP packets (mangle, -p tcp).', terminating: false, tables: ['mangle'], protocols: ['tcp', '6'],

@@ -948,6 +948,26 @@ function checkQueueRange(s: string, ctx: ValueContext): ValueProblem | undefined
   return undefined;
 }
 
+/**
+ * DNPT/SNPT's --src-pfx and --dst-pfx: an IPv6 network of at most /64 with no bits set after the
+ * prefix (ip6t_NPT refuses longer prefixes and host bits; without /LEN the length is 128).
+ */
+function checkNptPrefix(s: string, ctx: ValueContext): ValueProblem | undefined {
+  const slash = s.indexOf('/');
+  const addr = slash >= 0 ? s.slice(0, slash) : s;
+  const groups = parseIPv6(addr);
+  if (!groups) return err('invalid-address', `invalid IPv6 prefix '${s}': expected ADDRESS/LENGTH, such as 2001:db8:1::/48`);
+  void ctx;
+  const lenText = slash >= 0 ? s.slice(slash + 1) : '128';
+  if (!/^[0-9]+$/.test(lenText) || Number(lenText) > 128) return err('invalid-address', `invalid prefix length in '${s}': expected 0 to 64`);
+  const len = Number(lenText);
+  if (len > 64) return err('invalid-value', `prefix '${s}' is longer than /64: NPTv6 translates prefixes of at most 64 bits${slash < 0 ? ' (without /LENGTH the length is 128)' : ''}; the kernel refuses the rule`);
+  for (let bit = len; bit < 128; bit++) {
+    if ((groups[bit >> 4] >> (15 - (bit & 15))) & 1) return err('invalid-value', `prefix '${s}' has bits set after its first ${len}: write the network itself; the kernel refuses the rule`);
+  }
+  return undefined;
+}
+
 function checkCtZone(s: string): ValueProblem | undefined {
   if (/^(orig|reply)$/.test(s) || /^(mark)$/.test(s)) return undefined;
   return checkUint(s, { family: 'ipv4' }, { max: 65535 });
@@ -1000,6 +1020,7 @@ export const VALIDATORS: Readonly<Record<string, Validator>> = {
   owner: checkOwner,
   'ct-zone': checkCtZone,
   'queue-range': checkQueueRange,
+  'npt-prefix': checkNptPrefix,
   probability: checkProbability,
   'bpf-bytecode': checkBpfBytecode,
   'mh-type': checkMhType,

@@ -626,6 +626,12 @@ function applyTarget(m: Machine, ctx: Ctx, hook: Hook, table: Table, chain: Chai
       applyNat(m, hook, rule, family, step);
       endTable(m, ref, false, tname);
       return;
+    case 'DNPT':
+    case 'SNPT':
+      // The translated address has one 16-bit word adjusted to keep checksums (RFC 6296), which
+      // the tracer does not compute: it stops rather than guess what later rules see.
+      stop(m, 'UNDECIDED', `${target.name} translates the ${target.name === 'DNPT' ? 'destination' : 'source'} prefix ${optVal(rule, 'src-pfx') ?? ''} to ${optVal(rule, 'dst-pfx') ?? ''} (NPTv6): the tracer does not compute NPTv6 translations, so it cannot say what later rules see`);
+      return;
     case 'REJECT': {
       const how = optVal(rule, 'reject-with');
       step(`REJECT${how ? ` with ${how}` : ''}`);
