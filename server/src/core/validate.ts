@@ -508,6 +508,10 @@ function checkRuleInChain(r: Rule, info: RuleInfo, t: Table, sink: Sink): void {
   for (const m of info.matches) {
     if (m.name === 'limit' && m.spec) checkLimit(m.options, m.nameArg ?? info.commandArg, sink);
     if (m.name === 'hashlimit' && m.spec) checkHashlimit(m.options, sink);
+    if (m.name === 'bpf') {
+      const pinned = m.options.find((o) => o.name === 'object-pinned')?.values[0];
+      if (pinned) sink.add(argSpan(pinned), 'missing-bpf-object', `this rule uses the pinned BPF program ${pinned.value}: it must exist on the restoring host (bpftool prog pin …), or iptables refuses the rule (bpf: failed to get bpf object)`);
+    }
     if (m.name === 'set' && m.nameArg) sink.add(argSpan(m.nameArg), 'missing-ipset', `this rule uses ipset ${m.options.find((o) => o.name === 'match-set')?.values[0]?.value ?? ''}: create the set (ipset create …) before restoring, or the kernel rejects the rule (Set … doesn't exist)`);
   }
   const target = info.target;
@@ -542,6 +546,11 @@ function checkRuleInChain(r: Rule, info: RuleInfo, t: Table, sink: Sink): void {
       const every = num('every');
       const packet = num('packet');
       if (every && packet && packet.n >= every.n) sink.add(argSpan(packet.o.values[0]), 'invalid-value', `--packet ${packet.n} must be below --every ${every.n} (0 to ${every.n - 1})`);
+      // Each mode needs its own options (libxt_statistic's final check).
+      const mode = m.options.find((o) => o.name === 'mode');
+      const has = (n: string): boolean => m.options.some((o) => o.name === n);
+      if (mode?.values[0]?.value === 'random' && !has('probability')) sink.add(argSpan(mode.values[0]), 'missing-option', '--probability must be given in random mode');
+      if (mode?.values[0]?.value === 'nth' && !has('every')) sink.add(argSpan(mode.values[0]), 'missing-option', '--every and --packet must be given in nth mode');
     }
     if (m.name === 'recent') {
       // xt_recent refuses a hit count with --set or --remove (it counts only when checking); 0 means none.

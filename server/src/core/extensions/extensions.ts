@@ -391,15 +391,18 @@ export const MATCHES: readonly ExtensionSpec[] = [
     ],
     requireOneOf: [['mode']],
     requires: [['every', 'packet']],
+    // The mode decides which options apply (validate.ts checks that the mode's own are given).
+    conflicts: [['probability', 'every'], ['probability', 'packet']],
   },
   {
     name: 'string', doc: 'Matches a string or hex pattern in the packet.',
     options: [
-      opt('algo', 'choice', 'bm or kmp.', { params: oneOf('bm', 'kmp') }), opt('from', 'uint', 'Start offset.'), opt('to', 'uint', 'End offset.'),
+      opt('algo', 'choice', 'bm or kmp.', { params: oneOf('bm', 'kmp') }), opt('from', 'uint', 'Start offset (0 to 65535).', { params: u(65535) }), opt('to', 'uint', 'End offset (0 to 65535).', { params: u(65535) }),
       opt('string', 'string', 'Pattern.', { invert: true, params: { minLength: 1, maxLength: 128 } }),
       opt('hex-string', 'hex', 'Pattern in |hex|.', { invert: true }), flag('icase', 'Ignore case.'),
     ],
     requireOneOf: [['algo'], ['string', 'hex-string']],
+    conflicts: [['string', 'hex-string']],
   },
   {
     name: 'tcp', doc: 'Matches TCP ports, flags and options.', protocols: ['tcp', '6'],

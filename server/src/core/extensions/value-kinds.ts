@@ -445,15 +445,20 @@ function checkU32(s: string): ValueProblem | undefined {
   };
   const at = (what: string): ValueProblem => err('invalid-value', `invalid u32 test '${s}': at character ${i}, ${what}`);
   if (text.trim() === '') return err('invalid-value', 'empty u32 test');
+  // libxt_u32 keeps at most 10 tests, 10 numbers per location and 10 values per test (XT_U32_MAXSIZE).
+  let tests = 0;
   for (;;) {
     blanks();
     if (i >= text.length) return at('a location is missing (the test ends after "&&")');
     if (text[i] === '=') return at('the location is missing before "="');
+    if (++tests > 10) return at('an 11th test: at most 10 tests joined by "&&"');
     if (number() === undefined) return at('expected a number from 0 to 0xffffffff');
+    let numbers = 1;
     for (;;) {
       blanks();
       const op = text.startsWith('<<', i) ? '<<' : text.startsWith('>>', i) ? '>>' : text[i] === '&' && text[i + 1] !== '&' ? '&' : text[i] === '@' ? '@' : undefined;
       if (!op) break;
+      if (++numbers > 10) return at('too many operators: a location has at most 9');
       i += op.length;
       const n = number();
       if (n === undefined) return at(`expected a number after "${op}"`);
@@ -462,7 +467,9 @@ function checkU32(s: string): ValueProblem | undefined {
     blanks();
     if (text[i] !== '=') return at(i >= text.length ? 'the test ends without "=" and values' : 'expected "=", "&", "<<", ">>" or "@"');
     i++;
+    let values = 0;
     for (;;) {
+      if (++values > 10) return at('too many values: a test has at most 10 values or ranges');
       const lo = number();
       if (lo === undefined) return at(i >= text.length ? 'the test ends without a value after "="' : 'expected a value');
       blanks();
