@@ -540,6 +540,22 @@ function checkRuleInChain(r: Rule, info: RuleInfo, t: Table, sink: Sink): void {
       for (const e of elements) {
         if (e.endpoint && !e.tunnel) sink.add(argSpan(e.endpoint.nameArg), 'missing-option', `--${e.endpoint.name} is only valid in tunnel mode: add --mode tunnel to this policy element (the kernel refuses the rule otherwise)`);
       }
+      // With --strict, every element must say something, and there must be an IPsec policy to match.
+      const strict = m.options.find((o) => o.name === 'strict');
+      if (strict) {
+        if (m.options.some((o) => o.name === 'pol' && o.values[0]?.value === 'none')) sink.add(argSpan(strict.nameArg), 'conflicting-options', '--strict cannot be combined with --pol none: there is no IPsec policy to match exactly');
+        let k = 0;
+        let filled = false;
+        let at: OptionUse = strict;
+        for (const o of [...m.options, undefined]) {
+          if (o === undefined || o.name === 'next') {
+            if (!filled) sink.add(argSpan(at.nameArg), 'missing-option', `policy element ${k} is empty while --strict is in effect: give it --proto, --mode, --spi, --reqid or a tunnel address`);
+            k++;
+            filled = false;
+            if (o) at = o;
+          } else if (['reqid', 'spi', 'proto', 'mode', 'tunnel-src', 'tunnel-dst'].includes(o.name)) filled = true;
+        }
+      }
     }
     if (m.name === 'statistic') {
       // The kernel counts packets 0 … every-1 (libxt_statistic: "the --packet p must be 0 <= p <= n-1").

@@ -12,7 +12,7 @@
  */
 import type { Rule } from '../model.ts';
 import type { MatchUse, OptionUse, RuleInfo } from '../rule.ts';
-import { canonicalChoiceList, ICMP_TYPES, ICMPV6_TYPES, parseIPv4, parsePort, parseUnsigned, protocolNumberOf, type Family } from '../extensions/value-kinds.ts';
+import { canonicalChoiceList, ICMP_TYPES, ICMPV6_TYPES, parseIPv4, parsePort, parsePrefixLength, parseUnsigned, protocolNumberOf, type Family } from '../extensions/value-kinds.ts';
 import { formatAddress, parseAddress, TCP_FLAG_BITS } from '../trace/packet.ts';
 import { CT_STATE_PARAMS, STATE_PARAMS, type Hook } from '../extensions/extensions.ts';
 import { cubeWith, EMPTY_SET, fromValues, intervalsOf, isFull, normalise, range, setIntersect, setSubtract, setUnion, universe, type Cube, type Dimensions, type Interval, type IntervalSet, type Space } from './packet-space.ts';
@@ -268,7 +268,8 @@ function netInterval(s: string, family: Family): AddressInterval | undefined {
   let len = bits;
   if (slash >= 0) {
     const m = s.slice(slash + 1);
-    if (/^[0-9]+$/.test(m)) len = Number(m);
+    const n = /^\+?[0-9]/.test(m) ? parsePrefixLength(m) : undefined;
+    if (n !== undefined) len = n;
     else {
       const mv = parseAddress(m, family);
       if (mv === undefined) return undefined;
@@ -493,7 +494,8 @@ const NOTHING_UNMODELLED: readonly string[] = [];
 const NOT_FRAGMENT: IntervalSet = [0, 0];
 
 function matchSpace(m: MatchUse, b: Recorder, collect: VocabularyCollector, proto: string | undefined): void {
-  const pname = proto !== undefined && /^[0-9]+$/.test(proto) ? ({ 6: 'tcp', 17: 'udp', 132: 'sctp', 33: 'dccp', 136: 'udplite' } as Record<string, string>)[proto] : proto;
+  const pnum = proto !== undefined && /^[0-9]/.test(proto) ? protocolNumberOf(proto) : undefined;
+  const pname = pnum !== undefined ? ({ 6: 'tcp', 17: 'udp', 132: 'sctp', 33: 'dccp', 136: 'udplite' } as Record<number, string>)[pnum] : proto;
   switch (m.name) {
     case 'comment':
       return;

@@ -179,10 +179,10 @@ export const MATCHES: readonly ExtensionSpec[] = [
     options: [
       opt('ctstate', 'choice-list', 'Connection states.', { invert: true, params: CT_STATE_PARAMS }),
       opt('ctproto', 'protocol', 'Layer-4 protocol of the connection.', { invert: true }),
-      opt('ctorigsrc', 'address', 'Original source address.', { invert: true }),
-      opt('ctorigdst', 'address', 'Original destination address.', { invert: true }),
-      opt('ctreplsrc', 'address', 'Reply source address.', { invert: true }),
-      opt('ctrepldst', 'address', 'Reply destination address.', { invert: true }),
+      opt('ctorigsrc', 'xt-address', 'Original source address.', { invert: true }),
+      opt('ctorigdst', 'xt-address', 'Original destination address.', { invert: true }),
+      opt('ctreplsrc', 'xt-address', 'Reply source address.', { invert: true }),
+      opt('ctrepldst', 'xt-address', 'Reply destination address.', { invert: true }),
       opt('ctorigsrcport', 'port-range-xt', 'Original source port.', { invert: true }),
       opt('ctorigdstport', 'port-range-xt', 'Original destination port.', { invert: true }),
       opt('ctreplsrcport', 'port-range-xt', 'Reply source port.', { invert: true }),
@@ -313,12 +313,15 @@ export const MATCHES: readonly ExtensionSpec[] = [
       opt('dir', 'choice', 'in or out.', { params: oneOf('in', 'out') }),
       opt('pol', 'choice', 'none or ipsec.', { params: oneOf('none', 'ipsec') }),
       flag('strict', 'Match the exact policy.'), opt('reqid', 'uint', 'Request id.', { invert: true, multi: true }),
-      opt('spi', 'uint', 'SPI.', { invert: true, multi: true }), opt('proto', 'choice', 'ah, esp or ipcomp.', { invert: true, multi: true, params: oneOf('ah', 'esp', 'ipcomp') }),
+      // --proto also takes the protocol numbers of ah, esp and ipcomp (measured: `--proto 50` is esp).
+      opt('spi', 'uint', 'SPI.', { invert: true, multi: true }), opt('proto', 'choice', 'ah, esp or ipcomp (or 51, 50, 108).', { invert: true, multi: true, params: oneOf('ah', 'esp', 'ipcomp', '51', '50', '108') }),
       opt('mode', 'choice', 'tunnel or transport.', { invert: true, multi: true, params: oneOf('tunnel', 'transport') }),
-      opt('tunnel-src', 'address', 'Tunnel source.', { invert: true, multi: true }), opt('tunnel-dst', 'address', 'Tunnel destination.', { invert: true, multi: true }),
+      opt('tunnel-src', 'xt-address', 'Tunnel source.', { invert: true, multi: true }), opt('tunnel-dst', 'xt-address', 'Tunnel destination.', { invert: true, multi: true }),
       flag('next', 'Start the next element of a strict policy.', { multi: true }),
     ],
-    requireOneOf: [['dir'], ['pol']],
+    // --pol may be left out (ipsec); --next separates the elements of a --strict policy.
+    requireOneOf: [['dir']],
+    requires: [['next', 'strict']],
   },
   { name: 'quota', doc: 'Matches until a byte quota is used up.', options: [opt('quota', 'uint', 'Bytes.', { invert: true, params: { u64: true } })], requireOneOf: [['quota']] },
   {
@@ -367,10 +370,12 @@ export const MATCHES: readonly ExtensionSpec[] = [
       { name: 'match-set', aliases: ['set'], args: [{ kind: 'set-name', label: 'setname' }, { kind: 'set-flags', label: 'src|dst,…' }], invert: true, doc: 'Set name and direction flags.' },
       flag('return-nomatch', 'Return nomatch elements as matches.'), flag('update-counters', 'Update counters.', { invert: true }),
       flag('update-subcounters', 'Update subcounters.', { invert: true }),
-      opt('packets-eq', 'uint', 'Packet counter equals.', { invert: true }), opt('packets-lt', 'uint', 'Packet counter below.'), opt('packets-gt', 'uint', 'Packet counter above.'),
-      opt('bytes-eq', 'uint', 'Byte counter equals.', { invert: true }), opt('bytes-lt', 'uint', 'Byte counter below.'), opt('bytes-gt', 'uint', 'Byte counter above.'),
+      // 64-bit counters; one comparison each for packets and for bytes.
+      opt('packets-eq', 'uint', 'Packet counter equals.', { invert: true, params: { u64: true } }), opt('packets-lt', 'uint', 'Packet counter below.', { params: { u64: true } }), opt('packets-gt', 'uint', 'Packet counter above.', { params: { u64: true } }),
+      opt('bytes-eq', 'uint', 'Byte counter equals.', { invert: true, params: { u64: true } }), opt('bytes-lt', 'uint', 'Byte counter below.', { params: { u64: true } }), opt('bytes-gt', 'uint', 'Byte counter above.', { params: { u64: true } }),
     ],
     requireOneOf: [['match-set']],
+    conflicts: [...exclusive('packets-eq', 'packets-lt', 'packets-gt'), ...exclusive('bytes-eq', 'bytes-lt', 'bytes-gt')],
   },
   {
     name: 'socket', doc: 'Matches packets that belong to a local socket.', hooks: ['PREROUTING', 'INPUT'],
@@ -595,6 +600,8 @@ export const TARGETS: readonly ExtensionSpec[] = [
       opt('timeout', 'uint', 'Entry timeout.'), flag('exist', 'Refresh existing entries.'), flag('map-mark', 'Map the mark.'), flag('map-prio', 'Map the priority.'), flag('map-queue', 'Map the queue.'),
     ],
     requireOneOf: [['add-set', 'del-set', 'map-set']],
+    // libxt_SET: --timeout and --exist go with --add-set, the --map-* flags with --map-set.
+    requires: [['timeout', 'add-set'], ['exist', 'add-set'], ['map-mark', 'map-set'], ['map-prio', 'map-set'], ['map-queue', 'map-set']],
   },
   {
     name: 'SYNPROXY', doc: 'Answers SYNs on behalf of a server (needs conntrack INVALID/UNTRACKED handling).', terminating: true, tables: ['filter'], hooks: ['INPUT', 'FORWARD'], protocols: ['tcp', '6'],

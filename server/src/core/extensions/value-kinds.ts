@@ -167,8 +167,21 @@ function looksLikeHostname(s: string): boolean {
   return /^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9-]{1,63})*\.?$/.test(s) && /[A-Za-z]/.test(s);
 }
 
-/** Validates one address with an optional `/prefix` or `/mask` (libxtables' ipparse). */
-export function checkAddress(value: string, ctx: ValueContext, what = 'address'): ValueProblem | undefined {
+/**
+ * A prefix length as libxtables reads it: strtoul with base 0, so `0x8`, `+8` and `010` are 8
+ * (measured), while `08` is not a number. Undefined when it is not a number at all.
+ */
+export function parsePrefixLength(s: string): number | undefined {
+  return parseUnsigned(s.startsWith('+') ? s.slice(1) : s);
+}
+
+/**
+ * Validates one address with an optional `/prefix` or `/mask` (libxtables' ipparse). With
+ * `longPrefixIsHost` (conntrack's and policy's own IPv4 address parsers), a prefix length above the
+ * address size is read as a host address (measured: `--ctorigsrc 10.0.0.1/33` is saved without a
+ * mask), which only deserves a warning.
+ */
+export function checkAddress(value: string, ctx: ValueContext, what = 'address', longPrefixIsHost = false): ValueProblem | undefined {
   const slash = value.indexOf('/');
   const host = slash >= 0 ? value.slice(0, slash) : value;
   const mask = slash >= 0 ? value.slice(slash + 1) : undefined;
@@ -190,8 +203,10 @@ export function checkAddress(value: string, ctx: ValueContext, what = 'address')
   }
   if (mask !== undefined) {
     const maxBits = v6 ? 128 : 32;
-    if (/^[0-9]+$/.test(mask)) {
-      if (Number(mask) > maxBits) return err('invalid-address', `invalid prefix length '/${mask}' in '${value}': must be 0 to ${maxBits}`);
+    const len = /^\+?[0-9]/.test(mask) ? parsePrefixLength(mask) : undefined;
+    if (len !== undefined) {
+      if (len > maxBits && longPrefixIsHost && !v6 && len <= 0xffffffff) return warn('truncated-value', `prefix length /${mask} is longer than ${maxBits}: it is read as /${maxBits}, the single address ${host}`);
+      if (len > maxBits) return err('invalid-address', `invalid prefix length '/${mask}' in '${value}': must be 0 to ${maxBits}`);
     } else if (!v6 && parseIPv4(mask) !== undefined) {
       // A dotted mask is accepted by iptables even when it is not contiguous.
     } else if (v6 && parseIPv6(mask) !== undefined) {
@@ -983,6 +998,7 @@ function checkCtZone(s: string): ValueProblem | undefined {
 /** The validators by kind name; the data table names the kind of each option's value. */
 export const VALIDATORS: Readonly<Record<string, Validator>> = {
   address: (s, c) => checkAddress(s, c),
+  'xt-address': (s, c) => checkAddress(s, c, 'address', true),
   'address-list': (s, c) => {
     for (const a of s.split(',')) {
       const e = checkAddress(a, c);

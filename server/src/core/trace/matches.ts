@@ -7,7 +7,7 @@
  */
 import type { MatchUse, OptionUse, RuleInfo } from '../rule.ts';
 import { ADDR_TYPE_PARAMS, CT_STATE_PARAMS, STATE_PARAMS, type Hook } from '../extensions/extensions.ts';
-import { canonicalChoiceList, parseIPv4, parseIPv6, parsePort, parseUnsigned, protocolNumberOf, ICMP_TYPES, ICMPV6_TYPES, type Family } from '../extensions/value-kinds.ts';
+import { canonicalChoiceList, parseIPv4, parseIPv6, parsePort, parsePrefixLength, parseUnsigned, protocolNumberOf, ICMP_TYPES, ICMPV6_TYPES, type Family } from '../extensions/value-kinds.ts';
 import { normaliseMac, parseAddress, TCP_FLAG_BITS, type CtState } from './packet.ts';
 
 /** A three-valued truth: undefined means "cannot be decided from the packet". */
@@ -96,8 +96,8 @@ export function parseNet(s: string, family: Family): { addr: bigint; mask: bigin
   if (addr === undefined) return undefined;
   let mask = full;
   if (m !== undefined) {
-    if (/^[0-9]+$/.test(m)) {
-      const len = Number(m);
+    const len = /^\+?[0-9]/.test(m) ? parsePrefixLength(m) : undefined;
+    if (len !== undefined) {
       if (len > bits) return undefined;
       mask = len === 0 ? 0n : (full << BigInt(bits - len)) & full;
     } else {
