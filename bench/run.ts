@@ -473,6 +473,8 @@ interface CpuProfile {
   readonly startTime: number;
   readonly endTime: number;
   readonly samples?: number[];
+  /** Microseconds between consecutive samples (the first from startTime). */
+  readonly timeDeltas?: number[];
 }
 
 interface HotFunction {
@@ -514,8 +516,12 @@ function hotFunctions(profile: CpuProfile, top: number): { total: number; functi
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parentOf = new Map<number, ProfileNode>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parentOf.set(c, n);
+  // Samples are weighted by the time since the previous one: the sampler sometimes takes bursts of
+  // samples microseconds apart, and counting them would credit one function with time it never
+  // took (measured: 520 of 1,646 samples, yet 22 ms of 1,454).
   const hits = new Map<number, number>();
-  if (profile.samples) for (const id of profile.samples) hits.set(id, (hits.get(id) ?? 0) + 1);
+  if (profile.samples && profile.timeDeltas) profile.samples.forEach((id, i) => hits.set(id, (hits.get(id) ?? 0) + Math.max(0, profile.timeDeltas![i] ?? 0)));
+  else if (profile.samples) for (const id of profile.samples) hits.set(id, (hits.get(id) ?? 0) + 1);
   else for (const n of profile.nodes) hits.set(n.id, n.hitCount ?? 0);
   const totalMs = (profile.endTime - profile.startTime) / 1000;
   let total = 0;
