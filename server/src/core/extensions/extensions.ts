@@ -164,8 +164,8 @@ export const MATCHES: readonly ExtensionSpec[] = [
   {
     name: 'connlimit', doc: 'Limits the number of parallel connections per client address or network.',
     options: [
-      opt('connlimit-upto', 'uint', 'Match if at most N connections.'),
-      opt('connlimit-above', 'uint', 'Match if more than N connections.'),
+      opt('connlimit-upto', 'uint', 'Match if at most N connections.', { invert: true }),
+      opt('connlimit-above', 'uint', 'Match if more than N connections.', { invert: true }),
       opt('connlimit-mask', 'uint', 'Group hosts by this prefix length.', { params: u(128) }),
       flag('connlimit-saddr', 'Count by source address (default).'),
       flag('connlimit-daddr', 'Count by destination address.'),
@@ -225,8 +225,8 @@ export const MATCHES: readonly ExtensionSpec[] = [
   {
     name: 'hashlimit', doc: 'Rate limiting per hash bucket (per source/destination address or port).',
     options: [
-      opt('hashlimit-upto', 'hashlimit-rate', 'Match if the rate is below this.', { aliases: ['hashlimit'] }),
-      opt('hashlimit-above', 'hashlimit-rate', 'Match if the rate is above this.'),
+      opt('hashlimit-upto', 'hashlimit-rate', 'Match if the rate is below this.', { aliases: ['hashlimit'], invert: true }),
+      opt('hashlimit-above', 'hashlimit-rate', 'Match if the rate is above this.', { invert: true }),
       opt('hashlimit-burst', 'hashlimit-burst', 'Burst size: packets (1 to 1000000), or bytes with a byte rate (64kb).'),
       opt('hashlimit-mode', 'choice-list', 'What to hash on.', { params: { choices: ['srcip', 'srcport', 'dstip', 'dstport'] } }),
       opt('hashlimit-srcmask', 'prefix-len', 'Source prefix length.'),
