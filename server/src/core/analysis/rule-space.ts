@@ -12,7 +12,7 @@
  */
 import type { Rule } from '../model.ts';
 import type { MatchUse, OptionUse, RuleInfo } from '../rule.ts';
-import { canonicalChoiceList, ICMP_TYPES, ICMPV6_TYPES, parseIPv4, parsePort, parsePrefixLength, parseUnsigned, protocolNumberOf, type Family } from '../extensions/value-kinds.ts';
+import { canonicalChoiceList, ICMP_TYPES, ICMPV6_TYPES, parseIPv4, readIcmpType, parsePort, parsePrefixLength, parseUnsigned, protocolNumberOf, type Family } from '../extensions/value-kinds.ts';
 import { formatAddress, parseAddress, TCP_FLAG_BITS } from '../trace/packet.ts';
 import { CT_STATE_PARAMS, STATE_PARAMS, type Hook } from '../extensions/extensions.ts';
 import { cubeWith, EMPTY_SET, fromValues, intervalsOf, isFull, normalise, range, setIntersect, setSubtract, setUnion, universe, type Cube, type Dimensions, type Interval, type IntervalSet, type Space } from './packet-space.ts';
@@ -550,21 +550,12 @@ function matchSpace(m: MatchUse, b: Recorder, collect: VocabularyCollector, prot
       const table = m.name === 'icmp' ? ICMP_TYPES : ICMPV6_TYPES;
       for (const o of m.options) {
         const spec = valueOf(o);
-        const named = [...table.entries()].find(([k]) => k.toLowerCase() === spec.toLowerCase());
-        let type: number;
-        let codes: [number, number];
-        if (named) {
-          type = named[1][0];
-          codes = named[1][1] < 0 ? [0, 255] : [named[1][1], named[1][1]];
-        } else {
-          const mm = /^([0-9]+)(?:\/([0-9]+))?$/.exec(spec);
-          if (!mm) {
-            b.opaque(`--${o.name} ${spec}`);
-            continue;
-          }
-          type = Number(mm[1]);
-          codes = mm[2] === undefined ? [0, 255] : [Number(mm[2]), Number(mm[2])];
+        const read = readIcmpType(spec, table);
+        if (!read || read.type > 255 || read.codes[1] > 255) {
+          b.opaque(`--${o.name} ${spec}`);
+          continue;
         }
+        const { type, codes } = read;
         // Type 255 ("any") matches every ICMP packet in the IPv4 match.
         const set = m.name === 'icmp' && type === 255 ? range(0, 65535) : range(type * 256 + codes[0], type * 256 + codes[1]);
         b.restrict(D.icmp, set, o.negated);

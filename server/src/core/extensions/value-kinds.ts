@@ -587,23 +587,37 @@ export const ICMPV6_TYPES: ReadonlyMap<string, readonly [number, number]> = new 
   ['ttl-zero-during-reassembly', [3, 1]], ['parameter-problem', [4, -1]], ['bad-header', [4, 0]],
   ['unknown-header-type', [4, 1]], ['unknown-option', [4, 2]], ['echo-request', [128, -1]],
   ['ping', [128, -1]], ['echo-reply', [129, -1]], ['pong', [129, -1]],
-  ['mld-listener-query', [130, -1]], ['mld-listener-report', [131, -1]], ['mld-listener-done', [132, -1]],
-  ['mld-listener-reduction', [132, -1]], ['router-solicitation', [133, -1]],
+  // (ip6tables 1.8.9 has no names for the MLD types 130-132: `mld-listener-query` is refused.)
+  ['router-solicitation', [133, -1]],
   ['router-advertisement', [134, -1]], ['neighbour-solicitation', [135, -1]],
   ['neighbor-solicitation', [135, -1]], ['neighbour-advertisement', [136, -1]],
   ['neighbor-advertisement', [136, -1]], ['redirect', [137, -1]],
 ]);
 
-function checkIcmpType(s: string, table: ReadonlyMap<string, readonly [number, number]>, label: string): ValueProblem | undefined {
+/**
+ * An ICMP or ICMPv6 type as libipt_icmp/libip6t_icmp6 read it: a name (any case), or TYPE[/CODE]
+ * with numbers read by strtoul base 0 (measured: `010` is 8, `0x8/0x0` is 8/0, `08` is refused).
+ * The codes are a range (all codes when none is given). Undefined when unreadable; the numbers
+ * may exceed 255 (the caller says so).
+ */
+export function readIcmpType(s: string, table: ReadonlyMap<string, readonly [number, number]>): { type: number; codes: [number, number] } | undefined {
   const lower = s.toLowerCase();
-  for (const k of table.keys()) if (k.toLowerCase() === lower) return undefined;
-  const m = /^([0-9]+)(?:\/([0-9]+))?$/.exec(s);
-  if (m) {
-    if (Number(m[1]) > 255) return err('invalid-value', `${label} type ${m[1]} is out of range: types are 0 to 255`);
-    if (m[2] !== undefined && Number(m[2]) > 255) return err('invalid-value', `${label} code ${m[2]} is out of range: codes are 0 to 255`);
-    return undefined;
-  }
-  return err('invalid-value', `invalid ${label} type '${s}': expected TYPE[/CODE] as numbers, or a name such as ${[...table.keys()].slice(0, 4).join(', ')}`);
+  for (const [k, [type, code]] of table) if (k.toLowerCase() === lower) return { type, codes: code < 0 ? [0, 255] : [code, code] };
+  const slash = s.indexOf('/');
+  const typeText = slash >= 0 ? s.slice(0, slash) : s;
+  const codeText = slash >= 0 ? s.slice(slash + 1) : undefined;
+  const type = /^[0-9]/.test(typeText) ? parseUnsigned(typeText) : undefined;
+  const code = codeText === undefined ? undefined : /^[0-9]/.test(codeText) ? parseUnsigned(codeText) : undefined;
+  if (type === undefined || (codeText !== undefined && code === undefined)) return undefined;
+  return { type, codes: code === undefined ? [0, 255] : [code, code] };
+}
+
+function checkIcmpType(s: string, table: ReadonlyMap<string, readonly [number, number]>, label: string): ValueProblem | undefined {
+  const r = readIcmpType(s, table);
+  if (!r) return err('invalid-value', `invalid ${label} type '${s}': expected TYPE[/CODE] as numbers, or a name such as ${[...table.keys()].slice(0, 4).join(', ')}`);
+  if (r.type > 255) return err('invalid-value', `${label} type ${s.split('/')[0]} is out of range: types are 0 to 255`);
+  if (r.codes[0] > 255) return err('invalid-value', `${label} code ${s.split('/')[1]} is out of range: codes are 0 to 255`);
+  return undefined;
 }
 
 /**
@@ -990,6 +1004,22 @@ function checkNptPrefix(s: string, ctx: ValueContext): ValueProblem | undefined 
   return undefined;
 }
 
+/**
+ * The hbh and dst matches' option lists: at most 16 comma-separated TYPE[:LENGTH], each a number
+ * (strtoul base 0; larger than 255 is accepted and cut to 8 bits).
+ */
+function checkIp6Opts(s: string): ValueProblem | undefined {
+  const items = s.split(',');
+  if (items.length > 16) return err('invalid-value', `${items.length} options in '${s}': at most 16 (too many addresses specified)`);
+  for (const item of items) {
+    const [type, len, extra] = item.split(':');
+    const number = (x: string | undefined): boolean => x !== undefined && /^[0-9]/.test(x) && parseUnsigned(x) !== undefined;
+    if (!number(type)) return err('invalid-value', `invalid option '${item}' in '${s}': expected TYPE or TYPE:LENGTH as numbers (no valid digits in opt '${type ?? ''}')`);
+    if (len !== undefined && (!number(len) || extra !== undefined)) return err('invalid-value', `invalid option length in '${item}': expected TYPE:LENGTH as numbers`);
+  }
+  return undefined;
+}
+
 function checkCtZone(s: string): ValueProblem | undefined {
   if (/^(orig|reply)$/.test(s) || /^(mark)$/.test(s)) return undefined;
   return checkUint(s, { family: 'ipv4' }, { max: 65535 });
@@ -1043,6 +1073,7 @@ export const VALIDATORS: Readonly<Record<string, Validator>> = {
   owner: checkOwner,
   'ct-zone': checkCtZone,
   'queue-range': checkQueueRange,
+  'ip6-opts': checkIp6Opts,
   'npt-prefix': checkNptPrefix,
   probability: checkProbability,
   'bpf-bytecode': checkBpfBytecode,

@@ -7,7 +7,7 @@
  */
 import type { MatchUse, OptionUse, RuleInfo } from '../rule.ts';
 import { ADDR_TYPE_PARAMS, CT_STATE_PARAMS, STATE_PARAMS, type Hook } from '../extensions/extensions.ts';
-import { canonicalChoiceList, parseIPv4, parseIPv6, parsePort, parsePrefixLength, parseUnsigned, protocolNumberOf, ICMP_TYPES, ICMPV6_TYPES, type Family } from '../extensions/value-kinds.ts';
+import { canonicalChoiceList, readIcmpType, parseIPv4, parseIPv6, parsePort, parsePrefixLength, parseUnsigned, protocolNumberOf, ICMP_TYPES, ICMPV6_TYPES, type Family } from '../extensions/value-kinds.ts';
 import { normaliseMac, parseAddress, TCP_FLAG_BITS, type CtState } from './packet.ts';
 
 /** A three-valued truth: undefined means "cannot be decided from the packet". */
@@ -275,18 +275,9 @@ export function evalMatch(m: MatchUse, st: EvalState, ruleProto: string | undefi
       return all((o) => {
         const spec = valueOf(o);
         const table = m.name === 'icmp' ? ICMP_TYPES : ICMPV6_TYPES;
-        const named = [...table.entries()].find(([k]) => k.toLowerCase() === spec.toLowerCase());
-        let type: number;
-        let codes: [number, number];
-        if (named) {
-          type = named[1][0];
-          codes = named[1][1] < 0 ? [0, 255] : [named[1][1], named[1][1]];
-        } else {
-          const mm = /^([0-9]+)(?:\/([0-9]+))?$/.exec(spec);
-          if (!mm) return [undefined, 'unreadable ICMP type'];
-          type = Number(mm[1]);
-          codes = mm[2] === undefined ? [0, 255] : [Number(mm[2]), Number(mm[2])];
-        }
+        const read = readIcmpType(spec, table);
+        if (!read) return [undefined, 'unreadable ICMP type'];
+        const { type, codes } = read;
         // Type 255 ("any") matches every ICMP packet in the IPv4 match.
         if (m.name === 'icmp' && type === 255) return [true, undefined];
         if (st.icmpType === undefined) return [undefined, "the packet's ICMP type is not given"];
