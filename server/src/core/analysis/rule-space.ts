@@ -12,7 +12,7 @@
  */
 import type { Rule } from '../model.ts';
 import type { MatchUse, OptionUse, RuleInfo } from '../rule.ts';
-import { canonicalChoiceList, ICMP_TYPES, ICMPV6_TYPES, parseIPv4, readIcmpType, parsePort, parsePrefixLength, parseUnsigned, protocolNumberOf, type Family } from '../extensions/value-kinds.ts';
+import { canonicalChoiceList, ICMP_TYPES, ICMPV6_TYPES, parseIPv4, readIcmpType, readPortRange, parsePrefixLength, parseUnsigned, protocolNumberOf, type Family } from '../extensions/value-kinds.ts';
 import { formatAddress, parseAddress, TCP_FLAG_BITS } from '../trace/packet.ts';
 import { CT_STATE_PARAMS, STATE_PARAMS, type Hook } from '../extensions/extensions.ts';
 import { cubeWith, EMPTY_SET, fromValues, intervalsOf, isFull, normalise, range, setIntersect, setSubtract, setUnion, universe, type Cube, type Dimensions, type Interval, type IntervalSet, type Space } from './packet-space.ts';
@@ -285,16 +285,6 @@ function netInterval(s: string, family: Family): AddressInterval | undefined {
   return [lo, lo + span];
 }
 
-/** A port or `lo:hi` range (either end may be omitted); undefined when unreadable. */
-function portInterval(s: string, proto: string | undefined): Interval | undefined {
-  const parts = s.split(':');
-  const one = (x: string, dflt: number): number | undefined => (x === '' ? dflt : parsePort(x, proto));
-  const lo = one(parts[0], 0);
-  const hi = parts.length === 1 ? lo : one(parts[1], 65535);
-  if (lo === undefined || hi === undefined) return undefined;
-  return [lo, hi];
-}
-
 /** Bits of a comma-separated TCP flag list. */
 function flagBits(s: string): number {
   let bits = 0;
@@ -509,7 +499,7 @@ function matchSpace(m: MatchUse, b: Recorder, collect: VocabularyCollector, prot
       b.restrict(D.frag, NOT_FRAGMENT);
       for (const o of m.options) {
         if (o.name === 'source-port' || o.name === 'destination-port') {
-          const iv = portInterval(valueOf(o), pname);
+          const iv = readPortRange(valueOf(o), o.spec?.args[0]?.kind, pname);
           if (!iv) b.opaque(`--${o.name} ${valueOf(o)}`);
           else b.restrict(o.name === 'source-port' ? D.sport : D.dport, normalise([iv]), o.negated);
         } else if (m.name === 'tcp' && (o.name === 'tcp-flags' || o.name === 'syn')) {
@@ -526,7 +516,7 @@ function matchSpace(m: MatchUse, b: Recorder, collect: VocabularyCollector, prot
       if (!pname || !PORT_PROTOS.has(pname)) return b.opaque('-m multiport');
       b.restrict(D.frag, NOT_FRAGMENT);
       for (const o of m.options) {
-        const ivs = valueOf(o).split(',').map((x) => portInterval(x, pname));
+        const ivs = valueOf(o).split(',').map((x) => readPortRange(x, o.spec?.args[0]?.kind, pname));
         if (ivs.some((x) => x === undefined)) {
           b.opaque(`--${o.name} ${valueOf(o)}`);
           continue;

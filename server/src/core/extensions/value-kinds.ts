@@ -253,6 +253,27 @@ function checkPortRange(s: string, ctx: ValueContext): ValueProblem | undefined 
 }
 
 /**
+ * The ports a port option names, as its module reads them (measured): the options of kind
+ * `port-range-xt` (udp, dccp, conntrack) read numbers in decimal and keep their low 16 bits
+ * (`010` is 10), the others (tcp, sctp, multiport) read them with strtoul base 0 up to 65535
+ * (`010` is 8, `0x10` is 16). A port, or FIRST:LAST with either end left out; undefined when
+ * unreadable. Shared by the analysis and the tracer, so that they read what iptables reads.
+ */
+export function readPortRange(s: string, kind: string | undefined, protocol?: string): [number, number] | undefined {
+  const decimal = kind === 'port-range-xt';
+  const one = (x: string, dflt: number): number | undefined => {
+    if (x === '') return dflt;
+    if (decimal) return /^[0-9]+$/.test(x) ? Number(BigInt(x) % 65536n) : /^[0-9]/.test(x) ? undefined : parsePort(x, protocol);
+    return parsePort(x, protocol);
+  };
+  const parts = s.split(':');
+  if (parts.length > 2) return undefined;
+  const lo = one(parts[0], 0);
+  const hi = parts.length === 1 ? lo : one(parts[1], 65535);
+  return lo === undefined || hi === undefined ? undefined : [lo, hi];
+}
+
+/**
  * A port or range as the xtables option framework parses it (udp, dccp, conntrack): decimal
  * numbers (leading zeros allowed) or service names, and no check that the range is ordered; a
  * reversed range is accepted but never matches.

@@ -7,7 +7,7 @@
  */
 import type { MatchUse, OptionUse, RuleInfo } from '../rule.ts';
 import { ADDR_TYPE_PARAMS, CT_STATE_PARAMS, STATE_PARAMS, type Hook } from '../extensions/extensions.ts';
-import { canonicalChoiceList, readIcmpType, parseIPv4, parseIPv6, parsePort, parsePrefixLength, parseUnsigned, protocolNumberOf, ICMP_TYPES, ICMPV6_TYPES, type Family } from '../extensions/value-kinds.ts';
+import { canonicalChoiceList, readIcmpType, readPortRange, parseIPv4, parseIPv6, parsePrefixLength, parseUnsigned, protocolNumberOf, ICMP_TYPES, ICMPV6_TYPES, type Family } from '../extensions/value-kinds.ts';
 import { normaliseMac, parseAddress, TCP_FLAG_BITS, type CtState } from './packet.ts';
 
 /** A three-valued truth: undefined means "cannot be decided from the packet". */
@@ -125,19 +125,7 @@ export function ifaceMatches(actual: string | undefined, pattern: string): Tri {
 
 const protoName = (p: number | undefined): string | undefined => (p === 6 ? 'tcp' : p === 17 ? 'udp' : p === 132 ? 'sctp' : p === 33 ? 'dccp' : undefined);
 
-/** A port or range `a:b` (either end may be omitted) as an inclusive pair. */
-function portRange(s: string, proto: string | undefined): [number, number] | undefined {
-  const parts = s.split(':');
-  const one = (x: string, dflt: number): number | undefined => (x === '' ? dflt : /^[0-9]+$/.test(x) ? Number(x) % 65536 : parsePort(x, proto));
-  if (parts.length === 1) {
-    const n = one(parts[0], 0);
-    return n === undefined ? undefined : [n, n];
-  }
-  const lo = one(parts[0], 0);
-  const hi = one(parts[1], 65535);
-  return lo === undefined || hi === undefined ? undefined : [lo, hi];
-}
-
+/** Whether a value lies in an inclusive range; unknown when either is unknown. */
 function inRange(v: number | undefined, r: [number, number] | undefined): Tri {
   if (v === undefined || r === undefined) return undefined;
   return v >= r[0] && v <= r[1];
@@ -242,8 +230,8 @@ export function evalMatch(m: MatchUse, st: EvalState, ruleProto: string | undefi
       if (st.fragment) return tri(false, 'the packet is a non-first fragment (no layer-4 header)');
       return all((o) => {
         switch (o.name) {
-          case 'source-port': { const r = inRange(st.sport, portRange(valueOf(o), pname)); return [r, fieldWhy(st.sport, 'source port', r)]; }
-          case 'destination-port': { const r = inRange(st.dport, portRange(valueOf(o), pname)); return [r, fieldWhy(st.dport, 'destination port', r)]; }
+          case 'source-port': { const r = inRange(st.sport, readPortRange(valueOf(o), o.spec?.args[0]?.kind, pname)); return [r, fieldWhy(st.sport, 'source port', r)]; }
+          case 'destination-port': { const r = inRange(st.dport, readPortRange(valueOf(o), o.spec?.args[0]?.kind, pname)); return [r, fieldWhy(st.dport, 'destination port', r)]; }
           case 'tcp-flags':
           case 'syn': {
             const mask = o.name === 'syn' ? 0x17 : flagBits(valueOf(o, 0));
@@ -259,7 +247,7 @@ export function evalMatch(m: MatchUse, st: EvalState, ruleProto: string | undefi
     case 'multiport': {
       if (st.fragment) return tri(false, 'the packet is a non-first fragment (no layer-4 header)');
       return all((o) => {
-        const ranges = valueOf(o).split(',').map((x) => portRange(x, pname));
+        const ranges = valueOf(o).split(',').map((x) => readPortRange(x, o.spec?.args[0]?.kind, pname));
         const anyIn = (v: number | undefined): Tri => ranges.reduce<Tri>((acc, r) => (acc === true ? true : inRange(v, r) === true ? true : acc === undefined || inRange(v, r) === undefined ? undefined : false), false);
         if (o.name === 'source-ports') { const r = anyIn(st.sport); return [r, fieldWhy(st.sport, 'source port', r)]; }
         if (o.name === 'destination-ports') { const r = anyIn(st.dport); return [r, fieldWhy(st.dport, 'destination port', r)]; }
@@ -328,8 +316,8 @@ export function evalMatch(m: MatchUse, st: EvalState, ruleProto: string | undefi
           switch (o.name) {
             case 'ctorigsrc': { const r = inNet(t.src, parseNet(valueOf(o), st.family)); return [r, fieldWhy(t.src, 'original source', r)]; }
             case 'ctorigdst': { const r = inNet(t.dst, parseNet(valueOf(o), st.family)); return [r, fieldWhy(t.dst, 'original destination', r)]; }
-            case 'ctorigsrcport': { const r = inRange(t.sport, portRange(valueOf(o), pname)); return [r, fieldWhy(t.sport, 'original source port', r)]; }
-            case 'ctorigdstport': { const r = inRange(t.dport, portRange(valueOf(o), pname)); return [r, fieldWhy(t.dport, 'original destination port', r)]; }
+            case 'ctorigsrcport': { const r = inRange(t.sport, readPortRange(valueOf(o), o.spec?.args[0]?.kind, pname)); return [r, fieldWhy(t.sport, 'original source port', r)]; }
+            case 'ctorigdstport': { const r = inRange(t.dport, readPortRange(valueOf(o), o.spec?.args[0]?.kind, pname)); return [r, fieldWhy(t.dport, 'original destination port', r)]; }
             case 'ctdir': return [valueOf(o).toUpperCase() === 'ORIGINAL', 'a new connection\'s packet goes in the ORIGINAL direction'];
             default: break;
           }
