@@ -9,7 +9,7 @@
  * iptables-restore's quoting rules. The meaning of a rule's words is decided
  * later, by the data-driven rule interpreter, because it depends on which modules are loaded.
  */
-import { createToken, Lexer, EmbeddedActionsParser, type TokenType } from 'chevrotain';
+import { createToken, Lexer, EmbeddedActionsParser, type IToken, type TokenType } from 'chevrotain';
 
 /*
  * Every token is a whole line including its line break, classified by its first characters
@@ -271,56 +271,59 @@ class LineParser extends EmbeddedActionsParser {
     }
   }
 
+  /**
+   * The alternatives of a line, built once: an array literal inside the rule would allocate five
+   * objects and five closures for every line of the file, and an ACTION closure more (Chevrotain's
+   * advice is to cache alternatives). `RECORDING_PHASE` stands for ACTION: nothing is built while
+   * Chevrotain records the grammar.
+   */
+  private readonly lineAlternatives = [
+    { ALT: (): void => { const t = this.CONSUME(CommentLine); if (!this.RECORDING_PHASE) this.comment(t); } },
+    { ALT: (): void => { const t = this.CONSUME(TableLine); if (!this.RECORDING_PHASE) this.table(t); } },
+    { ALT: (): void => { const t = this.CONSUME(ChainLine); if (!this.RECORDING_PHASE) this.chain(t); } },
+    { ALT: (): void => { const t = this.CONSUME(CommitLine); if (!this.RECORDING_PHASE) this.commit(t); } },
+    { ALT: (): void => { const t = this.CONSUME(RuleLine); if (!this.RECORDING_PHASE) this.rule(t); } },
+  ];
+
   /** file := (CommentLine | TableLine | ChainLine | CommitLine | RuleLine)* */
   private file = this.RULE('file', (): void => {
     this.MANY(() => {
-      this.OR([
-        { ALT: () => {
-            const t = this.CONSUME(CommentLine);
-            this.ACTION(() => {
-              const end = contentLength(t.image);
-              this.nodes.push({ kind: 'comment', line: positions.line(chunkBase + t.startOffset), text: t.image.slice(0, end), start: 0, end });
-            });
-          } },
-        { ALT: () => {
-            const t = this.CONSUME(TableLine);
-            this.ACTION(() => {
-              const [first, words] = headerAndRest(t.image, positions.line(chunkBase + t.startOffset));
-              // iptables-restore reads the table name with strtok, which skips blanks: `* filter`
-              // is the filter table. The header then spans both words, named as one.
-              const next = first.value === '*' ? words[0] : undefined;
-              const header = next ? { ...first, value: `*${next.value}`, raw: t.image.slice(first.start, next.end), end: next.end } : first;
-              const rest = next ? words.slice(1) : words;
-              this.nodes.push({ kind: 'table', line: header.line, header, rest });
-            });
-          } },
-        { ALT: () => {
-            const t = this.CONSUME(ChainLine);
-            this.ACTION(() => {
-              const [header, rest] = headerAndRest(t.image, positions.line(chunkBase + t.startOffset));
-              this.nodes.push({ kind: 'chain', line: header.line, header, rest });
-            });
-          } },
-        { ALT: () => {
-            const t = this.CONSUME(CommitLine);
-            this.ACTION(() => {
-              const [keyword, rest] = headerAndRest(t.image, positions.line(chunkBase + t.startOffset));
-              this.nodes.push({ kind: 'commit', line: keyword.line, keyword, rest });
-            });
-          } },
-        { ALT: () => {
-            const t = this.CONSUME(RuleLine);
-            this.ACTION(() => {
-              const offset = chunkBase + t.startOffset;
-              const line = positions.line(offset);
-              const end = offset + contentLength(t.image);
-              // A line of only blanks has no words; the raw-line check reports it.
-              this.nodes.push(onlyBlanks(offset, end) ? { kind: 'blank', line } : new RuleLineNode(source, line, offset, end));
-            });
-          } },
-      ]);
+      this.OR(this.lineAlternatives);
     });
   });
+
+  private comment(t: IToken): void {
+    const end = contentLength(t.image);
+    this.nodes.push({ kind: 'comment', line: positions.line(chunkBase + t.startOffset), text: t.image.slice(0, end), start: 0, end });
+  }
+
+  private table(t: IToken): void {
+    const [first, words] = headerAndRest(t.image, positions.line(chunkBase + t.startOffset));
+    // iptables-restore reads the table name with strtok, which skips blanks: `* filter`
+    // is the filter table. The header then spans both words, named as one.
+    const next = first.value === '*' ? words[0] : undefined;
+    const header = next ? { ...first, value: `*${next.value}`, raw: t.image.slice(first.start, next.end), end: next.end } : first;
+    const rest = next ? words.slice(1) : words;
+    this.nodes.push({ kind: 'table', line: header.line, header, rest });
+  }
+
+  private chain(t: IToken): void {
+    const [header, rest] = headerAndRest(t.image, positions.line(chunkBase + t.startOffset));
+    this.nodes.push({ kind: 'chain', line: header.line, header, rest });
+  }
+
+  private commit(t: IToken): void {
+    const [keyword, rest] = headerAndRest(t.image, positions.line(chunkBase + t.startOffset));
+    this.nodes.push({ kind: 'commit', line: keyword.line, keyword, rest });
+  }
+
+  private rule(t: IToken): void {
+    const offset = chunkBase + t.startOffset;
+    const line = positions.line(offset);
+    const end = offset + contentLength(t.image);
+    // A line of only blanks has no words; the raw-line check reports it.
+    this.nodes.push(onlyBlanks(offset, end) ? { kind: 'blank', line } : new RuleLineNode(source, line, offset, end));
+  }
 }
 
 /** The one parser instance, reused for every document (Chevrotain parsers are reusable). */
