@@ -472,7 +472,8 @@ export const STANDARD_TARGETS = ['ACCEPT', 'DROP', 'RETURN', 'QUEUE'] as const;
 export const TARGETS: readonly ExtensionSpec[] = [
   { name: 'AUDIT', doc: 'Creates an audit record.', terminating: false, options: [opt('type', 'choice', 'accept, drop or reject (any case).', { params: { ...oneOf('accept', 'drop', 'reject'), ignoreCase: true } })], requireOneOf: [['type']] },
   { name: 'CHECKSUM', doc: 'Fills in a missing checksum (mangle).', terminating: false, tables: ['mangle'], options: [flag('checksum-fill', 'Compute the checksum.')], requireOneOf: [['checksum-fill']] },
-  { name: 'CLASSIFY', doc: 'Sets the skb priority (tc class).', terminating: false, tables: ['mangle'], hooks: ['FORWARD', 'OUTPUT', 'POSTROUTING'], options: [opt('set-class', 'string', 'MAJOR:MINOR.')], requireOneOf: [['set-class']] },
+  // Any table, in the hooks where packets leave (measured: filter, nat and raw accept it there).
+  { name: 'CLASSIFY', doc: 'Sets the skb priority (tc class).', terminating: false, hooks: ['FORWARD', 'OUTPUT', 'POSTROUTING'], options: [opt('set-class', 'string', 'MAJOR:MINOR.')], requireOneOf: [['set-class']] },
   {
     name: 'CONNMARK', doc: 'Sets, saves or restores the connection mark.', terminating: false,
     options: [
@@ -604,7 +605,8 @@ export const TARGETS: readonly ExtensionSpec[] = [
     requires: [['timeout', 'add-set'], ['exist', 'add-set'], ['map-mark', 'map-set'], ['map-prio', 'map-set'], ['map-queue', 'map-set']],
   },
   {
-    name: 'SYNPROXY', doc: 'Answers SYNs on behalf of a server (needs conntrack INVALID/UNTRACKED handling).', terminating: true, tables: ['filter'], hooks: ['INPUT', 'FORWARD'], protocols: ['tcp', '6'],
+    // Any table with an INPUT or FORWARD hook (measured: mangle and nat INPUT accept it).
+    name: 'SYNPROXY', doc: 'Answers SYNs on behalf of a server (needs conntrack INVALID/UNTRACKED handling).', terminating: true, hooks: ['INPUT', 'FORWARD'], protocols: ['tcp', '6'],
     // iptables reads --mss and --wscale as plain numbers (measured: --wscale 256 and --mss 70000 are accepted).
     options: [opt('mss', 'uint', 'MSS.'), opt('wscale', 'uint', 'Window scale.'), flag('sack-perm', 'SACK permitted.'), flag('timestamp', 'Timestamps.'), flag('ecn', 'ECN.')],
   },
