@@ -334,7 +334,8 @@ export const MATCHES: readonly ExtensionSpec[] = [
       flag('rateest-lt', 'Less than.', { invert: true }), flag('rateest-gt', 'Greater than.', { invert: true }), flag('rateest-eq', 'Equal.', { invert: true }),
     ],
   },
-  { name: 'realm', doc: 'Matches the routing realm.', family: 'ipv4', options: [opt('realm', 'mark', 'VALUE[/MASK].', { invert: true })], requireOneOf: [['realm']] },
+  // The routing realm is known once the packet is routed: not in PREROUTING (measured).
+  { name: 'realm', doc: 'Matches the routing realm.', family: 'ipv4', hooks: ['INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'], options: [opt('realm', 'mark', 'VALUE[/MASK].', { invert: true })], requireOneOf: [['realm']] },
   {
     name: 'recent', doc: 'Keeps a list of recently seen addresses and matches against it.',
     options: [
