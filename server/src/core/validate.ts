@@ -10,7 +10,7 @@ import { DIAGNOSTIC_CODES } from './diagnostics.ts';
 import { BUILTIN_CHAINS, TABLES, STANDARD_TARGETS, TARGET_BY_NAME, type ExtensionSpec, type Hook } from './extensions/extensions.ts';
 import { outgoingJumps, reachingHooks, ruleKey, type Chain, type Model, type ModelObserver, type Rule, type Span, type Table } from './model.ts';
 import { suggest, type OptionUse, type RuleInfo } from './rule.ts';
-import { parseUnsigned, protocolNumberOf, readHashlimitBurst, readHashlimitRate } from './extensions/value-kinds.ts';
+import { parseUnsigned, protocolNumberOf, rateUnitSeconds, readHashlimitBurst, readHashlimitRate } from './extensions/value-kinds.ts';
 
 /** Commands whose chain argument must name an existing chain. */
 const COMMANDS_NAMING_A_CHAIN = new Set(['A', 'I', 'D', 'R', 'P', 'F', 'Z', 'X', 'E', 'C']);
@@ -656,8 +656,7 @@ function checkLimit(options: readonly { name: string; values: readonly Arg[]; na
   const burstOpt = options.find((o) => o.name === 'limit-burst');
   const m = /^([0-9]+)(?:\/(.*))?$/.exec(rateOpt?.values[0]?.value ?? '3/hour');
   if (!m) return;
-  const unit = (m[2] ?? 'second').toLowerCase();
-  const mult = 'second'.startsWith(unit) ? 1 : 'minute'.startsWith(unit) ? 60 : 'hour'.startsWith(unit) ? 3600 : 'day'.startsWith(unit) ? 86400 : 1;
+  const mult = rateUnitSeconds(m[2] ?? 'second') ?? 1;
   const r = Number(m[1]);
   if (!r) return;
   const avg = Math.floor((10000 * mult) / r);

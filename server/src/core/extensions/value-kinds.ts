@@ -642,6 +642,16 @@ function checkIcmpType(s: string, table: ReadonlyMap<string, readonly [number, n
 }
 
 /**
+ * The seconds of a rate unit as the limit and hashlimit matches read it: any non-empty beginning
+ * of second, minute, hour or day, in any case (`s`, `min`, `h`, `d`). Undefined otherwise.
+ */
+export function rateUnitSeconds(unit: string): number | undefined {
+  const u = unit.toLowerCase();
+  if (u === '') return undefined;
+  return 'second'.startsWith(u) ? 1 : 'minute'.startsWith(u) ? 60 : 'hour'.startsWith(u) ? 3600 : 'day'.startsWith(u) ? 86400 : undefined;
+}
+
+/**
  * A rate `N[/unit]` as the limit match parses it: the unit is a prefix of second, minute, hour
  * or day; N must be positive and at most 10000 per unit-second scale.
  */
@@ -649,13 +659,11 @@ function checkRate(s: string): ValueProblem | undefined {
   // iptables reads the number with atoi, so `1.5/sec` is 1/sec; the unit is a prefix of a unit name.
   const m = /^([0-9]+)[^/]*(?:\/(.*))?$/.exec(s);
   if (!m) return err('invalid-value', `bad rate '${s}': expected N/second, N/minute, N/hour or N/day`);
-  const units: Record<string, number> = { second: 1, minute: 60, hour: 3600, day: 86400 };
   let mult = 1;
   if (m[2] !== undefined) {
-    const u = m[2].toLowerCase();
-    const hit = u.length > 0 ? Object.keys(units).find((k) => k.startsWith(u)) : undefined;
-    if (!hit) return err('invalid-value', `bad rate '${s}': the unit must be second, minute, hour or day (or a prefix: s, min, h, d)`);
-    mult = units[hit];
+    const secs = rateUnitSeconds(m[2]);
+    if (secs === undefined) return err('invalid-value', `bad rate '${s}': the unit must be second, minute, hour or day (or a prefix: s, min, h, d)`);
+    mult = secs;
   }
   const r = Number(m[1]);
   if (r === 0) return err('invalid-value', `bad rate '${s}': the rate must be at least 1`);
@@ -690,10 +698,9 @@ export function readHashlimitRate(s: string): HashlimitRate {
   const slash = s.indexOf('/');
   let mult = 1n;
   if (slash >= 0) {
-    const unit = s.slice(slash + 1).toLowerCase();
-    const hit = unit.length > 0 ? (['second', 'minute', 'hour', 'day'] as const).find((u) => u.startsWith(unit)) : undefined;
-    if (!hit) return { kind: 'bad', message: `bad rate '${s}': the unit must be second, minute, hour or day (or a beginning of one: s, min, h, d), or a byte rate such as 512kb/s` };
-    mult = hit === 'second' ? 1n : hit === 'minute' ? 60n : hit === 'hour' ? 3600n : 86400n;
+    const secs = rateUnitSeconds(s.slice(slash + 1));
+    if (secs === undefined) return { kind: 'bad', message: `bad rate '${s}': the unit must be second, minute, hour or day (or a beginning of one: s, min, h, d), or a byte rate such as 512kb/s` };
+    mult = BigInt(secs);
   }
   if (r === 0n) return { kind: 'bad', message: lead ? `bad rate '${s}': the rate must be at least 1` : `bad rate '${s}': expected N/second, N/minute, N/hour, N/day or a byte rate such as 512kb/s` };
   const avg = (1000000n * mult) / r;
