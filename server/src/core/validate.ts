@@ -10,7 +10,7 @@ import { DIAGNOSTIC_CODES } from './diagnostics.ts';
 import { BUILTIN_CHAINS, TABLES, STANDARD_TARGETS, TARGET_BY_NAME, type ExtensionSpec, type Hook } from './extensions/extensions.ts';
 import { outgoingJumps, reachingHooks, ruleKey, type Chain, type Model, type ModelObserver, type Rule, type Span, type Table } from './model.ts';
 import { suggest, type OptionUse, type RuleInfo } from './rule.ts';
-import { parseUnsigned, protocolNumberOf, rateUnitSeconds, readHashlimitBurst, readHashlimitRate } from './extensions/value-kinds.ts';
+import { connlabelBit, parseUnsigned, protocolNumberOf, rateUnitSeconds, readHashlimitBurst, readHashlimitRate } from './extensions/value-kinds.ts';
 
 /** Commands whose chain argument must name an existing chain. */
 const COMMANDS_NAMING_A_CHAIN = new Set(['A', 'I', 'D', 'R', 'P', 'F', 'Z', 'X', 'E', 'C']);
@@ -452,6 +452,13 @@ function checkWholeTable(t: Table, model: Model, commands: CommandChecks, sink: 
 
 /** Jump targets must exist when the rule is read; extensions must be allowed in the table. */
 function checkTargetAndMatches(r: Rule, info: RuleInfo, t: Table, block: BlockState, sink: Sink): void {
+  const checkTable = (ext: ExtensionSpec, where: Arg, kind: string): void => {
+    if (ext.tables && !ext.tables.includes(t.name)) {
+      sink.add(argSpan(where), 'target-not-allowed', `the ${ext.name} ${kind} is only valid in the ${ext.tables.join(' or ')} table${ext.tables.length > 1 ? 's' : ''}, not in '${t.name}'`);
+    }
+  };
+  // Matches are checked in rules without a target too (measured: `-A INPUT -m rpfilter` in filter).
+  for (const m of info.matches) if (m.spec && m.nameArg) checkTable(m.spec, m.nameArg, 'match');
   const target = info.target;
   if (!target) return;
   const { exists } = block;
@@ -478,13 +485,7 @@ function checkTargetAndMatches(r: Rule, info: RuleInfo, t: Table, block: BlockSt
       });
     }
   }
-  const checkTable = (ext: ExtensionSpec, where: Arg, kind: string): void => {
-    if (ext.tables && !ext.tables.includes(t.name)) {
-      sink.add(argSpan(where), 'target-not-allowed', `the ${ext.name} ${kind} is only valid in the ${ext.tables.join(' or ')} table${ext.tables.length > 1 ? 's' : ''}, not in '${t.name}'`);
-    }
-  };
   if (target.spec) checkTable(target.spec, target.nameArg, 'target');
-  for (const m of info.matches) if (m.spec && m.nameArg) checkTable(m.spec, m.nameArg, 'match');
   if (target.kind === 'standard' && target.name === 'DROP' && t.name === 'nat') {
     sink.add(argSpan(target.nameArg), 'target-not-allowed', 'the "nat" table is not intended for filtering, the use of DROP is inhibited: filter in the filter table instead');
   }
@@ -511,6 +512,10 @@ function checkRuleInChain(r: Rule, info: RuleInfo, t: Table, sink: Sink): void {
     if (m.name === 'bpf') {
       const pinned = m.options.find((o) => o.name === 'object-pinned')?.values[0];
       if (pinned) sink.add(argSpan(pinned), 'missing-bpf-object', `this rule uses the pinned BPF program ${pinned.value}: it must exist on the restoring host (bpftool prog pin …), or iptables refuses the rule (bpf: failed to get bpf object)`);
+    }
+    if (m.name === 'connlabel') {
+      const label = m.options.find((o) => o.name === 'label')?.values[0];
+      if (label && label.value !== '' && connlabelBit(label.value) === undefined) sink.add(argSpan(label), 'missing-connlabel', `connlabel ${label.value} is a name: iptables looks it up in /etc/xtables/connlabel.conf on the restoring host and refuses the rule when the file does not define it; a bit number (0 to 127) does not depend on the host`);
     }
     if (m.name === 'set' && m.nameArg) sink.add(argSpan(m.nameArg), 'missing-ipset', `this rule uses ipset ${m.options.find((o) => o.name === 'match-set')?.values[0]?.value ?? ''}: create the set (ipset create …) before restoring, or the kernel rejects the rule (Set … doesn't exist)`);
   }

@@ -285,6 +285,16 @@ export const MATCHES: readonly ExtensionSpec[] = [
     conflicts: [['source-ports', 'destination-ports'], ['source-ports', 'ports'], ['destination-ports', 'ports']],
   },
   { name: 'nfacct', doc: 'Counts into an nfacct object.', unavailable: 'the nfacct object must exist (nfacct add NAME) before the rules are loaded; the kernel rejects the rule otherwise', options: [opt('nfacct-name', 'string', 'Accounting object name.', { params: { minLength: 1, maxLength: 31 } })], requireOneOf: [['nfacct-name']] },
+  // Passive OS fingerprinting of TCP SYNs; the kernel refuses it in OUTPUT (measured).
+  {
+    name: 'osf', doc: 'Matches the operating system of the sender by the fingerprint of its TCP SYN (fingerprints loaded with nfnl_osf).', family: 'ipv4', protocols: ['tcp', '6'], hooks: ['PREROUTING', 'INPUT', 'FORWARD'],
+    options: [
+      opt('genre', 'string', 'Operating system genre (e.g. Linux).', { invert: true }),
+      opt('ttl', 'uint', 'TTL check: 0 same TTL, 1 TTL below the fingerprint\'s, 2 no TTL check.', { params: u(2) }),
+      opt('log', 'uint', 'Log: 0 every match, 1 the first, 2 every fingerprint seen.', { params: u(2) }),
+    ],
+    requireOneOf: [['genre']],
+  },
   {
     name: 'owner', doc: 'Matches the local socket owner (locally generated packets).', hooks: ['OUTPUT', 'POSTROUTING'],
     options: [

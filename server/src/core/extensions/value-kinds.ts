@@ -416,8 +416,19 @@ function checkBpfBytecode(s: string): ValueProblem | undefined {
 
 /** connlabel's --label: a bit number 0 to 127, or a name looked up on the restoring host. */
 function checkConnlabel(s: string): ValueProblem | undefined {
-  if (/^[0-9]+$/.test(s)) return Number(s) > 127 ? err('invalid-value', `connlabel bit ${s} is out of range: 0 to 127`) : undefined;
+  const bit = connlabelBit(s);
+  if (bit !== undefined) return bit > 127 ? err('invalid-value', `connlabel bit ${s} is out of range: 0 to 127`) : undefined;
   return s === '' ? err('invalid-value', 'empty connlabel name') : undefined;
+}
+
+/**
+ * The bit a connlabel --label names when it is a number, as libxt_connlabel reads one (strtoul
+ * with base 0, after blanks and a `+`; measured: `0x7f` and `0177` are bit 127, `+5` and ` 5`
+ * are 5); undefined for a name, which iptables looks up in /etc/xtables/connlabel.conf (`08` and
+ * `-1` are names).
+ */
+export function connlabelBit(s: string): number | undefined {
+  return parseUnsigned(s.replace(/^[ \t\n\v\f\r]+/, '').replace(/^\+/, ''));
 }
 
 /** The SCTP chunk types of --chunk-types (any case), with the flags each may carry. */
