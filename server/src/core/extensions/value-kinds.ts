@@ -391,15 +391,37 @@ function checkNetmapAddress(s: string, ctx: ValueContext): ValueProblem | undefi
 /** Mobility header types by name (any case), as libip6t_mh knows them. */
 const MH_TYPES = ['binding-refresh-request', 'brr', 'home-test-init', 'hoti', 'careof-test-init', 'coti', 'home-test', 'hot', 'careof-test', 'cot', 'binding-update', 'bu', 'binding-acknowledgement', 'ba', 'binding-error', 'be'];
 
-/** `-m mh --mh-type`: a type or a range TYPE:TYPE, each a name or a number from 0 to 255. */
+/**
+ * `-m mh --mh-type`: a type or a range, as libip6t_mh reads them. A type is a name, matched by its
+ * beginning in any case (the first name it begins, unless it is a whole name: `b` is
+ * binding-refresh-request, `home-test` is home-test), or a number up to 255 read with base 0
+ * (`0x5`). A range splits at its first colon; an empty side is 0 or 255 (`5:`, `:5`), and a range
+ * whose first type is above the second is refused (`ba:bu`, `255:0`).
+ */
 function checkMhType(s: string): ValueProblem | undefined {
-  const parts = s.split(':');
-  if (parts.length > 2) return err('invalid-value', `invalid MH type range '${s}': expected TYPE or TYPE:TYPE`);
-  for (const x of parts) {
-    if (/^[0-9]+$/.test(x) ? Number(x) <= 255 : MH_TYPES.includes(x.toLowerCase())) continue;
-    return err('invalid-value', `invalid MH type '${x}': expected a number from 0 to 255 or one of ${MH_TYPES.join(', ')}`);
+  const colon = s.indexOf(':');
+  const sides = colon < 0 ? [s] : [s.slice(0, colon), s.slice(colon + 1)];
+  const types: number[] = [];
+  for (const [i, x] of sides.entries()) {
+    const t = colon >= 0 && x === '' ? (i === 0 ? 0 : 255) : mhTypeNumber(x);
+    if (t === undefined) return err('invalid-value', `invalid MH type '${x}': expected a number from 0 to 255 or (the beginning of) one of ${MH_TYPES.join(', ')}`);
+    types.push(t);
   }
+  if (types.length === 2 && types[0] > types[1]) return err('invalid-value', `invalid MH type range '${s}': the first type (${types[0]}) is above the last (${types[1]}) (Invalid MH type range (min > max))`);
   return undefined;
+}
+
+/** The number of an MH type name or number (see checkMhType); undefined when it is neither. */
+function mhTypeNumber(x: string): number | undefined {
+  const lower = x.toLowerCase();
+  let match = -1;
+  MH_TYPES.forEach((name, i) => {
+    if (name.startsWith(lower) && (match < 0 || name.length === lower.length)) match = i;
+  });
+  // The names come in pairs (long name, alias) in type order.
+  if (match >= 0) return match >> 1;
+  const n = parseUnsigned(x);
+  return n !== undefined && n <= 255 ? n : undefined;
 }
 
 /** A BPF program as "N,code jt jf k,…": N must be the number of instructions that follow. */
