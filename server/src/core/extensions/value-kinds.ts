@@ -655,8 +655,12 @@ export const ICMPV6_TYPES: ReadonlyMap<string, readonly [number, number]> = new 
  * may exceed 255 (the caller says so).
  */
 export function readIcmpType(s: string, table: ReadonlyMap<string, readonly [number, number]>): { type: number; codes: [number, number] } | undefined {
-  const lower = s.toLowerCase();
-  for (const [k, [type, code]] of table) if (k.toLowerCase() === lower) return { type, codes: code < 0 ? [0, 255] : [code, code] };
+  const names = icmpNamesStarting(s, table);
+  if (names.length > 1) return undefined;
+  if (names.length === 1) {
+    const [type, code] = table.get(names[0])!;
+    return { type, codes: code < 0 ? [0, 255] : [code, code] };
+  }
   const slash = s.indexOf('/');
   const typeText = slash >= 0 ? s.slice(0, slash) : s;
   const codeText = slash >= 0 ? s.slice(slash + 1) : undefined;
@@ -666,7 +670,21 @@ export function readIcmpType(s: string, table: ReadonlyMap<string, readonly [num
   return { type, codes: code === undefined ? [0, 255] : [code, code] };
 }
 
+/**
+ * The type names that begin with `s` (any case): iptables takes a name by any beginning that
+ * only one name has (measured: `dest`, `port-unr` and `an` are accepted; `echo`, `time` and `ttl`
+ * are refused as ambiguous).
+ */
+export function icmpNamesStarting(s: string, table: ReadonlyMap<string, readonly [number, number]>): string[] {
+  const lower = s.toLowerCase();
+  const out: string[] = [];
+  for (const k of table.keys()) if (k.toLowerCase().startsWith(lower)) out.push(k);
+  return out;
+}
+
 function checkIcmpType(s: string, table: ReadonlyMap<string, readonly [number, number]>, label: string): ValueProblem | undefined {
+  const names = icmpNamesStarting(s, table);
+  if (names.length > 1) return err('invalid-value', `ambiguous ${label} type '${s}': it begins ${names.length === 2 ? `both ${names[0]} and ${names[1]}` : `each of ${names.join(', ')}`} (Ambiguous ${label} type): write the whole name`);
   const r = readIcmpType(s, table);
   if (!r) return err('invalid-value', `invalid ${label} type '${s}': expected TYPE[/CODE] as numbers, or a name such as ${[...table.keys()].slice(0, 4).join(', ')}`);
   if (r.type > 255) return err('invalid-value', `${label} type ${s.split('/')[0]} is out of range: types are 0 to 255`);
