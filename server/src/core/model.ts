@@ -592,13 +592,26 @@ export function interpretRuleLine(words: readonly Arg[], family: Family): { info
     return { problems: [{ severity: 'error', code: 'syntax-error', message: `'${head.value}' must start in column 1: with blanks before it, iptables-restore reads the line as a rule (Bad argument \`${head.value}')`, line: head.line, start: head.start, end: head.end }] };
   }
   if (head?.value.startsWith('[')) {
-    const close = head.value.indexOf(']');
-    if (close < 0 || close === head.value.length - 1) {
-      countersArg = head;
+    let close = head.value.indexOf(']');
+    // iptables-restore looks for the first ']' of the line, blanks or not (measured: `[ 5:2]` and
+    // `[5: 2]` are counters): such counters are one word here.
+    const k = close < 0 ? args.findIndex((x, i) => i > 0 && x.raw.includes(']')) : -1;
+    if (k > 0) {
+      const last = args[k];
+      const end = last.raw.indexOf(']') + 1;
+      const value = `${args.slice(0, k).map((x) => x.raw).join(' ')} ${last.raw.slice(0, end)}`;
+      const merged: Arg = { ...head, value, raw: value, end: last.start + end };
+      const rest: Arg[] = end < last.raw.length ? [{ ...last, value: last.raw.slice(end), raw: last.raw.slice(end), start: last.start + end }] : [];
+      args = [merged, ...rest, ...args.slice(k + 1)];
+      close = value.length - 1;
+    }
+    const first = args[0];
+    if (close < 0 || close === first.value.length - 1) {
+      countersArg = first;
       args = args.slice(1);
     } else {
-      countersArg = { ...head, value: head.value.slice(0, close + 1), raw: head.raw.slice(0, close + 1), end: head.start + close + 1 };
-      const restArg: Arg = { ...head, value: head.value.slice(close + 1), raw: head.raw.slice(close + 1), start: head.start + close + 1 };
+      countersArg = { ...first, value: first.value.slice(0, close + 1), raw: first.raw.slice(0, close + 1), end: first.start + close + 1 };
+      const restArg: Arg = { ...first, value: first.value.slice(close + 1), raw: first.raw.slice(close + 1), start: first.start + close + 1 };
       args = [restArg, ...args.slice(1)];
     }
   }
