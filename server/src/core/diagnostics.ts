@@ -92,7 +92,7 @@ export const DIAGNOSTIC_CODES: Readonly<Record<string, CodeInfo>> = {
   'ignored-rule': { severity: 'warning', description: 'A rule that iptables-restore skips without a word (`-6` in an IPv4 file, `-4` in an IPv6 file).' },
   'unavailable-extension': { severity: 'error', description: 'A module or target that iptables knows but the kernel cannot load (ULOG, ipvs, LED, SECMARK …), or QUEUE with the nf_tables backend.' },
   'kernel-dependent-rate': { severity: 'warning', description: 'A hashlimit rate and burst whose kernel credit counter overflows on kernels with some timer frequencies (HZ) only: the rule loads on some hosts and is refused on others.' },
-  'missing-connlabel': { severity: 'warning', description: 'A connlabel match with a label name: iptables looks it up in /etc/xtables/connlabel.conf on the restoring host and refuses the rule if the name is not defined there.' },
+  'host-defined-name': { severity: 'warning', description: 'A name iptables looks up in a file of the restoring host (a user or group, device group, routing realm or connlabel): the rule is refused where the name is not defined; a number does not depend on the host.' },
   'missing-bpf-object': { severity: 'warning', description: 'A bpf match with --object-pinned: the pinned program must exist on the restoring host, or iptables refuses the rule.' },
   'missing-ct-timeout': { severity: 'warning', description: 'A CT --timeout policy: it must exist (nfct add timeout …) before the file is restored, or the kernel rejects the rule.' },
   'missing-ipset': { severity: 'warning', description: 'A rule that uses an ipset: the set must exist (ipset create) before the file is restored, or the kernel rejects the rule.' },

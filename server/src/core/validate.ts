@@ -10,7 +10,7 @@ import { DIAGNOSTIC_CODES } from './diagnostics.ts';
 import { BUILTIN_CHAINS, TABLES, STANDARD_TARGETS, TARGET_BY_NAME, type ExtensionSpec, type Hook } from './extensions/extensions.ts';
 import { outgoingJumps, reachingHooks, ruleKey, type Chain, type Model, type ModelObserver, type Rule, type Span, type Table } from './model.ts';
 import { suggest, type OptionUse, type RuleInfo } from './rule.ts';
-import { connlabelBit, parseUnsigned, protocolNumberOf, rateUnitSeconds, readHashlimitBurst, readHashlimitRate } from './extensions/value-kinds.ts';
+import { parseUnsigned, protocolNumberOf, rateUnitSeconds, readHashlimitBurst, readHashlimitRate } from './extensions/value-kinds.ts';
 
 /** Commands whose chain argument must name an existing chain. */
 const COMMANDS_NAMING_A_CHAIN = new Set(['A', 'I', 'D', 'R', 'P', 'F', 'Z', 'X', 'E', 'C']);
@@ -512,10 +512,6 @@ function checkRuleInChain(r: Rule, info: RuleInfo, t: Table, sink: Sink): void {
     if (m.name === 'bpf') {
       const pinned = m.options.find((o) => o.name === 'object-pinned')?.values[0];
       if (pinned) sink.add(argSpan(pinned), 'missing-bpf-object', `this rule uses the pinned BPF program ${pinned.value}: it must exist on the restoring host (bpftool prog pin …), or iptables refuses the rule (bpf: failed to get bpf object)`);
-    }
-    if (m.name === 'connlabel') {
-      const label = m.options.find((o) => o.name === 'label')?.values[0];
-      if (label && label.value !== '' && connlabelBit(label.value) === undefined) sink.add(argSpan(label), 'missing-connlabel', `connlabel ${label.value} is a name: iptables looks it up in /etc/xtables/connlabel.conf on the restoring host and refuses the rule when the file does not define it; a bit number (0 to 127) does not depend on the host`);
     }
     if (m.name === 'set' && m.nameArg) sink.add(argSpan(m.nameArg), 'missing-ipset', `this rule uses ipset ${m.options.find((o) => o.name === 'match-set')?.values[0]?.value ?? ''}: create the set (ipset create …) before restoring, or the kernel rejects the rule (Set … doesn't exist)`);
   }

@@ -100,6 +100,8 @@ const PORT_PROTOS = ['tcp', 'udp', 'udplite', 'sctp', 'dccp'];
 const TCP = ['tcp', '6'];
 /** An IPsec SPI or range; iptables accepts a reversed range (it matches nothing). */
 const SPI: KindParams = { min: 0, max: 0xffffffff, reversedAccepted: true };
+/** Device group names, looked up by iptables in a file of the restoring host. */
+const DEVICE_GROUPS: KindParams = { hostNames: { what: 'device group', file: '/etc/iproute2/group' } };
 /** Conntrack states as `--ctstate` reads them (beginnings and any case accepted: `E` is ESTABLISHED). */
 export const CT_STATE_PARAMS = { choices: ['INVALID', 'ESTABLISHED', 'NEW', 'RELATED', 'UNTRACKED', 'SNAT', 'DNAT'], ignoreCase: true, prefixes: true } as const;
 /** Conntrack states as `-m state --state` reads them. */
@@ -206,8 +208,8 @@ export const MATCHES: readonly ExtensionSpec[] = [
   {
     name: 'devgroup', doc: 'Matches the device group of the in/out interface.',
     options: [
-      opt('src-group', 'mark', 'Input device group (PREROUTING, INPUT, FORWARD).', { invert: true, hooks: ['PREROUTING', 'INPUT', 'FORWARD'] }),
-      opt('dst-group', 'mark', 'Output device group (FORWARD, OUTPUT, POSTROUTING).', { invert: true, hooks: ['FORWARD', 'OUTPUT', 'POSTROUTING'] }),
+      opt('src-group', 'mark', 'Input device group (PREROUTING, INPUT, FORWARD), a number or a name from /etc/iproute2/group.', { invert: true, hooks: ['PREROUTING', 'INPUT', 'FORWARD'], params: DEVICE_GROUPS }),
+      opt('dst-group', 'mark', 'Output device group (FORWARD, OUTPUT, POSTROUTING), a number or a name from /etc/iproute2/group.', { invert: true, hooks: ['FORWARD', 'OUTPUT', 'POSTROUTING'], params: DEVICE_GROUPS }),
     ],
     requireOneOf: [['src-group', 'dst-group']],
   },
@@ -345,7 +347,7 @@ export const MATCHES: readonly ExtensionSpec[] = [
     ],
   },
   // The routing realm is known once the packet is routed: not in PREROUTING (measured).
-  { name: 'realm', doc: 'Matches the routing realm.', family: 'ipv4', hooks: ['INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'], options: [opt('realm', 'mark', 'VALUE[/MASK].', { invert: true })], requireOneOf: [['realm']] },
+  { name: 'realm', doc: 'Matches the routing realm.', family: 'ipv4', hooks: ['INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'], options: [opt('realm', 'mark', 'VALUE[/MASK]; the value may be a name from /etc/iproute2/rt_realms.', { invert: true, params: { hostNames: { what: 'routing realm', file: '/etc/iproute2/rt_realms' } } })], requireOneOf: [['realm']] },
   {
     name: 'recent', doc: 'Keeps a list of recently seen addresses and matches against it.',
     options: [

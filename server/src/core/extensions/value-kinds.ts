@@ -42,6 +42,11 @@ export interface KindParams {
   readonly maxItems?: number;
   /** Longer values are silently cut to this many bytes by iptables: a warning, not an error. */
   readonly truncatesAt?: number;
+  /**
+   * Names are looked up on the restoring host (a device group, routing realm): what they are,
+   * and the file iptables reads them from. A name gets a `host-defined-name` warning.
+   */
+  readonly hostNames?: { readonly what: string; readonly file: string };
   /** A range written high:low is accepted by iptables (it matches nothing): a warning, not an error. */
   readonly reversedAccepted?: boolean;
   /** A 64-bit counter (quota, connbytes): up to 2^64 - 1, compared exactly (`min`/`max` unused). */
@@ -338,12 +343,26 @@ function checkMark(s: string, _ctx: ValueContext, p: KindParams): ValueProblem |
   const parts = s.split('/');
   const max = p.max ?? 0xffffffff;
   if (parts.length > 2) return err('invalid-value', `invalid mark '${s}': expected VALUE[/MASK]`);
-  for (const x of parts) {
+  let named: string | undefined;
+  for (const [i, x] of parts.entries()) {
+    // The value (not the mask) may be a name from a file of the host (measured: devgroup's
+    // `default` and realm's `cosmos` are accepted here, unknown names refused).
+    if (i === 0 && p.hostNames && x !== '' && parseUnsigned(x) === undefined) {
+      // Only a number takes a mask: iptables looks up anything else as a whole name.
+      if (parts.length > 1) return err('invalid-value', `'${s}' mixes a ${p.hostNames.what} name with a mask: iptables looks up the whole text as a name and finds none (could not map name ${s} to an integer value); use the number with the mask`);
+      named = x;
+      continue;
+    }
     const n = parseUnsigned(x);
     if (n === undefined) return err('invalid-value', `invalid mark '${s}': '${x}' is not a number (use decimal or 0x hex)`);
     if (n > max) return err('invalid-value', `mark '${x}' is out of range: at most 0x${max.toString(16)}`);
   }
-  return undefined;
+  return named !== undefined && p.hostNames ? hostDefinedName(named, p.hostNames.what, p.hostNames.file) : undefined;
+}
+
+/** The `host-defined-name` warning for a name iptables looks up in a file of the restoring host. */
+function hostDefinedName(name: string, what: string, file: string): ValueProblem {
+  return warn('host-defined-name', `'${name}' is a ${what} name: iptables looks it up in ${file} on the restoring host and refuses the rule where the name is not defined; a number does not depend on the host`);
 }
 
 function checkUint(s: string, _ctx: ValueContext, p: KindParams): ValueProblem | undefined {
@@ -440,7 +459,7 @@ function checkBpfBytecode(s: string): ValueProblem | undefined {
 function checkConnlabel(s: string): ValueProblem | undefined {
   const bit = connlabelBit(s);
   if (bit !== undefined) return bit > 127 ? err('invalid-value', `connlabel bit ${s} is out of range: 0 to 127`) : undefined;
-  return s === '' ? err('invalid-value', 'empty connlabel name') : undefined;
+  return s === '' ? err('invalid-value', 'empty connlabel name') : hostDefinedName(s, 'connlabel', '/etc/xtables/connlabel.conf');
 }
 
 /**
@@ -1023,7 +1042,7 @@ function checkOwner(s: string): ValueProblem | undefined {
     return undefined;
   }
   // A name is looked up on the host that restores the file, which the checker cannot see.
-  if (/^[a-z_][a-z0-9_.-]*\$?$/i.test(s)) return undefined;
+  if (/^[a-z_][a-z0-9_.-]*\$?$/i.test(s)) return hostDefinedName(s, 'user or group', '/etc/passwd or /etc/group (or the host\'s user database)');
   return err('invalid-value', `invalid user/group '${s}': expected a number, a range N-M or a name`);
 }
 
