@@ -265,3 +265,14 @@ test('state and address-type names are read by their beginning, in any case, as 
   assert.equal(trace(r.model, parsePacket('proto=tcp state=NEW dst-type=LOCAL', r.family), 'INPUT').outcomes[0].verdict, 'REJECT');
   assert.equal(trace(r.model, parsePacket('proto=tcp state=NEW dst-type=UNICAST', r.family), 'INPUT').outcomes[0].verdict, 'DROP');
 });
+
+test('addresses are read as iptables reads them: -s 010.0.0.1 is 8.0.0.1, iprange 0x0a.0.0.1 is 10.0.0.1', () => {
+  const text = '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -s 010.0.0.1 -j DROP\n-A INPUT -m iprange --src-range 0x0a.0.0.5-10.0.0.6 -j DROP\n-A INPUT -s 10.0.0.0/0377.0.0.0 -j REJECT\nCOMMIT\n';
+  const octal = run(text, 'proto=udp src=8.0.0.1 dst=10.9.9.9', 'INPUT');
+  assert.equal(octal.verdict, 'DROP');
+  assert.deepEqual(octal.outcomes[0].decidedBy, { line: 3, table: 'filter', chain: 'INPUT' });
+  const ten = run(text, 'proto=udp src=10.0.0.1 dst=10.9.9.9', 'INPUT');
+  assert.deepEqual(ten.outcomes[0].decidedBy, { line: 5, table: 'filter', chain: 'INPUT' });
+  const range = run(text, 'proto=udp src=10.0.0.6 dst=10.9.9.9', 'INPUT');
+  assert.deepEqual(range.outcomes[0].decidedBy, { line: 4, table: 'filter', chain: 'INPUT' });
+});

@@ -12,7 +12,7 @@
  */
 import type { Rule } from '../model.ts';
 import type { MatchUse, OptionUse, RuleInfo } from '../rule.ts';
-import { canonicalChoiceList, ICMP_TYPES, ICMPV6_TYPES, parseIPv4, readIcmpType, readPortRange, parsePrefixLength, parseUnsigned, protocolNumberOf, type Family } from '../extensions/value-kinds.ts';
+import { canonicalChoiceList, ICMP_TYPES, ICMPV6_TYPES, parseMaskQuad, parseShortQuad, readIPv4, readIcmpType, readPortRange, parsePrefixLength, parseUnsigned, protocolNumberOf, type Family } from '../extensions/value-kinds.ts';
 import { formatAddress, parseAddress, TCP_FLAG_BITS } from '../trace/packet.ts';
 import { CT_STATE_PARAMS, STATE_PARAMS, type Hook } from '../extensions/extensions.ts';
 import { cubeWith, EMPTY_SET, fromValues, intervalsOf, isFull, normalise, range, setIntersect, setSubtract, setUnion, universe, type Cube, type Dimensions, type Interval, type IntervalSet, type Space } from './packet-space.ts';
@@ -252,9 +252,16 @@ function markOperationOf(opts: readonly OptionUse[]): { mask: number; xor: numbe
  */
 function rangeInterval(s: string, family: Family): AddressInterval | undefined {
   const [lo, hi] = s.split('-');
-  const a = parseAddress(lo ?? '', family);
-  const z = hi === undefined ? a : parseAddress(hi, family);
+  // iprange's IPv4 addresses are iptables' numeric form (`010.0.0.1` is 8.0.0.1, `10.1` 10.1.0.0).
+  const read = (x: string): bigint | undefined => (family === 'ipv4' ? bigOf(parseShortQuad(x)) : parseAddress(x, family));
+  const a = read(lo ?? '');
+  const z = hi === undefined ? a : read(hi);
   return a === undefined || z === undefined ? undefined : [a, z];
+}
+
+/** A number as a bigint, undefined staying undefined. */
+function bigOf(n: number | undefined): bigint | undefined {
+  return n === undefined ? undefined : BigInt(n);
 }
 
 /** An address or network (`a`, `a/len`, `a/mask` with a contiguous mask) as an interval; undefined otherwise. */
@@ -262,8 +269,8 @@ function netInterval(s: string, family: Family): AddressInterval | undefined {
   const slash = s.indexOf('/');
   const host = slash >= 0 ? s.slice(0, slash) : s;
   const bits = family === 'ipv4' ? 32 : 128;
-  if (family === 'ipv4' && parseIPv4(host) === undefined) return undefined;
-  const addr = parseAddress(host, family);
+  // The value iptables gives the address (`010.0.0.1` is 8.0.0.1); a host name stays unread.
+  const addr = family === 'ipv4' ? bigOf(readIPv4(host)) : parseAddress(host, family);
   if (addr === undefined) return undefined;
   let len = bits;
   if (slash >= 0) {
@@ -271,7 +278,7 @@ function netInterval(s: string, family: Family): AddressInterval | undefined {
     const n = /^\+?[0-9]/.test(m) ? parsePrefixLength(m) : undefined;
     if (n !== undefined) len = n;
     else {
-      const mv = parseAddress(m, family);
+      const mv = family === 'ipv4' ? bigOf(parseMaskQuad(m)) : parseAddress(m, family);
       if (mv === undefined) return undefined;
       // Only contiguous masks are intervals.
       const inv = ((1n << BigInt(bits)) - 1n) ^ mv;

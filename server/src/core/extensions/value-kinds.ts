@@ -118,9 +118,13 @@ export function parseShortQuad(s: string): number | undefined {
   return v;
 }
 
-/** Parses an IPv4 dotted quad, returning its 32-bit value. */
+/**
+ * Parses an IPv4 address in canonical form, four decimal numbers without leading zeros, as
+ * inet_pton reads it (NAT ranges and IPv6's embedded IPv4 tail use inet_pton: `010.0.0.1` is
+ * refused there). Returns its 32-bit value.
+ */
 export function parseIPv4(s: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  const m = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/.exec(s);
   if (!m) return undefined;
   let v = 0;
   for (let i = 1; i <= 4; i++) {
@@ -129,6 +133,21 @@ export function parseIPv4(s: string): number | undefined {
     v = v * 256 + o;
   }
   return v;
+}
+
+/**
+ * The value iptables gives an IPv4 address word of -s, -d (and libxtables' other address
+ * options): its own numeric form first, each part read with base 0 (`010.0.0.1` is 8.0.0.1, `10.1`
+ * is 10.1.0.0), then the resolver's inet_aton (`1.2.65535` is 1.2.255.255). Undefined for a name.
+ */
+export function readIPv4(s: string): number | undefined {
+  return parseShortQuad(s) ?? parseInetAton(s);
+}
+
+/** An IPv4 mask as iptables reads one: four parts, each up to 255 read with base 0 (`0377.0.0.0`). */
+export function parseMaskQuad(s: string): number | undefined {
+  const parts = s.split('.');
+  return parts.length === 4 ? parseShortQuad(s) : undefined;
 }
 
 /** Parses an IPv6 address (with `::` compression and an optional embedded IPv4 tail) into 8 groups. */
@@ -193,8 +212,8 @@ export function checkAddress(value: string, ctx: ValueContext, what = 'address',
   const v6 = ctx.family === 'ipv6';
   if (host === '') return err('invalid-address', `empty ${what} in '${value}'`);
   const ok = v6 ? parseIPv6(host) !== undefined : parseIPv4(host) !== undefined;
-  if (!ok && !v6 && (parseShortQuad(host) ?? parseInetAton(host)) !== undefined) {
-    const n = (parseShortQuad(host) ?? parseInetAton(host))!;
+  if (!ok && !v6 && readIPv4(host) !== undefined) {
+    const n = readIPv4(host)!;
     const quad = [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
     return warn('noncanonical-address', `'${host}' is read as ${quad}: write the address as four decimal numbers`);
   }
@@ -212,7 +231,7 @@ export function checkAddress(value: string, ctx: ValueContext, what = 'address',
     if (len !== undefined) {
       if (len > maxBits && longPrefixIsHost && !v6 && len <= 0xffffffff) return warn('truncated-value', `prefix length /${mask} is longer than ${maxBits}: it is read as /${maxBits}, the single address ${host}`);
       if (len > maxBits) return err('invalid-address', `invalid prefix length '/${mask}' in '${value}': must be 0 to ${maxBits}`);
-    } else if (!v6 && parseIPv4(mask) !== undefined) {
+    } else if (!v6 && parseMaskQuad(mask) !== undefined) {
       // A dotted mask is accepted by iptables even when it is not contiguous.
     } else if (v6 && parseIPv6(mask) !== undefined) {
       // Likewise for an IPv6 mask written as an address.
@@ -897,12 +916,16 @@ function checkHex(s: string): ValueProblem | undefined {
   return undefined;
 }
 
-/** `addr[-addr]` for iprange. */
-function checkAddrRange(s: string, ctx: ValueContext): ValueProblem | undefined {
+/**
+ * `addr[-addr]` for iprange, whose IPv4 addresses are iptables' numeric form (parts read with base
+ * 0, missing ones zero: measured, `010.0.0.1` is 8.0.0.1, `10.1` is 10.1.0.0); with `strict`, as
+ * NAT ranges take them, through inet_pton (four decimal parts, no leading zeros).
+ */
+function checkAddrRange(s: string, ctx: ValueContext, strict = false): ValueProblem | undefined {
   const parts = s.split('-');
   if (parts.length > 2) return err('invalid-address', `invalid address range '${s}': expected FIRST-LAST`);
   for (const x of parts) {
-    const ok = ctx.family === 'ipv6' ? parseIPv6(x) !== undefined : parseIPv4(x) !== undefined;
+    const ok = ctx.family === 'ipv6' ? parseIPv6(x) !== undefined : (strict ? parseIPv4(x) : parseShortQuad(x)) !== undefined;
     if (!ok) return err('invalid-address', `invalid address '${x}' in range '${s}': expected ${ctx.family === 'ipv6' ? 'IPv6 addresses' : 'dotted-quad IPv4 addresses'}`);
   }
   return undefined;
@@ -923,7 +946,7 @@ function checkNatRange(s: string, ctx: ValueContext): ValueProblem | undefined {
     if (c >= 0) { addr = s.slice(0, c); ports = s.slice(c + 1); }
   }
   if (addr !== '') {
-    const e = checkAddrRange(addr, ctx);
+    const e = checkAddrRange(addr, ctx, true);
     if (e) return e;
   }
   if (ports !== undefined) {
@@ -1134,7 +1157,7 @@ export const VALIDATORS: Readonly<Record<string, Validator>> = {
     }
     return undefined;
   },
-  'addr-range': checkAddrRange,
+  'addr-range': (s, ctx) => checkAddrRange(s, ctx),
   port: checkPort,
   'port-range': checkPortRange,
   'port-range-xt': checkPortRangeXt,

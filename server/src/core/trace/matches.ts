@@ -7,7 +7,7 @@
  */
 import type { MatchUse, OptionUse, RuleInfo } from '../rule.ts';
 import { ADDR_TYPE_PARAMS, CT_STATE_PARAMS, STATE_PARAMS, type Hook } from '../extensions/extensions.ts';
-import { canonicalChoiceList, readIcmpType, readPortRange, parseIPv4, parseIPv6, parsePrefixLength, parseUnsigned, protocolNumberOf, ICMP_TYPES, ICMPV6_TYPES, type Family } from '../extensions/value-kinds.ts';
+import { canonicalChoiceList, readIcmpType, readPortRange, parseMaskQuad, parseShortQuad, readIPv4, parseIPv6, parsePrefixLength, parseUnsigned, protocolNumberOf, ICMP_TYPES, ICMPV6_TYPES, type Family } from '../extensions/value-kinds.ts';
 import { normaliseMac, parseAddress, TCP_FLAG_BITS, type CtState } from './packet.ts';
 
 /** A three-valued truth: undefined means "cannot be decided from the packet". */
@@ -91,8 +91,9 @@ export function parseNet(s: string, family: Family): { addr: bigint; mask: bigin
   const m = slash >= 0 ? s.slice(slash + 1) : undefined;
   const bits = family === 'ipv4' ? 32 : 128;
   const full = (1n << BigInt(bits)) - 1n;
-  let addr = parseAddress(host, family);
-  if (addr === undefined && family === 'ipv4' && parseIPv4(host) === undefined) return undefined;
+  // The value iptables gives the address (`010.0.0.1` is 8.0.0.1); a host name stays unread.
+  const v4 = family === 'ipv4' ? readIPv4(host) : undefined;
+  let addr = family === 'ipv4' ? (v4 === undefined ? undefined : BigInt(v4)) : parseAddress(host, family);
   if (addr === undefined) return undefined;
   let mask = full;
   if (m !== undefined) {
@@ -101,7 +102,8 @@ export function parseNet(s: string, family: Family): { addr: bigint; mask: bigin
       if (len > bits) return undefined;
       mask = len === 0 ? 0n : (full << BigInt(bits - len)) & full;
     } else {
-      const mv = family === 'ipv4' ? (parseIPv4(m) !== undefined ? BigInt(parseIPv4(m)!) : undefined) : parseIPv6(m) ? parseAddress(m, family) : undefined;
+      const mq = family === 'ipv4' ? parseMaskQuad(m) : undefined;
+      const mv = family === 'ipv4' ? (mq !== undefined ? BigInt(mq) : undefined) : parseIPv6(m) ? parseAddress(m, family) : undefined;
       if (mv === undefined) return undefined;
       mask = mv;
     }
@@ -279,8 +281,14 @@ export function evalMatch(m: MatchUse, st: EvalState, ruleProto: string | undefi
     case 'iprange':
       return all((o) => {
         const [a, b] = valueOf(o).split('-');
-        const lo = parseAddress(a, st.family);
-        const hi = b === undefined ? lo : parseAddress(b, st.family);
+        // iprange's IPv4 addresses are iptables' numeric form (`010.0.0.1` is 8.0.0.1).
+        const read = (x: string): bigint | undefined => {
+          if (st.family !== 'ipv4') return parseAddress(x, st.family);
+          const n = parseShortQuad(x);
+          return n === undefined ? undefined : BigInt(n);
+        };
+        const lo = read(a);
+        const hi = b === undefined ? lo : read(b);
         const actual = o.name === 'src-range' ? st.src : st.dst;
         if (lo === undefined || hi === undefined) return [undefined, 'unreadable range'];
         if (actual === undefined) return [undefined, `the packet's ${o.name === 'src-range' ? 'source' : 'destination'} address is not given`];
