@@ -459,6 +459,11 @@ function checkTargetAndMatches(r: Rule, info: RuleInfo, t: Table, block: BlockSt
   };
   // Matches are checked in rules without a target too (measured: `-A INPUT -m rpfilter` in filter).
   for (const m of info.matches) if (m.spec && m.nameArg) checkTable(m.spec, m.nameArg, 'match');
+  // Options tied to tables of their own (SET's --map-set: mangle only).
+  for (const o of [...info.matches.flatMap((m) => m.options), ...(info.target?.options ?? [])]) {
+    const tables = o.spec?.tables;
+    if (tables && !tables.includes(t.name)) sink.add(argSpan(o.nameArg), 'target-not-allowed', `--${o.name} is only valid in the ${tables.join(' or ')} table${tables.length > 1 ? 's' : ''}, not in '${t.name}'`);
+  }
   const target = info.target;
   if (!target) return;
   const { exists } = block;

@@ -24,6 +24,8 @@ export interface ArgSpec {
 export interface OptionSpec {
   /** Hooks the kernel accepts this option in, when narrower than the module's. */
   readonly hooks?: readonly Hook[];
+  /** Tables the kernel accepts this option in, when narrower than the module's. */
+  readonly tables?: readonly string[];
   /** The long name without leading dashes. */
   readonly name: string;
   /** Other spellings the parser accepts for the same option. */
@@ -610,8 +612,11 @@ export const TARGETS: readonly ExtensionSpec[] = [
     options: [
       { name: 'add-set', args: [{ kind: 'set-name' }, { kind: 'set-flags' }], doc: 'Add to the set.' },
       { name: 'del-set', args: [{ kind: 'set-name' }, { kind: 'set-flags' }], doc: 'Delete from the set.' },
-      { name: 'map-set', args: [{ kind: 'set-name' }, { kind: 'set-flags' }], doc: 'Map from the set.' },
-      opt('timeout', 'uint', 'Entry timeout.'), flag('exist', 'Refresh existing entries.'), flag('map-mark', 'Map the mark.'), flag('map-prio', 'Map the priority.'), flag('map-queue', 'Map the queue.'),
+      // xt_SET maps only in mangle, and priority or queue only once routed (measured in every mangle hook).
+      { name: 'map-set', args: [{ kind: 'set-name' }, { kind: 'set-flags' }], doc: 'Map from the set (mangle table).', tables: ['mangle'] },
+      opt('timeout', 'uint', 'Entry timeout.'), flag('exist', 'Refresh existing entries.'), flag('map-mark', 'Map the mark.'),
+      flag('map-prio', 'Map the priority (FORWARD, OUTPUT, POSTROUTING).', { hooks: ['FORWARD', 'OUTPUT', 'POSTROUTING'] }),
+      flag('map-queue', 'Map the queue (FORWARD, OUTPUT, POSTROUTING).', { hooks: ['FORWARD', 'OUTPUT', 'POSTROUTING'] }),
     ],
     requireOneOf: [['add-set', 'del-set', 'map-set']],
     // libxt_SET: --timeout and --exist go with --add-set, the --map-* flags with --map-set.
