@@ -143,7 +143,8 @@ export const MATCHES: readonly ExtensionSpec[] = [
     options: [opt('bytecode', 'bpf-bytecode', 'BPF bytecode as "n,c t f k,…".'), opt('object-pinned', 'string', 'Path of a pinned eBPF object.')],
     requireOneOf: [['bytecode', 'object-pinned']],
   },
-  { name: 'cgroup', doc: 'Matches the control group of the sending socket.', options: [opt('cgroup', 'uint', 'net_cls class id.', { invert: true }), opt('path', 'string', 'cgroup v2 path.', { invert: true })], requireOneOf: [['cgroup', 'path']] },
+  // The socket's cgroup is known for local traffic only (measured: refused in PREROUTING and FORWARD).
+  { name: 'cgroup', doc: 'Matches the control group of the local socket.', hooks: ['INPUT', 'OUTPUT', 'POSTROUTING'], options: [opt('cgroup', 'uint', 'net_cls class id.', { invert: true }), opt('path', 'string', 'cgroup v2 path.', { invert: true })], requireOneOf: [['cgroup', 'path']] },
   {
     name: 'cluster', doc: 'Distributes connections among cluster nodes by hash.',
     options: [
