@@ -459,11 +459,10 @@ function checkTargetAndMatches(r: Rule, info: RuleInfo, t: Table, block: BlockSt
   };
   // Matches are checked in rules without a target too (measured: `-A INPUT -m rpfilter` in filter).
   for (const m of info.matches) if (m.spec && m.nameArg) checkTable(m.spec, m.nameArg, 'match');
-  // Options tied to tables of their own (SET's --map-set: mangle only).
-  for (const o of [...info.matches.flatMap((m) => m.options), ...(info.target?.options ?? [])]) {
-    const tables = o.spec?.tables;
-    if (tables && !tables.includes(t.name)) sink.add(argSpan(o.nameArg), 'target-not-allowed', `--${o.name} is only valid in the ${tables.join(' or ')} table${tables.length > 1 ? 's' : ''}, not in '${t.name}'`);
-  }
+  // Options tied to tables of their own (SET's --map-set: mangle only). Plain loops: this runs
+  // for every rule, and building a list of the options first cost a tenth of a check.
+  for (const m of info.matches) for (const o of m.options) if (o.spec?.tables) checkOptionTable(o, t, sink);
+  if (info.target) for (const o of info.target.options) if (o.spec?.tables) checkOptionTable(o, t, sink);
   const target = info.target;
   if (!target) return;
   const { exists } = block;
@@ -497,6 +496,12 @@ function checkTargetAndMatches(r: Rule, info: RuleInfo, t: Table, block: BlockSt
   if (target.kind === 'standard' && target.name === 'QUEUE') {
     sink.add(argSpan(target.nameArg), 'unavailable-extension', 'QUEUE is refused by the nf_tables backend (iptables-nft-restore): use -j NFQUEUE --queue-num 0');
   }
+}
+
+/** An option tied to tables of its own, used in another table. */
+function checkOptionTable(o: OptionUse, t: Table, sink: Sink): void {
+  const tables = o.spec!.tables!;
+  if (!tables.includes(t.name)) sink.add(argSpan(o.nameArg), 'target-not-allowed', `--${o.name} is only valid in the ${tables.join(' or ')} table${tables.length > 1 ? 's' : ''}, not in '${t.name}'`);
 }
 
 /** Checks that depend on the rule's own chain and the matches around its target. */
