@@ -530,7 +530,7 @@ export function buildModel(parsed: ParseResult, family: Family, observer?: Model
 class RepeatedRules {
   /** By chain name length, by REST: the interpretation, or null when REST was seen once. */
   private readonly byLength = new Map<number, Map<string, RuleInfo | null>>();
-  private last: { node: RuleLineNode; rest: string; chain: Arg; seen: Map<string, RuleInfo | null> } | undefined;
+  private last: { node: RuleLineNode; rest: string; end: number; seen: Map<string, RuleInfo | null> } | undefined;
 
   /** The interpretation of a repeated rule, moved to this line; undefined otherwise. */
   lookup(node: RuleLineNode): RuleInfo | undefined {
@@ -547,14 +547,15 @@ class RepeatedRules {
       if (c === 32 || c === 9) break;
       if (c === 34 || c === 39 || c === 92) return undefined;
     }
-    const name = text.slice(3, end);
-    let seen = this.byLength.get(name.length);
-    if (!seen) this.byLength.set(name.length, (seen = new Map()));
+    let seen = this.byLength.get(end - 3);
+    if (!seen) this.byLength.set(end - 3, (seen = new Map()));
     const rest = text.slice(end);
-    const chain: Arg = { value: name, raw: name, line: node.line, start: 3, end, unterminated: false };
     const info = seen.get(rest);
-    if (info) return relineRuleInfo(info, node.line, chain);
-    this.last = { node, rest, chain, seen };
+    if (info) {
+      const name = text.slice(3, end);
+      return relineRuleInfo(info, node.line, { value: name, raw: name, line: node.line, start: 3, end, unterminated: false });
+    }
+    this.last = { node, rest, end, seen };
     return undefined;
   }
 
@@ -563,7 +564,7 @@ class RepeatedRules {
     const x = this.last;
     if (!x || x.node !== node) return;
     // The chain name as the interpreter read it must be the word found above.
-    if (info.command !== 'A' || info.chainArg?.start !== x.chain.start || info.chainArg.end !== x.chain.end) return;
+    if (info.command !== 'A' || info.chainArg?.start !== 3 || info.chainArg.end !== x.end) return;
     x.seen.set(x.rest, x.seen.has(x.rest) ? info : null);
   }
 }

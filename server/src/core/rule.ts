@@ -6,7 +6,7 @@
  */
 import type { Arg } from './syntax.ts';
 import { MATCH_BY_NAME, TARGET_BY_NAME, STANDARD_TARGETS, specForFamily, type ExtensionSpec, type OptionSpec } from './extensions/extensions.ts';
-import { VALIDATORS, protocolNumberOf, resolveRejectWith, type Family, type ValueContext } from './extensions/value-kinds.ts';
+import { U64_MAX, VALIDATORS, protocolNumberOf, resolveRejectWith, type Family, type ValueContext } from './extensions/value-kinds.ts';
 
 /** A problem found in a rule line, located on a word. */
 export interface RuleProblem {
@@ -807,8 +807,6 @@ export function relineRuleInfo(info: RuleInfo, line: number, chainArg: Arg): Rul
   };
 }
 
-/** The largest 64-bit unsigned value. */
-const U64_MAX = (1n << 64n) - 1n;
 
 /**
  * A number as sscanf's %llu reads it (iptables' -c): blanks, an optional sign, then decimal digits,

@@ -70,7 +70,7 @@ export function parseUnsigned(s: string): number | undefined {
 }
 
 /** The largest 64-bit unsigned value, the bound of strtoull. */
-const U64_MAX = (1n << 64n) - 1n;
+export const U64_MAX = (1n << 64n) - 1n;
 
 /** `parseUnsigned` for 64-bit counters, exact beyond 2^53 (as strtoull with base 0 reads them). */
 export function parseUnsigned64(s: string): bigint | undefined {
@@ -487,7 +487,7 @@ function checkConnlabel(s: string): ValueProblem | undefined {
  * are 5); undefined for a name, which iptables looks up in /etc/xtables/connlabel.conf (`08` and
  * `-1` are names).
  */
-export function connlabelBit(s: string): number | undefined {
+function connlabelBit(s: string): number | undefined {
   return parseUnsigned(s.replace(/^[ \t\n\v\f\r]+/, '').replace(/^\+/, ''));
 }
 
@@ -687,13 +687,13 @@ export const ICMPV6_TYPES: ReadonlyMap<string, readonly [number, number]> = new 
 ]);
 
 /**
- * An ICMP or ICMPv6 type as libipt_icmp/libip6t_icmp6 read it: a name (any case), or TYPE[/CODE]
- * with numbers read by strtoul base 0 (measured: `010` is 8, `0x8/0x0` is 8/0, `08` is refused).
- * The codes are a range (all codes when none is given). Undefined when unreadable; the numbers
- * may exceed 255 (the caller says so).
+ * An ICMP or ICMPv6 type as libipt_icmp/libip6t_icmp6 read it: a name by any beginning only one
+ * name has (any case), or TYPE[/CODE] with numbers read by strtoul base 0 (measured: `010` is 8,
+ * `0x8/0x0` is 8/0, `08` is refused). The codes are a range (all codes when none is given).
+ * Undefined when unreadable or ambiguous; the numbers may exceed 255 (the caller says so).
+ * `names` are the names beginning with `s`, for callers that have them already.
  */
-export function readIcmpType(s: string, table: ReadonlyMap<string, readonly [number, number]>): { type: number; codes: [number, number] } | undefined {
-  const names = icmpNamesStarting(s, table);
+export function readIcmpType(s: string, table: ReadonlyMap<string, readonly [number, number]>, names = icmpNamesStarting(s, table)): { type: number; codes: [number, number] } | undefined {
   if (names.length > 1) return undefined;
   if (names.length === 1) {
     const [type, code] = table.get(names[0])!;
@@ -723,7 +723,7 @@ export function icmpNamesStarting(s: string, table: ReadonlyMap<string, readonly
 function checkIcmpType(s: string, table: ReadonlyMap<string, readonly [number, number]>, label: string): ValueProblem | undefined {
   const names = icmpNamesStarting(s, table);
   if (names.length > 1) return err('invalid-value', `ambiguous ${label} type '${s}': it begins ${names.length === 2 ? `both ${names[0]} and ${names[1]}` : `each of ${names.join(', ')}`} (Ambiguous ${label} type): write the whole name`);
-  const r = readIcmpType(s, table);
+  const r = readIcmpType(s, table, names);
   if (!r) return err('invalid-value', `invalid ${label} type '${s}': expected TYPE[/CODE] as numbers, or a name such as ${[...table.keys()].slice(0, 4).join(', ')}`);
   if (r.type > 255) return err('invalid-value', `${label} type ${s.split('/')[0]} is out of range: types are 0 to 255`);
   if (r.codes[0] > 255) return err('invalid-value', `${label} code ${s.split('/')[1]} is out of range: codes are 0 to 255`);
