@@ -95,7 +95,7 @@ function errorLinesOf(found: readonly Diagnostic[], severities: SeverityOverride
 function bothObservers(a: ModelObserver, b: ModelObserver): ModelObserver {
   return {
     declared: (t, c) => (a.declared(t, c), b.declared(t, c)),
-    command: (t, r, info, text) => (a.command(t, r, info, text), b.command(t, r, info, text)),
+    command: (t, r, info, text, rest) => (a.command(t, r, info, text, rest), b.command(t, r, info, text, rest)),
     tableEnd: (t) => (a.tableEnd(t), b.tableEnd(t)),
   };
 }

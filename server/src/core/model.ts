@@ -342,9 +342,11 @@ export interface ModelObserver {
   declared(t: Table, chain: Chain): void;
   /**
    * A command line of the table, before it is applied to the chains; `text` is the line's text
-   * (observers that read many alike rules may key on it).
+   * (observers that read many alike rules may key on it). `rest`, when given, is the text after
+   * the chain name (`text.slice(info.chainArg.end)`), already hashed by the model's own lookup of
+   * repeated rules: an observer keying a map on it pays no second hash.
    */
-  command(t: Table, rule: Rule, info: RuleInfo, text: string): void;
+  command(t: Table, rule: Rule, info: RuleInfo, text: string, rest?: string): void;
   /** The block of the table ended (COMMIT, another `*table` or the end of the text). */
   tableEnd(t: Table): void;
 }
@@ -491,7 +493,7 @@ export function buildModel(parsed: ParseResult, family: Family, observer?: Model
         }
         current.commands.push(rule);
         ruleByLine.set(node.line, rule);
-        observer?.command(current, rule, info, node.text);
+        observer?.command(current, rule, info, node.text, repeated?.rest(node, info));
         applyCommand(current, rule, info);
         break;
       }
@@ -551,12 +553,21 @@ class RepeatedRules {
     if (!seen) this.byLength.set(end - 3, (seen = new Map()));
     const rest = text.slice(end);
     const info = seen.get(rest);
+    this.last = { node, rest, end, seen };
     if (info) {
       const name = text.slice(3, end);
       return relineRuleInfo(info, node.line, { value: name, raw: name, line: node.line, start: 3, end, unterminated: false });
     }
-    this.last = { node, rest, end, seen };
     return undefined;
+  }
+
+  /**
+   * The text after the chain name of the line just looked up, when the interpreter read the same
+   * chain name (`text.slice(info.chainArg.end)`, hashed already); undefined otherwise.
+   */
+  rest(node: RuleLineNode, info: RuleInfo): string | undefined {
+    const x = this.last;
+    return x?.node === node && info.chainArg?.start === 3 && info.chainArg.end === x.end ? x.rest : undefined;
   }
 
   /** Notes the interpretation of the line just looked up, for later repeats. */
