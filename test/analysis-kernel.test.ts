@@ -1,7 +1,7 @@
 /**
  * Kernel verification of the rule-set analysis. Random filter tables over a small vocabulary of
  * addresses, ports, protocols and interfaces (user chains, jumps, gotos, RETURN, negations,
- * multiport, LOG/MARK, unreferenced chains) are loaded with iptables-legacy-restore into a
+ * multiport, LOG, MARK operations and mark matches, unreferenced chains) are loaded with iptables-legacy-restore into a
  * namespace `ana-…-b`. From a second namespace `ana-…-a`, joined by a veth pair, one UDP datagram is
  * sent for every cell of the probe space (every source × destination × source port × destination
  * port of the vocabulary), so the kernel's per-rule counters give the exact set of rules some probe
@@ -133,8 +133,10 @@ function generate(rand: () => number): string {
       if (chance(0.25)) parts.push(`-m multiport ${chance(0.25) ? '! ' : ''}--${pick(['dports', 'ports', 'sports'])} ${pick(['5000,5002', '5001:5003,5005', '1000,5004', '30000,40001'])}`);
     }
     if (chance(0.08)) parts.push(`-m state --state ${pick(['NEW', 'ESTABLISHED', 'NEW,RELATED'])}`);
+    // Marks set by the MARK targets below, as masked values (each probe enters with mark 0).
+    if (chance(0.2)) parts.push(`-m mark ${chance(0.25) ? '! ' : ''}--mark ${pick(['0x1', '0x1/0x1', '0x2/0x2', '0x0/0x3', '0x3/0x3', '0x2', '0x0', '0x4/0x6', '0x6/0x6'])}`);
     if (chance(0.05)) parts.push('-m comment --comment "probe rule"');
-    const targets = ['', 'ACCEPT', 'DROP', 'RETURN', 'LOG --log-prefix "ana "', 'MARK --set-xmark 0x1/0x1', 'MARK --or-mark 0x2'];
+    const targets = ['', 'ACCEPT', 'DROP', 'RETURN', 'LOG --log-prefix "ana "', 'MARK --set-xmark 0x1/0x1', 'MARK --or-mark 0x2', 'MARK --set-mark 0x2', 'MARK --and-mark 0x1', 'MARK --xor-mark 0x3', 'MARK --set-xmark 0x4/0x6', 'MARK --set-mark 0x0/0x2'];
     for (let k = level + 1; k < users.length; k++) targets.push(`JUMP ${users[k]}`, `GOTO ${users[k]}`);
     // Favour jumps, so that user chains are reached often.
     const t = level < users.length - 1 && chance(0.35) ? `${chance(0.7) ? 'JUMP' : 'GOTO'} ${users[level + 1 + Math.floor(rand() * (users.length - level - 1))]}` : pick(targets);

@@ -12,6 +12,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { check } from '../server/src/core/index.ts';
 import { analyse } from '../server/src/core/analysis/analyse.ts';
+import { compressMark, markSet, markTransform, VocabularyCollector } from '../server/src/core/analysis/rule-space.ts';
 import { neutronDump } from '../bench/neutron-dump.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -156,4 +157,49 @@ test('state names are read as iptables reads them: by their beginning, in any ca
   assert.equal(shadowed.length, 1);
   assert.equal(shadowed[0].range.start.line, 3);
   assert.deepEqual(diagnostics.filter((d) => d.code === 'approximated-rule' || d.severity === 'error'), []);
+});
+
+test('the compressed mark is exact for every test and MARK operation of a table, wide masks included', () => {
+  // Tests and operations as a table might have them: single bits, a full mask, Neutron's halves.
+  const tests = [
+    { mask: 0xffffffff, value: 0x1 },
+    { mask: 0xffffffff, value: 0x0 },
+    { mask: 0xffff0000, value: 0x4000000 },
+    { mask: 0xffff, value: 0x0 },
+    { mask: 0xffff, value: 0x2 },
+    { mask: 0x3, value: 0x1 },
+    { mask: 0x10, value: 0x10 },
+  ];
+  const ops = [
+    { mask: 0xffffffff, xor: 0x1 }, // --set-mark 0x1
+    { mask: 0xffff0000, xor: 0x4000000 }, // --set-xmark 0x4000000/0xffff0000
+    { mask: 0x2, xor: 0x2 }, // --or-mark 0x2
+    { mask: 0xfffffffe, xor: 0 }, // --and-mark 0x1
+    { mask: 0, xor: 0x3 }, // --xor-mark 0x3
+  ];
+  const collect = new VocabularyCollector('ipv4');
+  for (const t of tests) collect.mark(t.mask, t.value);
+  for (const o of ops) collect.markOperation(o.mask, o.xor);
+  const v = collect.build();
+  assert.equal(v.markOpaque, false);
+  assert.ok(v.markBits.length <= 8, `${v.markBits.length} variables`);
+  const inSet = (s: readonly number[], c: number): boolean => {
+    for (let i = 0; i < s.length; i += 2) if (s[i] <= c && c <= s[i + 1]) return true;
+    return false;
+  };
+  // Marks built from the bits the table names and from bits it does not, at random.
+  let seed = 11;
+  const rand = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) / 2 ** 24;
+  const interesting = [0x1, 0x2, 0x10, 0x4000000, 0x8000000, 0x100, 0x80000000, 0x4];
+  for (let n = 0; n < 2000; n++) {
+    let m = 0;
+    for (const b of interesting) if (rand() < 0.3) m |= b;
+    m >>>= 0;
+    const c = compressMark(v, m);
+    for (const t of tests) assert.equal(inSet(markSet(v, t.mask, t.value), c), ((m & t.mask) >>> 0) === t.value, `mark ${m.toString(16)} against ${t.value.toString(16)}/${t.mask.toString(16)}`);
+    for (const o of ops) {
+      const after = (((m & ~o.mask) ^ o.xor) >>> 0);
+      assert.equal(markTransform(v, o.mask, o.xor)(c), compressMark(v, after), `mark ${m.toString(16)} through ${o.xor.toString(16)}/${o.mask.toString(16)}`);
+    }
+  }
 });

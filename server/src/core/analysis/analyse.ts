@@ -15,9 +15,13 @@
  *
  * A user chain reached from several places is analysed once, for the union of what reaches it.
  * What a jump gives back to its caller is taken from a summary of the callee computed for every
- * packet, intersected with what was sent (widened on the fields the callee can rewrite). A chain
- * called by a single rule (most chains of generated rule sets) needs no summary: it is walked
- * right at that call, with exactly what the call sends, and gives back what really comes back.
+ * packet, intersected with what was sent; the summary stays exact in every field the callee tests.
+ * A summary cannot say which packets kept their values through a chain that rewrites some (a MARK
+ * for some packets only), so such a chain is walked again at each call with what the call sends
+ * (up to a number of walks per table; beyond, what was sent is widened on the rewritten fields).
+ * A chain called by a single rule (most chains of generated rule sets) needs no summary: it is
+ * walked right at that call, with exactly what the call sends, and gives back what really comes
+ * back.
  *
  * Cost: every rule is walked at most twice (the summary, then the packets that really arrive);
  * rules of chains called once are walked once more per summary walk of a chain calling them.
@@ -114,7 +118,7 @@ export class RuleReader implements ModelObserver {
 
   tableEnd(): void {}
 
-  command(t: Table, rule: Rule, info: RuleInfo, text: string): void {
+  command(t: Table, rule: Rule, info: RuleInfo, text: string, rest?: string): void {
     // Only commands that put a rule in a chain; the others leave nothing for the analysis.
     if (info.command !== 'A' && info.command !== 'I' && info.command !== 'R') return;
     let x = this.tables.get(t);
@@ -125,7 +129,7 @@ export class RuleReader implements ModelObserver {
     // up in a map: hashing a text reads it once, whereas comparing it with the last 64 distinct
     // texts (as this did before) took twice as long on dumps whose rules differ only in a port id
     // and so have the same length (measured: 95 against 40 ms per check of the 5,000-port dump).
-    const key = info.chainArg ? text.slice(info.chainArg.end) : undefined;
+    const key = info.chainArg ? (rest ?? text.slice(info.chainArg.end)) : undefined;
     let reading = key !== undefined ? x.byText.get(key) : undefined;
     if (!reading) {
       reading = readRuleInfo(info, x.collect);
@@ -203,6 +207,12 @@ const SMALL_CHAIN = 8;
  * results, so that the walks' nesting (and the call stack) stays bounded.
  */
 const MAX_INLINE_DEPTH = 64;
+/**
+ * Walks per table (times the effort) of chains that rewrite packets, at their calls (see
+ * `TableContext.walkAtCall`); beyond, their summaries are used, which may keep unreachable rules
+ * after such calls unreported (never report a reachable one).
+ */
+const CALL_WALKS = 4096;
 /** Dimensions in which rules often name single values (interfaces, addresses): relevance.ts indexes them. */
 const INDEX_DIMS = [D.in, D.out, D.physIn, D.physOut, D.src, D.dst];
 
@@ -454,6 +464,14 @@ interface TableContext {
   readonly small: number;
   /** Chains whose packets had to be merged into larger pieces, with the number of pieces seen. */
   readonly coarsened: Map<Chain, number>;
+  /**
+   * Walks a chain with what one call sends it, without recording anything, and gives back what it
+   * returns (set once the table's walks are defined). Used at the calls of summarised chains that
+   * rewrite packets: their summary cannot tell which packets kept their values.
+   */
+  walkAtCall?: (x: ChainState, sent: Space, exact: boolean) => Steps<Packets>;
+  /** How many more such walks the table may make before falling back to the summaries (sound, less exact). */
+  callWalks: number;
 }
 
 /** Keeps a space within the piece limit, noting the chain where it had to be merged. */
@@ -612,7 +630,7 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
   for (const st of states.values()) for (const f of st.facts) if (f.callee) f.callee.calls++;
   if (options.inlineSingleCalls !== false) for (const st of states.values()) st.inlined = st.calls === 1;
   const small = options.projectionThreshold ?? SMALL_CHAIN;
-  const ctx: TableContext = { v, clock, spend, pieceLimit, small, coarsened: new Map() };
+  const ctx: TableContext = { v, clock, spend, pieceLimit, small, coarsened: new Map(), callWalks: Math.ceil(CALL_WALKS * limits.effort) };
 
   // Callees first: a topological order of the jump graph (loops make the table unanalysable).
   // A depth-first search with its own stack: a line of thousands of chains, each jumping to the
@@ -681,11 +699,14 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
   }
 
   // Top-down: the fields a caller still tests once a chain gives packets back; a summary keeps
-  // those exact and may forget the rest.
+  // those exact and may forget the rest, except the fields the summarised chain tests itself: a
+  // call intersects what it sends with the summary, so a summary widened in a field the chain
+  // tests would give back packets the chain drops. The chains a summarised chain calls keep them
+  // too, since what they give back makes up the summary.
   for (let i = order.length - 1; i >= 0; i--) {
     const s = order[i];
     const fs = s.facts;
-    const mine = s.chain.builtin ? 0 : s.afterReturn;
+    const mine = s.chain.builtin ? 0 : s.afterReturn | (s.inlined ? 0 : s.reachDims);
     // The fields tested after each position, by the chain's rules and the chains they call.
     let after = 0;
     for (let k = fs.length - 1; k >= 0; k--) {
@@ -703,6 +724,7 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
     const r = yield* walk(ctx, x, sent, exact, x.afterReturn, undefined, inlineForSummary);
     return { space: r.returned, exact: r.exact };
   };
+  ctx.walkAtCall = inlineForSummary;
   for (const s of order) {
     if (s.chain.builtin) continue;
     let rewrites: Set<number> | undefined;
@@ -718,7 +740,7 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
       s.summary = { returned: NOTHING, rewrites: rw, exact: true };
       continue;
     }
-    const { returned, exact } = yield* walk(ctx, s, everything, true, s.afterReturn, undefined, inlineForSummary);
+    const { returned, exact } = yield* walk(ctx, s, everything, true, s.afterReturn | s.reachDims, undefined, inlineForSummary);
     s.summary = { returned, rewrites: rw, exact };
     // Small chains' projectors are rebuilt when needed rather than held until the next phase.
     if (s.facts.length <= small) s.projector = undefined;
@@ -979,6 +1001,14 @@ function* walk(
             // Called here only: walk it with what this call sends.
             // Hits are not simplified (see packet-space.ts intersect); what enters a chain is.
             const r = yield* inline(x, simplify(hit), exact);
+            back = r.space;
+            if (!r.exact) exact = false;
+          } else if (x.summary && x.summary.rewrites.size > 0 && x.canReturn && ctx.walkAtCall && ctx.callWalks > 0) {
+            // A summary says which packets come back, but not which kept their values (the mark
+            // a MARK rule of the chain did not set): walked with what this call sends, the chain
+            // gives back exactly what it would.
+            ctx.callWalks--;
+            const r = yield* ctx.walkAtCall(x, simplify(hit), exact);
             back = r.space;
             if (!r.exact) exact = false;
           } else {

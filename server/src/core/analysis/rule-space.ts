@@ -26,8 +26,22 @@ export const D = { src: 0, dst: 1, proto: 2, sport: 3, dport: 4, icmp: 5, in: 6,
 /** Conntrack states in the order of the state dimension. */
 export const STATES = ['NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED'] as const;
 
-/** The mark bits tracked exactly at most; above, mark matches are approximated. */
+/** The mark variables (see `MarkVariable`) tracked exactly at most; above, mark matches are approximated. */
 const MAX_MARK_BITS = 10;
+
+/**
+ * One variable of the compressed mark: a single bit that some test or MARK operation names by
+ * value, or a group of bits that every test and every operation of the table covers wholly or not
+ * at all and never names by value. A group's variable says whether any of its bits is set: a test
+ * covering it requires them all clear (its value has none of them), and an operation covering it
+ * clears them all (its value has none of them), so that one bit per group is exact. This keeps a
+ * test with a wide mask (`--mark 0x1`, whose mask is every bit, or Neutron's `0x4000000/0xffff0000`)
+ * exact with a handful of variables.
+ */
+export interface MarkVariable {
+  /** The mark bits the variable stands for (one bit, or a group's bits). */
+  readonly mask: number;
+}
 
 /** An interface class: the empty name (no interface), a literal name, or "other names under a prefix". */
 export interface IfaceClass {
@@ -43,9 +57,12 @@ export interface Vocabulary {
   readonly family: Family;
   readonly dims: Dimensions;
   readonly ifaces: readonly IfaceClass[];
-  /** The tracked mark bits, lowest first; empty when none (or too many). */
-  readonly markBits: readonly number[];
-  /** True when mark matches cannot be modelled (too many distinct bits). */
+  /**
+   * The variables of the compressed mark, lowest bits first: bit j of a value of the mark
+   * dimension is variable j. Empty when no test reads the mark (or when too many would be needed).
+   */
+  readonly markBits: readonly MarkVariable[];
+  /** True when mark matches cannot be modelled (too many variables). */
   readonly markOpaque: boolean;
   /**
    * The first address of every address class, ascending (the first is 0): class k holds the
@@ -66,6 +83,9 @@ export class VocabularyCollector {
   private readonly names = new Set<string>();
   private readonly prefixes = new Set<string>();
   private markMask = 0;
+  /** Masks of mark tests and MARK operations, and the bits their values name (distinct, as read). */
+  private readonly markMasks = new Set<number>();
+  private markValues = 0;
   private readonly addrMax: bigint;
   private readonly bounds = new Set<bigint>([0n]);
 
@@ -88,9 +108,41 @@ export class VocabularyCollector {
     }
   }
 
-  /** The mask of a mark test. */
-  mark(mask: number): void {
+  /** A mark test `(mark & mask) == value`. */
+  mark(mask: number, value: number): void {
     this.markMask = (this.markMask | mask) >>> 0;
+    this.markMasks.add(mask);
+    this.markValues = (this.markValues | (value & mask)) >>> 0;
+  }
+
+  /** A MARK operation `mark = (mark & ~mask) ^ xor`. */
+  markOperation(mask: number, xor: number): void {
+    this.markMasks.add(mask);
+    this.markValues = (this.markValues | xor) >>> 0;
+  }
+
+  /**
+   * The mark variables: tested bits that some value names, one each; the other tested bits grouped
+   * by the masks that cover them (bits covered by the same masks are never told apart).
+   */
+  private markVariables(): MarkVariable[] {
+    const tested = this.markMask;
+    const out: MarkVariable[] = [];
+    const groups = new Map<string, number>();
+    const masks = [...this.markMasks];
+    for (let b = 0; b < 32; b++) {
+      const bit = (1 << b) >>> 0;
+      if ((tested & bit) === 0) continue;
+      if ((this.markValues & bit) !== 0) {
+        out.push({ mask: bit });
+        continue;
+      }
+      const signature = masks.map((m) => ((m & bit) !== 0 ? '1' : '0')).join('');
+      groups.set(signature, ((groups.get(signature) ?? 0) | bit) >>> 0);
+    }
+    for (const mask of groups.values()) out.push({ mask });
+    // Lowest bits first, so that a table testing single bits numbers its variables as the bits go.
+    return out.sort((x, y) => lowestBit(x.mask) - lowestBit(y.mask));
   }
 
   /** The vocabulary of everything collected. */
@@ -101,10 +153,9 @@ export class VocabularyCollector {
     for (const n of [...this.names].sort()) ifaces.push({ kind: 'name', text: n, underPrefix: false });
     ifaces.push({ kind: 'other', text: '', underPrefix: false });
     for (const p of [...this.prefixes].sort()) ifaces.push({ kind: 'other', text: p, underPrefix: true });
-    const bits: number[] = [];
-    for (let b = 0; b < 32; b++) if ((this.markMask >>> b) & 1) bits.push(b);
-    const markOpaque = bits.length > MAX_MARK_BITS;
-    const markBits = markOpaque ? [] : bits;
+    const variables = this.markVariables();
+    const markOpaque = variables.length > MAX_MARK_BITS;
+    const markBits = markOpaque ? [] : variables;
     const k = ifaces.length - 1;
     const addressStarts = [...this.bounds].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
     const a = addressStarts.length - 1;
@@ -201,31 +252,44 @@ function parseMarkValue(s: string): { value: number; mask: number } | undefined 
   return { value: value >>> 0, mask: mask >>> 0 };
 }
 
-/** Compressed mark values whose tracked bits satisfy `(mark & mask) == value`. */
-function markSet(v: Vocabulary, mask: number, value: number): IntervalSet {
+/** The lowest set bit of a nonzero mask. */
+function lowestBit(mask: number): number {
+  return 31 - Math.clz32(mask & -mask);
+}
+
+/**
+ * Compressed mark values satisfying `(mark & mask) == value`. A variable the mask covers must be
+ * set exactly when the value has one of its bits (never, for a group: see `MarkVariable`).
+ */
+export function markSet(v: Vocabulary, mask: number, value: number): IntervalSet {
   if ((value & ~mask) >>> 0 !== 0) return EMPTY_SET;
   const vals: number[] = [];
   for (let c = 0; c < 1 << v.markBits.length; c++) {
     let ok = true;
-    v.markBits.forEach((b, j) => {
-      if ((mask >>> b) & 1 && ((c >>> j) & 1) !== ((value >>> b) & 1)) ok = false;
+    v.markBits.forEach((x, j) => {
+      if ((mask & x.mask) !== 0 && ((c >>> j) & 1) !== ((value & x.mask) !== 0 ? 1 : 0)) ok = false;
     });
     if (ok) vals.push(c);
   }
   return fromValues(vals);
 }
 
-/** The compressed mark after `mark = (mark & ~mask) ^ xor`. */
+/** The compressed mark after `mark = (mark & ~mask) ^ xor` (a covered group is cleared: see `MarkVariable`). */
 export function markTransform(v: Vocabulary, mask: number, xor: number): (c: number) => number {
   return (c) => {
     let out = 0;
-    v.markBits.forEach((b, j) => {
+    v.markBits.forEach((x, j) => {
       const old = (c >>> j) & 1;
-      const bit = (((mask >>> b) & 1) ? 0 : old) ^ ((xor >>> b) & 1);
+      const bit = ((mask & x.mask) !== 0 ? 0 : old) ^ ((xor & x.mask) !== 0 ? 1 : 0);
       if (bit) out |= 1 << j;
     });
     return out;
   };
+}
+
+/** The compressed value of a concrete mark. */
+export function compressMark(v: Vocabulary, m: number): number {
+  return v.markBits.reduce((acc, x, j) => acc | ((m & x.mask) !== 0 ? 1 << j : 0), 0);
 }
 
 /** The (mask, xor) of a MARK target, as libxt_MARK builds it; undefined when unreadable. */
@@ -475,6 +539,7 @@ export function readRuleInfo(info: RuleInfo, collect: VocabularyCollector): Rule
     mark: t.name === 'MARK' ? markOperationOf(t.options) : undefined,
     restoresMark: t.options.some((o) => o.name === 'restore-mark'),
   };
+  if (target?.mark) collect.markOperation(target.mark.mask, target.mark.xor);
   return { steps: b.steps, target };
 }
 
@@ -587,7 +652,7 @@ function matchSpace(m: MatchUse, b: Recorder, collect: VocabularyCollector, prot
       for (const o of m.options) {
         const text = valueOf(o);
         const mv = parseMarkValue(text);
-        if (mv && o.name === 'mark') collect.mark(mv.mask);
+        if (mv && o.name === 'mark') collect.mark(mv.mask, mv.value);
         // Whether the mark can be modelled is known only once every rule has been read.
         b.custom((bb, v) => {
           if (!mv || v.markOpaque) bb.opaque(`--mark ${text}`);
@@ -791,7 +856,7 @@ export function concreteSpace(v: Vocabulary, p: ConcretePackets): Space {
   if (p.out) c.set(D.out, fromValues(p.out.map((n) => ifaceClassOf(v, n))));
   if (p.state) c.set(D.state, fromValues(p.state.map((s) => (STATES as readonly string[]).indexOf(s))));
   if (p.mark) {
-    c.set(D.mark, fromValues(p.mark.map((m) => v.markBits.reduce((acc, b, j) => acc | (((m >>> b) & 1) << j), 0))));
+    c.set(D.mark, fromValues(p.mark.map((m) => compressMark(v, m))));
   }
   if (p.fragment !== undefined) c.set(D.frag, p.fragment ? range(1, 1) : range(0, 0));
   if (p.bridged === false) {
