@@ -1,7 +1,7 @@
 /**
  * Kernel verification of the rule-set analysis. Random filter tables over a small vocabulary of
  * addresses, ports, protocols and interfaces (user chains, jumps, gotos, RETURN, negations,
- * multiport, LOG, MARK operations and mark matches, unreferenced chains) are loaded with iptables-legacy-restore into a
+ * multiport, iprange, conntrack states, LOG, MARK operations and mark matches, unreferenced chains) are loaded with iptables-legacy-restore into a
  * namespace `ana-…-b`. From a second namespace `ana-…-a`, joined by a veth pair, one UDP datagram is
  * sent for every cell of the probe space (every source × destination × source port × destination
  * port of the vocabulary), so the kernel's per-rule counters give the exact set of rules some probe
@@ -133,6 +133,8 @@ function generate(rand: () => number): string {
       if (chance(0.25)) parts.push(`-m multiport ${chance(0.25) ? '! ' : ''}--${pick(['dports', 'ports', 'sports'])} ${pick(['5000,5002', '5001:5003,5005', '1000,5004', '30000,40001'])}`);
     }
     if (chance(0.08)) parts.push(`-m state --state ${pick(['NEW', 'ESTABLISHED', 'NEW,RELATED'])}`);
+    if (chance(0.06)) parts.push(`-m conntrack ${chance(0.25) ? '! ' : ''}--ctstate ${pick(['NEW', 'ESTABLISHED,RELATED', 'INVALID', 'NEW,UNTRACKED'])}`);
+    if (chance(0.1)) parts.push(`-m iprange ${chance(0.25) ? '! ' : ''}--${pick(['src-range 10.92.1.1-10.92.1.11', 'src-range 10.92.1.12-10.92.1.200', 'dst-range 10.92.1.3-10.92.1.3', 'dst-range 10.92.1.0-10.92.1.2'])}`);
     // Marks set by the MARK targets below, as masked values (each probe enters with mark 0).
     if (chance(0.2)) parts.push(`-m mark ${chance(0.25) ? '! ' : ''}--mark ${pick(['0x1', '0x1/0x1', '0x2/0x2', '0x0/0x3', '0x3/0x3', '0x2', '0x0', '0x4/0x6', '0x6/0x6'])}`);
     if (chance(0.05)) parts.push('-m comment --comment "probe rule"');
