@@ -4,7 +4,8 @@
  * multiport, iprange, conntrack states, LOG, MARK operations and mark matches, unreferenced chains) are loaded with iptables-legacy-restore into a
  * namespace `ana-…-b`. From a second namespace `ana-…-a`, joined by a veth pair, one UDP datagram is
  * sent for every cell of the probe space (every source × destination × source port × destination
- * port of the vocabulary), so the kernel's per-rule counters give the exact set of rules some probe
+ * port of the vocabulary), and one TCP SYN for every source × destination × destination port (from
+ * one source port), so the kernel's per-rule counters give the exact set of rules some probe
  * reaches. The analysis, told that exactly these packets enter INPUT (and nothing else enters any
  * chain), must call unreachable exactly the rules no probe hit: no false claim, no miss; so must
  * the analysis with its projection onto later distinctions forced on every chain. With every set
@@ -38,6 +39,8 @@ const NS = { a: `ana-${process.pid}-a`, b: `ana-${process.pid}-b` };
 const A_ADDRS = ['10.92.1.1', '10.92.1.11', '10.92.1.12', '10.92.1.13'];
 const B_ADDRS = ['10.92.1.2', '10.92.1.3'];
 const SPORTS = [1000, 30000, 40001];
+/** TCP probes (SYNs) come from this port only: each costs a connection attempt. */
+const TCP_SPORTS = [1000];
 const DPORTS = [5000, 5001, 5002, 5003, 5004, 5005];
 
 /** A small deterministic PRNG (mulberry32). */
@@ -120,10 +123,12 @@ function generate(rand: () => number): string {
     // iptables refuses `!` on -s/-d as soon as either names several addresses.
     if (parts.some((x) => /-s \S+,/.test(x))) for (let i = 1; i < parts.length; i++) parts[i] = parts[i].replace(/^! (-[sd] )/, '$1');
     let udp = false;
+    let tcp = false;
     if (chance(0.6)) {
-      const p = pick(['udp', 'udp', 'udp', '17', 'tcp', 'icmp', '! tcp', '! udp']);
+      const p = pick(['udp', 'udp', 'udp', '17', 'tcp', 'tcp', '6', 'icmp', '! tcp', '! udp']);
       parts.push(p.startsWith('! ') ? `! -p ${p.slice(2)}` : `-p ${p}`);
       udp = p === 'udp' || p === '17';
+      tcp = p === 'tcp' || p === '6';
     }
     if (chance(0.2)) parts.push(`${chance(0.3) ? '! ' : ''}-i ${pick(['b0', 'b+', 'eth0', '+', 'a0'])}`);
     if (chance(0.04)) parts.push(chance(0.5) ? '-f' : '! -f');
@@ -131,6 +136,15 @@ function generate(rand: () => number): string {
       if (chance(0.5)) parts.push(`-m udp ${chance(0.25) ? '! ' : ''}--dport ${pick(['5000', '5001:5003', '5004:', ':5001', '5005'])}`);
       if (chance(0.25)) parts.push(`-m udp ${chance(0.2) ? '! ' : ''}--sport ${pick(['1000', '1000:30000', '30001:65535'])}`);
       if (chance(0.25)) parts.push(`-m multiport ${chance(0.25) ? '! ' : ''}--${pick(['dports', 'ports', 'sports'])} ${pick(['5000,5002', '5001:5003,5005', '1000,5004', '30000,40001'])}`);
+    }
+    if (tcp) {
+      // TCP probes are SYNs (flags SYN only) from port 1000.
+      const opts: string[] = [];
+      if (chance(0.4)) opts.push(`${chance(0.25) ? '! ' : ''}--dport ${pick(['5000', '5001:5003', '5004:', '0x1388'])}`);
+      if (chance(0.2)) opts.push(`${chance(0.25) ? '! ' : ''}--sport ${pick(['1000', '1001:65535', '999:1000'])}`);
+      if (chance(0.4)) opts.push(pick(['--syn', '! --syn', '--tcp-flags SYN,ACK SYN', '--tcp-flags ALL SYN', '--tcp-flags SYN,RST RST', '! --tcp-flags FIN,SYN FIN,SYN', '--tcp-flags ALL NONE', '--tcp-flags NONE NONE']));
+      if (opts.length > 0) parts.push(`-m tcp ${opts.join(' ')}`);
+      if (chance(0.15)) parts.push(`-m multiport ${chance(0.25) ? '! ' : ''}--${pick(['dports', 'ports'])} ${pick(['5000,5002', '1000', '5003:5005'])}`);
     }
     if (chance(0.08)) parts.push(`-m state --state ${pick(['NEW', 'ESTABLISHED', 'NEW,RELATED'])}`);
     if (chance(0.06)) parts.push(`-m conntrack ${chance(0.25) ? '! ' : ''}--ctstate ${pick(['NEW', 'ESTABLISHED,RELATED', 'INVALID', 'NEW,UNTRACKED'])}`);
@@ -184,6 +198,13 @@ function teardown(): void {
 
 const toInt = (a: string): bigint => a.split('.').reduce((acc, x) => (acc << 8n) | BigInt(Number(x)), 0n);
 
+/** The probes, as the packets entering INPUT: the UDP datagrams and the TCP SYNs (flags SYN only). */
+const probeEntry: AnalysisOptions['entry'] = (_table, hook, v) => {
+  if (hook !== 'INPUT') return [];
+  const common = { src: A_ADDRS.map(toInt), dst: B_ADDRS.map(toInt), dport: DPORTS, in: ['b0'], out: [''], state: ['NEW' as const], mark: [0], fragment: false, bridged: false };
+  return [...concreteSpace(v, { ...common, proto: [17], sport: SPORTS }), ...concreteSpace(v, { ...common, proto: [6], sport: TCP_SPORTS, tcpFlags: [0x02] })];
+};
+
 test('analysis flags exactly the rules no probe reaches (kernel counters)', { timeout: 300_000 }, async (t) => {
   const avail = kernelAvailability();
   if (!avail.ok) {
@@ -215,10 +236,7 @@ test('analysis flags exactly the rules no probe reaches (kernel counters)', { ti
       assert.deepEqual(errs.map((d) => `${d.range.start.line + 1}: ${d.message}`), [], `generated rule set ${k} has errors:\n${text}`);
       await sh(shell, `iptables-legacy-restore < ${file}`);
       // Exactly the probes enter INPUT; nothing enters the other chains.
-      const entry: AnalysisOptions['entry'] = (_table, hook, v) =>
-        hook === 'INPUT'
-          ? concreteSpace(v, { src: A_ADDRS.map(toInt), dst: B_ADDRS.map(toInt), proto: [17], sport: SPORTS, dport: DPORTS, in: ['b0'], out: [''], state: ['NEW'], mark: [0], fragment: false, bridged: false })
-          : [];
+      const entry = probeEntry;
       const result = analyse(checked.model, { entry });
       // The same with the projection onto later distinctions on every chain (by default only long
       // chains use it): exact too. And with sets merged as soon as they have two pieces: sound,
@@ -229,6 +247,11 @@ test('analysis flags exactly the rules no probe reaches (kernel counters)', { ti
       const summarised = analyse(checked.model, { entry, inlineSingleCalls: false });
       for (const src of A_ADDRS) for (const dst of B_ADDRS) for (const sport of SPORTS) for (const dport of DPORTS) {
         agents.a.write(JSON.stringify({ src, dst, sport, dport, payload: 'probe' }) + '\n');
+        assert.equal(await agents.a.next(5000), 'sent');
+        probes++;
+      }
+      for (const src of A_ADDRS) for (const dst of B_ADDRS) for (const sport of TCP_SPORTS) for (const dport of DPORTS) {
+        agents.a.write(JSON.stringify({ src, dst, sport, dport, proto: 'tcp' }) + '\n');
         assert.equal(await agents.a.next(5000), 'sent');
         probes++;
       }
@@ -255,7 +278,7 @@ test('analysis flags exactly the rules no probe reaches (kernel counters)', { ti
         if (!flaggedMerged && !kernelHit) mergedMisses++;
       }
       // The diagnostics agree with the per-rule facts.
-      const diagLines = new Set(analyse(checked.model, { entry: (_t, hook, v) => (hook === 'INPUT' ? concreteSpace(v, { src: A_ADDRS.map(toInt), dst: B_ADDRS.map(toInt), proto: [17], sport: SPORTS, dport: DPORTS, in: ['b0'], out: [''], state: ['NEW'], mark: [0], fragment: false, bridged: false }) : []) }).diagnostics.filter((d) => d.code === 'unreachable-rule' || d.code === 'shadowed-rule').map((d) => d.range.start.line));
+      const diagLines = new Set(analyse(checked.model, { entry }).diagnostics.filter((d) => d.code === 'unreachable-rule' || d.code === 'shadowed-rule').map((d) => d.range.start.line));
       for (const [line, reach] of result.rules) if ((reach.hit.length === 0) !== diagLines.has(line)) failures.push(`set ${k}, line ${line + 1}: diagnostics and facts disagree`);
     }
   } finally {

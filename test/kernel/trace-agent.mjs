@@ -1,8 +1,11 @@
 // A tiny UDP agent run inside a test namespace by test/trace-kernel.test.ts. It binds silent sinks
 // on the given ports (so that no ICMP port-unreachable is ever generated), echoes datagrams whose
 // payload starts with "echo" (printing "echoed" once the reply was handed to the kernel), and sends
-// datagrams on request: one JSON object per stdin line, answered by "sent" on stdout.
+// datagrams on request: one JSON object per stdin line, answered by "sent" on stdout. A request
+// with `"proto": "tcp"` sends one TCP SYN instead (a connection attempt given up at once, so that
+// the SYN is never sent again).
 import dgram from 'node:dgram';
+import net from 'node:net';
 import readline from 'node:readline';
 
 const ports = JSON.parse(process.argv[2]);
@@ -30,8 +33,30 @@ function sender(src, sport) {
   return s;
 }
 const rl = readline.createInterface({ input: process.stdin });
+/** Sends one SYN from src:sport to dst:dport: the attempt ends on the answer (RST) or after 20 ms. */
+function syn(src, sport, dst, dport) {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: dst, port: dport, localAddress: src, localPort: sport });
+    let done = false;
+    const end = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      sock.destroy();
+      resolve();
+    };
+    const timer = setTimeout(end, 20);
+    sock.on('connect', end);
+    sock.on('error', end);
+  });
+}
 rl.on('line', async (line) => {
-  const { src, sport, dst, dport, payload } = JSON.parse(line);
+  const { src, sport, dst, dport, payload, proto } = JSON.parse(line);
+  if (proto === 'tcp') {
+    await syn(src, sport, dst, dport);
+    process.stdout.write('sent\n');
+    return;
+  }
   const sock = await sender(src, sport);
   // A send refused by the local firewall (EPERM) still counts as sent: the rules saw the packet.
   sock.send(payload, dport, dst, () => process.stdout.write('sent\n'));

@@ -840,6 +840,8 @@ export interface ConcretePackets {
   readonly state?: readonly (typeof STATES)[number][];
   /** Marks as the packets carry them (projected on the tracked bits). */
   readonly mark?: readonly number[];
+  /** TCP flags as bits (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10, URG 0x20). */
+  readonly tcpFlags?: readonly number[];
   readonly fragment?: boolean;
   readonly bridged?: boolean;
 }
@@ -858,6 +860,7 @@ export function concreteSpace(v: Vocabulary, p: ConcretePackets): Space {
   if (p.mark) {
     c.set(D.mark, fromValues(p.mark.map((m) => compressMark(v, m))));
   }
+  if (p.tcpFlags) c.set(D.flags, fromValues(p.tcpFlags));
   if (p.fragment !== undefined) c.set(D.frag, p.fragment ? range(1, 1) : range(0, 0));
   if (p.bridged === false) {
     c.set(D.bridged, range(0, 0));
