@@ -259,6 +259,19 @@ test('a trace through jumps that loop stops and says so', () => {
   assert.match(traceToText(t), /its jumps loop/);
 });
 
+test('a trace through gotos that loop stops at once, also when undecided rules split it first', () => {
+  // Gotos replace the caller's frame, so the stack never grows: the way to the chain does.
+  const logs = Array.from({ length: 8 }, (_, k) => `-A INPUT -i eth${k} -j LOG\n`).join('');
+  const r = check(`*filter\n:INPUT ACCEPT [0:0]\n:A - [0:0]\n:B - [0:0]\n${logs}-A INPUT -j A\n-A A -g B\n-A B -g A\nCOMMIT\n`);
+  const t = trace(r.model, parsePacket('proto=tcp', r.family), 'INPUT');
+  assert.ok(t.outcomes.length > 1);
+  for (const o of t.outcomes) {
+    assert.equal(o.verdict, 'UNDECIDED');
+    assert.ok(o.steps.length < 100, `${o.steps.length} steps`);
+  }
+  assert.match(traceToText(t), /its jumps loop/);
+});
+
 test('state and address-type names are read by their beginning, in any case, as iptables reads them', () => {
   const r = check('*filter\n:INPUT DROP [0:0]\n-A INPUT -m state --state e -j ACCEPT\n-A INPUT -m addrtype --dst-type loc -j REJECT\nCOMMIT\n');
   assert.equal(trace(r.model, parsePacket('proto=tcp state=ESTABLISHED', r.family), 'INPUT').outcomes[0].verdict, 'ACCEPT');

@@ -107,6 +107,12 @@ interface Frame {
   chain: string;
   index: number;
   sub: number;
+  /**
+   * How many chains were entered (by jumps and gotos) on the way from the built-in chain to this
+   * one. Without a loop no such way enters more chains than the table has, gotos included, which
+   * replace a frame instead of adding one.
+   */
+  depth: number;
 }
 
 /** The mutable packet state of one branch. */
@@ -317,7 +323,7 @@ function run(m: Machine, ctx: Ctx): void {
   while (!m.done) {
     // Without a loop, jumps nest at most as deep as there are chains (the legacy backend has no
     // other limit; nf_tables stops at 15, which validity reports): deeper means a loop.
-    if (m.frames.length > ctx.chainCount) {
+    if (m.frames.length > ctx.chainCount || (m.frames[m.frames.length - 1]?.depth ?? 0) > ctx.chainCount) {
       stop(m, 'UNDECIDED', 'the trace does not end: its jumps loop, and the kernel refuses a table whose jumps loop');
       return;
     }
@@ -364,7 +370,7 @@ function run(m: Machine, ctx: Ctx): void {
         continue;
       }
       m.started = true;
-      m.frames = [{ chain: hook, index: 0, sub: 0 }];
+      m.frames = [{ chain: hook, index: 0, sub: 0, depth: 0 }];
       m.steps.push({ kind: 'table', hook, table: tname, chain: hook });
     }
     const frame = m.frames[m.frames.length - 1];
@@ -557,10 +563,10 @@ function applyTarget(m: Machine, ctx: Ctx, hook: Hook, table: Table, chain: Chai
     }
     if (target.goto) {
       step(`goto ${target.name}`);
-      m.frames[m.frames.length - 1] = { chain: target.name, index: 0, sub: 0 };
+      m.frames[m.frames.length - 1] = { chain: target.name, index: 0, sub: 0, depth: m.frames[m.frames.length - 1].depth + 1 };
     } else {
       step(`jump to ${target.name}`);
-      m.frames.push({ chain: target.name, index: 0, sub: 0 });
+      m.frames.push({ chain: target.name, index: 0, sub: 0, depth: m.frames[m.frames.length - 1].depth + 1 });
     }
     return;
   }
