@@ -1,7 +1,7 @@
 /** The `check` command: exit codes, text, JSON and SARIF output, usage errors. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,4 +120,19 @@ test('fmt prints the formatted file, --check lists unformatted files (exit 1), -
   assert.equal(readFileSync(messy, 'utf8'), want);
   assert.equal((await run(['fmt', '--check', messy])).code, 0);
   assert.equal((await run(['fmt', '--check', '--write', messy])).code, 2);
+});
+
+test('a reader that closes the pipe early ends the CLI quietly with exit code 2, not an unhandled error', async () => {
+  // Enough findings to fill the pipe many times over.
+  const rules = Array.from({ length: 3000 }, (_, k) => `-A INPUT -s 10.0.${k >> 8}.${k & 255} -j FOO${k}`).join('\n');
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../server/src/cli/main.ts'), 'check', '--no-analysis', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin.end(`*filter\n:INPUT ACCEPT [0:0]\n${rules}\nCOMMIT\n`);
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  // Read the first chunk, then close the reading end, as `| head -1` does.
+  await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+  child.stdout.destroy();
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  assert.equal(code, 2);
+  assert.doesNotMatch(stderr, /Error|internal error|at /);
 });

@@ -200,6 +200,12 @@ export function formatJson(reports: readonly FileReport[]): unknown {
 // Run when executed directly (bundled as dist/cli.cjs or run with tsx), not when imported by tests.
 const invokedDirectly = typeof process !== 'undefined' && process.argv[1] !== undefined && /(cli\.c?js|main\.ts)$/.test(process.argv[1]);
 if (invokedDirectly) {
+  // A reader that stops early (`iptables-lsp check … | head`) closes the pipe: end quietly, as a
+  // tool killed by SIGPIPE does, with the exit code for an output error; never an unhandled error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') process.stderr.write(`iptables-lsp: cannot write the output: ${e.message}\n`);
+    process.exit(2);
+  });
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
