@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node.js';
 import { check } from '../server/src/core/index.ts';
-import { packetFromRule } from '../server/src/core/trace/index.ts';
+import { packetFromRule, parsePacket } from '../server/src/core/trace/index.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const examplePath = `${root}examples/compute-node-ovs-hybrid.rules`;
@@ -29,6 +29,28 @@ test('packetFromRule prefills the fields a rule matches and the path that reache
   const spoof = model.ruleByLine.get(lineOf('-s 10.0.0.5/32 -m mac'));
   assert.ok(spoof);
   assert.match(packetFromRule(spoof).packet, /^src=10\.0\.0\.5$/);
+});
+
+test('packetFromRule reads values as iptables does, and its packet always parses', () => {
+  const cases: [string, string][] = [
+    ['-A INPUT -s 010.0.0.1 -d 10.1 -j DROP', 'src=8.0.0.1 dst=10.1.0.0'],
+    ['-A INPUT -p icmp -m icmp --icmp-type port-unr -j DROP', 'proto=icmp icmp-type=3/3'],
+    ['-A INPUT -p icmp -m icmp --icmp-type 0xa -j DROP', 'proto=icmp icmp-type=10'],
+    ['-A INPUT -p tcp -m tcp --dport 0x16 -j DROP', 'proto=tcp dport=22'],
+    ['-A INPUT -p udp -m udp --dport 010 -j DROP', 'proto=udp dport=10'],
+    ['-A INPUT -p 017 -j DROP', 'proto=15'],
+    // udp keeps the low 16 bits of a port; tcp refuses it: the value is left out, the rest kept.
+    ['-A INPUT -p udp -m udp --dport 70000 -j DROP', 'proto=udp dport=4464'],
+    ['-A INPUT -p tcp -m tcp --dport 70000 -j DROP', 'proto=tcp'],
+  ];
+  for (const [rule, packet] of cases) {
+    const r = check(`*filter\n:INPUT ACCEPT [0:0]\n${rule}\nCOMMIT\n`);
+    const found = r.model.ruleByLine.get(2);
+    assert.ok(found, rule);
+    const pre = packetFromRule(found);
+    assert.equal(pre.packet, packet, rule);
+    assert.doesNotThrow(() => parsePacket(pre.packet, r.family), rule);
+  }
 });
 
 test('iptables/trace over stdio answers the trace JSON; bad packets get a message, not a crash', async () => {
