@@ -41,6 +41,8 @@ const B_ADDRS = ['10.92.1.2', '10.92.1.3'];
 const SPORTS = [1000, 30000, 40001];
 /** TCP probes (SYNs) come from this port only: each costs a connection attempt. */
 const TCP_SPORTS = [1000];
+/** The redundant rules per set checked by removing them (each costs a round of probes). */
+const REDUNDANT_PER_SET = 2;
 const DPORTS = [5000, 5001, 5002, 5003, 5004, 5005];
 
 /** A small deterministic PRNG (mulberry32). */
@@ -218,12 +220,41 @@ test('analysis flags exactly the rules no probe reaches (kernel counters)', { ti
   const agentPath = fileURLToPath(new URL('./kernel/trace-agent.mjs', import.meta.url));
   setupNamespaces();
   const shell = startIn(NS.b, ['bash']);
-  const agents = { a: startIn(NS.a, [process.execPath, agentPath, '[]']), b: startIn(NS.b, [process.execPath, agentPath, JSON.stringify(DPORTS)]) };
+  const agents = { a: startIn(NS.a, [process.execPath, agentPath, '[]']), b: startIn(NS.b, [process.execPath, agentPath, JSON.stringify(DPORTS), JSON.stringify(B_ADDRS)]) };
   const failures: string[] = [];
   let rulesSeen = 0;
   let unreachable = 0;
   let probes = 0;
   let mergedMisses = 0;
+  let redundantChecked = 0;
+  let admittedTotal = 0;
+  /**
+   * Sends every probe and returns those the kernel let in: datagrams the sinks received, and SYNs
+   * answered by the closed port's RST (the generated rules never REJECT).
+   */
+  const probeAll = async (): Promise<Set<string>> => {
+    const admitted = new Set<string>();
+    for (const src of A_ADDRS) for (const dst of B_ADDRS) for (const sport of SPORTS) for (const dport of DPORTS) {
+      agents.a.write(JSON.stringify({ src, dst, sport, dport, payload: 'probe' }) + '\n');
+      assert.equal(await agents.a.next(5000), 'sent');
+      probes++;
+    }
+    for (const src of A_ADDRS) for (const dst of B_ADDRS) for (const sport of TCP_SPORTS) for (const dport of DPORTS) {
+      agents.a.write(JSON.stringify({ src, dst, sport, dport, proto: 'tcp' }) + '\n');
+      const answer = await agents.a.next(5000);
+      assert.ok(answer?.startsWith('sent '), `unexpected answer ${answer}`);
+      if (answer === 'sent refused') admitted.add(`tcp ${src}:${sport}>${dst}:${dport}`);
+      probes++;
+    }
+    // Let softirq processing and the sinks finish.
+    await new Promise((r) => setTimeout(r, 100));
+    agents.b.write(JSON.stringify({ op: 'received' }) + '\n');
+    const got = await agents.b.next(5000);
+    assert.ok(got?.startsWith('received '), `unexpected answer ${got}`);
+    for (const x of JSON.parse((got ?? '').slice('received '.length)) as string[]) admitted.add(`udp ${x}`);
+    admittedTotal += admitted.size;
+    return admitted;
+  };
   try {
     for (const a of Object.values(agents)) assert.equal(await a.next(10_000), 'ready');
     const rand = rng(SEED);
@@ -245,18 +276,8 @@ test('analysis flags exactly the rules no probe reaches (kernel counters)', { ti
       const merged = analyse(checked.model, { entry, pieceLimit: 1 });
       // Chains called once are walked at their call by default; summarising them instead must give the same answers.
       const summarised = analyse(checked.model, { entry, inlineSingleCalls: false });
-      for (const src of A_ADDRS) for (const dst of B_ADDRS) for (const sport of SPORTS) for (const dport of DPORTS) {
-        agents.a.write(JSON.stringify({ src, dst, sport, dport, payload: 'probe' }) + '\n');
-        assert.equal(await agents.a.next(5000), 'sent');
-        probes++;
-      }
-      for (const src of A_ADDRS) for (const dst of B_ADDRS) for (const sport of TCP_SPORTS) for (const dport of DPORTS) {
-        agents.a.write(JSON.stringify({ src, dst, sport, dport, proto: 'tcp' }) + '\n');
-        assert.equal(await agents.a.next(5000), 'sent');
-        probes++;
-      }
-      // Let softirq processing finish, then read the counters (twice if they still move).
-      await new Promise((r) => setTimeout(r, 100));
+      const admitted = await probeAll();
+      // Read the counters (twice if they still move).
       let save = await sh(shell, 'iptables-legacy-save -c -t filter');
       await new Promise((r) => setTimeout(r, 100));
       const again = await sh(shell, 'iptables-legacy-save -c -t filter');
@@ -278,8 +299,21 @@ test('analysis flags exactly the rules no probe reaches (kernel counters)', { ti
         if (!flaggedMerged && !kernelHit) mergedMisses++;
       }
       // The diagnostics agree with the per-rule facts.
-      const diagLines = new Set(analyse(checked.model, { entry }).diagnostics.filter((d) => d.code === 'unreachable-rule' || d.code === 'shadowed-rule').map((d) => d.range.start.line));
+      const diagnostics = analyse(checked.model, { entry }).diagnostics;
+      const diagLines = new Set(diagnostics.filter((d) => d.code === 'unreachable-rule' || d.code === 'shadowed-rule').map((d) => d.range.start.line));
       for (const [line, reach] of result.rules) if ((reach.hit.length === 0) !== diagLines.has(line)) failures.push(`set ${k}, line ${line + 1}: diagnostics and facts disagree`);
+      // A rule called redundant can be removed without changing any probe's verdict.
+      for (const d of diagnostics.filter((x) => x.code === 'redundant-rule').slice(0, REDUNDANT_PER_SET)) {
+        const without = text.split('\n');
+        without.splice(d.range.start.line, 1);
+        const fileWithout = join(dir, `set-${k}-without-${d.range.start.line + 1}.rules`);
+        writeFileSync(fileWithout, without.join('\n'));
+        await sh(shell, `iptables-legacy-restore < ${fileWithout}`);
+        const admittedWithout = await probeAll();
+        redundantChecked++;
+        const changed = [...new Set([...admitted, ...admittedWithout])].filter((x) => admitted.has(x) !== admittedWithout.has(x));
+        if (changed.length > 0) failures.push(`set ${k}, line ${d.range.start.line + 1}: called redundant, but removing it changes the verdict of ${changed.length} probes (such as ${changed[0]})\n${text}`);
+      }
     }
   } finally {
     for (const a of Object.values(agents)) a.kill();
@@ -288,7 +322,8 @@ test('analysis flags exactly the rules no probe reaches (kernel counters)', { ti
     rmSync(dir, { recursive: true, force: true });
   }
   const secs = ((Date.now() - started) / 1000).toFixed(1);
-  process.stderr.write(`analysis vs kernel: ${SETS} rule sets, ${probes} probes, ${rulesSeen} rules, ${unreachable} unreachable, ${failures.length} disagreements; with every set merged into one piece, ${mergedMisses} unreachable rules missed and no false claim allowed (${secs} s)\n`);
+  process.stderr.write(`analysis vs kernel: ${SETS} rule sets, ${probes} probes, ${rulesSeen} rules, ${unreachable} unreachable, ${redundantChecked} redundant rules removed without changing a verdict, ${failures.length} disagreements; with every set merged into one piece, ${mergedMisses} unreachable rules missed and no false claim allowed (${secs} s)\n`);
   assert.deepEqual(failures.slice(0, 5), [], `${failures.length} disagreements`);
   assert.ok(unreachable > 0 && unreachable < rulesSeen, 'the rule sets should mix reachable and unreachable rules');
+  assert.ok(admittedTotal > 0 && admittedTotal < probes, `the rule sets should let some probes in and keep others out (${admittedTotal} of ${probes} let in)`);
 });

@@ -3,20 +3,27 @@
 // payload starts with "echo" (printing "echoed" once the reply was handed to the kernel), and sends
 // datagrams on request: one JSON object per stdin line, answered by "sent" on stdout. A request
 // with `"proto": "tcp"` sends one TCP SYN instead (a connection attempt given up at once, so that
-// the SYN is never sent again).
+// the SYN is never sent again), answered by "sent refused" when the SYN was answered (by the
+// closed port's RST: the peer's firewall let it in) or "sent timeout". `{"op": "received"}` is
+// answered by "received" and a JSON list of the datagrams the sinks got since the last such
+// request, as "SRC:SPORT>DST:DPORT" (DST is the sink's address: the optional second argument lists
+// addresses to bind sinks to one by one; without it, sinks listen on every address and DST is *).
 import dgram from 'node:dgram';
 import net from 'node:net';
 import readline from 'node:readline';
 
 const ports = JSON.parse(process.argv[2]);
-for (const port of ports) {
+const addresses = process.argv[3] ? JSON.parse(process.argv[3]) : ['0.0.0.0'];
+let received = [];
+for (const address of addresses) for (const port of ports) {
   const s = dgram.createSocket({ type: 'udp4', reuseAddr: true });
   s.on('message', (msg, rinfo) => {
+    received.push(`${rinfo.address}:${rinfo.port}>${address === '0.0.0.0' ? '*' : address}:${port}`);
     if (!msg.toString().startsWith('echo')) return;
     s.send('reply', rinfo.port, rinfo.address, () => process.stdout.write('echoed\n'));
   });
   s.on('error', () => undefined);
-  s.bind(port, '0.0.0.0');
+  s.bind(port, address);
 }
 const senders = new Map();
 function sender(src, sport) {
@@ -38,23 +45,27 @@ function syn(src, sport, dst, dport) {
   return new Promise((resolve) => {
     const sock = net.connect({ host: dst, port: dport, localAddress: src, localPort: sport });
     let done = false;
-    const end = () => {
+    const end = (outcome) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       sock.destroy();
-      resolve();
+      resolve(outcome);
     };
-    const timer = setTimeout(end, 20);
-    sock.on('connect', end);
-    sock.on('error', end);
+    const timer = setTimeout(() => end('timeout'), 20);
+    sock.on('connect', () => end('connected'));
+    sock.on('error', (e) => end(e.code === 'ECONNREFUSED' ? 'refused' : 'timeout'));
   });
 }
 rl.on('line', async (line) => {
-  const { src, sport, dst, dport, payload, proto } = JSON.parse(line);
+  const { src, sport, dst, dport, payload, proto, op } = JSON.parse(line);
+  if (op === 'received') {
+    process.stdout.write(`received ${JSON.stringify(received)}\n`);
+    received = [];
+    return;
+  }
   if (proto === 'tcp') {
-    await syn(src, sport, dst, dport);
-    process.stdout.write('sent\n');
+    process.stdout.write(`sent ${await syn(src, sport, dst, dport)}\n`);
     return;
   }
   const sock = await sender(src, sport);
