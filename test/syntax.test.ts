@@ -169,3 +169,11 @@ test('chain and target spans are exact beyond column 32,767 (packed columns fall
   assert.deepEqual(far.chainSpan, { line: 4, start: 2 + pad.length, end: 3 + pad.length });
   assert.deepEqual(far.targetSpan, { line: 4, start: 2 + pad.length + 5, end: 2 + pad.length + 9 });
 });
+
+test('a loop of jumps among chains a refused -X deletes ends the check with chain-loop (found by fuzzing: it hung)', { timeout: 10_000 }, () => {
+  const r = check('*filter\n:a - [0:0]\n:b - [0:0]\n-A INPUT -j a\n-A a -j b\n-A b -j a\n-X\nCOMMIT\n');
+  const loop = r.diagnostics.find((d) => d.code === 'chain-loop');
+  assert.ok(loop, r.diagnostics.map((d) => d.code).join(', '));
+  assert.match(loop.message, /a → b → a/);
+  assert.ok(r.diagnostics.some((d) => d.code === 'chain-in-use'));
+});

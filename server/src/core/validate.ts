@@ -885,8 +885,23 @@ function checkJumpDepth(t: Table, sink: Sink): void {
       depth.set(x.c, x.d);
       parent.set(x.c, x.via);
       if (x.d > MAX_NFT_JUMP_DEPTH) {
+        // The way back up the parents. Chains deleted by a refused -X (its own error is reported)
+        // can still form a loop of jumps that checkLoops leaves out: the way then repeats a chain.
         const path: string[] = [];
-        for (let y: Chain | undefined = x.c; y; y = parent.get(y)) path.unshift(y.name);
+        const seen = new Set<Chain>();
+        let y: Chain | undefined = x.c;
+        for (; y && !seen.has(y); y = parent.get(y)) {
+          seen.add(y);
+          path.unshift(y.name);
+        }
+        if (y) {
+          // The path runs in jump order; its part up to the repeated chain is the loop.
+          const cycle = path.slice(0, path.indexOf(y.name) + 1);
+          sink.add(rule.targetSpan ?? rule.span, 'chain-loop', `${rule.goto ? '-g' : '-j'} ${to.name} closes a loop (${[...cycle, cycle[0]].join(' → ')}): the kernel rejects the whole table`, {
+            related: [{ range: range(rule.span), message: 'jump on the loop' }],
+          });
+          return;
+        }
         const shown = path.length > 8 ? [...path.slice(0, 3), '…', ...path.slice(-4)] : path;
         const jump = `${rule.goto ? '-g' : '-j'} ${to.name}`;
         sink.add(rule.targetSpan ?? rule.span, 'jump-too-deep', `${jump} puts chain ${x.c.name} ${x.d} jumps below builtin chain ${path[0]} (${shown.join(' → ')}): the nf_tables jump stack allows at most ${MAX_NFT_JUMP_DEPTH}, so iptables-nft-restore refuses this rule and every later rule of the table (iptables-legacy-restore accepts them)`, {
