@@ -253,3 +253,26 @@ test('stdio server: a 5,000-port Neutron dump (about 130,000 lines) opens, check
     await server.stop();
   }
 });
+
+test('stdio server: a file with a lone carriage return gets no edits (the editor counts it as a line break, iptables does not)', { skip: !existsSync(cli) && 'dist/cli.cjs is missing: run npm run build' }, async () => {
+  const server = new Server();
+  try {
+    await server.initialize();
+    const text = '*filter\n:INPUT ACCEPT [0:0]\n:A - [0:0]\n-A INPUT -p tcp\r -j A\n-A  A   -j ACCEPT\nCOMMIT\n';
+    const uri = 'file:///tmp/lone-cr.rules';
+    const first = server.nextDiagnostics(uri, 10_000);
+    await server.open(uri, text);
+    assert.ok((await first).diagnostics.some((d) => d.code === 'carriage-return'));
+    const td = { textDocument: { uri } };
+    const at = { line: 2, character: 1 };
+    await assert.rejects(server.request('textDocument/prepareRename', { ...td, position: at }), /carriage return/);
+    await assert.rejects(server.request('textDocument/rename', { ...td, position: at, newName: 'B' }), /carriage return/);
+    assert.equal(await server.request('textDocument/formatting', { ...td, options: { tabSize: 2, insertSpaces: true } }), null);
+    assert.deepEqual(await server.request('textDocument/codeAction', { ...td, range: { start: { line: 0, character: 0 }, end: { line: 5, character: 0 } }, context: { diagnostics: [] } }), []);
+    // Reading requests still answer.
+    const def = await server.request<{ range: Rng } | null>('textDocument/definition', { ...td, position: at });
+    assert.ok(def);
+  } finally {
+    await server.stop();
+  }
+});

@@ -98,6 +98,7 @@ export const DIAGNOSTIC_CODES: Readonly<Record<string, CodeInfo>> = {
   'missing-ipset': { severity: 'warning', description: 'A rule that uses an ipset: the set must exist (ipset create) before the file is restored, or the kernel rejects the rule.' },
   'unterminated-quote': { severity: 'warning', description: 'A double quote that is never closed: iptables takes the rest of the line into the argument.' },
   'crlf-line-endings': { severity: 'error', description: 'Windows (CRLF) line endings: iptables-restore reads the carriage return as part of the last word.' },
+  'carriage-return': { severity: 'warning', description: 'A carriage return inside a line (old Mac or mixed line endings): iptables-restore keeps it as part of the word, which it refuses unless the word is free text such as a comment.' },
   'line-too-long': { severity: 'error', description: 'A line longer than 10239 characters or a word of 1024 or more: iptables-restore splits or refuses it.' },
   'unreachable-rule': { severity: 'warning', description: 'No packet can reach the rule: earlier rules take every packet it could match on every path, its chain is never reached, or its own conditions match nothing that gets there.' },
   'shadowed-rule': { severity: 'warning', description: 'An unreachable rule whose packets are all taken earlier by rules with another action: its own action never applies.' },

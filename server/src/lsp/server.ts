@@ -15,6 +15,8 @@ import {
   DocumentHighlightKind,
   ErrorCodes,
   ResponseError,
+  MessageType,
+  ShowMessageNotification,
   type CallHierarchyItem,
   type CancellationToken,
   type CodeAction,
@@ -170,7 +172,7 @@ export function shiftToEdit(oldLines: readonly string[], newLines: readonly stri
 export function startServer(): void {
   const connection = createConnection(ProposedFeatures.all);
   const documents = new TextDocuments(TextDocument);
-  const cache = new Map<string, { version: number; result: CheckResult; lines: string[] }>();
+  const cache = new Map<string, { version: number; result: CheckResult; lines: string[]; loneCr: boolean }>();
   const timers = new Map<string, NodeJS.Timeout>();
   const tooLargeWarned = new Set<string>();
   let settings: Settings = DEFAULT_SETTINGS;
@@ -189,7 +191,7 @@ export function startServer(): void {
   );
 
   /** The analysis of a document at its current version; undefined when the file is over the size limit. */
-  const analyse = (doc: TextDocument): { result: CheckResult; lines: string[] } | undefined => {
+  const analyse = (doc: TextDocument): { result: CheckResult; lines: string[]; loneCr: boolean } | undefined => {
     if (isPolicyDocument(doc.uri, doc.languageId)) return undefined;
     const hit = cache.get(doc.uri);
     if (hit && hit.version === doc.version) return hit;
@@ -202,11 +204,11 @@ export function startServer(): void {
       return undefined;
     }
     const result = check(text, { fileName: doc.uri, family: settings.family, severities: settings.severity, prepareAnalysis: settings.analyses.ruleSet });
-    const entry = { version: doc.version, result, lines: text.split('\n') };
+    const entry = { version: doc.version, result, lines: text.split('\n'), loneCr: hasLoneCarriageReturn(text) };
     cache.set(doc.uri, entry);
     return entry;
   };
-  const analyseUri = (uri: string): { result: CheckResult; lines: string[]; doc: TextDocument } | undefined => {
+  const analyseUri = (uri: string): { result: CheckResult; lines: string[]; loneCr: boolean; doc: TextDocument } | undefined => {
     const doc = documents.get(uri);
     const a = doc && analyse(doc);
     return a && doc ? { ...a, doc } : undefined;
@@ -375,6 +377,7 @@ export function startServer(): void {
       const policyDoc = documents.get(p.textDocument.uri);
       if (policyDoc && isPolicyDocument(policyDoc.uri, policyDoc.languageId)) return policyPrepareRenameAt(policyDoc, p.position.line, p.position.character);
       const a = analyseUri(p.textDocument.uri);
+      if (a?.loneCr) return new ResponseError(ErrorCodes.InvalidRequest, LONE_CR_NO_EDITS);
       const r = a && prepareRename(a.result.model, p.position.line, p.position.character);
       if (!r) return null;
       if ('error' in r) return new ResponseError(ErrorCodes.InvalidRequest, r.error);
@@ -387,6 +390,7 @@ export function startServer(): void {
       const policyDoc = documents.get(p.textDocument.uri);
       if (policyDoc && isPolicyDocument(policyDoc.uri, policyDoc.languageId)) return policyRenameAt(policyDoc, p.position.line, p.position.character, p.newName);
       const a = analyseUri(p.textDocument.uri);
+      if (a?.loneCr) return new ResponseError(ErrorCodes.InvalidRequest, LONE_CR_NO_EDITS);
       const r = a && renameEdits(a.result.model, p.position.line, p.position.character, p.newName);
       if (!r) return null;
       if ('error' in r) return new ResponseError(ErrorCodes.InvalidRequest, r.error);
@@ -512,6 +516,10 @@ export function startServer(): void {
       const policyDoc = documents.get(p.textDocument.uri);
       if (policyDoc && isPolicyDocument(policyDoc.uri, policyDoc.languageId)) return policyFormatting(policyDoc);
       const a = analyseUri(p.textDocument.uri);
+      if (a?.loneCr) {
+        void connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Warning, message: `iptables: not formatted: ${LONE_CR_NO_EDITS}` });
+        return null;
+      }
       return a ? toTextEdits(formatEdits(a.doc.getText(), a.result.parsed)) : null;
     }),
   );
@@ -519,7 +527,8 @@ export function startServer(): void {
   connection.onCodeAction((p, token) =>
     guarded(connection, 'codeAction', token, [] as CodeAction[], () => {
       const a = analyseUri(p.textDocument.uri);
-      if (!a) return [];
+      // No edits where the editor's lines and iptables' lines differ (see LONE_CR_NO_EDITS).
+      if (!a || a.loneCr) return [];
       const uri = p.textDocument.uri;
       const only = p.context.only;
       const wants = (kind: string): boolean => !only || only.some((k) => kind === k || kind.startsWith(k + '.'));
@@ -595,6 +604,19 @@ export function startServer(): void {
 
   documents.listen(connection);
   connection.listen();
+}
+
+/**
+ * Editors count a carriage return not followed by a line feed as a line break (LSP does too);
+ * iptables-restore and the core do not. In such a document the two disagree on line numbers after
+ * it, so an edit computed by the core could land on the wrong text: requests that edit the
+ * document are refused instead (diagnostics and navigation stay, their positions may be off).
+ */
+const LONE_CR_NO_EDITS = 'the file has a carriage return (\\r) inside a line, which the editor counts as a line break and iptables-restore does not; convert its line endings to LF first';
+
+/** Whether a text has a carriage return that does not end a CRLF pair. */
+function hasLoneCarriageReturn(text: string): boolean {
+  return text.includes('\r') && /\r(?!\n)/.test(text);
 }
 
 /** The length of a line without its `\r`. */
