@@ -317,6 +317,8 @@ const HAND_CASES: readonly HandCase[] = [
   { id: 'hand-ipv6-embedded-v4-leading-zero', description: 'ip6tables -s ::ffff:010.0.0.1 (inet_pton)', family: 'ipv6', expect: 'reject', text: filter('-A INPUT -s ::ffff:010.0.0.1 -j ACCEPT') },
   { id: 'hand-cgroup-forward', description: 'cgroup in FORWARD (no local socket)', family: 'ipv4', expect: 'reject', text: filter('-A FORWARD -m cgroup --cgroup 1 -j ACCEPT') },
   { id: 'hand-cgroup-local', description: 'cgroup in INPUT, OUTPUT and nat POSTROUTING', family: 'ipv4', expect: 'accept', text: `${filter('-A INPUT -m cgroup --cgroup 1 -j ACCEPT', '-A OUTPUT -m cgroup --cgroup 1')}${nat('-A POSTROUTING -m cgroup --cgroup 2')}` },
+  { id: 'hand-lone-cr-in-protocol', description: '-p tcp\\r: a lone carriage return is part of the word', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -p tcp\r -j ACCEPT') },
+  { id: 'hand-lone-cr-in-comment', description: 'a lone carriage return inside a comment is accepted', family: 'ipv4', expect: 'accept', text: filter('-A INPUT -m comment --comment a\rb -j ACCEPT') },
   // Hooks that depend on an option (found by probing tables and hooks).
   { id: 'hand-tcpmss-set-any-hook', description: 'TCPMSS --set-mss in mangle PREROUTING and filter INPUT', family: 'ipv4', expect: 'accept', text: `${table('mangle', ':PREROUTING ACCEPT [0:0]', '-A PREROUTING -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1400')}${filter('-A INPUT -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --set-mss 1400')}` },
   { id: 'hand-tcpmss-clamp-prerouting', description: 'TCPMSS --clamp-mss-to-pmtu in mangle PREROUTING', family: 'ipv4', expect: 'reject', text: table('mangle', ':PREROUTING ACCEPT [0:0]', '-A PREROUTING -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu') },
