@@ -88,3 +88,17 @@ test('fix all: every safe fix at once, never removing rules', () => {
   // Fixing everything twice changes nothing more.
   assert.equal(fixAll(check(fixed), fixed.split('\n')), undefined);
 });
+
+test('no fix declares a chain name iptables-restore would refuse or split (found by fuzzing)', () => {
+  for (const rule of ['-A ACCEPT -j DROP', '-A INPUT -j "a b"', '-A " -p icmp -j ACCEPT', '-A INPUT -j "x\\"y"', `-A INPUT -j ${'c'.repeat(29)}`]) {
+    const t = `*filter\n:INPUT ACCEPT [0:0]\n${rule}\nCOMMIT\n`;
+    const r = check(t);
+    const ls = t.split('\n');
+    const declares = r.diagnostics.flatMap((d) => fixesFor(r, d, ls)).filter((f) => f.title.startsWith('Declare chain'));
+    assert.deepEqual(declares.map((f) => f.title), [], rule);
+    assert.equal(fixAll(r, ls), undefined, rule);
+  }
+  // A plain name still gets its declaration.
+  const ok = check('*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j my-chain\nCOMMIT\n');
+  assert.ok(fixAll(ok, ['*filter', ':INPUT ACCEPT [0:0]', '-A INPUT -j my-chain', 'COMMIT', '']));
+});

@@ -8,6 +8,17 @@ import type { CheckResult } from './index.ts';
 import type { Diagnostic } from './diagnostics.ts';
 import type { Chain, Table } from './model.ts';
 import { tableAt, type TextEdit } from './navigation.ts';
+import { MAX_CHAIN_NAME } from './validate.ts';
+import { STANDARD_TARGETS } from './extensions/extensions.ts';
+
+/**
+ * Whether `:NAME - [0:0]` declares a chain of that name: iptables-restore splits the line at blanks
+ * and takes quotes and backslashes literally there, and refuses names that are too long, start
+ * with - or !, or are standard verdicts. A fix never declares a name it would refuse.
+ */
+function declarableChainName(name: string): boolean {
+  return name.length > 0 && name.length <= MAX_CHAIN_NAME && !/^[-!]/.test(name) && !/[\s"'\\]/.test(name) && !(STANDARD_TARGETS as readonly string[]).includes(name);
+}
 
 /** One fix: a title, the diagnostics it resolves, and its edits. */
 export interface Fix {
@@ -81,7 +92,7 @@ export function fixesFor(result: CheckResult, d: Diagnostic, lines: readonly str
     case 'undeclared-chain': {
       const name = wordAt(result, d);
       const t = tableAt(result.model, d.range.start.line);
-      if (!name || !t || t.chains.has(name) || /^[-!]/.test(name) || name.length > 28) break;
+      if (!name || !t || t.chains.has(name) || !declarableChainName(name)) break;
       out.push({ title: `Declare chain '${name}' in table ${t.name}`, kind: 'quickfix', diagnostics: [d], edits: [declareChainEdit(t, name)], preferred: true });
       break;
     }
