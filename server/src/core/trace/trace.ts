@@ -113,6 +113,8 @@ interface Frame {
    * replace a frame instead of adding one.
    */
   depth: number;
+  /** The chains this frame went through: the one it was entered with, then those of its gotos. */
+  via: readonly string[];
 }
 
 /** The mutable packet state of one branch. */
@@ -370,7 +372,7 @@ function run(m: Machine, ctx: Ctx): void {
         continue;
       }
       m.started = true;
-      m.frames = [{ chain: hook, index: 0, sub: 0, depth: 0 }];
+      m.frames = [{ chain: hook, index: 0, sub: 0, depth: 0, via: [hook] }];
       m.steps.push({ kind: 'table', hook, table: tname, chain: hook });
     }
     const frame = m.frames[m.frames.length - 1];
@@ -561,12 +563,20 @@ function applyTarget(m: Machine, ctx: Ctx, hook: Hook, table: Table, chain: Chai
       m.done = { verdict: 'UNDECIDED', ref, policy: false };
       return;
     }
+    // Without a loop, no way from the built-in chain enters a chain twice: a chain already on the
+    // way means the jumps loop (the kernel refuses such a table); stop there rather than follow it.
+    if (m.frames.some((f) => f.via.includes(target.name))) {
+      step(`${target.goto ? 'goto' : 'jump to'} ${target.name}`);
+      stop(m, 'UNDECIDED', 'the trace does not end: its jumps loop, and the kernel refuses a table whose jumps loop');
+      return;
+    }
+    const top = m.frames[m.frames.length - 1];
     if (target.goto) {
       step(`goto ${target.name}`);
-      m.frames[m.frames.length - 1] = { chain: target.name, index: 0, sub: 0, depth: m.frames[m.frames.length - 1].depth + 1 };
+      m.frames[m.frames.length - 1] = { chain: target.name, index: 0, sub: 0, depth: top.depth + 1, via: [...top.via, target.name] };
     } else {
       step(`jump to ${target.name}`);
-      m.frames.push({ chain: target.name, index: 0, sub: 0, depth: m.frames[m.frames.length - 1].depth + 1 });
+      m.frames.push({ chain: target.name, index: 0, sub: 0, depth: top.depth + 1, via: [target.name] });
     }
     return;
   }
