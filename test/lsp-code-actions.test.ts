@@ -102,3 +102,13 @@ test('no fix declares a chain name iptables-restore would refuse or split (found
   const ok = check('*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j my-chain\nCOMMIT\n');
   assert.ok(fixAll(ok, ['*filter', ':INPUT ACCEPT [0:0]', '-A INPUT -j my-chain', 'COMMIT', '']));
 });
+
+test('add COMMIT after a builtin chain declared again at the end of the block (found by fuzzing)', () => {
+  const t = '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\n:INPUT DROP [0:0]\n';
+  const r = check(t);
+  const all = fixAll(r, t.split('\n'));
+  assert.ok(all);
+  const fixed = applyEdits(t, all.edits);
+  assert.equal(fixed, '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\n:INPUT DROP [0:0]\nCOMMIT\n');
+  assert.deepEqual(codesAfter(fixed).filter((c) => c !== 'analysis-skipped'), []);
+});

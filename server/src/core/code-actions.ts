@@ -45,10 +45,20 @@ export function declareChainEdit(t: Table, name: string): TextEdit {
 }
 
 /** The edit that adds COMMIT at the end of a table that lacks it (after its last line of content). */
-export function addCommitEdit(t: Table, lines: readonly string[]): TextEdit {
+export function addCommitEdit(t: Table, lines: readonly string[], model: { readonly tables: readonly Table[] }): TextEdit {
   let last = t.line;
   for (const c of t.chains.values()) if (c.declaration && c.declaration.line > last) last = c.declaration.line;
   for (const r of t.commands) if (r.line > last) last = r.line;
+  // Lines the model keeps no trace of still belong to the block (a builtin chain declared again,
+  // a refused line): its last line that is neither blank nor a comment, before the next table.
+  const next = Math.min(lines.length, ...model.tables.filter((x) => x.line > t.line).map((x) => x.line));
+  for (let l = next - 1; l > last; l--) {
+    const text = (lines[l] ?? '').trim();
+    if (text !== '' && !text.startsWith('#')) {
+      last = l;
+      break;
+    }
+  }
   if (last + 1 >= lines.length) {
     // The table's last line is the file's last line and has no newline: end it first.
     return { range: { start: { line: last, character: lines[last].length }, end: { line: last, character: lines[last].length } }, newText: '\nCOMMIT\n' };
@@ -98,7 +108,7 @@ export function fixesFor(result: CheckResult, d: Diagnostic, lines: readonly str
     }
     case 'missing-commit': {
       const t = openTableFor(result, d);
-      if (t) out.push({ title: `Add COMMIT to table ${t.name}`, kind: 'quickfix', diagnostics: [d], edits: [addCommitEdit(t, lines)], preferred: true });
+      if (t) out.push({ title: `Add COMMIT to table ${t.name}`, kind: 'quickfix', diagnostics: [d], edits: [addCommitEdit(t, lines, result.model)], preferred: true });
       break;
     }
     case 'deprecated-negation': {
