@@ -24,7 +24,8 @@
  * back.
  *
  * Cost: every rule is walked at most twice (the summary, then the packets that really arrive);
- * rules of chains called once are walked once more per summary walk of a chain calling them.
+ * rules of chains called once are walked once more per summary walk of a chain calling them, and
+ * rules of chains that rewrite packets once more per call (up to CALL_WALKS walks per table).
  * What keeps the sets small is relevance.ts: once no later rule (nor chain it calls) tells two
  * packets apart, the walk stops keeping them apart, so the pieces that per-interface or
  * per-address rules cut off merge again. The work is written as generators that pause at safe
