@@ -46,11 +46,9 @@ export function declareChainEdit(t: Table, name: string): TextEdit {
 
 /** The edit that adds COMMIT at the end of a table that lacks it (after its last line of content). */
 export function addCommitEdit(t: Table, lines: readonly string[], model: { readonly tables: readonly Table[] }): TextEdit {
+  // The block's last line that is neither blank nor a comment, before the next table: read from
+  // the lines, since the model keeps no trace of some (a builtin chain declared again, a refused line).
   let last = t.line;
-  for (const c of t.chains.values()) if (c.declaration && c.declaration.line > last) last = c.declaration.line;
-  for (const r of t.commands) if (r.line > last) last = r.line;
-  // Lines the model keeps no trace of still belong to the block (a builtin chain declared again,
-  // a refused line): its last line that is neither blank nor a comment, before the next table.
   const next = Math.min(lines.length, ...model.tables.filter((x) => x.line > t.line).map((x) => x.line));
   for (let l = next - 1; l > last; l--) {
     const text = (lines[l] ?? '').trim();

@@ -427,8 +427,7 @@ function checkRawLines(text: string, errors: SyntaxProblem[]): number {
     // A carriage return before the line's end: the next one in the text is searched for only once
     // the last one found lies behind, so the whole file is searched once.
     if (nextCr >= 0 && nextCr < pos) nextCr = text.indexOf('\r', pos);
-    const innerCr = nextCr;
-    const hasInnerCr = innerCr >= 0 && innerCr < (hasCr ? nl - 1 : nl);
+    const hasInnerCr = nextCr >= 0 && nextCr < (hasCr ? nl - 1 : nl);
     const needsText = hasCr || hasInnerCr || first === 32 || first === 9 || first === 12 || first === 11 || first === 67 /* C */ || nl - pos > MAX_LINE;
     if (!needsText) {
       line++;
@@ -443,7 +442,7 @@ function checkRawLines(text: string, errors: SyntaxProblem[]): number {
       errors.push({ line, start: body.length, end: body.length + 1, code: 'crlf-line-endings', message: 'this line ends with a carriage return (Windows line endings): iptables-restore reads it as part of the last word; convert the file to LF line endings' });
     }
     if (hasInnerCr) {
-      const at = innerCr - pos;
+      const at = nextCr - pos;
       errors.push({ line, start: at, end: at + 1, code: 'carriage-return', message: 'a carriage return (\\r) inside the line (old Mac or mixed line endings?): iptables-restore keeps it as part of the word, which it then refuses unless the word is free text such as a comment' });
     }
     if (body.length > 0 && /^[ \t\f\v]+$/.test(body)) {

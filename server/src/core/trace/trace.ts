@@ -103,17 +103,17 @@ export const MAX_OUTCOMES = 256;
  */
 const MAX_STEPS = 1_000_000;
 
+/** Why a branch stops when its jumps or gotos loop. */
+const LOOP_STOP = 'the trace does not end: its jumps loop, and the kernel refuses a table whose jumps loop';
+
 interface Frame {
   chain: string;
   index: number;
   sub: number;
   /**
-   * How many chains were entered (by jumps and gotos) on the way from the built-in chain to this
-   * one. Without a loop no such way enters more chains than the table has, gotos included, which
-   * replace a frame instead of adding one.
+   * The chains this frame went through: the one it was entered with, then those of its gotos (which
+   * replace a frame instead of adding one). All frames' together are the way from the built-in chain.
    */
-  depth: number;
-  /** The chains this frame went through: the one it was entered with, then those of its gotos. */
   via: readonly string[];
 }
 
@@ -325,8 +325,8 @@ function run(m: Machine, ctx: Ctx): void {
   while (!m.done) {
     // Without a loop, jumps nest at most as deep as there are chains (the legacy backend has no
     // other limit; nf_tables stops at 15, which validity reports): deeper means a loop.
-    if (m.frames.length > ctx.chainCount || (m.frames[m.frames.length - 1]?.depth ?? 0) > ctx.chainCount) {
-      stop(m, 'UNDECIDED', 'the trace does not end: its jumps loop, and the kernel refuses a table whose jumps loop');
+    if (m.frames.length > ctx.chainCount) {
+      stop(m, 'UNDECIDED', LOOP_STOP);
       return;
     }
     if (++guard > MAX_STEPS) {
@@ -372,7 +372,7 @@ function run(m: Machine, ctx: Ctx): void {
         continue;
       }
       m.started = true;
-      m.frames = [{ chain: hook, index: 0, sub: 0, depth: 0, via: [hook] }];
+      m.frames = [{ chain: hook, index: 0, sub: 0, via: [hook] }];
       m.steps.push({ kind: 'table', hook, table: tname, chain: hook });
     }
     const frame = m.frames[m.frames.length - 1];
@@ -567,16 +567,16 @@ function applyTarget(m: Machine, ctx: Ctx, hook: Hook, table: Table, chain: Chai
     // way means the jumps loop (the kernel refuses such a table); stop there rather than follow it.
     if (m.frames.some((f) => f.via.includes(target.name))) {
       step(`${target.goto ? 'goto' : 'jump to'} ${target.name}`);
-      stop(m, 'UNDECIDED', 'the trace does not end: its jumps loop, and the kernel refuses a table whose jumps loop');
+      stop(m, 'UNDECIDED', LOOP_STOP);
       return;
     }
     const top = m.frames[m.frames.length - 1];
     if (target.goto) {
       step(`goto ${target.name}`);
-      m.frames[m.frames.length - 1] = { chain: target.name, index: 0, sub: 0, depth: top.depth + 1, via: [...top.via, target.name] };
+      m.frames[m.frames.length - 1] = { chain: target.name, index: 0, sub: 0, via: [...top.via, target.name] };
     } else {
       step(`jump to ${target.name}`);
-      m.frames.push({ chain: target.name, index: 0, sub: 0, depth: top.depth + 1, via: [target.name] });
+      m.frames.push({ chain: target.name, index: 0, sub: 0, via: [target.name] });
     }
     return;
   }
