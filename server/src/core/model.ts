@@ -6,7 +6,7 @@
  * reference is in the source so that editor features can point at them.
  */
 import { type Arg, type ParseResult, type RuleLineNode } from './syntax.ts';
-import { interpretRule, relineRuleInfo, type CommandKind, type RuleInfo, type RuleProblem } from './rule.ts';
+import { interpretRule, reuseRuleInfo, type CommandKind, type RuleInfo, type RuleProblem } from './rule.ts';
 import { BUILTIN_CHAINS, STANDARD_TARGETS, TARGET_BY_NAME, type Hook } from './extensions/extensions.ts';
 import type { Family } from './extensions/value-kinds.ts';
 import { parseIPv6 } from './extensions/value-kinds.ts';
@@ -344,7 +344,9 @@ export interface ModelObserver {
    * A command line of the table, before it is applied to the chains; `text` is the line's text
    * (observers that read many alike rules may key on it). `rest`, when given, is the text after
    * the chain name (`text.slice(info.chainArg.end)`), already hashed by the model's own lookup of
-   * repeated rules: an observer keying a map on it pays no second hash.
+   * repeated rules: an observer keying a map on it pays no second hash. The words of `info` other
+   * than the chain name may be those of an earlier line with the same words (see reuseRuleInfo):
+   * positions taken from them belong on `rule.line`.
    */
   command(t: Table, rule: Rule, info: RuleInfo, text: string, rest?: string): void;
   /** The block of the table ended (COMMIT, another `*table` or the end of the text). */
@@ -523,8 +525,8 @@ export function buildModel(parsed: ParseResult, family: Family, observer?: Model
  * Rules that generated rule sets repeat in thousands of chains (`-A neutron-openvswi-i… -m state
  * --state RELATED,ESTABLISHED … -j RETURN`): a line `-A CHAIN REST` whose REST was seen after a
  * chain name of the same length has the same words in the same columns but for the chain name,
- * so it gets the earlier interpretation moved to its line (`relineRuleInfo`) instead of being
- * split and interpreted again. Only interpretations without problems are reused (a problem's
+ * so it gets the earlier interpretation with its own chain name (`reuseRuleInfo`) instead of
+ * being split and interpreted again. Only interpretations without problems are reused (a problem's
  * message may quote any word), and a REST is interpreted twice before it is reused, so that rules
  * seen once cost one map entry (a slice of the line) rather than a kept interpretation.
  * Measured on the 5,000-port dump: most of its 117,000 rules are repeats.
@@ -534,7 +536,10 @@ class RepeatedRules {
   private readonly byLength = new Map<number, Map<string, RuleInfo | null>>();
   private last: { node: RuleLineNode; rest: string; end: number; seen: Map<string, RuleInfo | null> } | undefined;
 
-  /** The interpretation of a repeated rule, moved to this line; undefined otherwise. */
+  /**
+   * The interpretation of a repeated rule with this line's chain name, its other words still on
+   * the line first read (see reuseRuleInfo); undefined otherwise.
+   */
   lookup(node: RuleLineNode): RuleInfo | undefined {
     this.last = undefined;
     const text = node.text;
@@ -556,7 +561,7 @@ class RepeatedRules {
     this.last = { node, rest, end, seen };
     if (info) {
       const name = text.slice(3, end);
-      return relineRuleInfo(info, node.line, { value: name, raw: name, line: node.line, start: 3, end, unterminated: false });
+      return reuseRuleInfo(info, { value: name, raw: name, line: node.line, start: 3, end, unterminated: false });
     }
     return undefined;
   }

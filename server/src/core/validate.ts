@@ -19,7 +19,16 @@ const COMMANDS_NAMING_A_CHAIN = new Set(['A', 'I', 'D', 'R', 'P', 'F', 'Z', 'X',
 export const MAX_CHAIN_NAME = 28;
 
 const range = (s: Span) => ({ start: { line: s.line, character: s.start }, end: { line: s.line, character: s.end } });
-const argSpan = (a: Arg): Span => ({ line: a.line, start: a.start, end: a.end });
+/**
+ * While CommandChecks.command checks a rule: the line its words were read on (buildModel shares
+ * one interpretation among repeated rules, whose words keep the line of the first, see
+ * reuseRuleInfo) and the rule's own line; -1 otherwise. Every position the checks take from a
+ * rule's words goes through argSpan, which moves it to the rule's line; words of other lines
+ * never share the first line's number while a rule is checked, since the checks only read the
+ * words of the rule at hand.
+ */
+const wordsOn = { read: -1, rule: -1 };
+const argSpan = (a: Arg): Span => ({ line: a.line === wordsOn.read ? wordsOn.rule : a.line, start: a.start, end: a.end });
 
 /** Collects diagnostics with the registry's default severity unless one is given. */
 class Sink {
@@ -217,6 +226,18 @@ export class CommandChecks implements ModelObserver {
   }
 
   command(t: Table, r: Rule, info: RuleInfo): void {
+    wordsOn.read = info.commandArg?.line ?? r.line;
+    wordsOn.rule = r.line;
+    try {
+      this.checkCommand(t, r, info);
+    } finally {
+      wordsOn.read = -1;
+      wordsOn.rule = -1;
+    }
+  }
+
+  /** The checks of one command line (see command). */
+  private checkCommand(t: Table, r: Rule, info: RuleInfo): void {
     const b = this.state(t);
     if (!b) return;
     const sink = this.sink;
