@@ -169,9 +169,17 @@ interface BlockState {
   readonly builtins: readonly string[];
   /** Whether a chain exists at the current line (-N/-X/-E and declarations change it). */
   readonly exists: Map<string, boolean>;
-  readonly ruleCount: Map<string, number>;
-  /** The rules of each chain at the current line, in order, for `-D spec` / `-C spec` / `-X`. */
+  /**
+   * The rules of each chain at the current line, in order, for `-D spec` / `-C spec` / `-X`; their
+   * number is the chain's rule count.
+   */
   readonly specs: Map<string, Rule[]>;
+  /**
+   * The chain and rule list of the last command when it appended to an existing chain, until any
+   * other command or declaration: a dump appends to each chain many times in a row, and the next
+   * append to the same chain then needs no lookup.
+   */
+  lastAppend: { readonly name: string; readonly list: Rule[] } | undefined;
   /**
    * The rules a `-F` without a chain name flushed, per chain, until the chain is flushed by name:
    * iptables-nft-restore still counts them when -X deletes a chain in the same restore.
@@ -201,8 +209,8 @@ export class CommandChecks implements ModelObserver {
     if (!t.known) return undefined;
     if (this.blockTable !== t) {
       const builtins = BUILTIN_CHAINS[t.name] as readonly string[];
-      const block: BlockState = { builtins, exists: new Map(), ruleCount: new Map(), specs: new Map(), flushedAll: new Map(), pending: [] };
-      for (const b of builtins) { block.exists.set(b, true); block.ruleCount.set(b, 0); block.specs.set(b, []); }
+      const block: BlockState = { builtins, exists: new Map(), specs: new Map(), lastAppend: undefined, flushedAll: new Map(), pending: [] };
+      for (const b of builtins) { block.exists.set(b, true); block.specs.set(b, []); }
       this.block = block;
       this.blockTable = t;
     }
@@ -212,8 +220,8 @@ export class CommandChecks implements ModelObserver {
   declared(t: Table, chain: Chain): void {
     const b = this.state(t);
     if (!b) return;
+    b.lastAppend = undefined;
     b.exists.set(chain.name, true);
-    b.ruleCount.set(chain.name, 0);
     b.specs.set(chain.name, []);
   }
 
@@ -241,10 +249,19 @@ export class CommandChecks implements ModelObserver {
     const b = this.state(t);
     if (!b) return;
     const sink = this.sink;
-    const { builtins, exists, ruleCount, specs, flushedAll } = b;
     const chainArg = info.chainArg;
     // The rule's shared copy of the name (buildModel): the lookups below then hash nothing.
     const name = r.chainName ?? chainArg?.value;
+    const last = b.lastAppend;
+    if (info.command === 'A' && last !== undefined && last.name === name) {
+      // Another append to the chain of the last command, which existed then and still does.
+      last.list.push(r);
+      this.checkRule(t, r, info, b);
+      return;
+    }
+    b.lastAppend = undefined;
+    const { builtins, exists, specs, flushedAll } = b;
+    const count = (c: string): number => specs.get(c)?.length ?? 0;
     const has = name !== undefined && exists.get(name) === true;
     const needsChain = info.command !== undefined && COMMANDS_NAMING_A_CHAIN.has(info.command) && chainArg;
     if (needsChain && !has && chainArg) {
@@ -259,20 +276,25 @@ export class CommandChecks implements ModelObserver {
     }
     switch (info.command) {
       case 'A':
-        if (has) { ruleCount.set(name!, (ruleCount.get(name!) ?? 0) + 1); specs.get(name!)?.push(r); }
+        if (has) {
+          const list = specs.get(name!);
+          if (list) {
+            list.push(r);
+            b.lastAppend = { name: name!, list };
+          }
+        }
         break;
       case 'I':
         if (has && info.ruleNumArg) {
           const num = Number(info.ruleNumArg.value);
-          const count = ruleCount.get(name!) ?? 0;
-          if (Number.isFinite(num) && num > count + 1) sink.add(argSpan(info.ruleNumArg), 'invalid-value', `cannot insert at position ${num}: chain ${name} has ${count} rule${count === 1 ? '' : 's'} at this point (index of insertion too big)`);
+          const n = count(name!);
+          if (Number.isFinite(num) && num > n + 1) sink.add(argSpan(info.ruleNumArg), 'invalid-value', `cannot insert at position ${num}: chain ${name} has ${n} rule${n === 1 ? '' : 's'} at this point (index of insertion too big)`);
         }
         if (has) {
           // The rules are kept in chain order: -D, -R and -X below depend on it.
           const list = specs.get(name!);
           const num = info.ruleNumArg ? Number(info.ruleNumArg.value) : 1;
           if (list) list.splice(Number.isFinite(num) && num >= 1 ? Math.min(num - 1, list.length) : 0, 0, r);
-          ruleCount.set(name!, (ruleCount.get(name!) ?? 0) + 1);
         }
         break;
       case 'C':
@@ -285,21 +307,19 @@ export class CommandChecks implements ModelObserver {
       case 'D':
         if (has && info.ruleNumArg) {
           const num = Number(info.ruleNumArg.value);
-          const count = ruleCount.get(name!) ?? 0;
-          if (Number.isFinite(num) && num > count) sink.add(argSpan(info.ruleNumArg), 'invalid-value', `rule ${num} does not exist: chain ${name} has ${count} rule${count === 1 ? '' : 's'} at this point`);
+          const n = count(name!);
+          if (Number.isFinite(num) && num > n) sink.add(argSpan(info.ruleNumArg), 'invalid-value', `rule ${num} does not exist: chain ${name} has ${n} rule${n === 1 ? '' : 's'} at this point`);
           else if (Number.isFinite(num) && num >= 1) {
             const list = specs.get(name!);
-            if (info.command === 'D') {
-              ruleCount.set(name!, count - 1);
-              list?.splice(num - 1, 1);
-            } else if (list && num - 1 < list.length) list[num - 1] = r;
+            if (info.command === 'D') list?.splice(num - 1, 1);
+            else if (list && num - 1 < list.length) list[num - 1] = r;
           }
         } else if (has && info.command === 'D') {
           const list = specs.get(name!) ?? [];
           const key = ruleKey(r);
           const k = list.findIndex((x) => ruleKey(x) === key);
           if (k < 0) sink.add(r.span, 'invalid-value', `no rule in chain ${name} matches this specification, so -D fails (Bad rule: does a matching rule exist in that chain?)`);
-          else { list.splice(k, 1); ruleCount.set(name!, (ruleCount.get(name!) ?? 1) - 1); }
+          else list.splice(k, 1);
         }
         break;
       case 'N':
@@ -309,7 +329,6 @@ export class CommandChecks implements ModelObserver {
           } else {
             checkChainName(name, argSpan(chainArg!), sink);
             exists.set(name, true);
-            ruleCount.set(name, 0);
             specs.set(name, []);
           }
         }
@@ -324,8 +343,8 @@ export class CommandChecks implements ModelObserver {
             sink.add(argSpan(at), 'chain-in-use', `chain ${chain} cannot be deleted: it is still the target of ${stillThere.length} jump${stillThere.length === 1 ? '' : 's'} (line ${stillThere.map((x) => x.line + 1).join(', ')}); delete those rules first`, {
               related: stillThere.map((x) => ({ range: range(x.span), message: 'jump to the chain' })),
             });
-          } else if ((ruleCount.get(chain) ?? 0) > 0) {
-            sink.add(argSpan(at), 'chain-in-use', `chain ${chain} cannot be deleted: it still has ${ruleCount.get(chain)} rule(s); flush it with -F first`);
+          } else if (count(chain) > 0) {
+            sink.add(argSpan(at), 'chain-in-use', `chain ${chain} cannot be deleted: it still has ${count(chain)} rule(s); flush it with -F first`);
           } else {
             // Measured: after `-F` without a chain name, iptables-nft-restore refuses to delete a
             // chain that had rules, or was jumped to, before that flush (CHAIN_DEL: Device or
@@ -364,7 +383,6 @@ export class CommandChecks implements ModelObserver {
             checkChainName(nn, argSpan(info.newNameArg), sink);
             exists.set(name!, false);
             exists.set(nn, true);
-            ruleCount.set(nn, ruleCount.get(name!) ?? 0);
             specs.set(nn, specs.get(name!) ?? []);
           }
         }
@@ -382,7 +400,6 @@ export class CommandChecks implements ModelObserver {
         if (info.command === 'Z' && has && info.ruleNumArg) sink.add(argSpan(info.ruleNumArg), 'invalid-value', `-Z with a rule number fails with one backend or the other: iptables-nft-restore crashes when rule ${info.ruleNumArg.value} exists, iptables-legacy-restore fails when it does not; zero the whole chain with -Z ${name}`);
         if (info.command === 'F') {
           if (has) {
-            ruleCount.set(name!, 0);
             specs.set(name!, []);
             flushedAll.delete(name!);
           } else if (name === undefined) {
@@ -391,7 +408,6 @@ export class CommandChecks implements ModelObserver {
                 const before = flushedAll.get(c);
                 flushedAll.set(c, { rules: before ? [...before.rules, ...list] : list, line: r.line });
               }
-              ruleCount.set(c, 0);
               specs.set(c, []);
             }
           }
@@ -400,6 +416,12 @@ export class CommandChecks implements ModelObserver {
       default:
         break;
     }
+    this.checkRule(t, r, info, b);
+  }
+
+  /** The checks of a command's rule itself, whatever the command did to its chain. */
+  private checkRule(t: Table, r: Rule, info: RuleInfo, b: BlockState): void {
+    const sink = this.sink;
     // Jump targets must exist when the rule is read (a later declaration is too late for both backends).
     checkTargetAndMatches(r, info, t, b, sink);
     checkRuleInChain(r, info, t, sink);
