@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { check, parse } from '../server/src/core/index.ts';
+import { matchRuleLine } from '../server/src/core/syntax.ts';
 
 const codesAt = (text: string, line: number): string[] => check(text).diagnostics.filter((d) => d.range.start.line === line).map((d) => d.code);
 
@@ -188,4 +189,24 @@ test('a loop of jumps among chains a refused -X deletes ends the check with chai
   assert.ok(loop, r.diagnostics.map((d) => d.code).join(', '));
   assert.match(loop.message, /a → b → a/);
   assert.ok(r.diagnostics.some((d) => d.code === 'chain-in-use'));
+});
+
+test('the rule line matcher matches what its regular expression matches, carriage returns included', () => {
+  // The expression the matcher replaces (syntax.ts RuleLine), applied at the same offsets.
+  const re = /[^\r\n]*(?:\r(?!\n)[^\r\n]*)*\r?\n|(?=[^\n])[^\r\n]*(?:\r(?!\n)[^\r\n]*)*/y;
+  const alphabet = ['a', ' ', '\r', '\n', '\r\n', '-A'];
+  let seed = 7;
+  const random = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  for (let i = 0; i < 3000; i++) {
+    let text = '';
+    for (let k = random(12); k > 0; k--) text += alphabet[random(alphabet.length)];
+    for (let offset = 0; offset <= text.length; offset++) {
+      re.lastIndex = offset;
+      const expected = re.exec(text)?.[0] ?? null;
+      assert.equal(matchRuleLine(text, offset)?.[0] ?? null, expected, `${JSON.stringify(text)} at ${offset}`);
+    }
+  }
 });

