@@ -1,7 +1,8 @@
 /**
  * Kernel verification of the rule-set analysis. Random filter tables over a small vocabulary of
  * addresses, ports, protocols and interfaces (user chains, jumps, gotos, RETURN, negations,
- * multiport, iprange, conntrack states, LOG, MARK operations and mark matches, unreferenced chains) are loaded with iptables-legacy-restore into a
+ * multiport, iprange, conntrack states, LOG, MARK operations and mark matches, ipset lookups,
+ * unreferenced chains) are loaded with iptables-legacy-restore into a
  * namespace `ana-…-b`. From a second namespace `ana-…-a`, joined by a veth pair, one UDP datagram is
  * sent for every cell of the probe space (every source × destination × source port × destination
  * port of the vocabulary), and one TCP SYN for every source × destination × destination port (from
@@ -11,6 +12,10 @@
  * the analysis with its projection onto later distinctions forced on every chain. With every set
  * merged into a single piece (the over-approximation used beyond the piece limit) it may miss
  * rules, but must still make no false claim.
+ *
+ * ipsets: two sets (hash:ip and hash:net) get random contents for each rule set, and the entry
+ * tells the analysis how each probe answers each lookup (by source and by destination), as the
+ * kernel will; what the analysis then models is only its reading of the rules.
  *
  * Conntrack: every probe is the first packet of its 5-tuple in the set or repeats an unreplied one,
  * so it is NEW; nothing replies (the sinks are silent), so no ESTABLISHED state ever appears.
@@ -28,7 +33,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { check } from '../server/src/core/index.ts';
 import { analyse, type AnalysisOptions } from '../server/src/core/analysis/analyse.ts';
-import { concreteSpace } from '../server/src/core/analysis/rule-space.ts';
+import { concreteSpace, setLookupKey } from '../server/src/core/analysis/rule-space.ts';
+import type { Space } from '../server/src/core/analysis/packet-space.ts';
 import type { Model, Rule } from '../server/src/core/model.ts';
 import { kernelAvailability } from './kernel/netns.ts';
 import { ENV, ip, LineProc } from './kernel/line-proc.ts';
@@ -44,6 +50,14 @@ const TCP_SPORTS = [1000];
 /** The redundant rules per set checked by removing them (each costs a round of probes). */
 const REDUNDANT_PER_SET = 2;
 const DPORTS = [5000, 5001, 5002, 5003, 5004, 5005];
+/** The networks the hash:net set `ana-n` may hold (hash:ip `ana-a` holds addresses of both sides). */
+const NETS = ['10.92.1.0/30', '10.92.1.8/29', '10.92.1.12/31', '10.92.1.3/32'];
+
+/** What the two ipsets hold for one rule set. */
+interface SetContents {
+  readonly a: readonly string[];
+  readonly n: readonly string[];
+}
 
 /** A small deterministic PRNG (mulberry32). */
 function rng(seed: number): () => number {
@@ -153,6 +167,7 @@ function generate(rand: () => number): string {
     if (chance(0.1)) parts.push(`-m iprange ${chance(0.25) ? '! ' : ''}--${pick(['src-range 10.92.1.1-10.92.1.11', 'src-range 10.92.1.12-10.92.1.200', 'dst-range 10.92.1.3-10.92.1.3', 'dst-range 10.92.1.0-10.92.1.2'])}`);
     // Marks set by the MARK targets below, as masked values (each probe enters with mark 0).
     if (chance(0.2)) parts.push(`-m mark ${chance(0.25) ? '! ' : ''}--mark ${pick(['0x1', '0x1/0x1', '0x2/0x2', '0x0/0x3', '0x3/0x3', '0x2', '0x0', '0x4/0x6', '0x6/0x6'])}`);
+    if (chance(0.12)) parts.push(`-m set ${chance(0.3) ? '! ' : ''}--match-set ${pick(['ana-a src', 'ana-a dst', 'ana-n src', 'ana-n dst'])}`);
     if (chance(0.05)) parts.push('-m comment --comment "probe rule"');
     const targets = ['', 'ACCEPT', 'DROP', 'RETURN', 'LOG --log-prefix "ana "', 'MARK --set-xmark 0x1/0x1', 'MARK --or-mark 0x2', 'MARK --set-mark 0x2', 'MARK --and-mark 0x1', 'MARK --xor-mark 0x3', 'MARK --set-xmark 0x4/0x6', 'MARK --set-mark 0x0/0x2'];
     for (let k = level + 1; k < users.length; k++) targets.push(`JUMP ${users[k]}`, `GOTO ${users[k]}`);
@@ -200,12 +215,41 @@ function teardown(): void {
 
 const toInt = (a: string): bigint => a.split('.').reduce((acc, x) => (acc << 8n) | BigInt(Number(x)), 0n);
 
-/** The probes, as the packets entering INPUT: the UDP datagrams and the TCP SYNs (flags SYN only). */
-const probeEntry: AnalysisOptions['entry'] = (_table, hook, v) => {
-  if (hook !== 'INPUT') return [];
-  const common = { src: A_ADDRS.map(toInt), dst: B_ADDRS.map(toInt), dport: DPORTS, in: ['b0'], out: [''], state: ['NEW' as const], mark: [0], fragment: false, bridged: false };
-  return [...concreteSpace(v, { ...common, proto: [17], sport: SPORTS }), ...concreteSpace(v, { ...common, proto: [6], sport: TCP_SPORTS, tcpFlags: [0x02] })];
-};
+/** Random contents for the two ipsets. */
+function contentsOf(rand: () => number): SetContents {
+  return { a: [...A_ADDRS, ...B_ADDRS].filter(() => rand() < 0.4), n: NETS.filter(() => rand() < 0.35) };
+}
+
+/** Whether a hash:net set holding `nets` holds address `a`. */
+function inNets(nets: readonly string[], a: string): boolean {
+  return nets.some((n) => {
+    const [base, len] = n.split('/');
+    const shift = 32n - BigInt(len);
+    return toInt(a) >> shift === toInt(base) >> shift;
+  });
+}
+
+/**
+ * The probes, as the packets entering INPUT: the UDP datagrams and the TCP SYNs (flags SYN only),
+ * each with the answers of the ipset lookups for its addresses.
+ */
+function probeEntry(sets: SetContents): AnalysisOptions['entry'] {
+  return (_table, hook, v) => {
+    if (hook !== 'INPUT') return [];
+    const out: Space[number][] = [];
+    for (const src of A_ADDRS) for (const dst of B_ADDRS) {
+      const ipsets = new Map([
+        [setLookupKey('ana-a', 'src'), sets.a.includes(src)],
+        [setLookupKey('ana-a', 'dst'), sets.a.includes(dst)],
+        [setLookupKey('ana-n', 'src'), inNets(sets.n, src)],
+        [setLookupKey('ana-n', 'dst'), inNets(sets.n, dst)],
+      ]);
+      const common = { src: [toInt(src)], dst: [toInt(dst)], dport: DPORTS, in: ['b0'], out: [''], state: ['NEW' as const], mark: [0], fragment: false, bridged: false, ipsets };
+      out.push(...concreteSpace(v, { ...common, proto: [17], sport: SPORTS }), ...concreteSpace(v, { ...common, proto: [6], sport: TCP_SPORTS, tcpFlags: [0x02] }));
+    }
+    return out;
+  };
+}
 
 test('analysis flags exactly the rules no probe reaches (kernel counters)', { timeout: 300_000 }, async (t) => {
   const avail = kernelAvailability();
@@ -257,6 +301,7 @@ test('analysis flags exactly the rules no probe reaches (kernel counters)', { ti
   };
   try {
     for (const a of Object.values(agents)) assert.equal(await a.next(10_000), 'ready');
+    await sh(shell, 'ipset create ana-a hash:ip && ipset create ana-n hash:net');
     const rand = rng(SEED);
     for (let k = 0; k < SETS; k++) {
       const text = generate(rand);
@@ -265,9 +310,12 @@ test('analysis flags exactly the rules no probe reaches (kernel counters)', { ti
       const checked = check(text, { analyses: false });
       const errs = checked.diagnostics.filter((d) => d.severity === 'error');
       assert.deepEqual(errs.map((d) => `${d.range.start.line + 1}: ${d.message}`), [], `generated rule set ${k} has errors:\n${text}`);
+      const sets = contentsOf(rand);
+      await sh(shell, ['ipset flush ana-a', 'ipset flush ana-n', ...sets.a.map((x) => `ipset add ana-a ${x}`), ...sets.n.map((x) => `ipset add ana-n ${x}`)].join(' && '));
       await sh(shell, `iptables-legacy-restore < ${file}`);
       // Exactly the probes enter INPUT; nothing enters the other chains.
-      const entry = probeEntry;
+      const entry = probeEntry(sets);
+      const shown = `${text}ipsets: ana-a ${sets.a.join(' ') || '(empty)'}; ana-n ${sets.n.join(' ') || '(empty)'}\n`;
       const result = analyse(checked.model, { entry });
       // The same with the projection onto later distinctions on every chain (by default only long
       // chains use it): exact too. And with sets merged as soon as they have two pieces: sound,
@@ -288,14 +336,14 @@ test('analysis flags exactly the rules no probe reaches (kernel counters)', { ti
         const flagged = reach.hit.length === 0;
         if (flagged) unreachable++;
         const kernelHit = hit.has(line + 1);
-        if (flagged && kernelHit) failures.push(`set ${k}, line ${line + 1}: called unreachable, but the kernel counted packets\n${text}`);
-        if (!flagged && !kernelHit) failures.push(`set ${k}, line ${line + 1}: no probe reaches it, but the analysis missed it\n${text}`);
+        if (flagged && kernelHit) failures.push(`set ${k}, line ${line + 1}: called unreachable, but the kernel counted packets\n${shown}`);
+        if (!flagged && !kernelHit) failures.push(`set ${k}, line ${line + 1}: no probe reaches it, but the analysis missed it\n${shown}`);
         const flaggedProjected = projected.rules.get(line)!.hit.length === 0;
-        if (flaggedProjected !== !kernelHit) failures.push(`set ${k}, line ${line + 1}: with projection everywhere, ${flaggedProjected ? 'called unreachable, but the kernel counted packets' : 'missed'}\n${text}`);
+        if (flaggedProjected !== !kernelHit) failures.push(`set ${k}, line ${line + 1}: with projection everywhere, ${flaggedProjected ? 'called unreachable, but the kernel counted packets' : 'missed'}\n${shown}`);
         const flaggedSummarised = summarised.rules.get(line)!.hit.length === 0;
-        if (flaggedSummarised !== !kernelHit) failures.push(`set ${k}, line ${line + 1}: with every chain summarised, ${flaggedSummarised ? 'called unreachable, but the kernel counted packets' : 'missed'}\n${text}`);
+        if (flaggedSummarised !== !kernelHit) failures.push(`set ${k}, line ${line + 1}: with every chain summarised, ${flaggedSummarised ? 'called unreachable, but the kernel counted packets' : 'missed'}\n${shown}`);
         const flaggedMerged = merged.rules.get(line)!.hit.length === 0;
-        if (flaggedMerged && kernelHit) failures.push(`set ${k}, line ${line + 1}: with merged sets, called unreachable, but the kernel counted packets\n${text}`);
+        if (flaggedMerged && kernelHit) failures.push(`set ${k}, line ${line + 1}: with merged sets, called unreachable, but the kernel counted packets\n${shown}`);
         if (!flaggedMerged && !kernelHit) mergedMisses++;
       }
       // The diagnostics agree with the per-rule facts.
@@ -312,7 +360,7 @@ test('analysis flags exactly the rules no probe reaches (kernel counters)', { ti
         const admittedWithout = await probeAll();
         redundantChecked++;
         const changed = [...new Set([...admitted, ...admittedWithout])].filter((x) => admitted.has(x) !== admittedWithout.has(x));
-        if (changed.length > 0) failures.push(`set ${k}, line ${d.range.start.line + 1}: called redundant, but removing it changes the verdict of ${changed.length} probes (such as ${changed[0]})\n${text}`);
+        if (changed.length > 0) failures.push(`set ${k}, line ${d.range.start.line + 1}: called redundant, but removing it changes the verdict of ${changed.length} probes (such as ${changed[0]})\n${shown}`);
       }
     }
   } finally {

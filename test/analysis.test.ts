@@ -12,7 +12,8 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { check } from '../server/src/core/index.ts';
 import { analyse } from '../server/src/core/analysis/analyse.ts';
-import { compressMark, markSet, markTransform, VocabularyCollector } from '../server/src/core/analysis/rule-space.ts';
+import { compressMark, concreteSpace, D, markSet, markTransform, membershipSet, setLookupBit, setLookupKey, VocabularyCollector } from '../server/src/core/analysis/rule-space.ts';
+import { intersect, isEmpty } from '../server/src/core/analysis/packet-space.ts';
 import { neutronDump } from '../bench/neutron-dump.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -202,4 +203,46 @@ test('the compressed mark is exact for every test and MARK operation of a table,
       assert.equal(markTransform(v, o.mask, o.xor)(c), compressMark(v, after), `mark ${m.toString(16)} through ${o.xor.toString(16)}/${o.mask.toString(16)}`);
     }
   }
+});
+
+test('ipset lookups: each is one bit of the membership dimension, the most used ones tracked, the others approximated', () => {
+  // 12 lookups of 12 sets, set k used k + 1 times: the 10 most used are tracked.
+  const lines = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]'];
+  for (let k = 0; k < 12; k++) for (let n = 0; n <= k; n++) lines.push(`-A INPUT -p udp -m udp --dport ${1000 + n} -m set --match-set s${k} src -j ACCEPT`);
+  // The same test twice for s11 (the most used, tracked) and for "rare" (used twice, not tracked).
+  lines.push('-A FORWARD -m set --match-set s11 src -j DROP', '-A FORWARD -m set --match-set s11 src -j ACCEPT', '-A FORWARD -m set --match-set rare src -j DROP', '-A FORWARD -m set --match-set rare src -j ACCEPT', 'COMMIT', '');
+  const text = lines.join('\n');
+  const { diagnostics } = check(text, { analyses: true });
+  const at = (line: number, code: string): boolean => diagnostics.some((d) => d.range.start.line === line && d.code === code);
+  const forward = lines.findIndex((l) => l.startsWith('-A FORWARD'));
+  assert.ok(at(forward + 1, 'shadowed-rule'), 'a tracked lookup shadows the same test after it');
+  assert.ok(at(forward + 2, 'approximated-rule'), 'an untracked lookup is approximated');
+  assert.ok(!at(forward + 3, 'shadowed-rule') && !at(forward + 3, 'unreachable-rule'), 'an untracked lookup hides nothing');
+  const approx = diagnostics.find((d) => d.range.start.line === forward + 2 && d.code === 'approximated-rule');
+  assert.match(approx?.message ?? '', /more than 10 ipset lookups/);
+  // The vocabulary: the most used lookup on the highest bit.
+  const collect = new VocabularyCollector('ipv4');
+  for (let k = 0; k < 12; k++) for (let n = 0; n <= k; n++) collect.ipset(setLookupKey(`s${k}`, 'src'));
+  const v = collect.build();
+  assert.equal(v.setLookups.length, 10);
+  assert.equal(setLookupBit(v, setLookupKey('s11', 'src')), 9);
+  assert.equal(setLookupBit(v, setLookupKey('s2', 'src')), 0);
+  assert.equal(setLookupBit(v, setLookupKey('s1', 'src')), -1);
+  assert.equal(v.dims.max[D.sets], 1023);
+  // Every value of the dimension answers each lookup as its bit says.
+  for (let j = 0; j < 10; j++) {
+    const yes = new Set<number>();
+    for (let i = 0; i < membershipSet(v, j, true).length; i += 2) for (let x = membershipSet(v, j, true)[i]; x <= membershipSet(v, j, true)[i + 1]; x++) yes.add(x);
+    const no = new Set<number>();
+    for (let i = 0; i < membershipSet(v, j, false).length; i += 2) for (let x = membershipSet(v, j, false)[i]; x <= membershipSet(v, j, false)[i + 1]; x++) no.add(x);
+    for (let x = 0; x <= 1023; x++) assert.equal(yes.has(x), ((x >> j) & 1) === 1, `bit ${j}, value ${x}`);
+    for (let x = 0; x <= 1023; x++) assert.equal(no.has(x), ((x >> j) & 1) === 0, `bit ${j}, value ${x}`);
+  }
+  // Concrete packets with known answers fall on those values only.
+  const member = concreteSpace(v, { ipsets: new Map([[setLookupKey('s11', 'src'), true], [setLookupKey('s5', 'src'), false]]) });
+  const j11 = setLookupBit(v, setLookupKey('s11', 'src'));
+  const j5 = setLookupBit(v, setLookupKey('s5', 'src'));
+  assert.ok(isEmpty(intersect(member, concreteSpace(v, { ipsets: new Map([[setLookupKey('s11', 'src'), false]]) }))));
+  assert.ok(!isEmpty(intersect(member, concreteSpace(v, { ipsets: new Map([[setLookupKey('s2', 'src'), true]]) }))));
+  assert.ok(j11 >= 0 && j5 >= 0);
 });

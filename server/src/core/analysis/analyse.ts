@@ -38,7 +38,7 @@ import type { Diagnostic, RelatedInfo, Range } from '../diagnostics.ts';
 import type { Family } from '../extensions/value-kinds.ts';
 import { STANDARD_TARGETS, TARGET_BY_NAME } from '../extensions/extensions.ts';
 import { coarsen, intersect, isEmpty, simplify, isFull, mapDimension, NOTHING, overlaps, range, setEquals, subsetOf, subtract, union, volume, widen, universe, type Cube, type Space } from './packet-space.ts';
-import { D, describeCube, hookEntry, markTransform, readRule, readRuleInfo, spaceOf, VocabularyCollector, type RuleReading, type RuleSpace, type TargetReading, type Vocabulary } from './rule-space.ts';
+import { D, describeCube, hookEntry, markTransform, readRule, readRuleInfo, setLookupBitsOf, spaceOf, VocabularyCollector, type RuleReading, type RuleSpace, type TargetReading, type Vocabulary } from './rule-space.ts';
 import { distinctionsOf, joinDistinctions, Projector, type Distinctions, type Use } from './relevance.ts';
 
 /** Options of the analysis. */
@@ -334,7 +334,7 @@ class Clock {
 }
 
 /** Targets that neither stop the packet nor change a modelled field. */
-const PURE_CONTINUE = new Set(['LOG', 'NFLOG', 'ULOG', 'AUDIT', 'CHECKSUM', 'CLASSIFY', 'CONNSECMARK', 'DSCP', 'TOS', 'TTL', 'HL', 'IDLETIMER', 'SET', 'TCPMSS', 'TEE', 'TRACE', 'LED', 'RATEEST', 'SECMARK', 'TCPOPTSTRIP', 'ECN', 'NETMAP']);
+const PURE_CONTINUE = new Set(['LOG', 'NFLOG', 'ULOG', 'AUDIT', 'CHECKSUM', 'CLASSIFY', 'CONNSECMARK', 'DSCP', 'TOS', 'TTL', 'HL', 'IDLETIMER', 'TCPMSS', 'TEE', 'TRACE', 'LED', 'RATEEST', 'SECMARK', 'TCPOPTSTRIP', 'ECN', 'NETMAP']);
 
 /** The tags of findings about dead rules (readonly and shared: a big dump has thousands). */
 const UNNECESSARY: readonly 'unnecessary'[] = ['unnecessary'];
@@ -497,8 +497,19 @@ function unconditional(f: Facts, v: Vocabulary): boolean {
 function readsOf(f: Facts, v: Vocabulary): Distinctions {
   // Alike rules share a reading (RuleReader), and so its distinctions.
   let d = f.reads.distinctions;
-  if (!d) f.reads.distinctions = d = distinctionsOf(f.rs.space, v.dims, f.target?.name === 'MARK' && f.target.mark !== undefined ? 1 << D.mark : 0);
+  if (!d) f.reads.distinctions = d = distinctionsOf(f.rs.space, v.dims, targetReads(f.target, v));
   return d;
+}
+
+/**
+ * The dimensions whose every value a rule's target reads: a rewrite that keeps part of the value
+ * (a MARK operation keeps the bits outside its mask, a SET target the lookups of other sets)
+ * needs the values told apart up to it.
+ */
+function targetReads(t: TargetReading | undefined, v: Vocabulary): number {
+  if (t?.name === 'MARK' && t.mark !== undefined) return 1 << D.mark;
+  if (t?.name === 'SET' && setLookupBitsOf(v, t.changesSets ?? []) !== 0) return 1 << D.sets;
+  return 0;
 }
 
 /** The words for the packets of a one-cube rule ("TCP packet to port 22 …"), worked out once per reading. */
@@ -897,7 +908,7 @@ function factsOf(r: Rule, reading: RuleReading, t: Table, v: Vocabulary, states:
 function factsOfReading(r: Rule, reading: RuleReading, t: Table, v: Vocabulary, states: ReadonlyMap<Chain, ChainState>): Facts {
   const rs = spaceOf(reading, v);
   const target = reading.target;
-  let tests = target?.name === 'MARK' && target.mark !== undefined ? 1 << D.mark : 0;
+  let tests = targetReads(target, v);
   for (const c of rs.space) for (let d = 0; d < c.length; d++) if (!isFull(c[d], v.dims.max[d])) tests |= 1 << d;
   const action = target?.action ?? '';
   const make = (kind: Kind, rewrites: readonly number[] = NO_DIMS, transform?: (s: Space) => Space, callee?: ChainState, space: RuleSpace = rs): Facts => new Facts(r, space, kind, callee, transform, rewrites, action, target, tests, {});
@@ -923,6 +934,22 @@ function factsOfReading(r: Rule, reading: RuleReading, t: Table, v: Vocabulary, 
       const d = target.name === 'DNPT' ? D.dst : D.src;
       const full = range(0, v.dims.max[d]);
       return make('continue', [d], (s) => widen(s, d, full));
+    }
+    if (target.name === 'SET') {
+      // Adding or deleting may fail (a full set, an entry covered by a wider one), so afterwards
+      // a lookup of the set may answer either way; mapping an entry's mark sets the mark.
+      const bits = setLookupBitsOf(v, target.changesSets ?? []);
+      const rewrites = [...(bits !== 0 ? [D.sets] : []), ...(target.mapsMark ? [D.mark] : [])];
+      if (rewrites.length === 0) return make('continue');
+      const fullMark = range(0, v.dims.max[D.mark]);
+      return make('continue', rewrites, (s) => {
+        let out = s;
+        for (let j = 0; j < 31; j++) {
+          const bit = 1 << j;
+          if ((bits & bit) !== 0) out = union(mapDimension(out, D.sets, (x) => x & ~bit), mapDimension(out, D.sets, (x) => x | bit));
+        }
+        return target.mapsMark ? widen(out, D.mark, fullMark) : out;
+      });
     }
     if (target.name === 'CT' || target.name === 'NOTRACK') {
       const full = range(0, v.dims.max[D.state]);

@@ -15,13 +15,24 @@ import type { MatchUse, OptionUse, RuleInfo } from '../rule.ts';
 import { canonicalChoiceList, ICMP_TYPES, ICMPV6_TYPES, parseMaskQuad, parseShortQuad, readIPv4, readIcmpType, readPortRange, parsePrefixLength, parseUnsigned, protocolNumberOf, type Family } from '../extensions/value-kinds.ts';
 import { formatAddress, parseAddress, TCP_FLAG_BITS } from '../trace/packet.ts';
 import { CT_STATE_PARAMS, STATE_PARAMS, type Hook } from '../extensions/extensions.ts';
-import { cubeWith, EMPTY_SET, fromValues, intervalsOf, isFull, normalise, range, setIntersect, setSubtract, setUnion, universe, type Cube, type Dimensions, type Interval, type IntervalSet, type Space } from './packet-space.ts';
+import { cubeWith, EMPTY_SET, fromValues, intervalsOf, isFull, normalise, range, setIntersect, setSubsetOf, setSubtract, setUnion, universe, type Cube, type Dimensions, type Interval, type IntervalSet, type Space } from './packet-space.ts';
 
 /** An inclusive interval of addresses. */
 type AddressInterval = readonly [bigint, bigint];
 
 /** Dimension indices. */
-export const D = { src: 0, dst: 1, proto: 2, sport: 3, dport: 4, icmp: 5, in: 6, out: 7, state: 8, mark: 9, flags: 10, frag: 11, bridged: 12, physIn: 13, physOut: 14 } as const;
+export const D = { src: 0, dst: 1, proto: 2, sport: 3, dport: 4, icmp: 5, in: 6, out: 7, state: 8, mark: 9, flags: 10, frag: 11, bridged: 12, physIn: 13, physOut: 14, sets: 15 } as const;
+
+/**
+ * The ipset lookups tracked exactly at most (see `Vocabulary.setLookups`); the table's most used
+ * ones are tracked, and rules with the others are approximated.
+ */
+const MAX_SET_LOOKUPS = 10;
+
+/** The key of an ipset lookup: the set's name and the direction flags (`src`, `dst,dst` …) as written. */
+export function setLookupKey(set: string, flags: string): string {
+  return `${set}\n${flags}`;
+}
 
 /** Conntrack states in the order of the state dimension. */
 export const STATES = ['NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED'] as const;
@@ -70,6 +81,15 @@ export interface Vocabulary {
    * addresses of one class apart.
    */
   readonly addressStarts: readonly bigint[];
+  /**
+   * The ipset lookups (`setLookupKey`) the membership dimension tracks: bit j of its values says
+   * whether the packet is in the set when looked up as lookup j says. The analysis does not know
+   * what a set holds, so each lookup is a free variable: a rule is unreachable only when it is
+   * unreachable whatever the sets hold (and whatever two lookups of one set answer: an over-
+   * approximation, which keeps every claim sound). A set is taken to hold the same entries while
+   * one packet passes the rules, except that a SET target may change the sets it names.
+   */
+  readonly setLookups: readonly string[];
 }
 
 const valueOf = (o: OptionUse, k = 0): string => o.values[k]?.value ?? '';
@@ -88,6 +108,8 @@ export class VocabularyCollector {
   private markValues = 0;
   private readonly addrMax: bigint;
   private readonly bounds = new Set<bigint>([0n]);
+  /** The ipset lookups (`setLookupKey`) the rules make, with how many rules make each. */
+  private readonly setLookups = new Map<string, number>();
 
   constructor(readonly family: Family) {
     this.addrMax = family === 'ipv4' ? (1n << 32n) - 1n : (1n << 128n) - 1n;
@@ -113,6 +135,11 @@ export class VocabularyCollector {
     this.markMask = (this.markMask | mask) >>> 0;
     this.markMasks.add(mask);
     this.markValues = (this.markValues | (value & mask)) >>> 0;
+  }
+
+  /** An ipset lookup (`-m set --match-set NAME FLAGS`). */
+  ipset(key: string): void {
+    this.setLookups.set(key, (this.setLookups.get(key) ?? 0) + 1);
   }
 
   /** A MARK operation `mark = (mark & ~mask) ^ xor`. */
@@ -160,13 +187,20 @@ export class VocabularyCollector {
     const addressStarts = [...this.bounds].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
     const a = addressStarts.length - 1;
     const addrEnd = (c: number): bigint => (c + 1 < addressStarts.length ? addressStarts[c + 1] - 1n : addrMax);
+    // The most used lookups, the most used of all on the highest bit: "in the set" is then a
+    // single interval of the dimension for it (a lower bit's values are many short intervals).
+    const setLookups = [...this.setLookups]
+      .sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0))
+      .slice(0, MAX_SET_LOOKUPS)
+      .map(([key]) => key)
+      .reverse();
     const dims: Dimensions = {
-      names: ['source', 'destination', 'protocol', 'source port', 'destination port', 'ICMP type', 'in-interface', 'out-interface', 'state', 'mark', 'TCP flags', 'fragment', 'bridged', 'physdev-in', 'physdev-out'],
-      max: [a, a, 255, 65535, 65535, 65535, k, k, STATES.length - 1, (1 << markBits.length) - 1, 63, 1, 1, k, k],
+      names: ['source', 'destination', 'protocol', 'source port', 'destination port', 'ICMP type', 'in-interface', 'out-interface', 'state', 'mark', 'TCP flags', 'fragment', 'bridged', 'physdev-in', 'physdev-out', 'ipset membership'],
+      max: [a, a, 255, 65535, 65535, 65535, k, k, STATES.length - 1, (1 << markBits.length) - 1, 63, 1, 1, k, k, (1 << setLookups.length) - 1],
       // Address classes stand for many addresses: rank spaces by the addresses they hold.
       measure: (dim, lo, hi) => (dim === D.src || dim === D.dst ? Number(addrEnd(hi) - addressStarts[lo] + 1n) : hi - lo + 1),
     };
-    return { family, dims, ifaces, markBits, markOpaque, addressStarts };
+    return { family, dims, ifaces, markBits, markOpaque, addressStarts, setLookups };
   }
 }
 
@@ -290,6 +324,34 @@ export function markTransform(v: Vocabulary, mask: number, xor: number): (c: num
 /** The compressed value of a concrete mark. */
 export function compressMark(v: Vocabulary, m: number): number {
   return v.markBits.reduce((acc, x, j) => acc | ((m & x.mask) !== 0 ? 1 << j : 0), 0);
+}
+
+/** Per vocabulary, the bit of every tracked ipset lookup. */
+const setBitCache = new WeakMap<Vocabulary, ReadonlyMap<string, number>>();
+
+/** The bit of the membership dimension that tracks an ipset lookup; -1 when it is not tracked. */
+export function setLookupBit(v: Vocabulary, key: string): number {
+  let bits = setBitCache.get(v);
+  if (!bits) setBitCache.set(v, (bits = new Map(v.setLookups.map((k, j) => [k, j]))));
+  return bits.get(key) ?? -1;
+}
+
+/** The values of the membership dimension in which lookup bit `j` answers `member`. */
+export function membershipSet(v: Vocabulary, j: number, member: boolean): IntervalSet {
+  // Runs of 2^j values alternate between out and in, starting with out.
+  const step = 1 << j;
+  const out: number[] = [];
+  for (let lo = member ? step : 0; lo <= v.dims.max[D.sets]; lo += 2 * step) out.push(lo, lo + step - 1);
+  return out;
+}
+
+/** The bits of the membership dimension that track lookups of the named sets (whatever their flags). */
+export function setLookupBitsOf(v: Vocabulary, sets: readonly string[]): number {
+  let bits = 0;
+  v.setLookups.forEach((key, j) => {
+    if (sets.includes(key.slice(0, key.indexOf('\n')))) bits |= 1 << j;
+  });
+  return bits;
 }
 
 /** The (mask, xor) of a MARK target, as libxt_MARK builds it; undefined when unreadable. */
@@ -476,6 +538,10 @@ export interface TargetReading {
   readonly mark?: { readonly mask: number; readonly xor: number };
   /** A CONNMARK target that restores the mark. */
   readonly restoresMark: boolean;
+  /** The sets a SET target adds the packet to or deletes it from (their lookups may then answer otherwise). */
+  readonly changesSets?: readonly string[];
+  /** A SET target that sets the mark from the set's entry (`--map-set … --map-mark`). */
+  readonly mapsMark?: boolean;
 }
 
 /**
@@ -538,6 +604,9 @@ export function readRuleInfo(info: RuleInfo, collect: VocabularyCollector): Rule
     action: [t.goto ? '-g' : '-j', t.name, ...t.options.map((o) => `${o.negated ? '!' : ''}${o.name}=${o.values.map((x) => x.value).join(' ')}`)].join(' '),
     mark: t.name === 'MARK' ? markOperationOf(t.options) : undefined,
     restoresMark: t.options.some((o) => o.name === 'restore-mark'),
+    ...(t.name === 'SET'
+      ? { changesSets: t.options.filter((o) => o.name === 'add-set' || o.name === 'del-set').map((o) => valueOf(o)), mapsMark: t.options.some((o) => o.name === 'map-mark') }
+      : {}),
   };
   if (target?.mark) collect.markOperation(target.mark.mask, target.mark.xor);
   return { steps: b.steps, target };
@@ -660,6 +729,25 @@ function matchSpace(m: MatchUse, b: Recorder, collect: VocabularyCollector, prot
         });
       }
       return;
+    case 'set': {
+      // `--return-nomatch` also matches the set's nomatch entries: another question than
+      // membership, left unmodelled. Counter comparisons are not modelled either; the membership
+      // test still holds for the rule to match.
+      if (m.options.some((o) => o.name === 'return-nomatch')) return b.opaque('-m set --return-nomatch');
+      const test = m.options.find((o) => o.name === 'match-set');
+      for (const o of m.options) {
+        if (o !== test && o.name !== 'update-counters' && o.name !== 'update-subcounters') b.opaque(`--${o.name}`);
+      }
+      if (!test) return b.opaque('-m set');
+      const key = setLookupKey(valueOf(test, 0), valueOf(test, 1));
+      collect.ipset(key);
+      const text = `${test.negated ? '! ' : ''}--match-set ${valueOf(test, 0)} ${valueOf(test, 1)}`;
+      return b.custom((bb, v) => {
+        const j = setLookupBit(v, key);
+        if (j < 0) bb.opaque(`-m set ${text} (more than ${MAX_SET_LOOKUPS} ipset lookups in the table)`);
+        else bb.restrict(D.sets, membershipSet(v, j, !test.negated));
+      });
+    }
     case 'physdev': {
       const options = m.options.map((o) => ({ name: o.name, negated: o.negated, value: valueOf(o) }));
       for (const o of options) if (o.name === 'physdev-in' || o.name === 'physdev-out') collect.iface(o.value);
@@ -809,6 +897,16 @@ export function describeCube(c: Cube, v: Vocabulary): string {
   const l4 = !full(D.sport) || !full(D.dport) || !full(D.icmp) || !full(D.flags);
   if (!full(D.frag) && (c[D.frag][0] === 1 || !l4)) parts.push(c[D.frag][0] === 1 ? '(a non-first fragment)' : '(not a non-first fragment)');
   if (!full(D.physIn) || !full(D.physOut) || !full(D.bridged)) parts.push('on some bridge ports');
+  if (!full(D.sets)) {
+    // The lookups every value of the cube answers alike are named; the others are left unsaid.
+    const said: string[] = [];
+    v.setLookups.forEach((key, j) => {
+      const [set, flags] = key.split('\n');
+      if (setSubsetOf(c[D.sets], membershipSet(v, j, true))) said.push(`in ipset ${set} (${flags})`);
+      else if (setSubsetOf(c[D.sets], membershipSet(v, j, false))) said.push(`not in ipset ${set} (${flags})`);
+    });
+    parts.push(said.length > 0 && said.length <= 3 ? said.join(', ') : 'with some ipset memberships');
+  }
   return parts.join(' ');
 }
 
@@ -844,6 +942,8 @@ export interface ConcretePackets {
   readonly tcpFlags?: readonly number[];
   readonly fragment?: boolean;
   readonly bridged?: boolean;
+  /** The answers of ipset lookups (`setLookupKey`); a lookup not given (or not tracked) may answer either way. */
+  readonly ipsets?: ReadonlyMap<string, boolean>;
 }
 
 /** The space of every combination of the given field values (fields left out are "any"). */
@@ -867,5 +967,9 @@ export function concreteSpace(v: Vocabulary, p: ConcretePackets): Space {
     c.set(D.physIn, NO_IFACE);
     c.set(D.physOut, NO_IFACE);
   } else if (p.bridged === true) c.set(D.bridged, range(1, 1));
+  for (const [key, member] of p.ipsets ?? []) {
+    const j = setLookupBit(v, key);
+    if (j >= 0) c.set(D.sets, setIntersect(c.get(D.sets) ?? range(0, v.dims.max[D.sets]), membershipSet(v, j, member)));
+  }
   return [cubeWith(v.dims, c)];
 }
