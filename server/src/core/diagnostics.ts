@@ -106,7 +106,7 @@ export const DIAGNOSTIC_CODES: Readonly<Record<string, CodeInfo>> = {
   'redundant-rule': { severity: 'information', description: 'A reachable rule whose removal changes no packet\'s verdict: later rules or the policy decide the same.' },
   'correlated-rules': { severity: 'information', description: 'A rule that partly overlaps an earlier rule with another action: the packets in both are decided by the earlier one.' },
   'generalization': { severity: 'hint', description: 'A rule that covers an earlier rule with another action (the earlier rule is an exception to it).' },
-  'approximated-rule': { severity: 'information', description: 'A rule with a match the analysis does not model (limit, recent, set, string, owner, unknown modules …): it is assumed to match or not, and hides no later rule.' },
+  'approximated-rule': { severity: 'information', description: 'A rule with a match the analysis does not model (limit, recent, string, owner, `set --return-nomatch`, unknown modules …): it is assumed to match or not, and hides no later rule.' },
   'analysis-skipped': { severity: 'information', description: 'The rule-set analysis (or part of it) was skipped or made coarser for a table or chain: the table has errors iptables-restore refuses, or a limit of the analysis was reached (the message says which, and how to raise it).' },
   'missing-final-newline': { severity: 'error', description: 'The last line (COMMIT) has no newline: iptables-legacy-restore rejects it.' },
   'byte-order-mark': { severity: 'error', description: 'The file starts with a UTF-8 byte-order mark, which iptables-restore reads as part of the first word and refuses.' },
