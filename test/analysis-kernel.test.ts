@@ -1,7 +1,8 @@
 /**
  * Kernel verification of the rule-set analysis. Random filter tables over a small vocabulary of
  * addresses, ports, protocols and interfaces (user chains, jumps, gotos, RETURN, negations,
- * multiport, iprange, conntrack states, LOG, MARK operations and mark matches, ipset lookups,
+ * multiport, iprange, conntrack states, LOG, MARK operations and mark matches, CONNMARK operations
+ * and connmark matches, ipset lookups,
  * unreferenced chains) are loaded with iptables-legacy-restore into a
  * namespace `ana-…-b`. From a second namespace `ana-…-a`, joined by a veth pair, one UDP datagram is
  * sent for every cell of the probe space (every source × destination × source port × destination
@@ -17,8 +18,9 @@
  * tells the analysis how each probe answers each lookup (by source and by destination), as the
  * kernel will; what the analysis then models is only its reading of the rules.
  *
- * Conntrack: every probe is the first packet of its 5-tuple in the set or repeats an unreplied one,
- * so it is NEW; nothing replies (the sinks are silent), so no ESTABLISHED state ever appears.
+ * Conntrack: the table is flushed before every round of probes, so every probe is the first packet
+ * of its 5-tuple (NEW, with a connection mark of 0); nothing replies (the sinks are silent), so no
+ * ESTABLISHED state ever appears.
  * Traffic stays between the two namespaces (10.92.1.0/24); IPv6 is disabled in both.
  *
  * Needs root and `ip netns`; skipped loudly without them, failed under CI=true.
@@ -167,9 +169,10 @@ function generate(rand: () => number): string {
     if (chance(0.1)) parts.push(`-m iprange ${chance(0.25) ? '! ' : ''}--${pick(['src-range 10.92.1.1-10.92.1.11', 'src-range 10.92.1.12-10.92.1.200', 'dst-range 10.92.1.3-10.92.1.3', 'dst-range 10.92.1.0-10.92.1.2'])}`);
     // Marks set by the MARK targets below, as masked values (each probe enters with mark 0).
     if (chance(0.2)) parts.push(`-m mark ${chance(0.25) ? '! ' : ''}--mark ${pick(['0x1', '0x1/0x1', '0x2/0x2', '0x0/0x3', '0x3/0x3', '0x2', '0x0', '0x4/0x6', '0x6/0x6'])}`);
+    if (chance(0.1)) parts.push(`-m connmark ${chance(0.25) ? '! ' : ''}--mark ${pick(['0x1', '0x1/0x1', '0x2/0x2', '0x0/0x3', '0x10/0x10'])}`);
     if (chance(0.12)) parts.push(`-m set ${chance(0.3) ? '! ' : ''}--match-set ${pick(['ana-a src', 'ana-a dst', 'ana-n src', 'ana-n dst'])}`);
     if (chance(0.05)) parts.push('-m comment --comment "probe rule"');
-    const targets = ['', 'ACCEPT', 'DROP', 'RETURN', 'LOG --log-prefix "ana "', 'MARK --set-xmark 0x1/0x1', 'MARK --or-mark 0x2', 'MARK --set-mark 0x2', 'MARK --and-mark 0x1', 'MARK --xor-mark 0x3', 'MARK --set-xmark 0x4/0x6', 'MARK --set-mark 0x0/0x2'];
+    const targets = ['', 'ACCEPT', 'DROP', 'RETURN', 'LOG --log-prefix "ana "', 'MARK --set-xmark 0x1/0x1', 'MARK --or-mark 0x2', 'MARK --set-mark 0x2', 'MARK --and-mark 0x1', 'MARK --xor-mark 0x3', 'MARK --set-xmark 0x4/0x6', 'MARK --set-mark 0x0/0x2', 'CONNMARK --set-xmark 0x1/0x1', 'CONNMARK --set-mark 0x2/0x2', 'CONNMARK --or-mark 0x10', 'CONNMARK --and-mark 0x1'];
     for (let k = level + 1; k < users.length; k++) targets.push(`JUMP ${users[k]}`, `GOTO ${users[k]}`);
     // Favour jumps, so that user chains are reached often.
     const t = level < users.length - 1 && chance(0.35) ? `${chance(0.7) ? 'JUMP' : 'GOTO'} ${users[level + 1 + Math.floor(rand() * (users.length - level - 1))]}` : pick(targets);
@@ -244,7 +247,7 @@ function probeEntry(sets: SetContents): AnalysisOptions['entry'] {
         [setLookupKey('ana-n', 'src'), inNets(sets.n, src)],
         [setLookupKey('ana-n', 'dst'), inNets(sets.n, dst)],
       ]);
-      const common = { src: [toInt(src)], dst: [toInt(dst)], dport: DPORTS, in: ['b0'], out: [''], state: ['NEW' as const], mark: [0], fragment: false, bridged: false, ipsets };
+      const common = { src: [toInt(src)], dst: [toInt(dst)], dport: DPORTS, in: ['b0'], out: [''], state: ['NEW' as const], mark: [0], ctmark: [0], fragment: false, bridged: false, ipsets };
       out.push(...concreteSpace(v, { ...common, proto: [17], sport: SPORTS }), ...concreteSpace(v, { ...common, proto: [6], sport: TCP_SPORTS, tcpFlags: [0x02] }));
     }
     return out;
@@ -277,6 +280,8 @@ test('analysis flags exactly the rules no probe reaches (kernel counters)', { ti
    * answered by the closed port's RST (the generated rules never REJECT).
    */
   const probeAll = async (): Promise<Set<string>> => {
+    // Fresh connections: marks set on them in an earlier round must not carry over.
+    await sh(shell, 'conntrack -F');
     const admitted = new Set<string>();
     for (const src of A_ADDRS) for (const dst of B_ADDRS) for (const sport of SPORTS) for (const dport of DPORTS) {
       agents.a.write(JSON.stringify({ src, dst, sport, dport, payload: 'probe' }) + '\n');

@@ -205,6 +205,38 @@ test('the compressed mark is exact for every test and MARK operation of a table,
   }
 });
 
+test("the connection's mark has variables of its own beside the packet's, exact for connmark tests and CONNMARK operations", () => {
+  const tests = [{ mask: 0xffffffff, value: 0x1 }, { mask: 0x10, value: 0x10 }, { mask: 0x3, value: 0x2 }];
+  const ops = [{ mask: 0x1, xor: 0x1 }, { mask: 0xffffffff, xor: 0x2 }, { mask: 0, xor: 0x10 }];
+  const collect = new VocabularyCollector('ipv4');
+  // The same tests on both marks, the operations on the connection's only.
+  for (const t of tests) collect.mark(t.mask, t.value);
+  for (const t of tests) collect.mark(t.mask, t.value, true);
+  for (const o of ops) collect.markOperation(o.mask, o.xor, true);
+  const v = collect.build();
+  assert.equal(v.markOpaque, false);
+  assert.ok(v.markBits.some((x) => x.ct) && v.markBits.some((x) => !x.ct));
+  const both = (m: number, ct: number): number => v.markBits.reduce((acc, x, j) => acc | (((x.ct ? ct : m) & x.mask) !== 0 ? 1 << j : 0), 0);
+  const inSet = (s: readonly number[], c: number): boolean => {
+    for (let i = 0; i < s.length; i += 2) if (s[i] <= c && c <= s[i + 1]) return true;
+    return false;
+  };
+  const values = [0, 0x1, 0x2, 0x3, 0x10, 0x11, 0x12, 0x100, 0x101];
+  for (const m of values) for (const ct of values) {
+    const c = both(m, ct);
+    for (const t of tests) {
+      assert.equal(inSet(markSet(v, t.mask, t.value), c), ((m & t.mask) >>> 0) === t.value, `packet mark ${m} against ${t.value}/${t.mask}`);
+      assert.equal(inSet(markSet(v, t.mask, t.value, true), c), ((ct & t.mask) >>> 0) === t.value, `connection mark ${ct} against ${t.value}/${t.mask}`);
+    }
+    // An operation on the connection's mark keeps the packet's.
+    for (const o of ops) assert.equal(markTransform(v, o.mask, o.xor, true)(c), both(m, ((ct & ~o.mask) ^ o.xor) >>> 0), `connection mark ${ct} through ${o.xor}/${o.mask}`);
+  }
+  // Concrete packets: each mark constrains its own variables only.
+  const s = concreteSpace(v, { ctmark: [0x1] });
+  assert.ok(!isEmpty(intersect(s, concreteSpace(v, { mark: [0x2] }))));
+  assert.ok(isEmpty(intersect(s, concreteSpace(v, { ctmark: [0x2] }))));
+});
+
 test('ipset lookups: each is one bit of the membership dimension, the most used ones tracked, the others approximated', () => {
   // 12 lookups of 12 sets, set k used k + 1 times: the 10 most used are tracked.
   const lines = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]'];

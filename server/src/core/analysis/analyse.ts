@@ -38,7 +38,7 @@ import type { Diagnostic, RelatedInfo, Range } from '../diagnostics.ts';
 import type { Family } from '../extensions/value-kinds.ts';
 import { STANDARD_TARGETS, TARGET_BY_NAME } from '../extensions/extensions.ts';
 import { coarsen, intersect, isEmpty, simplify, isFull, mapDimension, NOTHING, overlaps, range, setEquals, subsetOf, subtract, union, volume, widen, universe, type Cube, type Space } from './packet-space.ts';
-import { D, describeCube, hookEntry, markTransform, readRule, readRuleInfo, setLookupBitsOf, spaceOf, VocabularyCollector, type RuleReading, type RuleSpace, type TargetReading, type Vocabulary } from './rule-space.ts';
+import { D, describeCube, hookEntry, markBitsUnder, markTransform, readRule, readRuleInfo, setLookupBitsOf, spaceOf, VocabularyCollector, type RuleReading, type RuleSpace, type TargetReading, type Vocabulary } from './rule-space.ts';
 import { distinctionsOf, joinDistinctions, Projector, type Distinctions, type Use } from './relevance.ts';
 
 /** Options of the analysis. */
@@ -503,11 +503,12 @@ function readsOf(f: Facts, v: Vocabulary): Distinctions {
 
 /**
  * The dimensions whose every value a rule's target reads: a rewrite that keeps part of the value
- * (a MARK operation keeps the bits outside its mask, a SET target the lookups of other sets)
+ * (a MARK or CONNMARK operation keeps the bits outside its mask, a SET target the lookups of
+ * other sets)
  * needs the values told apart up to it.
  */
 function targetReads(t: TargetReading | undefined, v: Vocabulary): number {
-  if (t?.name === 'MARK' && t.mark !== undefined) return 1 << D.mark;
+  if ((t?.name === 'MARK' && t.mark !== undefined) || t?.ctMark !== undefined || t?.copiesMark !== undefined) return 1 << D.mark;
   if (t?.name === 'SET' && setLookupBitsOf(v, t.changesSets ?? []) !== 0) return 1 << D.sets;
   return 0;
 }
@@ -925,8 +926,18 @@ function factsOfReading(r: Rule, reading: RuleReading, t: Table, v: Vocabulary, 
       return make('continue', [D.mark], (s) => (f ? mapDimension(s, D.mark, f) : widen(s, D.mark, full)));
     }
     if (target.name === 'CONNMARK') {
+      // An operation on the connection's mark is exact; a copy from one mark into the other may
+      // give the variables of the destination it reaches any value (a packet without a connection
+      // keeps its marks, which is one of those values).
+      const op = target.ctMark;
+      if (op) return make('continue', [D.mark], (s) => mapDimension(s, D.mark, markTransform(v, op.mask, op.xor, true)));
+      const copy = target.copiesMark;
+      if (copy) {
+        const bits = markBitsUnder(v, copy.nfmask | copy.ctmask, copy.to === 'connection');
+        return bits === 0 ? make('continue') : make('continue', [D.mark], (s) => forgetBits(s, D.mark, bits));
+      }
       const full = range(0, v.dims.max[D.mark]);
-      return target.restoresMark ? make('continue', [D.mark], (s) => widen(s, D.mark, full)) : make('continue');
+      return make('continue', [D.mark], (s) => widen(s, D.mark, full));
     }
     if (target.name === 'DNPT' || target.name === 'SNPT') {
       // The address changes (to another prefix, with one word adjusted for the checksum): later
@@ -943,11 +954,7 @@ function factsOfReading(r: Rule, reading: RuleReading, t: Table, v: Vocabulary, 
       if (rewrites.length === 0) return make('continue');
       const fullMark = range(0, v.dims.max[D.mark]);
       return make('continue', rewrites, (s) => {
-        let out = s;
-        for (let j = 0; j < 31; j++) {
-          const bit = 1 << j;
-          if ((bits & bit) !== 0) out = union(mapDimension(out, D.sets, (x) => x & ~bit), mapDimension(out, D.sets, (x) => x | bit));
-        }
+        const out = bits !== 0 ? forgetBits(s, D.sets, bits) : s;
         return target.mapsMark ? widen(out, D.mark, fullMark) : out;
       });
     }
@@ -1079,6 +1086,19 @@ function* walk(
   }
   const b = bounded(ctx, c, union(returned, cur));
   return { returned: b.space, exact: exact && !b.coarsened };
+}
+
+/**
+ * The packets of `s` with the given bits of dimension `dim`'s values free: each may be either
+ * (a rewrite that may or may not change them).
+ */
+function forgetBits(s: Space, dim: number, bits: number): Space {
+  let out = s;
+  for (let j = 0; j < 31; j++) {
+    const bit = 1 << j;
+    if ((bits & bit) !== 0) out = union(mapDimension(out, dim, (x) => x & ~bit), mapDimension(out, dim, (x) => x | bit));
+  }
+  return out;
 }
 
 /** Whether two spaces are written with the same cubes. */

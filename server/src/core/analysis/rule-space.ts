@@ -37,6 +37,9 @@ export function setLookupKey(set: string, flags: string): string {
 /** Conntrack states in the order of the state dimension. */
 export const STATES = ['NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED'] as const;
 
+/** The states of packets that belong to a connection (NEW, ESTABLISHED, RELATED). */
+const TRACKED_STATES: IntervalSet = [0, 2];
+
 /** The mark variables (see `MarkVariable`) tracked exactly at most; above, mark matches are approximated. */
 const MAX_MARK_BITS = 10;
 
@@ -52,6 +55,11 @@ const MAX_MARK_BITS = 10;
 export interface MarkVariable {
   /** The mark bits the variable stands for (one bit, or a group's bits). */
   readonly mask: number;
+  /**
+   * Whether the bits are those of the connection's mark (`-m connmark`, CONNMARK) rather than of
+   * the packet's: both marks share the mark dimension, each with variables of its own.
+   */
+  readonly ct: boolean;
 }
 
 /** An interface class: the empty name (no interface), a literal name, or "other names under a prefix". */
@@ -102,10 +110,11 @@ const valueOf = (o: OptionUse, k = 0): string => o.values[k]?.value ?? '';
 export class VocabularyCollector {
   private readonly names = new Set<string>();
   private readonly prefixes = new Set<string>();
-  private markMask = 0;
-  /** Masks of mark tests and MARK operations, and the bits their values name (distinct, as read). */
-  private readonly markMasks = new Set<number>();
-  private markValues = 0;
+  /**
+   * Per mark, the packet's (0) and the connection's (1): the bits tests read, the masks of tests
+   * and operations (distinct, as read), and the bits their values name.
+   */
+  private readonly marks = [0, 1].map(() => ({ tested: 0, masks: new Set<number>(), values: 0 }));
   private readonly addrMax: bigint;
   private readonly bounds = new Set<bigint>([0n]);
   /** The ipset lookups (`setLookupKey`) the rules make, with how many rules make each. */
@@ -130,11 +139,12 @@ export class VocabularyCollector {
     }
   }
 
-  /** A mark test `(mark & mask) == value`. */
-  mark(mask: number, value: number): void {
-    this.markMask = (this.markMask | mask) >>> 0;
-    this.markMasks.add(mask);
-    this.markValues = (this.markValues | (value & mask)) >>> 0;
+  /** A mark test `(mark & mask) == value`, of the connection's mark when `ct`. */
+  mark(mask: number, value: number, ct = false): void {
+    const w = this.marks[ct ? 1 : 0];
+    w.tested = (w.tested | mask) >>> 0;
+    w.masks.add(mask);
+    w.values = (w.values | (value & mask)) >>> 0;
   }
 
   /** An ipset lookup (`-m set --match-set NAME FLAGS`). */
@@ -142,34 +152,40 @@ export class VocabularyCollector {
     this.setLookups.set(key, (this.setLookups.get(key) ?? 0) + 1);
   }
 
-  /** A MARK operation `mark = (mark & ~mask) ^ xor`. */
-  markOperation(mask: number, xor: number): void {
-    this.markMasks.add(mask);
-    this.markValues = (this.markValues | xor) >>> 0;
+  /** A MARK operation `mark = (mark & ~mask) ^ xor` (CONNMARK's on the connection's mark when `ct`). */
+  markOperation(mask: number, xor: number, ct = false): void {
+    const w = this.marks[ct ? 1 : 0];
+    w.masks.add(mask);
+    w.values = (w.values | xor) >>> 0;
   }
 
   /**
-   * The mark variables: tested bits that some value names, one each; the other tested bits grouped
-   * by the masks that cover them (bits covered by the same masks are never told apart).
+   * The mark variables, the packet's mark first: tested bits that some value names, one each; the
+   * other tested bits grouped by the masks that cover them (bits covered by the same masks are
+   * never told apart).
    */
   private markVariables(): MarkVariable[] {
-    const tested = this.markMask;
     const out: MarkVariable[] = [];
-    const groups = new Map<string, number>();
-    const masks = [...this.markMasks];
-    for (let b = 0; b < 32; b++) {
-      const bit = (1 << b) >>> 0;
-      if ((tested & bit) === 0) continue;
-      if ((this.markValues & bit) !== 0) {
-        out.push({ mask: bit });
-        continue;
+    for (const ct of [false, true]) {
+      const w = this.marks[ct ? 1 : 0];
+      const own: MarkVariable[] = [];
+      const groups = new Map<string, number>();
+      const masks = [...w.masks];
+      for (let b = 0; b < 32; b++) {
+        const bit = (1 << b) >>> 0;
+        if ((w.tested & bit) === 0) continue;
+        if ((w.values & bit) !== 0) {
+          own.push({ mask: bit, ct });
+          continue;
+        }
+        const signature = masks.map((m) => ((m & bit) !== 0 ? '1' : '0')).join('');
+        groups.set(signature, ((groups.get(signature) ?? 0) | bit) >>> 0);
       }
-      const signature = masks.map((m) => ((m & bit) !== 0 ? '1' : '0')).join('');
-      groups.set(signature, ((groups.get(signature) ?? 0) | bit) >>> 0);
+      for (const mask of groups.values()) own.push({ mask, ct });
+      // Lowest bits first, so that a table testing single bits numbers its variables as the bits go.
+      out.push(...own.sort((x, y) => lowestBit(x.mask) - lowestBit(y.mask)));
     }
-    for (const mask of groups.values()) out.push({ mask });
-    // Lowest bits first, so that a table testing single bits numbers its variables as the bits go.
-    return out.sort((x, y) => lowestBit(x.mask) - lowestBit(y.mask));
+    return out;
   }
 
   /** The vocabulary of everything collected. */
@@ -292,38 +308,54 @@ function lowestBit(mask: number): number {
 }
 
 /**
- * Compressed mark values satisfying `(mark & mask) == value`. A variable the mask covers must be
- * set exactly when the value has one of its bits (never, for a group: see `MarkVariable`).
+ * Compressed mark values satisfying `(mark & mask) == value`, for the connection's mark when `ct`
+ * (the other mark's variables may be anything). A variable the mask covers must be set exactly
+ * when the value has one of its bits (never, for a group: see `MarkVariable`).
  */
-export function markSet(v: Vocabulary, mask: number, value: number): IntervalSet {
+export function markSet(v: Vocabulary, mask: number, value: number, ct = false): IntervalSet {
   if ((value & ~mask) >>> 0 !== 0) return EMPTY_SET;
   const vals: number[] = [];
   for (let c = 0; c < 1 << v.markBits.length; c++) {
     let ok = true;
     v.markBits.forEach((x, j) => {
-      if ((mask & x.mask) !== 0 && ((c >>> j) & 1) !== ((value & x.mask) !== 0 ? 1 : 0)) ok = false;
+      if (x.ct === ct && (mask & x.mask) !== 0 && ((c >>> j) & 1) !== ((value & x.mask) !== 0 ? 1 : 0)) ok = false;
     });
     if (ok) vals.push(c);
   }
   return fromValues(vals);
 }
 
-/** The compressed mark after `mark = (mark & ~mask) ^ xor` (a covered group is cleared: see `MarkVariable`). */
-export function markTransform(v: Vocabulary, mask: number, xor: number): (c: number) => number {
+/**
+ * The compressed mark after `mark = (mark & ~mask) ^ xor`, on the connection's mark when `ct` (a
+ * covered group is cleared: see `MarkVariable`; the other mark is kept).
+ */
+export function markTransform(v: Vocabulary, mask: number, xor: number, ct = false): (c: number) => number {
   return (c) => {
     let out = 0;
     v.markBits.forEach((x, j) => {
       const old = (c >>> j) & 1;
-      const bit = ((mask & x.mask) !== 0 ? 0 : old) ^ ((xor & x.mask) !== 0 ? 1 : 0);
+      const bit = x.ct !== ct ? old : ((mask & x.mask) !== 0 ? 0 : old) ^ ((xor & x.mask) !== 0 ? 1 : 0);
       if (bit) out |= 1 << j;
     });
     return out;
   };
 }
 
-/** The compressed value of a concrete mark. */
+/**
+ * The bits of the compressed mark whose variables some bit of `mask` reaches, of the connection's
+ * mark when `ct`: what a copy between the two marks (CONNMARK's save and restore) may change.
+ */
+export function markBitsUnder(v: Vocabulary, mask: number, ct: boolean): number {
+  let bits = 0;
+  v.markBits.forEach((x, j) => {
+    if (x.ct === ct && (mask & x.mask) !== 0) bits |= 1 << j;
+  });
+  return bits;
+}
+
+/** The compressed value of a concrete packet mark, the connection's mark's variables clear. */
 export function compressMark(v: Vocabulary, m: number): number {
-  return v.markBits.reduce((acc, x, j) => acc | ((m & x.mask) !== 0 ? 1 << j : 0), 0);
+  return v.markBits.reduce((acc, x, j) => acc | (!x.ct && (m & x.mask) !== 0 ? 1 << j : 0), 0);
 }
 
 /** Per vocabulary, the bit of every tracked ipset lookup. */
@@ -370,6 +402,25 @@ function markOperationOf(opts: readonly OptionUse[]): { mask: number; xor: numbe
     }
   }
   return undefined;
+}
+
+/**
+ * What a CONNMARK target does to the marks, as libxt_CONNMARK reads its options: an operation on
+ * the connection's mark like MARK's, or a copy between the marks whose masks default to every bit
+ * (`--mask` sets both). Nothing when unreadable (the analysis then forgets both marks).
+ */
+function connmarkOperationOf(opts: readonly OptionUse[]): Pick<TargetReading, 'ctMark' | 'copiesMark'> {
+  const copy = opts.find((o) => o.name === 'save-mark' || o.name === 'restore-mark');
+  if (!copy) {
+    const ctMark = markOperationOf(opts);
+    return ctMark ? { ctMark } : {};
+  }
+  const num = (name: string): number | undefined => {
+    const o = opts.find((x) => x.name === name);
+    return o === undefined ? undefined : parseUnsigned(valueOf(o));
+  };
+  const both = num('mask') ?? 0xffffffff;
+  return { copiesMark: { to: copy.name === 'save-mark' ? 'connection' : 'packet', nfmask: (num('nfmask') ?? both) >>> 0, ctmask: (num('ctmask') ?? both) >>> 0 } };
 }
 
 /**
@@ -536,8 +587,13 @@ export interface TargetReading {
   readonly action: string;
   /** A MARK target's operation, when readable. */
   readonly mark?: { readonly mask: number; readonly xor: number };
-  /** A CONNMARK target that restores the mark. */
-  readonly restoresMark: boolean;
+  /** A CONNMARK target's operation on the connection's mark (set, and, or, xor), when readable. */
+  readonly ctMark?: { readonly mask: number; readonly xor: number };
+  /**
+   * A CONNMARK target that copies one mark into the other: into the connection's (`--save-mark`)
+   * or the packet's (`--restore-mark`), with the masks of the packet's and the connection's mark.
+   */
+  readonly copiesMark?: { readonly to: 'connection' | 'packet'; readonly nfmask: number; readonly ctmask: number };
   /** The sets a SET target adds the packet to or deletes it from (their lookups may then answer otherwise). */
   readonly changesSets?: readonly string[];
   /** A SET target that sets the mark from the set's entry (`--map-set … --map-mark`). */
@@ -603,12 +659,13 @@ export function readRuleInfo(info: RuleInfo, collect: VocabularyCollector): Rule
     chain: t.kind === 'chain',
     action: [t.goto ? '-g' : '-j', t.name, ...t.options.map((o) => `${o.negated ? '!' : ''}${o.name}=${o.values.map((x) => x.value).join(' ')}`)].join(' '),
     mark: t.name === 'MARK' ? markOperationOf(t.options) : undefined,
-    restoresMark: t.options.some((o) => o.name === 'restore-mark'),
+    ...(t.name === 'CONNMARK' ? connmarkOperationOf(t.options) : {}),
     ...(t.name === 'SET'
       ? { changesSets: t.options.filter((o) => o.name === 'add-set' || o.name === 'del-set').map((o) => valueOf(o)), mapsMark: t.options.some((o) => o.name === 'map-mark') }
       : {}),
   };
   if (target?.mark) collect.markOperation(target.mark.mask, target.mark.xor);
+  if (target?.ctMark) collect.markOperation(target.ctMark.mask, target.ctMark.xor, true);
   return { steps: b.steps, target };
 }
 
@@ -748,6 +805,20 @@ function matchSpace(m: MatchUse, b: Recorder, collect: VocabularyCollector, prot
         else bb.restrict(D.sets, membershipSet(v, j, !test.negated));
       });
     }
+    case 'connmark':
+      // xt_connmark needs the packet's connection: an INVALID or untracked packet never matches,
+      // negated or not.
+      b.restrict(D.state, TRACKED_STATES);
+      for (const o of m.options) {
+        const text = valueOf(o);
+        const mv = parseMarkValue(text);
+        if (mv && o.name === 'mark') collect.mark(mv.mask, mv.value, true);
+        b.custom((bb, v) => {
+          if (!mv || o.name !== 'mark' || v.markOpaque) bb.opaque(`-m connmark --${o.name} ${text}`);
+          else bb.restrict(D.mark, markSet(v, mv.mask, mv.value, true), o.negated);
+        });
+      }
+      return;
     case 'physdev': {
       const options = m.options.map((o) => ({ name: o.name, negated: o.negated, value: valueOf(o) }));
       for (const o of options) if (o.name === 'physdev-in' || o.name === 'physdev-out') collect.iface(o.value);
@@ -938,6 +1009,8 @@ export interface ConcretePackets {
   readonly state?: readonly (typeof STATES)[number][];
   /** Marks as the packets carry them (projected on the tracked bits). */
   readonly mark?: readonly number[];
+  /** The marks of the packets' connections. */
+  readonly ctmark?: readonly number[];
   /** TCP flags as bits (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10, URG 0x20). */
   readonly tcpFlags?: readonly number[];
   readonly fragment?: boolean;
@@ -957,9 +1030,10 @@ export function concreteSpace(v: Vocabulary, p: ConcretePackets): Space {
   if (p.in) c.set(D.in, fromValues(p.in.map((n) => ifaceClassOf(v, n))));
   if (p.out) c.set(D.out, fromValues(p.out.map((n) => ifaceClassOf(v, n))));
   if (p.state) c.set(D.state, fromValues(p.state.map((s) => (STATES as readonly string[]).indexOf(s))));
-  if (p.mark) {
-    c.set(D.mark, fromValues(p.mark.map((m) => compressMark(v, m))));
-  }
+  // Each mark constrains its own variables only.
+  const marks = (ms: readonly number[], ct: boolean): IntervalSet => ms.reduce<IntervalSet>((acc, m) => setUnion(acc, markSet(v, 0xffffffff, m >>> 0, ct)), EMPTY_SET);
+  if (p.mark) c.set(D.mark, marks(p.mark, false));
+  if (p.ctmark) c.set(D.mark, setIntersect(c.get(D.mark) ?? range(0, v.dims.max[D.mark]), marks(p.ctmark, true)));
   if (p.tcpFlags) c.set(D.flags, fromValues(p.tcpFlags));
   if (p.fragment !== undefined) c.set(D.frag, p.fragment ? range(1, 1) : range(0, 0));
   if (p.bridged === false) {
