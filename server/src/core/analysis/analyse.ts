@@ -504,8 +504,7 @@ function readsOf(f: Facts, v: Vocabulary): Distinctions {
 /**
  * The dimensions whose every value a rule's target reads: a rewrite that keeps part of the value
  * (a MARK or CONNMARK operation keeps the bits outside its mask, a SET target the lookups of
- * other sets)
- * needs the values told apart up to it.
+ * other sets) needs the values told apart up to it.
  */
 function targetReads(t: TargetReading | undefined, v: Vocabulary): number {
   if ((t?.name === 'MARK' && t.mark !== undefined) || t?.ctMark !== undefined || t?.copiesMark !== undefined) return 1 << D.mark;
@@ -1182,7 +1181,7 @@ function unreachableDiagnostic(c: Chain, fs: readonly Facts[], k: number, input:
     const verbs = [...new Set(cover.map(verbOf))];
     message = `every ${what} is already ${verbs.join(' or ')} by ${lines(cover.map((p) => p.rule))}`;
   } else {
-    message = `no ${what} reaches this rule: earlier rules${cover.length ? ` (such as ${lines(cover.map((p) => p.rule))})` : ''} and what earlier targets rewrite (MARK, CONNMARK, CT) or chains give back leave no packet it could match, on every path`;
+    message = `no ${what} reaches this rule: earlier rules${cover.length ? ` (such as ${lines(cover.map((p) => p.rule))})` : ''} and what earlier targets rewrite (MARK, CONNMARK, CT, SET) or chains give back leave no packet it could match, on every path`;
   }
   if (shadowed) message += `, so its ${f.target ? `-j ${f.target.name}` : 'action'} never applies`;
   return { range: ruleRange(r), severity: 'warning', code: shadowed ? 'shadowed-rule' : 'unreachable-rule', message, related, tags: shadowed ? undefined : UNNECESSARY };
