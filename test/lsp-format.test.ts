@@ -65,3 +65,11 @@ test('every example and Neutron vector: formatting keeps words, comments and ord
     assert.equal(formatText(once, parse(once)), once, f);
   }
 });
+
+test('the first line keeps its blanks before a byte-order mark, which would otherwise start the file', () => {
+  // Found by fuzzing: without its blanks the line starts with the mark, a new byte-order-mark error.
+  const text = ' \uFEFF*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n';
+  assert.equal(formatText(text, parse(text)), text);
+  const later = '*filter\n:INPUT ACCEPT [0:0]\n  \uFEFFx\nCOMMIT\n';
+  assert.equal(formatText(later, parse(later)), '*filter\n:INPUT ACCEPT [0:0]\n\uFEFFx\nCOMMIT\n');
+});

@@ -31,7 +31,7 @@ function wordsOf(node: LineNode): Arg[] | undefined {
 /**
  * The canonical text of one line, or undefined to leave it alone. A rule whose first word looks
  * like a table, chain, comment or COMMIT line keeps its leading blanks: without them it would
- * become that kind of line.
+ * become that kind of line; so does a first line whose first word starts with a byte-order mark.
  */
 function canonicalLine(node: LineNode, source: string): string | undefined {
   const words = wordsOf(node);
@@ -43,6 +43,8 @@ function canonicalLine(node: LineNode, source: string): string | undefined {
   const nonBlank = source.replace(/[ \t\f\v]/g, '').length;
   if (covered !== nonBlank) return undefined;
   if (node.kind === 'rule' && words[0].start > 0 && (/^[*:#]/.test(words[0].raw) || words[0].raw === 'COMMIT')) return undefined;
+  // Nor may the first line's blanks go before a byte-order mark: it would then start the file.
+  if (node.line === 0 && words[0].start > 0 && words[0].raw.startsWith('\uFEFF')) return undefined;
   return words.map((w) => w.raw).join(' ');
 }
 
