@@ -80,10 +80,13 @@ function generate(rand: () => number): string {
   return lines.join('\n') + '\n';
 }
 
-/** A random packet entering INPUT, in the tracer's packet syntax; fields left out are "any". */
+/**
+ * A random packet entering INPUT, in the tracer's packet syntax. Its state and both marks are
+ * always given: the tracer does not carry what an assumption about them implies (whether there is
+ * a connection, the bits a CONNMARK copy moved), so without them most paths would end early.
+ */
 function randomPacket(rand: () => number): string {
   const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
-  const chance = (p: number): boolean => rand() < p;
   const proto = pick(['tcp', 'udp', 'icmp']);
   const fields = [`proto=${proto}`, `src=${pick(['10.0.0.1', '10.0.0.2', '10.0.1.7', '192.0.2.5', '198.51.100.1'])}`, `dst=${pick(['10.0.0.9', '10.0.0.12', '10.0.0.200'])}`, `in=${pick(['eth0', 'eth1', 'lo'])}`];
   if (proto !== 'icmp') fields.push(`sport=${pick([53, 1000, 1500, 40000])}`, `dport=${pick([22, 53, 80, 443])}`);
