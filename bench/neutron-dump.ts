@@ -16,6 +16,7 @@
  *
  * The output is a pure function of the arguments: the same call always returns the same text.
  */
+import { mulberry32 } from './random.ts';
 
 /** Options of `neutronDump`. */
 export interface NeutronDumpOptions {
@@ -65,18 +66,6 @@ interface Port {
   readonly ingress: readonly string[];
   /** The egress security-group rules as iptables arguments (without the chain), in order. */
   readonly egress: readonly string[];
-}
-
-/** A small deterministic pseudo-random generator (mulberry32): the output must not depend on Math.random. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** `n` random lower-case hex digits. */
@@ -144,7 +133,7 @@ function pick(random: () => number, weights: readonly number[]): number {
 
 /** Creates the ports in creation order (which fixes the conntrack zones), with unique chain-name prefixes. */
 function makePorts(count: number, seed: number): Port[] {
-  const random = prng(seed);
+  const random = mulberry32(seed);
   const profiles = securityProfiles(random);
   const prefixes = new Set<string>();
   const ports: Port[] = [];

@@ -40,6 +40,7 @@ import type { Space } from '../server/src/core/analysis/packet-space.ts';
 import type { Model, Rule } from '../server/src/core/model.ts';
 import { kernelAvailability } from './kernel/netns.ts';
 import { ENV, ip, LineProc } from './kernel/line-proc.ts';
+import { mulberry32 as rng } from '../bench/random.ts';
 
 const SEED = Number(process.env.ANALYSIS_SEED ?? 7);
 const SETS = Number(process.env.ANALYSIS_SETS ?? 40);
@@ -59,18 +60,6 @@ const NETS = ['10.92.1.0/30', '10.92.1.8/29', '10.92.1.12/31', '10.92.1.3/32'];
 interface SetContents {
   readonly a: readonly string[];
   readonly n: readonly string[];
-}
-
-/** A small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 

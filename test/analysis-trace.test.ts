@@ -15,22 +15,11 @@ import { check } from '../server/src/core/index.ts';
 import { analyse } from '../server/src/core/analysis/analyse.ts';
 import { trace } from '../server/src/core/trace/trace.ts';
 import { parsePacket } from '../server/src/core/trace/packet.ts';
+import { mulberry32 as rng } from '../bench/random.ts';
 
 const SEED = Number(process.env.ANALYSIS_TRACE_SEED ?? 3);
 const SETS = Number(process.env.ANALYSIS_TRACE_SETS ?? 1000);
 const PACKETS = 40;
-
-/** A small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A random mangle and filter table for INPUT. */
 function generate(rand: () => number): string {

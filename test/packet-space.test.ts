@@ -30,6 +30,7 @@ import {
   type Space,
 } from '../server/src/core/analysis/packet-space.ts';
 import { distinctionsOf, Projector, type Use } from '../server/src/core/analysis/relevance.ts';
+import { mulberry32 as rng } from '../bench/random.ts';
 
 const DIMS: Dimensions = { names: ['a', 'b', 'c'], max: [7, 7, 3] };
 
@@ -45,17 +46,6 @@ function values(s: IntervalSet): number[] {
   const out: number[] = [];
   for (let i = 0; i < s.length; i += 2) for (let v = s[i]; v <= s[i + 1]; v++) out.push(v);
   return out;
-}
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function randomSet(rand: () => number, max: number, p = 0.5): IntervalSet {

@@ -30,6 +30,7 @@ import type { Model, Rule } from '../server/src/core/model.ts';
 import { parsePacket, trace, type TraceOutcome, type TracePath } from '../server/src/core/trace/index.ts';
 import { kernelAvailability } from './kernel/netns.ts';
 import { ip, LineProc } from './kernel/line-proc.ts';
+import { mulberry32 as rng } from '../bench/random.ts';
 
 const SEED = Number(process.env.TRACE_SEED ?? 1);
 const SETS = Number(process.env.TRACE_SETS ?? 36);
@@ -41,18 +42,6 @@ const DPORTS = [5000, 5001, 5002, 5003, 5004, 5005];
 const A_ADDRS = ['10.91.1.1', '10.91.1.11', '10.91.1.12', '10.91.1.13'];
 const B_ADDRS = ['10.91.1.2', '10.91.1.3', '10.91.2.1'];
 const C_ADDRS = ['10.91.2.2', '10.91.2.3'];
-
-/** A small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 
 function startIn(ns: string, cmd: string[]): LineProc {
