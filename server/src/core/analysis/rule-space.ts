@@ -353,11 +353,6 @@ export function markBitsUnder(v: Vocabulary, mask: number, ct: boolean): number 
   return bits;
 }
 
-/** The compressed value of a concrete packet mark, the connection's mark's variables clear. */
-export function compressMark(v: Vocabulary, m: number): number {
-  return v.markBits.reduce((acc, x, j) => acc | (!x.ct && (m & x.mask) !== 0 ? 1 << j : 0), 0);
-}
-
 /** Per vocabulary, the bit of every tracked ipset lookup. */
 const setBitCache = new WeakMap<Vocabulary, ReadonlyMap<string, number>>();
 
