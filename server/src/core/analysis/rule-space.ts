@@ -363,13 +363,27 @@ export function setLookupBit(v: Vocabulary, key: string): number {
   return bits.get(key) ?? -1;
 }
 
-/** The values of the membership dimension in which lookup bit `j` answers `member`. */
+/** Per vocabulary, the membership sets built so far (index 2j + 1 for members of lookup j). */
+const membershipCache = new WeakMap<Vocabulary, IntervalSet[]>();
+
+/**
+ * The values of the membership dimension in which lookup bit `j` answers `member`; one shared
+ * array per vocabulary, so that the rules asking the same question share it (comparing cubes then
+ * finds them equal at once).
+ */
 export function membershipSet(v: Vocabulary, j: number, member: boolean): IntervalSet {
-  // Runs of 2^j values alternate between out and in, starting with out.
-  const step = 1 << j;
-  const out: number[] = [];
-  for (let lo = member ? step : 0; lo <= v.dims.max[D.sets]; lo += 2 * step) out.push(lo, lo + step - 1);
-  return out;
+  let cache = membershipCache.get(v);
+  if (!cache) membershipCache.set(v, (cache = []));
+  const k = 2 * j + (member ? 1 : 0);
+  let set = cache[k];
+  if (!set) {
+    // Runs of 2^j values alternate between out and in, starting with out.
+    const step = 1 << j;
+    const out: number[] = [];
+    for (let lo = member ? step : 0; lo <= v.dims.max[D.sets]; lo += 2 * step) out.push(lo, lo + step - 1);
+    cache[k] = set = out;
+  }
+  return set;
 }
 
 /** The bits of the membership dimension that track lookups of the named sets (whatever their flags). */
