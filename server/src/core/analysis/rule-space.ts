@@ -971,7 +971,7 @@ export function describeCube(c: Cube, v: Vocabulary): string {
   ifacePart(D.in, 'in on');
   ifacePart(D.out, 'out on');
   if (!full(D.state)) parts.push(`in state ${intervalsOf(c[D.state]).flatMap(([a, z]) => STATES.slice(a, z + 1)).join(',')}`);
-  if (!full(D.mark)) parts.push('with some marks');
+  if (!full(D.mark)) parts.push(...markTexts(c[D.mark], v));
   if (!full(D.flags)) parts.push('with some TCP flags');
   // Port and ICMP matches imply a first fragment; say so only when nothing else does.
   const l4 = !full(D.sport) || !full(D.dport) || !full(D.icmp) || !full(D.flags);
@@ -988,6 +988,37 @@ export function describeCube(c: Cube, v: Vocabulary): string {
     parts.push(said.length > 0 && said.length <= 3 ? said.join(', ') : 'with some ipset memberships');
   }
   return parts.join(' ');
+}
+
+/**
+ * Words for the marks of a cube's mark set: "with mark 0x1/0x1", "with connection mark 0x0/0x4"
+ * when the set fixes some bits and leaves the others free, else "with some marks" (or connection
+ * marks). A group variable (see `MarkVariable`) only says whether any of its bits is set: fixed
+ * to clear it is a value, fixed to set it is not.
+ */
+function markTexts(set: IntervalSet, v: Vocabulary): string[] {
+  const values: number[] = [];
+  for (let i = 0; i < set.length; i += 2) for (let x = set[i]; x <= set[i + 1]; x++) values.push(x);
+  const has = new Set(values);
+  const out: string[] = [];
+  for (const ct of [false, true]) {
+    let mask = 0;
+    let value = 0;
+    let loose = false;
+    v.markBits.forEach((x, j) => {
+      if (x.ct !== ct) return;
+      const ones = values.filter((c) => ((c >>> j) & 1) === 1).length;
+      const single = (x.mask & (x.mask - 1)) === 0;
+      if (ones === 0 || (ones === values.length && single)) {
+        mask = (mask | x.mask) >>> 0;
+        if (ones > 0) value = (value | x.mask) >>> 0;
+      } else if (ones === values.length || values.some((c) => !has.has(c ^ (1 << j)))) loose = true;
+    });
+    const word = ct ? 'connection mark' : 'mark';
+    if (loose) out.push(`with some ${word}s`);
+    else if (mask !== 0) out.push(`with ${word} 0x${value.toString(16)}${mask === 0xffffffff ? '' : `/0x${mask.toString(16)}`}`);
+  }
+  return out;
 }
 
 /** The interface class a concrete interface name falls in ('' is "no interface"). */
