@@ -64,3 +64,13 @@ test('hover elsewhere on a rule line gives the reading of the rule', () => {
   assert.equal(h.markdown.includes('Returns packets in state RELATED,ESTABLISHED'), true);
   assert.equal(hoverAt(model, 0, 2), undefined, 'no hover on a table line');
 });
+
+test('readings of ipset lookups and of the packet and connection marks', () => {
+  const text = '*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -m set ! --match-set blocked src,dst -j DROP\n-A PREROUTING -m connmark --mark 0x4/0xff -j ACCEPT\n-A PREROUTING -m mark ! --mark 0x1 -j ACCEPT\nCOMMIT\n';
+  const rules = [...check(text).model.tables[0].chains.get('PREROUTING')!.rules];
+  assert.deepEqual(rules.map((r) => describeRule(r)), [
+    'Drops packets not in ipset blocked (looked up by src,dst).',
+    'Accepts packets with connection mark 0x4/0xff.',
+    'Accepts packets not with mark 0x1.',
+  ]);
+});

@@ -65,7 +65,15 @@ function matchPhrases(m: MatchUse): { ports: string[]; other: string[] } {
         other.push(o.negated ? 'not bridged' : 'being bridged');
         break;
       case 'match-set':
-        other.push(`${o.negated ? 'not ' : ''}whose ${o.values[1]?.value ?? 'address'} is in ipset ${o.values[0]?.value ?? '?'}`);
+        other.push(`${o.negated ? 'not ' : ''}in ipset ${o.values[0]?.value ?? '?'} (looked up by ${o.values[1]?.value ?? '?'})`);
+        break;
+      case 'mark':
+        // The mark match tests the packet's mark, connmark the connection's.
+        if (m.name === 'mark' || m.name === 'connmark') {
+          other.push(`${o.negated ? 'not ' : ''}with ${m.name === 'connmark' ? 'connection mark' : 'mark'} ${v}`);
+          break;
+        }
+        other.push(`${o.negated ? 'not ' : ''}with --${o.name}${v ? ' ' + v : ''}`);
         break;
       case 'syn':
         other.push(o.negated ? 'that are not connection requests' : 'that open a connection (SYN)');
