@@ -34,6 +34,12 @@ export function setLookupKey(set: string, flags: string): string {
   return `${set}\n${flags}`;
 }
 
+/** The set's name and the direction flags of an ipset lookup's key. */
+function setLookupOf(key: string): { readonly set: string; readonly flags: string } {
+  const k = key.indexOf('\n');
+  return { set: key.slice(0, k), flags: key.slice(k + 1) };
+}
+
 /** Conntrack states in the order of the state dimension. */
 export const STATES = ['NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED'] as const;
 
@@ -390,7 +396,7 @@ export function membershipSet(v: Vocabulary, j: number, member: boolean): Interv
 export function setLookupBitsOf(v: Vocabulary, sets: readonly string[]): number {
   let bits = 0;
   v.setLookups.forEach((key, j) => {
-    if (sets.includes(key.slice(0, key.indexOf('\n')))) bits |= 1 << j;
+    if (sets.includes(setLookupOf(key).set)) bits |= 1 << j;
   });
   return bits;
 }
@@ -981,7 +987,7 @@ export function describeCube(c: Cube, v: Vocabulary): string {
     // The lookups every value of the cube answers alike are named; the others are left unsaid.
     const said: string[] = [];
     v.setLookups.forEach((key, j) => {
-      const [set, flags] = key.split('\n');
+      const { set, flags } = setLookupOf(key);
       if (setSubsetOf(c[D.sets], membershipSet(v, j, true))) said.push(`in ipset ${set} (${flags})`);
       else if (setSubsetOf(c[D.sets], membershipSet(v, j, false))) said.push(`not in ipset ${set} (${flags})`);
     });
