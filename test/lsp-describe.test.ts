@@ -70,7 +70,7 @@ test('readings of ipset lookups and of the packet and connection marks', () => {
   const rules = [...check(text).model.tables[0].chains.get('PREROUTING')!.rules];
   assert.deepEqual(rules.map((r) => describeRule(r)), [
     'Drops packets not in ipset blocked (looked up by src,dst).',
-    'Accepts packets with connection mark 0x4/0xff.',
-    'Accepts packets not with mark 0x1.',
+    'Accepts packets whose connection mark is 0x4/0xff.',
+    'Accepts packets whose mark is not 0x1.',
   ]);
 });

@@ -70,7 +70,7 @@ function matchPhrases(m: MatchUse): { ports: string[]; other: string[] } {
       case 'mark':
         // The mark match tests the packet's mark, connmark the connection's.
         if (m.name === 'mark' || m.name === 'connmark') {
-          other.push(`${o.negated ? 'not ' : ''}with ${m.name === 'connmark' ? 'connection mark' : 'mark'} ${v}`);
+          other.push(`whose ${m.name === 'connmark' ? 'connection mark' : 'mark'} is ${o.negated ? 'not ' : ''}${v}`);
           break;
         }
         other.push(`${o.negated ? 'not ' : ''}with --${o.name}${v ? ' ' + v : ''}`);
