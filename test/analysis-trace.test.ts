@@ -45,7 +45,7 @@ function generate(rand: () => number): string {
     if (chance(0.15)) parts.push(`-m set ${chance(0.3) ? '! ' : ''}--match-set ${pick(['s1 src', 's1 dst', 's2 src', 's2 src,dst'])}`);
     if (chance(0.05)) parts.push(pick(['-m limit --limit 5/sec', '-m recent --name x --rcheck', '-m string --string x --algo bm']));
     const targets = ['', 'ACCEPT', 'DROP', 'RETURN', 'LOG', 'MARK --set-xmark 0x1/0x1', 'MARK --set-mark 0x2', 'CONNMARK --set-xmark 0x4/0x4', 'CONNMARK --save-mark --mask 0x3', 'CONNMARK --restore-mark', 'SET --add-set s1 src', 'SET --del-set s2 src'];
-    // DROP and REJECT in mangle are allowed; keep mangle to rewriting targets mostly.
+    // No ACCEPT in mangle, so that most packets go on to the filter table.
     const own = table === 'mangle' ? targets.filter((t) => t !== 'ACCEPT') : targets;
     for (let k = level + 1; k < users.length; k++) own.push(`JUMP ${users[k]}`, `GOTO ${users[k]}`);
     const t = level < users.length - 1 && chance(0.3) ? `${chance(0.7) ? 'JUMP' : 'GOTO'} ${users[level + 1 + Math.floor(rand() * (users.length - level - 1))]}` : pick(own);
