@@ -37,7 +37,7 @@ import type { RuleInfo } from '../rule.ts';
 import type { Diagnostic, RelatedInfo, Range } from '../diagnostics.ts';
 import type { Family } from '../extensions/value-kinds.ts';
 import { STANDARD_TARGETS, TARGET_BY_NAME } from '../extensions/extensions.ts';
-import { coarsen, intersect, isEmpty, simplify, isFull, mapDimension, NOTHING, overlaps, range, setEquals, subsetOf, subtract, union, volume, widen, universe, type Cube, type Space } from './packet-space.ts';
+import { coarsen, intersect, isEmpty, simplify, isFull, mapDimension, NOTHING, overlaps, setEquals, subsetOf, subtract, union, volume, widen, universe, type Cube, type Space } from './packet-space.ts';
 import { D, describeCube, hookEntry, markBitsUnder, markTransform, readRule, readRuleInfo, setLookupBitsOf, spaceOf, VocabularyCollector, type RuleReading, type RuleSpace, type TargetReading, type Vocabulary } from './rule-space.ts';
 import { distinctionsOf, joinDistinctions, Projector, type Distinctions, type Use } from './relevance.ts';
 
@@ -921,7 +921,7 @@ function factsOfReading(r: Rule, reading: RuleReading, t: Table, v: Vocabulary, 
     if (target.name === 'MARK') {
       const op = target.mark;
       const f = op ? markTransform(v, op.mask, op.xor) : undefined;
-      const full = range(0, v.dims.max[D.mark]);
+      const full = universe(v.dims)[D.mark];
       return make('continue', [D.mark], (s) => (f ? mapDimension(s, D.mark, f) : widen(s, D.mark, full)));
     }
     if (target.name === 'CONNMARK') {
@@ -935,14 +935,14 @@ function factsOfReading(r: Rule, reading: RuleReading, t: Table, v: Vocabulary, 
         const bits = markBitsUnder(v, copy.nfmask | copy.ctmask, copy.to === 'connection');
         return bits === 0 ? make('continue') : make('continue', [D.mark], (s) => forgetBits(s, D.mark, bits));
       }
-      const full = range(0, v.dims.max[D.mark]);
+      const full = universe(v.dims)[D.mark];
       return make('continue', [D.mark], (s) => widen(s, D.mark, full));
     }
     if (target.name === 'DNPT' || target.name === 'SNPT') {
       // The address changes (to another prefix, with one word adjusted for the checksum): later
       // rules may see any address in that field.
       const d = target.name === 'DNPT' ? D.dst : D.src;
-      const full = range(0, v.dims.max[d]);
+      const full = universe(v.dims)[d];
       return make('continue', [d], (s) => widen(s, d, full));
     }
     if (target.name === 'SET') {
@@ -951,14 +951,14 @@ function factsOfReading(r: Rule, reading: RuleReading, t: Table, v: Vocabulary, 
       const bits = setLookupBitsOf(v, target.changesSets ?? []);
       const rewrites = [...(bits !== 0 ? [D.sets] : []), ...(target.mapsMark ? [D.mark] : [])];
       if (rewrites.length === 0) return make('continue');
-      const fullMark = range(0, v.dims.max[D.mark]);
+      const fullMark = universe(v.dims)[D.mark];
       return make('continue', rewrites, (s) => {
         const out = bits !== 0 ? forgetBits(s, D.sets, bits) : s;
         return target.mapsMark ? widen(out, D.mark, fullMark) : out;
       });
     }
     if (target.name === 'CT' || target.name === 'NOTRACK') {
-      const full = range(0, v.dims.max[D.state]);
+      const full = universe(v.dims)[D.state];
       return make('continue', [D.state], (s) => widen(s, D.state, full));
     }
     if (PURE_CONTINUE.has(target.name)) return make('continue');
@@ -966,7 +966,7 @@ function factsOfReading(r: Rule, reading: RuleReading, t: Table, v: Vocabulary, 
   const callee = t.chains.get(target.name);
   if (target.chain && callee && callee.exists && !callee.builtin) return make(target.goto ? 'goto' : 'jump', NO_DIMS, undefined, states.get(callee));
   // An unknown target: assume it may do anything to the packet and then let it continue.
-  const widened = (s: Space): Space => widen(widen(s, D.mark, range(0, v.dims.max[D.mark])), D.state, range(0, v.dims.max[D.state]));
+  const widened = (s: Space): Space => widen(widen(s, D.mark, universe(v.dims)[D.mark]), D.state, universe(v.dims)[D.state]);
   return make('continue', [D.mark, D.state], widened, undefined, { ...rs, approximated: true, unmodelled: [...rs.unmodelled, `-j ${target.name}`] });
 }
 
@@ -1048,7 +1048,7 @@ function* walk(
           } else {
             const sum = x.summary;
             let sent = hit;
-            if (sum) for (const d of sum.rewrites) sent = widen(sent, d, range(0, v.dims.max[d]));
+            if (sum) for (const d of sum.rewrites) sent = widen(sent, d, universe(v.dims)[d]);
             back = sum ? intersect(sent, sum.returned) : sent;
             if (sum && !sum.exact) exact = false;
           }

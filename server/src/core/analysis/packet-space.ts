@@ -226,7 +226,15 @@ export function universe(dims: Dimensions): Cube {
 
 /** The universe restricted on some dimensions (by index). */
 export function cubeWith(dims: Dimensions, constraints: ReadonlyMap<number, IntervalSet>): Cube {
-  return dims.max.map((m, i) => (constraints.has(i) ? setIntersect(constraints.get(i)!, range(0, m)) : range(0, m)));
+  // Unconstrained dimensions share the universe's sets, so that cube operations can skip them by
+  // comparing references (most rules constrain a few of the sixteen dimensions).
+  const u = universe(dims);
+  return u.map((full, i) => {
+    const c = constraints.get(i);
+    if (c === undefined) return full;
+    const s = setIntersect(c, full);
+    return setEquals(s, full) ? full : s;
+  });
 }
 
 /** Whether a cube holds no packet (some dimension is empty). */
