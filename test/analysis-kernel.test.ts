@@ -2,7 +2,7 @@
  * Kernel verification of the rule-set analysis. Random filter tables over a small vocabulary of
  * addresses, ports, protocols and interfaces (user chains, jumps, gotos, RETURN, negations,
  * multiport, iprange, conntrack states, LOG, MARK operations and mark matches, CONNMARK operations
- * and connmark matches, ipset lookups,
+ * and connmark matches, ipset lookups, source MACs,
  * unreferenced chains) are loaded with iptables-legacy-restore into a
  * namespace `ana-…-b`. From a second namespace `ana-…-a`, joined by a veth pair, one UDP datagram is
  * sent for every cell of the probe space (every source × destination × source port × destination
@@ -17,6 +17,9 @@
  * ipsets: two sets (hash:ip and hash:net) get random contents for each rule set, and the entry
  * tells the analysis how each probe answers each lookup (by source and by destination), as the
  * kernel will; what the analysis then models is only its reading of the rules.
+ *
+ * Source MACs: every probe leaves a0 with the MAC `PROBE_MAC`; rules test it (also written with
+ * one-digit bytes), its negation and a MAC no probe has.
  *
  * Conntrack: the table is flushed before every round of probes, so every probe is the first packet
  * of its 5-tuple (NEW, with a connection mark of 0); nothing replies (the sinks are silent), so no
@@ -55,6 +58,9 @@ const REDUNDANT_PER_SET = 2;
 const DPORTS = [5000, 5001, 5002, 5003, 5004, 5005];
 /** The networks the hash:net set `ana-n` may hold (hash:ip `ana-a` holds addresses of both sides). */
 const NETS = ['10.92.1.0/30', '10.92.1.8/29', '10.92.1.12/31', '10.92.1.3/32'];
+
+/** The source MAC of every probe (a0's address). */
+const PROBE_MAC = '02:92:00:00:00:01';
 
 /** What the two ipsets hold for one rule set. */
 interface SetContents {
@@ -160,6 +166,7 @@ function generate(rand: () => number): string {
     if (chance(0.2)) parts.push(`-m mark ${chance(0.25) ? '! ' : ''}--mark ${pick(['0x1', '0x1/0x1', '0x2/0x2', '0x0/0x3', '0x3/0x3', '0x2', '0x0', '0x4/0x6', '0x6/0x6'])}`);
     if (chance(0.1)) parts.push(`-m connmark ${chance(0.25) ? '! ' : ''}--mark ${pick(['0x1', '0x1/0x1', '0x2/0x2', '0x0/0x3', '0x10/0x10'])}`);
     if (chance(0.12)) parts.push(`-m set ${chance(0.3) ? '! ' : ''}--match-set ${pick(['ana-a src', 'ana-a dst', 'ana-n src', 'ana-n dst'])}`);
+    if (chance(0.08)) parts.push(`-m mac ${chance(0.3) ? '! ' : ''}--mac-source ${pick([PROBE_MAC, '2:92:0:0:0:1', '02:92:00:00:00:02'])}`);
     if (chance(0.05)) parts.push('-m comment --comment "probe rule"');
     const targets = ['', 'ACCEPT', 'DROP', 'RETURN', 'LOG --log-prefix "ana "', 'MARK --set-xmark 0x1/0x1', 'MARK --or-mark 0x2', 'MARK --set-mark 0x2', 'MARK --and-mark 0x1', 'MARK --xor-mark 0x3', 'MARK --set-xmark 0x4/0x6', 'MARK --set-mark 0x0/0x2', 'CONNMARK --set-xmark 0x1/0x1', 'CONNMARK --set-mark 0x2/0x2', 'CONNMARK --or-mark 0x10', 'CONNMARK --and-mark 0x1'];
     for (let k = level + 1; k < users.length; k++) targets.push(`JUMP ${users[k]}`, `GOTO ${users[k]}`);
@@ -187,6 +194,7 @@ function setupNamespaces(): void {
   ip(undefined, 'ip', 'link', 'add', 'ana-a0', 'netns', NS.a, 'type', 'veth', 'peer', 'name', 'ana-b0', 'netns', NS.b);
   ip(NS.a, 'ip', 'link', 'set', 'ana-a0', 'name', 'a0');
   ip(NS.b, 'ip', 'link', 'set', 'ana-b0', 'name', 'b0');
+  ip(NS.a, 'ip', 'link', 'set', 'a0', 'address', PROBE_MAC);
   for (const [ns, dev] of [[NS.a, 'a0'], [NS.b, 'b0']]) {
     ip(ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1');
     ip(ns, 'ip', 'link', 'set', 'lo', 'up');
@@ -236,7 +244,7 @@ function probeEntry(sets: SetContents): AnalysisOptions['entry'] {
         [setLookupKey('ana-n', 'src'), inNets(sets.n, src)],
         [setLookupKey('ana-n', 'dst'), inNets(sets.n, dst)],
       ]);
-      const common = { src: [toInt(src)], dst: [toInt(dst)], dport: DPORTS, in: ['b0'], out: [''], state: ['NEW' as const], mark: [0], ctmark: [0], fragment: false, bridged: false, ipsets };
+      const common = { src: [toInt(src)], dst: [toInt(dst)], dport: DPORTS, in: ['b0'], out: [''], state: ['NEW' as const], mark: [0], ctmark: [0], fragment: false, bridged: false, ipsets, mac: [PROBE_MAC] };
       out.push(...concreteSpace(v, { ...common, proto: [17], sport: SPORTS }), ...concreteSpace(v, { ...common, proto: [6], sport: TCP_SPORTS, tcpFlags: [0x02] }));
     }
     return out;

@@ -1,7 +1,7 @@
 /**
  * The rule-set analysis against the packet tracer, without the kernel: random mangle and filter
  * tables (user chains, jumps, gotos, RETURN, negations, ports, states, marks and MARK, connection
- * marks and CONNMARK, ipset lookups and SET, LOG, unmodelled matches) and random packets entering
+ * marks and CONNMARK, ipset lookups and SET, source MACs, LOG, unmodelled matches) and random packets entering
  * INPUT. The tracer (itself checked against the kernel's counters in trace-kernel.test.ts) follows
  * each packet, branching where a rule depends on what the packet does not say (an ipset's answer,
  * an unmodelled match); no rule it matches on a branch, up to the branch's first such assumption,
@@ -43,6 +43,7 @@ function generate(rand: () => number): string {
     if (chance(0.15)) parts.push(`-m mark ${chance(0.25) ? '! ' : ''}--mark ${pick(['0x1', '0x1/0x1', '0x2/0x3', '0x0/0xff'])}`);
     if (chance(0.15)) parts.push(`-m connmark ${chance(0.25) ? '! ' : ''}--mark ${pick(['0x1', '0x4/0x4', '0x0/0xf'])}`);
     if (chance(0.15)) parts.push(`-m set ${chance(0.3) ? '! ' : ''}--match-set ${pick(['s1 src', 's1 dst', 's2 src', 's2 src,dst'])}`);
+    if (chance(0.1)) parts.push(`-m mac ${chance(0.3) ? '! ' : ''}--mac-source ${pick(['fa:16:3e:00:00:01', 'FA:16:3E:0:0:1', 'fa:16:3e:00:00:02'])}`);
     if (chance(0.05)) parts.push(pick(['-m limit --limit 5/sec', '-m recent --name x --rcheck', '-m string --string x --algo bm']));
     const targets = ['', 'ACCEPT', 'DROP', 'RETURN', 'LOG', 'MARK --set-xmark 0x1/0x1', 'MARK --set-mark 0x2', 'CONNMARK --set-xmark 0x4/0x4', 'CONNMARK --save-mark --mask 0x3', 'CONNMARK --restore-mark', 'SET --add-set s1 src', 'SET --del-set s2 src'];
     // No ACCEPT in mangle, so that most packets go on to the filter table.
@@ -76,6 +77,7 @@ function generate(rand: () => number): string {
  */
 function randomPacket(rand: () => number): string {
   const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
+  const chance = (p: number): boolean => rand() < p;
   const proto = pick(['tcp', 'udp', 'icmp']);
   const fields = [`proto=${proto}`, `src=${pick(['10.0.0.1', '10.0.0.2', '10.0.1.7', '192.0.2.5', '198.51.100.1'])}`, `dst=${pick(['10.0.0.9', '10.0.0.12', '10.0.0.200'])}`, `in=${pick(['eth0', 'eth1', 'lo'])}`];
   if (proto !== 'icmp') fields.push(`sport=${pick([53, 1000, 1500, 40000])}`, `dport=${pick([22, 53, 80, 443])}`);
@@ -84,6 +86,7 @@ function randomPacket(rand: () => number): string {
   fields.push(`state=${pick(['NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED'])}`);
   fields.push(`mark=${pick(['0x0', '0x1', '0x2', '0x3'])}`);
   fields.push(`connmark=${pick(['0x0', '0x1', '0x4', '0x5'])}`);
+  if (chance(0.9)) fields.push(`mac=${pick(['fa:16:3e:00:00:01', 'fa:16:3e:00:00:02', '02:00:00:00:00:09'])}`);
   return fields.join(' ');
 }
 

@@ -12,7 +12,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { check } from '../server/src/core/index.ts';
 import { analyse } from '../server/src/core/analysis/analyse.ts';
-import { concreteSpace, D, markSet, markTransform, membershipSet, setLookupBit, setLookupKey, VocabularyCollector } from '../server/src/core/analysis/rule-space.ts';
+import { concreteSpace, D, markSet, markTransform, membershipSet, readRule, setLookupBit, setLookupKey, spaceOf, VocabularyCollector } from '../server/src/core/analysis/rule-space.ts';
 import { intersect, isEmpty } from '../server/src/core/analysis/packet-space.ts';
 import { neutronDump } from '../bench/neutron-dump.ts';
 
@@ -279,4 +279,33 @@ test('ipset lookups: each is one bit of the membership dimension, the most used 
   assert.ok(isEmpty(intersect(member, concreteSpace(v, { ipsets: new Map([[setLookupKey('s11', 'src'), false]]) }))));
   assert.ok(!isEmpty(intersect(member, concreteSpace(v, { ipsets: new Map([[setLookupKey('s2', 'src'), true]]) }))));
   assert.ok(j11 >= 0 && j5 >= 0);
+});
+
+test('source MACs: a class per MAC the rules name, one for the others, one for packets without an Ethernet header', () => {
+  const rules = ['-m mac --mac-source FA:16:3E:11:22:33', '-m mac ! --mac-source fa:16:3e:11:22:33', '-m mac --mac-source 2:0:0:0:0:1'];
+  const text = ['*filter', ':INPUT ACCEPT [0:0]', ...rules.map((r) => `-A INPUT ${r} -j ACCEPT`), 'COMMIT', ''].join('\n');
+  const { model } = check(text);
+  const input = model.tables[0].chains.get('INPUT')!.rules;
+  const collect = new VocabularyCollector('ipv4');
+  const readings = input.map((r) => readRule(r, collect));
+  const v = collect.build();
+  // Spellings of one MAC are one class.
+  assert.deepEqual(v.macs, ['02:00:00:00:00:01', 'fa:16:3e:11:22:33']);
+  assert.equal(v.dims.max[D.mac], 3);
+  const packets: [string, string | null][] = [['fa:16:3e:11:22:33', 'fa:16:3e:11:22:33'], ['the same, in capitals', 'FA:16:3E:11:22:33'], ['02:00:00:00:00:01', '02:00:00:00:00:01'], ['a MAC no rule names', 'aa:bb:cc:dd:ee:ff'], ['no Ethernet header', null]];
+  // xt_mac: equal addresses match, the negation matches any other, and a packet without an
+  // Ethernet header matches neither.
+  const expected = [
+    [true, true, false, false, false],
+    [false, false, true, true, false],
+    [false, false, true, false, false],
+  ];
+  readings.forEach((reading, k) => {
+    const rs = spaceOf(reading, v);
+    assert.equal(rs.approximated, false, rules[k]);
+    packets.forEach(([what, mac], p) => {
+      const matched = !isEmpty(intersect(concreteSpace(v, { mac: [mac] }), rs.space));
+      assert.equal(matched, expected[k][p], `${rules[k]} on ${what}`);
+    });
+  });
 });

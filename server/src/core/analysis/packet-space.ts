@@ -227,7 +227,7 @@ export function universe(dims: Dimensions): Cube {
 /** The universe restricted on some dimensions (by index). */
 export function cubeWith(dims: Dimensions, constraints: ReadonlyMap<number, IntervalSet>): Cube {
   // Unconstrained dimensions share the universe's sets, so that cube operations can skip them by
-  // comparing references (most rules constrain a few of the sixteen dimensions).
+  // comparing references (most rules constrain a few dimensions).
   const u = universe(dims);
   return u.map((full, i) => {
     const c = constraints.get(i);
@@ -322,10 +322,16 @@ export function isEmpty(s: Space): boolean {
 }
 
 /**
- * How cube `c` relates to cube `e`, as the dimensions in which each sticks out of the other
- * (bit d set: some value of dimension d of the one is not in the other), packed as
- * `cOut | eOut << 16` (cubes have at most 16 dimensions). Stops early, with -1, once `c` sticks
- * out in two dimensions and `e` in one: then no rule of `addCube` applies.
+ * The dimensions in which cube `e` sticks out of cube `c`, as `relate` last found them (a second
+ * result without an allocation: cubes have up to 31 dimensions, two masks do not fit one number).
+ */
+let eOutOfLastRelate = 0;
+
+/**
+ * How cube `c` relates to cube `e`: returns the dimensions in which `c` sticks out of `e` (bit d
+ * set: some value of dimension d of `c` is not in `e`) and leaves those in which `e` sticks out of
+ * `c` in `eOutOfLastRelate`. Stops early, with -1, once `c` sticks out in two dimensions and `e` in
+ * one: then no rule of `addCube` applies.
  */
 function relate(c: Cube, e: Cube): number {
   let cOut = 0;
@@ -342,7 +348,8 @@ function relate(c: Cube, e: Cube): number {
     if (!setSubsetOf(y, x)) eOut |= 1 << i;
     if (cCount > 1 && eOut !== 0) return -1;
   }
-  return cOut | (eOut << 16);
+  eOutOfLastRelate = eOut;
+  return cOut;
 }
 
 /** The dimension of a one-bit mask, or -1 when the mask has no bit or several. */
@@ -362,11 +369,10 @@ function singleDim(mask: number): number {
 function addCube(list: Cube[], c: Cube, grow = false): void {
   for (let i = 0; i < list.length; i++) {
     const e = list[i];
-    const r = relate(c, e);
-    if (r === -1) continue;
-    const cOut = r & 0xffff;
+    const cOut = relate(c, e);
+    if (cOut === -1) continue;
     if (cOut === 0) return;
-    let eOut = r >>> 16;
+    let eOut = eOutOfLastRelate;
     const d = singleDim(cOut);
     if (d >= 0 && (eOut & (1 << d)) !== 0 && (grow || (eOut & ~(1 << d)) === 0)) {
       const grown = c.slice();
@@ -395,11 +401,10 @@ function addCube(list: Cube[], c: Cube, grow = false): void {
  */
 function addCubeAmong(list: Cube[], n: number, c: Cube): void {
   for (let i = 0; i < n; i++) {
-    const r = relate(c, list[i]);
-    if (r === -1) continue;
-    const cOut = r & 0xffff;
+    const cOut = relate(c, list[i]);
+    if (cOut === -1) continue;
     if (cOut === 0) return;
-    const eOut = r >>> 16;
+    const eOut = eOutOfLastRelate;
     const d = singleDim(cOut);
     if (d >= 0 && eOut === 1 << d) {
       const merged = list[i].slice();

@@ -13,7 +13,7 @@
 import type { Rule } from '../model.ts';
 import type { MatchUse, OptionUse, RuleInfo } from '../rule.ts';
 import { canonicalChoiceList, ICMP_TYPES, ICMPV6_TYPES, parseMaskQuad, parseShortQuad, readIPv4, readIcmpType, readPortRange, parsePrefixLength, parseUnsigned, protocolNumberOf, type Family } from '../extensions/value-kinds.ts';
-import { formatAddress, parseAddress, TCP_FLAG_BITS } from '../trace/packet.ts';
+import { formatAddress, normaliseMac, parseAddress, TCP_FLAG_BITS } from '../trace/packet.ts';
 import { CT_STATE_PARAMS, STATE_PARAMS, type Hook } from '../extensions/extensions.ts';
 import { cubeWith, EMPTY_SET, fromValues, intervalsOf, isFull, normalise, range, setIntersect, setSubsetOf, setSubtract, setUnion, universe, type Cube, type Dimensions, type Interval, type IntervalSet, type Space } from './packet-space.ts';
 
@@ -21,7 +21,7 @@ import { cubeWith, EMPTY_SET, fromValues, intervalsOf, isFull, normalise, range,
 type AddressInterval = readonly [bigint, bigint];
 
 /** Dimension indices. */
-export const D = { src: 0, dst: 1, proto: 2, sport: 3, dport: 4, icmp: 5, in: 6, out: 7, state: 8, mark: 9, flags: 10, frag: 11, bridged: 12, physIn: 13, physOut: 14, sets: 15 } as const;
+export const D = { src: 0, dst: 1, proto: 2, sport: 3, dport: 4, icmp: 5, in: 6, out: 7, state: 8, mark: 9, flags: 10, frag: 11, bridged: 12, physIn: 13, physOut: 14, sets: 15, mac: 16 } as const;
 
 /**
  * The ipset lookups tracked exactly at most (see `Vocabulary.setLookups`); the table's most used
@@ -104,6 +104,13 @@ export interface Vocabulary {
    * one packet passes the rules, except that a SET target may change the sets it names.
    */
   readonly setLookups: readonly string[];
+  /**
+   * The source MAC addresses the rules name (`-m mac --mac-source`), lower case, sorted. Classes of
+   * the MAC dimension: 0 for a packet without an Ethernet header (from a loopback or tunnel
+   * device, say), which `-m mac` never matches, negated or not; 1 for any MAC not named; 2 + i for
+   * `macs[i]`.
+   */
+  readonly macs: readonly string[];
 }
 
 const valueOf = (o: OptionUse, k = 0): string => o.values[k]?.value ?? '';
@@ -125,6 +132,8 @@ export class VocabularyCollector {
   private readonly bounds = new Set<bigint>([0n]);
   /** The ipset lookups (`setLookupKey`) the rules make, with how many rules make each. */
   private readonly setLookups = new Map<string, number>();
+  /** The source MAC addresses the rules name, as `normaliseMac` writes them. */
+  private readonly macs = new Set<string>();
 
   constructor(readonly family: Family) {
     this.addrMax = family === 'ipv4' ? (1n << 32n) - 1n : (1n << 128n) - 1n;
@@ -156,6 +165,11 @@ export class VocabularyCollector {
   /** An ipset lookup (`-m set --match-set NAME FLAGS`). */
   ipset(key: string): void {
     this.setLookups.set(key, (this.setLookups.get(key) ?? 0) + 1);
+  }
+
+  /** A source MAC address a rule names (as `normaliseMac` writes it). */
+  mac(address: string): void {
+    this.macs.add(address);
   }
 
   /** A MARK operation `mark = (mark & ~mask) ^ xor` (CONNMARK's on the connection's mark when `ct`). */
@@ -216,13 +230,14 @@ export class VocabularyCollector {
       .slice(0, MAX_SET_LOOKUPS)
       .map(([key]) => key)
       .reverse();
+    const macs = [...this.macs].sort();
     const dims: Dimensions = {
-      names: ['source', 'destination', 'protocol', 'source port', 'destination port', 'ICMP type', 'in-interface', 'out-interface', 'state', 'mark', 'TCP flags', 'fragment', 'bridged', 'physdev-in', 'physdev-out', 'ipset membership'],
-      max: [a, a, 255, 65535, 65535, 65535, k, k, STATES.length - 1, (1 << markBits.length) - 1, 63, 1, 1, k, k, (1 << setLookups.length) - 1],
+      names: ['source', 'destination', 'protocol', 'source port', 'destination port', 'ICMP type', 'in-interface', 'out-interface', 'state', 'mark', 'TCP flags', 'fragment', 'bridged', 'physdev-in', 'physdev-out', 'ipset membership', 'source MAC'],
+      max: [a, a, 255, 65535, 65535, 65535, k, k, STATES.length - 1, (1 << markBits.length) - 1, 63, 1, 1, k, k, (1 << setLookups.length) - 1, macs.length + 1],
       // Address classes stand for many addresses: rank spaces by the addresses they hold.
       measure: (dim, lo, hi) => (dim === D.src || dim === D.dst ? Number(addrEnd(hi) - addressStarts[lo] + 1n) : hi - lo + 1),
     };
-    return { family, dims, ifaces, markBits, markOpaque, addressStarts, setLookups };
+    return { family, dims, ifaces, markBits, markOpaque, addressStarts, setLookups, macs };
   }
 }
 
@@ -390,6 +405,19 @@ export function membershipSet(v: Vocabulary, j: number, member: boolean): Interv
     cache[k] = set = out;
   }
   return set;
+}
+
+/** Per vocabulary, the class of every MAC address it names. */
+const macClassCache = new WeakMap<Vocabulary, ReadonlyMap<string, number>>();
+
+/** The class of the MAC dimension for no Ethernet header: `-m mac` never matches such packets. */
+export const NO_MAC: IntervalSet = [0, 0];
+
+/** The class of a source MAC address (as `normaliseMac` writes it): 1 when the rules name it nowhere. */
+export function macClassOf(v: Vocabulary, address: string): number {
+  let classes = macClassCache.get(v);
+  if (!classes) macClassCache.set(v, (classes = new Map(v.macs.map((m, i) => [m, i + 2]))));
+  return classes.get(address) ?? 1;
 }
 
 /** The bits of the membership dimension that track lookups of the named sets (whatever their flags). */
@@ -696,6 +724,9 @@ const NOTHING_UNMODELLED: readonly string[] = [];
 
 const NOT_FRAGMENT: IntervalSet = [0, 0];
 
+/** A MAC address as libxtables reads it: six bytes of one or two hexadecimal digits. */
+const MAC_ADDRESS = /^[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){5}$/;
+
 function matchSpace(m: MatchUse, b: Recorder, collect: VocabularyCollector, proto: string | undefined): void {
   const pnum = proto !== undefined && /^[0-9]/.test(proto) ? protocolNumberOf(proto) : undefined;
   const pname = pnum !== undefined ? ({ 6: 'tcp', 17: 'udp', 132: 'sctp', 33: 'dccp', 136: 'udplite' } as Record<number, string>)[pnum] : proto;
@@ -832,6 +863,20 @@ function matchSpace(m: MatchUse, b: Recorder, collect: VocabularyCollector, prot
           if (!mv || o.name !== 'mark' || v.markOpaque) bb.opaque(`-m connmark --${o.name} ${text}`);
           else bb.restrict(D.mark, markSet(v, mv.mask, mv.value, true), o.negated);
         });
+      }
+      return;
+    case 'mac':
+      for (const o of m.options) {
+        const text = valueOf(o);
+        if (o.name !== 'mac-source' || !MAC_ADDRESS.test(text)) {
+          b.opaque(`--${o.name} ${text}`);
+          continue;
+        }
+        const address = normaliseMac(text);
+        collect.mac(address);
+        // xt_mac needs an Ethernet header: a packet without one never matches, negated or not.
+        b.restrict(D.mac, (v) => range(1, v.dims.max[D.mac]));
+        b.restrict(D.mac, (v) => [macClassOf(v, address), macClassOf(v, address)], o.negated);
       }
       return;
     case 'physdev': {
@@ -983,6 +1028,7 @@ export function describeCube(c: Cube, v: Vocabulary): string {
   const l4 = !full(D.sport) || !full(D.dport) || !full(D.icmp) || !full(D.flags);
   if (!full(D.frag) && (c[D.frag][0] === 1 || !l4)) parts.push(c[D.frag][0] === 1 ? '(a non-first fragment)' : '(not a non-first fragment)');
   if (!full(D.physIn) || !full(D.physOut) || !full(D.bridged)) parts.push('on some bridge ports');
+  if (!full(D.mac)) parts.push(macText(c[D.mac], v));
   if (!full(D.sets)) {
     // The lookups every value of the cube answers alike are named; the others are left unsaid.
     const said: string[] = [];
@@ -994,6 +1040,23 @@ export function describeCube(c: Cube, v: Vocabulary): string {
     parts.push(said.length > 0 && said.length <= 3 ? said.join(', ') : 'with some ipset memberships');
   }
   return parts.join(' ');
+}
+
+/** Words for the source MACs of a cube's MAC set ("with source MAC fa:16:3e:11:22:33", "with a source MAC other than …"). */
+function macText(set: IntervalSet, v: Vocabulary): string {
+  const max = v.dims.max[D.mac];
+  const named = (x: IntervalSet): string[] => {
+    const out: string[] = [];
+    for (const [a, z] of intervalsOf(x)) for (let c = Math.max(a, 2); c <= z; c++) out.push(v.macs[c - 2]);
+    return out;
+  };
+  if (setSubsetOf(set, NO_MAC)) return 'without an Ethernet header';
+  const list = (xs: string[]): string => (xs.length > 4 ? `${xs.length} MACs` : xs.join('/'));
+  const has = (c: number): boolean => setSubsetOf([c, c], set);
+  if (!has(1)) return `with source MAC ${list(named(set))}${has(0) ? ' (or without an Ethernet header)' : ''}`;
+  const missing = named(setSubtract(range(2, max), set));
+  const rest = missing.length > 0 ? `with a source MAC other than ${list(missing)}` : 'with an Ethernet header';
+  return has(0) ? `${rest} (or without an Ethernet header)` : rest;
 }
 
 /**
@@ -1063,6 +1126,8 @@ export interface ConcretePackets {
   readonly bridged?: boolean;
   /** The answers of ipset lookups (`setLookupKey`); a lookup not given (or not tracked) may answer either way. */
   readonly ipsets?: ReadonlyMap<string, boolean>;
+  /** Source MAC addresses; null for a packet without an Ethernet header. */
+  readonly mac?: readonly (string | null)[];
 }
 
 /** The space of every combination of the given field values (fields left out are "any"). */
@@ -1091,5 +1156,6 @@ export function concreteSpace(v: Vocabulary, p: ConcretePackets): Space {
     const j = setLookupBit(v, key);
     if (j >= 0) c.set(D.sets, setIntersect(c.get(D.sets) ?? range(0, v.dims.max[D.sets]), membershipSet(v, j, member)));
   }
+  if (p.mac) c.set(D.mac, fromValues(p.mac.map((m) => (m === null ? 0 : macClassOf(v, normaliseMac(m))))));
   return [cubeWith(v.dims, c)];
 }
