@@ -345,6 +345,9 @@ export function evalMatch(m: MatchUse, st: EvalState, ruleProto: string | undefi
     case 'physdev':
       return tri(...physdev(m, st));
     case 'mac': {
+      // xt_mac needs an Ethernet header, which the loopback device's packets do not have: no
+      // match, negated or not.
+      if (st.in === 'lo') return tri(false, 'a packet from the loopback device has no Ethernet header: -m mac never matches it');
       return all((o) => {
         if (st.mac === undefined) return [undefined, "the packet's source MAC is not given"];
         const r = st.mac === normaliseMac(valueOf(o));
