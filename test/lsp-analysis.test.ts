@@ -4,7 +4,8 @@
  * --stdio`, which `npm test` builds first). It shows that a version's validity diagnostics are
  * published first and its analysis diagnostics after them, for the same version; and that an edit
  * arriving during a long analysis cancels it, so that no stale result is published and the last
- * diagnostics are those of the latest version.
+ * diagnostics are those of the latest version. The analysis's findings of the current version
+ * have quick fixes.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -112,6 +113,15 @@ test('validity diagnostics are published first, then the analysis of the same ve
     assert.ok(all.indexOf(analysed) > 0, 'the analysis came after the validity publication');
     assert.equal(analysed.version, 1);
     assert.deepEqual(analysed.diagnostics.map((d) => `${d.range.start.line + 1}:${d.code}`).sort(), ['5:unused-chain', '7:shadowed-rule']);
+    // Once the analysis of this version is in, its findings have quick fixes: deleting the rule.
+    const shadowed = analysed.diagnostics.find((d) => d.code === 'shadowed-rule')!;
+    const actions = await server.conn.sendRequest<{ title: string; edit: { changes: Record<string, { range: { start: { line: number; character: number }; end: { line: number; character: number } }; newText: string }[]> } }[]>(
+      'textDocument/codeAction',
+      { textDocument: { uri }, range: shadowed.range, context: { diagnostics: [shadowed] } },
+    );
+    const remove = actions.find((a) => a.title === 'Remove this shadowed rule (no packet reaches it)');
+    assert.ok(remove, `actions: ${actions.map((a) => a.title).join(', ')}`);
+    assert.deepEqual(remove.edit.changes[uri], [{ range: { start: { line: 6, character: 0 }, end: { line: 7, character: 0 } }, newText: '' }]);
   } finally {
     await server.stop();
   }
@@ -150,4 +160,32 @@ test('an edit during a long analysis cancels it; the last diagnostics are those 
   } finally {
     await server.stop();
   }
+});
+
+test("quick fixes use the analysis of the document's current version only, never a stale one", async () => {
+  const { AnalysisScheduler } = await import('../server/src/lsp/analysis-scheduler.ts');
+  const { check } = await import('../server/src/core/index.ts');
+  const done: number[] = [];
+  const scheduler = new AnalysisScheduler(
+    { publish: () => undefined, done: (_uri, version) => done.push(version), log: () => undefined, error: (m) => assert.fail(m) },
+    { enabled: true, severities: {}, effort: 1 },
+    (_old, _new, diags) => [...diags],
+  );
+  const uri = 'file:///tmp/scheduler.rules';
+  const text = ['*filter', ':INPUT ACCEPT [0:0]', '-A INPUT -p tcp -j ACCEPT', '-A INPUT -p tcp -m tcp --dport 22 -j DROP', 'COMMIT', ''].join('\n');
+  const until = async (version: number): Promise<void> => {
+    while (!done.includes(version)) await new Promise((r) => setTimeout(r, 5));
+  };
+  assert.deepEqual(scheduler.findings(uri, 1), [], 'nothing before any analysis');
+  scheduler.validity(uri, 1, text.split('\n'), check(text, { prepareAnalysis: true }));
+  await until(1);
+  assert.deepEqual(scheduler.findings(uri, 1).map((d) => `${d.range.start.line}:${d.code}`), ['3:shadowed-rule']);
+  // Version 2 is being analysed: version 1's findings are not offered for it.
+  const edited = text.replace('-A INPUT -p tcp -j ACCEPT', '-A INPUT -p udp -j ACCEPT');
+  scheduler.validity(uri, 2, edited.split('\n'), check(edited, { prepareAnalysis: true }));
+  assert.deepEqual(scheduler.findings(uri, 2), [], 'no findings while version 2 is analysed');
+  await until(2);
+  assert.deepEqual(scheduler.findings(uri, 2).map((d) => `${d.range.start.line}:${d.code}`), ['2:redundant-rule'], "version 2's own findings");
+  assert.deepEqual(scheduler.findings(uri, 1), [], 'version 1 is gone');
+  scheduler.forget(uri);
 });

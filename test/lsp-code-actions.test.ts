@@ -112,3 +112,54 @@ test('add COMMIT after a builtin chain declared again at the end of the block (f
   assert.equal(fixed, '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\n:INPUT DROP [0:0]\nCOMMIT\n');
   assert.deepEqual(codesAfter(fixed).filter((c) => c !== 'analysis-skipped'), []);
 });
+
+test('remove a rule the analysis calls unreachable, shadowed or redundant; none where removing could change other commands', () => {
+  const t = [
+    '*filter',
+    ':INPUT DROP [0:0]',
+    ':FORWARD ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    '-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT',
+    '-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT',
+    '-A INPUT -p udp -j DROP',
+    '-A INPUT -p tcp -j ACCEPT',
+    '-A INPUT -p tcp -m tcp --dport 80 -j DROP',
+    'COMMIT',
+    '',
+  ].join('\n');
+  const r = check(t, { analyses: true });
+  const at = (line: number, code: string): Diagnostic => {
+    const d = r.diagnostics.find((x) => x.code === code && x.range.start.line === line);
+    assert.ok(d, `no ${code} on line ${line + 1}: ${r.diagnostics.map((x) => `${x.range.start.line + 1}:${x.code}`).join(' ')}`);
+    return d;
+  };
+  const cases: [number, string, string][] = [
+    [5, 'unreachable-rule', 'Remove this unreachable rule'],
+    [6, 'redundant-rule', 'Remove this redundant rule (no verdict changes)'],
+    [8, 'shadowed-rule', 'Remove this shadowed rule (no packet reaches it)'],
+  ];
+  for (const [line, code, title] of cases) {
+    const fixes = fixesFor(r, at(line, code), t.split('\n'));
+    assert.deepEqual(fixes.map((f) => [f.title, f.preferred]), [[title, false]], code);
+    const fixed = applyEdits(t, fixes[0].edits);
+    assert.deepEqual(fixed.split('\n'), t.split('\n').filter((_, k) => k !== line), `${code}: exactly the rule's line goes`);
+    // The finding is gone, and the rules around it are not reported anew.
+    const after = check(fixed, { analyses: true }).diagnostics.filter((d) => d.code === code);
+    assert.equal(after.length, r.diagnostics.filter((d) => d.code === code).length - 1, code);
+  }
+  // Never in "fix all": removing two redundant rules at once can change verdicts.
+  assert.equal(fixAll(r, t.split('\n')), undefined);
+  // A numbered insert or a delete in the chain refers to rules by position or text:
+  // deleting a line could change what they do, so no removal is offered.
+  for (const extra of ['-I INPUT 1 -p icmp -j ACCEPT', '-D INPUT -p udp -j DROP']) {
+    const u = t.replace('COMMIT', `${extra}\nCOMMIT`);
+    const ru = check(u, { analyses: true });
+    const d = ru.diagnostics.find((x) => x.code === 'unreachable-rule' && x.range.start.line === 5);
+    assert.ok(d, extra);
+    assert.deepEqual(fixesFor(ru, d, u.split('\n')), [], extra);
+  }
+  // An insert at the top refers to no position: the fix stays.
+  const top = t.replace('COMMIT', '-I INPUT -p icmp -j ACCEPT\nCOMMIT');
+  const rt = check(top, { analyses: true });
+  assert.equal(fixesFor(rt, rt.diagnostics.find((x) => x.code === 'unreachable-rule' && x.range.start.line === 5)!, top.split('\n')).length, 1);
+});

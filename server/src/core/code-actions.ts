@@ -1,8 +1,9 @@
 /**
  * Quick fixes as text edits: declare a missing chain, add a missing COMMIT, rewrite the
  * pre-1.4.3 negation `-s ! ADDR` as `! -s ADDR`, remove an unused chain (its declaration and every
- * line that names it), add the final newline, and "fix all" (every safe fix at once). They are
- * computed from the diagnostics and the model, and are pure: the server only converts them.
+ * line that names it), remove a rule the analysis found unreachable, shadowed or redundant, add the
+ * final newline, and "fix all" (every safe fix at once). They are computed from the diagnostics and
+ * the model, and are pure: the server only converts them.
  */
 import type { CheckResult } from './index.ts';
 import type { Diagnostic } from './diagnostics.ts';
@@ -72,6 +73,24 @@ export function removeChainEdits(chain: Chain): TextEdit[] {
   return [...lines].sort((a, b) => a - b).map((l) => ({ range: { start: { line: l, character: 0 }, end: { line: l + 1, character: 0 } }, newText: '' }));
 }
 
+/**
+ * The edit deleting the line of a rule the analysis found no packet reaches, or whose removal
+ * changes no verdict; undefined when deleting the line could change what other commands do: a
+ * command of the chain that names a rule by its position (`-I` with a number, `-R`, `-D`, `-Z`
+ * with a number), or any other command that refers to rules (`-D` by specification, `-F`, `-E`).
+ */
+function removeRuleEdit(result: CheckResult, d: Diagnostic): TextEdit | undefined {
+  const rule = result.model.ruleByLine.get(d.range.start.line);
+  if (!rule || rule.command !== 'A' || rule.chainName === undefined) return undefined;
+  for (const r of rule.table.commands) {
+    if (r.chainName !== rule.chainName || r.command === 'A' || r.command === 'N' || r.command === 'P') continue;
+    if (r.command === 'I' && r.info.ruleNumArg === undefined) continue;
+    return undefined;
+  }
+  const l = rule.line;
+  return { range: { start: { line: l, character: 0 }, end: { line: l + 1, character: 0 } }, newText: '' };
+}
+
 /** The edit turning `OPT ! VALUE` into `! OPT VALUE`, given the `!` word's position. */
 function negationEdit(result: CheckResult, d: Diagnostic): TextEdit | undefined {
   const rule = result.model.ruleByLine.get(d.range.start.line);
@@ -118,6 +137,17 @@ export function fixesFor(result: CheckResult, d: Diagnostic, lines: readonly str
       const t = tableAt(result.model, d.range.start.line);
       const chain = t && [...t.chains.values()].find((c) => c.declaration?.line === d.range.start.line);
       if (chain && !chain.builtin) out.push({ title: `Remove unused chain '${chain.name}' and its ${chain.rules.length} rule${chain.rules.length === 1 ? '' : 's'}`, kind: 'quickfix', diagnostics: [d], edits: removeChainEdits(chain), preferred: false });
+      break;
+    }
+    case 'unreachable-rule':
+    case 'shadowed-rule':
+    case 'redundant-rule': {
+      // Never preferred and never part of "fix all": removing two redundant rules at once may
+      // change verdicts (each can be redundant because of the other), and a shadowed rule's intent
+      // may be better served by moving it.
+      const e = removeRuleEdit(result, d);
+      const what = d.code === 'redundant-rule' ? 'redundant rule (no verdict changes)' : d.code === 'shadowed-rule' ? 'shadowed rule (no packet reaches it)' : 'unreachable rule';
+      if (e) out.push({ title: `Remove this ${what}`, kind: 'quickfix', diagnostics: [d], edits: [e], preferred: false });
       break;
     }
     case 'byte-order-mark':

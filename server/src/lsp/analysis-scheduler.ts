@@ -57,7 +57,7 @@ interface DocumentState {
   /** The run in progress, if any. */
   running?: { readonly version: number; readonly abort: AbortController };
   /** The last completed analysis, for moving its diagnostics onto later versions until the next completes. */
-  last?: { readonly lines: readonly string[]; readonly diagnostics: readonly Diagnostic[] };
+  last?: { readonly version: number; readonly lines: readonly string[]; readonly diagnostics: readonly Diagnostic[]; readonly all: readonly Diagnostic[] };
 }
 
 /**
@@ -114,7 +114,7 @@ export class AnalysisScheduler {
         const found = applySeverities(analysis.diagnostics, this.settings.severities);
         // Notes about skipped work depend on the whole table (an error anywhere, its size): they
         // are not carried onto later versions, where they could be plainly wrong.
-        state.last = { lines, diagnostics: found.filter((d) => d.code !== 'analysis-skipped') };
+        state.last = { version, lines, diagnostics: found.filter((d) => d.code !== 'analysis-skipped'), all: found };
         this.sink.log(`iptables-lsp: analysed ${uri} version ${version} in ${Math.round(performance.now() - started)} ms (${found.length} findings)`);
         this.sink.publish(uri, version, byPosition([...result.diagnostics, ...found]));
         this.sink.done(uri, version);
@@ -151,6 +151,16 @@ export class AnalysisScheduler {
   carried(uri: string, lines: readonly string[]): Diagnostic[] {
     const last = this.docs.get(uri)?.last;
     return this.settings.enabled && last ? this.shiftToEdit(last.lines, lines, last.diagnostics) : [];
+  }
+
+  /**
+   * The analysis findings of exactly this version of a document, once its analysis is complete
+   * (none before, and none of older versions): for quick fixes, which must act on what is true of
+   * the text being edited.
+   */
+  findings(uri: string, version: number): readonly Diagnostic[] {
+    const last = this.docs.get(uri)?.last;
+    return this.settings.enabled && last?.version === version ? last.all : [];
   }
 
   private stateOf(uri: string): DocumentState {

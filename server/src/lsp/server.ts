@@ -534,8 +534,10 @@ export function startServer(): void {
       const wants = (kind: string): boolean => !only || only.some((k) => kind === k || kind.startsWith(k + '.'));
       const out: CodeAction[] = [];
       if (wants(CodeActionKind.QuickFix)) {
-        // Diagnostics are matched by code and range against the core's own, so the fixes use the model's data.
-        const inRange = a.result.diagnostics.filter((d) => d.range.start.line <= p.range.end.line && d.range.end.line >= p.range.start.line);
+        // Diagnostics are matched by code and range against the core's own (and the analysis's
+        // findings of this very version), so the fixes use the model's data.
+        const own = [...a.result.diagnostics, ...analyses.findings(uri, a.doc.version)];
+        const inRange = own.filter((d) => d.range.start.line <= p.range.end.line && d.range.end.line >= p.range.start.line);
         for (const d of inRange) {
           for (const f of fixesFor(a.result, d, a.lines)) {
             out.push({ title: f.title, kind: CodeActionKind.QuickFix, isPreferred: f.preferred, diagnostics: f.diagnostics.map((x) => toLspDiagnostic(x, uri)), edit: { changes: { [uri]: toTextEdits(f.edits) } } });
