@@ -352,8 +352,11 @@ function checkInterface(s: string): ValueProblem | undefined {
   return undefined;
 }
 
+/** A MAC address as libxtables reads it: six bytes of one or two hexadecimal digits, separated by ':'. */
+export const MAC_ADDRESS = /^[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){5}$/;
+
 function checkMac(s: string): ValueProblem | undefined {
-  if (/^[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){5}$/.test(s)) return undefined;
+  if (MAC_ADDRESS.test(s)) return undefined;
   return err('invalid-mac', `invalid MAC address '${s}': expected six hexadecimal bytes separated by ':' such as FA:16:3E:11:22:33`);
 }
 

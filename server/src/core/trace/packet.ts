@@ -5,7 +5,7 @@
  * reported as undecided by the tracer. The one exception is `fragment`: a packet with ports is a
  * first fragment or an unfragmented packet, so it defaults to `no`.
  */
-import { parseIPv4, parseIPv6, parsePort, parseUnsigned, protocolNumberOf, ICMP_TYPES, ICMPV6_TYPES, type Family } from '../extensions/value-kinds.ts';
+import { MAC_ADDRESS, parseIPv4, parseIPv6, parsePort, parseUnsigned, protocolNumberOf, ICMP_TYPES, ICMPV6_TYPES, type Family } from '../extensions/value-kinds.ts';
 import { suggest } from '../rule.ts';
 
 /** Connection tracking states a packet can be in. */
@@ -285,7 +285,7 @@ export function parsePacket(text: string, family: Family): Packet {
         break;
       case 'mac': {
         const v = need();
-        if (!/^[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){5}$/.test(v)) throw new PacketSyntaxError(`mac=${v}: expected six hexadecimal bytes such as fa:16:3e:11:22:33`, v);
+        if (!MAC_ADDRESS.test(v)) throw new PacketSyntaxError(`mac=${v}: expected six hexadecimal bytes such as fa:16:3e:11:22:33`, v);
         p.mac = normaliseMac(v);
         break;
       }
