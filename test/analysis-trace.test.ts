@@ -6,7 +6,9 @@
  * each packet, branching where a rule depends on what the packet does not say (an ipset's answer,
  * an unmodelled match); no rule it matches on a branch, up to the branch's first such assumption,
  * may be one the analysis calls unreachable. This checks soundness over more features than the kernel test's vocabulary, at a
- * few milliseconds per rule set. ANALYSIS_TRACE_SEED and ANALYSIS_TRACE_SETS pick other sets.
+ * few milliseconds per rule set. A second test applies the quick fix of every unreachable, shadowed
+ * and redundant rule found (deleting it) and traces the packets again: no fully decided verdict may
+ * change. ANALYSIS_TRACE_SEED and ANALYSIS_TRACE_SETS pick other sets.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +18,8 @@ import { analyse } from '../server/src/core/analysis/analyse.ts';
 import { trace } from '../server/src/core/trace/trace.ts';
 import { parsePacket } from '../server/src/core/trace/packet.ts';
 import { mulberry32 as rng } from '../bench/random.ts';
+import { fixesFor } from '../server/src/core/code-actions.ts';
+import { applyEdits } from '../server/src/core/format.ts';
 
 const SEED = Number(process.env.ANALYSIS_TRACE_SEED ?? 3);
 const SETS = Number(process.env.ANALYSIS_TRACE_SETS ?? 1000);
@@ -135,4 +139,37 @@ test('no rule the tracer reaches is one the analysis calls unreachable', () => {
   process.stderr.write(`analysis vs tracer: ${SETS} rule sets, ${SETS * PACKETS} packets, ${rules} rules, ${unreachable} unreachable, ${reached} rules matched on decided paths, ${failures.length} disagreements\n`);
   assert.deepEqual(failures.slice(0, 3), [], `${failures.length} disagreements`);
   assert.ok(unreachable > 0 && unreachable < rules, 'the rule sets should mix reachable and unreachable rules');
+});
+
+test("removing a rule the analysis calls unreachable, shadowed or redundant (its quick fix) changes no traced packet's verdict", () => {
+  const rand = rng(SEED + 1000);
+  let fixes = 0;
+  let compared = 0;
+  const failures: string[] = [];
+  for (let k = 0; k < SETS / 4; k++) {
+    const text = generate(rand);
+    const lines = text.split('\n');
+    const checked = check(text, { analyses: true });
+    const packets = Array.from({ length: PACKETS }, () => randomPacket(rand));
+    const before = packets.map((p) => trace(checked.model, parsePacket(p, 'ipv4'), 'INPUT'));
+    for (const d of checked.diagnostics) {
+      if (d.code !== 'unreachable-rule' && d.code !== 'shadowed-rule' && d.code !== 'redundant-rule') continue;
+      for (const f of fixesFor(checked, d, lines)) {
+        fixes++;
+        const fixed = applyEdits(text, f.edits);
+        const after = check(fixed);
+        assert.deepEqual(after.diagnostics.filter((x) => x.severity === 'error').map((x) => x.message), [], `set ${k}: ${f.title} (line ${d.range.start.line + 1}) left errors`);
+        packets.forEach((p, i) => {
+          const t = trace(after.model, parsePacket(p, 'ipv4'), 'INPUT');
+          // Only fully decided traces say what the kernel does with the packet.
+          if (!t.decided || !before[i].decided) return;
+          compared++;
+          if (t.verdict !== before[i].verdict) failures.push(`set ${k}: ${f.title} on line ${d.range.start.line + 1} turns ${before[i].verdict} into ${t.verdict} for ${p}\n${text}`);
+        });
+      }
+    }
+  }
+  process.stderr.write(`quick fixes vs tracer: ${SETS / 4} rule sets, ${fixes} rules removed, ${compared} decided verdicts compared, ${failures.length} changed\n`);
+  assert.deepEqual(failures.slice(0, 3), []);
+  assert.ok(fixes > 100 && compared > 1000, 'enough fixes and decided packets to mean something');
 });
