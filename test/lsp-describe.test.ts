@@ -74,3 +74,32 @@ test('readings of ipset lookups and of the packet and connection marks', () => {
     'Accepts packets whose mark is not 0x1.',
   ]);
 });
+
+test("a chain's hover names its role when Neutron's agents made it: every chain of the examples and the Neutron vectors", async () => {
+  const { readFileSync, readdirSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { neutronChainRole } = await import('../server/src/core/neutron/chain-roles.ts');
+  const root = join(import.meta.dirname, '..');
+  const texts = [
+    ...readdirSync(join(root, 'examples')).map((f) => readFileSync(join(root, 'examples', f), 'utf8')),
+    ...readdirSync(join(root, 'test/neutron/vectors')).filter((f) => f.endsWith('.txt')).map((f) => readFileSync(join(root, 'test/neutron/vectors', f), 'utf8')),
+  ];
+  const names = new Set<string>();
+  for (const t of texts) for (const m of t.matchAll(/^:(\S+) - /gm)) names.add(m[1]);
+  assert.ok(names.size >= 30, `${names.size} chain names`);
+  for (const n of names) assert.ok(neutronChainRole(n), `no role for ${n}`);
+  // Per port: the id as the chain has it (10 characters), and the tap device.
+  assert.match(neutronChainRole('neutron-openvswi-i5f2a4e0c-8')!.role, /^security groups: the ingress chain of the port whose id starts with 5f2a4e0c-8 \(traffic to the VM, leaving by tap5f2a4e0c-8…\)/);
+  assert.match(neutronChainRole('neutron-linuxbri-s5f2a4e0c-8')!.role, /anti-spoofing chain of the port whose id starts with 5f2a4e0c-8/);
+  assert.equal(neutronChainRole('neutron-linuxbri-o5f2a4e0c-8')!.agent, 'the Linux bridge agent (iptables security-group driver)');
+  assert.match(neutronChainRole('neutron-l3-agent-ov6d6e0f9a2')!.role, /^FWaaS: the IPv6 egress .* firewall group whose id starts with d6e0f9a2$/);
+  assert.match(neutronChainRole('neutron-l3-agent-FORWARD')!.role, /builtin chain FORWARD, which jumps here \(`-A FORWARD -j neutron-l3-agent-FORWARD`\)/);
+  // Names Neutron does not make.
+  for (const n of ['LOGDROP', 'neutron-custom', 'neutron-openvswi-ifoo', 'neutron-openvswi-x5f2a4e0c-8', 'neutronXopenvswi-sg-chain']) assert.equal(neutronChainRole(n), undefined, n);
+  // In the hover, below the chain's summary.
+  const dump = readFileSync(join(root, 'examples/compute-node-ovs-hybrid.rules'), 'utf8');
+  const m = check(dump).model;
+  const line = dump.split('\n').findIndex((l) => l.startsWith(':neutron-openvswi-sg-fallback '));
+  const hover = hoverAt(m, line, 3);
+  assert.match(hover?.markdown ?? '', /\n\nNeutron, made by the Open vSwitch agent \(iptables hybrid security-group driver\): security groups: drops the traffic that no rule of a port's ingress or egress chain allowed\.$/);
+});

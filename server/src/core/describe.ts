@@ -4,6 +4,7 @@
  * count, callers), and the documentation of the module, option or target under the cursor.
  * Output is Markdown; it never depends on an editor API.
  */
+import { neutronChainRole } from './neutron/chain-roles.ts';
 import type { Chain, Model, Rule } from './model.ts';
 import type { OptionUse, MatchUse } from './rule.ts';
 import type { Arg } from './syntax.ts';
@@ -183,7 +184,7 @@ function describeCommand(rule: Rule): string {
   }
 }
 
-/** Markdown for a chain: policy, counters, rule count and the chains that jump to it. */
+/** Markdown for a chain: policy, counters, rule count, the chains that jump to it, and its role when Neutron made it. */
 export function describeChain(chain: Chain): string {
   const lines: string[] = [];
   lines.push(`**${chain.builtin ? 'builtin chain' : 'chain'} \`${chain.name}\`** in table \`${chain.table.name}\``);
@@ -199,6 +200,8 @@ export function describeChain(chain: Chain): string {
     const shown = names.slice(0, 10).map((n) => `\`${n}\``).join(', ');
     lines.push(`- called by ${from.length} rule${from.length === 1 ? '' : 's'} in ${names.length} chain${names.length === 1 ? '' : 's'}: ${shown}${names.length > 10 ? `, … (${names.length - 10} more)` : ''}`);
   }
+  const neutron = chain.builtin ? undefined : neutronChainRole(chain.name);
+  if (neutron) lines.push('', `Neutron${neutron.agent ? `, made by ${neutron.agent}` : ''}: ${neutron.role}.`);
   return lines.join('\n');
 }
 
