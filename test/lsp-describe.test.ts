@@ -91,6 +91,9 @@ test("a chain's hover names its role when Neutron's agents made it: every chain 
   // Per port: the id as the chain has it (10 characters), and the tap device.
   assert.match(neutronChainRole('neutron-openvswi-i5f2a4e0c-8')!.role, /^security groups: the ingress chain of the port whose id starts with 5f2a4e0c-8 \(traffic to the VM, leaving by tap5f2a4e0c-8…\)/);
   assert.match(neutronChainRole('neutron-linuxbri-s5f2a4e0c-8')!.role, /anti-spoofing chain of the port whose id starts with 5f2a4e0c-8/);
+  // The outline's few words.
+  assert.equal(neutronChainRole('neutron-openvswi-i5f2a4e0c-8')!.short, 'ingress of port 5f2a4e0c-8…');
+  assert.equal(neutronChainRole('neutron-l3-agent-iv6d6e0f9a2')!.short, 'FWaaS IPv6 ingress of group d6e0f9a2…');
   assert.equal(neutronChainRole('neutron-linuxbri-o5f2a4e0c-8')!.agent, 'the Linux bridge agent (iptables security-group driver)');
   assert.match(neutronChainRole('neutron-l3-agent-ov6d6e0f9a2')!.role, /^FWaaS: the IPv6 egress .* firewall group whose id starts with d6e0f9a2$/);
   assert.match(neutronChainRole('neutron-l3-agent-FORWARD')!.role, /builtin chain FORWARD, which jumps here \(`-A FORWARD -j neutron-l3-agent-FORWARD`\)/);

@@ -87,7 +87,7 @@ test('rename: refuses names the kernel refuses or that already exist', () => {
   }
 });
 
-test('document symbols: tables with chains, policy and rule count in the detail', () => {
+test("document symbols: tables with chains, policy and rule count in the detail, and a Neutron chain's role", () => {
   const syms = documentSymbols(model, (l) => lines[l]?.length ?? 0);
   assert.deepEqual(syms.map((s) => s.name), ['filter', 'nat']);
   const filter = syms[0];
@@ -96,7 +96,7 @@ test('document symbols: tables with chains, policy and rule count in the detail'
   const byName = new Map(filter.children.map((c) => [c.name, c]));
   assert.equal(byName.get('INPUT')?.detail, 'policy ACCEPT, 1 rule');
   assert.equal(byName.get('FORWARD')?.detail, 'policy DROP, 1 rule');
-  assert.equal(byName.get('neutron-openvswi-sg-chain')?.detail, '2 rules');
+  assert.equal(byName.get('neutron-openvswi-sg-chain')?.detail, '2 rules · Neutron security-group dispatch');
   assert.deepEqual(byName.get('neutron-filter-top')?.selectionRange, { start: { line: 5, character: 1 }, end: { line: 5, character: 19 } });
   assert.equal(syms[1].children.length, 5);
 });

@@ -4,6 +4,7 @@
  * hierarchies, folding ranges and semantic tokens. Everything here is pure and editor-neutral;
  * the language server converts the results to LSP.
  */
+import { neutronChainRole } from './neutron/chain-roles.ts';
 import type { Arg } from './syntax.ts';
 import type { Chain, Model, Rule, Span, Table } from './model.ts';
 import type { Range } from './diagnostics.ts';
@@ -177,7 +178,10 @@ const rulesText = (n: number): string => `${n} rule${n === 1 ? '' : 's'}`;
 
 /** A short description of a chain for outlines: its policy (builtin chains) and rule count. */
 export function chainDetail(chain: Chain): string {
-  return chain.builtin ? `policy ${chain.policy ?? 'ACCEPT'}, ${rulesText(chain.rules.length)}` : rulesText(chain.rules.length);
+  if (chain.builtin) return `policy ${chain.policy ?? 'ACCEPT'}, ${rulesText(chain.rules.length)}`;
+  // Neutron's per-port chains are thousands in an outline: say which port each belongs to.
+  const neutron = neutronChainRole(chain.name);
+  return neutron ? `${rulesText(chain.rules.length)} · ${neutron.short}` : rulesText(chain.rules.length);
 }
 
 /** The outline: tables, each with its declared chains (policy and rule count in the detail). */
