@@ -183,7 +183,7 @@ test('stdio server: every request on a Neutron compute-node dump', { skip: !exis
     const lenses = await server.request<{ range: Rng; data: unknown }[]>('textDocument/codeLens', td);
     const sgLens = lenses.find((l) => l.range.start.line === sgDecl.line)!;
     const resolved = await server.request<{ command: { title: string; arguments: unknown[] } }>('codeLens/resolve', sgLens);
-    assert.equal(resolved.command.title, '2 jumps here · 4 rules');
+    assert.equal(resolved.command.title, '2 jumps here · 4 rules · Neutron security-group dispatch');
     assert.deepEqual(await server.request('textDocument/inlayHint', { ...td, range: { start: { line: 0, character: 0 }, end: { line: 200, character: 0 } } }), []);
 
     // Incremental edit: respace a line and fix the missing chain; diagnostics follow the new version.
