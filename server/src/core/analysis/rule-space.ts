@@ -12,7 +12,7 @@
  */
 import type { Rule } from '../model.ts';
 import type { MatchUse, OptionUse, RuleInfo } from '../rule.ts';
-import { canonicalChoiceList, ICMP_TYPES, ICMPV6_TYPES, MAC_ADDRESS, parseMaskQuad, parseShortQuad, readIPv4, readIcmpType, readPortRange, parsePrefixLength, parseUnsigned, protocolNumberOf, type Family } from '../extensions/value-kinds.ts';
+import { canonicalChoiceList, ICMP_TYPES, ICMPV6_TYPES, looksNumeric, MAC_ADDRESS, parseMaskQuad, parseShortQuad, readIPv4, readIcmpType, readPortRange, parsePrefixLength, parseUnsigned, protocolNumberOf, type Family } from '../extensions/value-kinds.ts';
 import { formatAddress, normaliseMac, parseAddress, TCP_FLAG_BITS } from '../trace/packet.ts';
 import { CT_STATE_PARAMS, STATE_PARAMS, type Hook } from '../extensions/extensions.ts';
 import { cubeWith, EMPTY_SET, fromValues, intervalsOf, isFull, normalise, range, setIntersect, setSubsetOf, setSubtract, setUnion, universe, type Cube, type Dimensions, type Interval, type IntervalSet, type Space } from './packet-space.ts';
@@ -495,7 +495,7 @@ function netInterval(s: string, family: Family): AddressInterval | undefined {
   let len = bits;
   if (slash >= 0) {
     const m = s.slice(slash + 1);
-    const n = /^\+?[0-9]/.test(m) ? parsePrefixLength(m) : undefined;
+    const n = looksNumeric(m) ? parsePrefixLength(m) : undefined;
     if (n !== undefined) len = n;
     else {
       const mv = family === 'ipv4' ? bigOf(parseMaskQuad(m)) : parseAddress(m, family);
@@ -726,7 +726,7 @@ const NOT_FRAGMENT: IntervalSet = [0, 0];
 
 
 function matchSpace(m: MatchUse, b: Recorder, collect: VocabularyCollector, proto: string | undefined): void {
-  const pnum = proto !== undefined && /^[0-9]/.test(proto) ? protocolNumberOf(proto) : undefined;
+  const pnum = proto !== undefined && looksNumeric(proto) ? protocolNumberOf(proto) : undefined;
   const pname = pnum !== undefined ? ({ 6: 'tcp', 17: 'udp', 132: 'sctp', 33: 'dccp', 136: 'udplite' } as Record<number, string>)[pnum] : proto;
   switch (m.name) {
     case 'comment':

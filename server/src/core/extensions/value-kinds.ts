@@ -59,8 +59,27 @@ export type Validator = (value: string, ctx: ValueContext, p: KindParams) => Val
 const err = (code: string, message: string): ValueProblem => ({ severity: 'error', code, message });
 const warn = (code: string, message: string): ValueProblem => ({ severity: 'warning', code, message });
 
-/** Parses an unsigned integer the way strtoul(…, 0) does: decimal, 0x hex or 0 octal. */
-export function parseUnsigned(s: string): number | undefined {
+/**
+ * What strtoul skips before a number: blanks (isspace) and one `+`. libxtables reads almost every
+ * number with it (xtables_strtoui, strtoul), so iptables-restore accepts `--dport +22`,
+ * `--mark " 0x1"` or `-s "10. 0.0.1"` (measured for ports, marks, addresses, masks, lengths, TTLs,
+ * zones, queues, uids …; kernel-oracle cases). `-` is refused (xtables_strtoui checks for it).
+ */
+const STRTOUL_LEAD = /^[ \t\n\v\f\r]*\+?/;
+
+/** A number's text without what strtoul skips before it. */
+export function strtoulBody(s: string): string {
+  return s.replace(STRTOUL_LEAD, '');
+}
+
+/** Whether a text is read as a number (rather than a name) by strtoul: a digit after the skipped blanks and `+`. */
+export function looksNumeric(s: string): boolean {
+  return /^[0-9]/.test(strtoulBody(s));
+}
+
+/** Parses an unsigned integer the way strtoul(…, 0) does: decimal, 0x hex or 0 octal, after blanks and a `+`. */
+export function parseUnsigned(text: string): number | undefined {
+  const s = strtoulBody(text);
   if (/^0[xX][0-9a-fA-F]+$/.test(s)) return parseInt(s.slice(2), 16);
   if (/^0[0-7]+$/.test(s)) return parseInt(s.slice(1), 8);
   // A leading zero means octal to strtoul, so 080 stops at the 8 and is rejected.
@@ -73,7 +92,8 @@ export function parseUnsigned(s: string): number | undefined {
 export const U64_MAX = (1n << 64n) - 1n;
 
 /** `parseUnsigned` for 64-bit counters, exact beyond 2^53 (as strtoull with base 0 reads them). */
-export function parseUnsigned64(s: string): bigint | undefined {
+export function parseUnsigned64(text: string): bigint | undefined {
+  const s = strtoulBody(text);
   if (/^0[xX][0-9a-fA-F]+$/.test(s)) return BigInt(s);
   if (/^0[0-7]+$/.test(s)) return BigInt(`0o${s.slice(1)}`);
   if (/^0[0-9]+$/.test(s)) return undefined;
@@ -196,7 +216,7 @@ function looksLikeHostname(s: string): boolean {
  * (measured), while `08` is not a number. Undefined when it is not a number at all.
  */
 export function parsePrefixLength(s: string): number | undefined {
-  return parseUnsigned(s.startsWith('+') ? s.slice(1) : s);
+  return parseUnsigned(s);
 }
 
 /**
@@ -227,7 +247,7 @@ export function checkAddress(value: string, ctx: ValueContext, what = 'address',
   }
   if (mask !== undefined) {
     const maxBits = v6 ? 128 : 32;
-    const len = /^\+?[0-9]/.test(mask) ? parsePrefixLength(mask) : undefined;
+    const len = looksNumeric(mask) ? parsePrefixLength(mask) : undefined;
     if (len !== undefined) {
       if (len > maxBits && longPrefixIsHost && !v6 && len <= 0xffffffff) return warn('truncated-value', `prefix length /${mask} is longer than ${maxBits}: it is read as /${maxBits}, the single address ${host}`);
       if (len > maxBits) return err('invalid-address', `invalid prefix length '/${mask}' in '${value}': must be 0 to ${maxBits}`);
@@ -244,7 +264,7 @@ export function checkAddress(value: string, ctx: ValueContext, what = 'address',
 
 /** Resolves a port or service name as libxtables' xtables_parse_port does. */
 export function parsePort(s: string, protocol?: string): number | undefined {
-  if (/^[0-9]/.test(s)) {
+  if (looksNumeric(s)) {
     // iptables reads numbers with strtoul(…, 0): 0x16 is 22, and 080 is not a number.
     const n = parseUnsigned(s);
     return n !== undefined && n <= 65535 ? n : undefined;
@@ -257,7 +277,7 @@ export function parsePort(s: string, protocol?: string): number | undefined {
 
 function checkPort(s: string, ctx: ValueContext): ValueProblem | undefined {
   if (parsePort(s, ctx.protocol) !== undefined) return undefined;
-  if (/^[0-9]+$/.test(s) && parseUnsigned(s) !== undefined) return err('invalid-port', `port '${s}' is out of range: ports are 0 to 65535`);
+  if (/^[0-9]+$/.test(strtoulBody(s)) && parseUnsigned(s) !== undefined) return err('invalid-port', `port '${s}' is out of range: ports are 0 to 65535`);
   if (/^0[0-9]+$/.test(s)) return err('invalid-port', `invalid port '${s}': a leading 0 makes it octal; write ${Number(s)} without the 0`);
   return err('invalid-port', `invalid port/service '${s}': expected a number 0-65535 or a known service name`);
 }
@@ -287,7 +307,7 @@ export function readPortRange(s: string, kind: string | undefined, protocol?: st
   const decimal = kind === 'port-range-xt';
   const one = (x: string, dflt: number): number | undefined => {
     if (x === '') return dflt;
-    if (decimal) return /^[0-9]+$/.test(x) ? Number(BigInt(x) % 65536n) : /^[0-9]/.test(x) ? undefined : parsePort(x, protocol);
+    if (decimal) return /^[0-9]+$/.test(strtoulBody(x)) ? Number(BigInt(strtoulBody(x)) % 65536n) : looksNumeric(x) ? undefined : parsePort(x, protocol);
     return parsePort(x, protocol);
   };
   const parts = s.split(':');
@@ -312,10 +332,11 @@ function checkPortRangeXt(s: string, ctx: ValueContext): ValueProblem | undefine
       continue;
     }
     // Numbers are decimal only here (0x16 is looked up as a service name and fails).
-    const n = /^[0-9]+$/.test(x) ? Number(x) : /^[0-9]/.test(x) ? undefined : parsePort(x, ctx.protocol);
+    const digits = strtoulBody(x);
+    const n = /^[0-9]+$/.test(digits) ? Number(digits) : looksNumeric(x) ? undefined : parsePort(x, ctx.protocol);
     if (n === undefined) return err('invalid-port', `invalid port/service '${x}' (does not resolve to anything): expected a decimal number 0-65535 or a known service name`);
     // The option framework stores the number in 16 bits without a range check.
-    if (n > 65535) return warn('truncated-value', `port ${x} is above 65535: iptables keeps only the low 16 bits (${Number(BigInt(x) % 65536n)})`);
+    if (n > 65535) return warn('truncated-value', `port ${x} is above 65535: iptables keeps only the low 16 bits (${Number(BigInt(digits) % 65536n)})`);
     vals.push(n);
   }
   if (vals.length === 2 && vals[0] > vals[1]) return warn('reversed-range', `port range '${s}' is reversed: iptables accepts it, but it matches no packet (write ${vals[1]}:${vals[0]})`);
@@ -491,7 +512,7 @@ function checkConnlabel(s: string): ValueProblem | undefined {
  * `-1` are names).
  */
 function connlabelBit(s: string): number | undefined {
-  return parseUnsigned(s.replace(/^[ \t\n\v\f\r]+/, '').replace(/^\+/, ''));
+  return parseUnsigned(s);
 }
 
 /** The SCTP chunk types of --chunk-types (any case), with the flags each may carry. */
@@ -705,8 +726,8 @@ export function readIcmpType(s: string, table: ReadonlyMap<string, readonly [num
   const slash = s.indexOf('/');
   const typeText = slash >= 0 ? s.slice(0, slash) : s;
   const codeText = slash >= 0 ? s.slice(slash + 1) : undefined;
-  const type = /^[0-9]/.test(typeText) ? parseUnsigned(typeText) : undefined;
-  const code = codeText === undefined ? undefined : /^[0-9]/.test(codeText) ? parseUnsigned(codeText) : undefined;
+  const type = looksNumeric(typeText) ? parseUnsigned(typeText) : undefined;
+  const code = codeText === undefined ? undefined : looksNumeric(codeText) ? parseUnsigned(codeText) : undefined;
   if (type === undefined || (codeText !== undefined && code === undefined)) return undefined;
   return { type, codes: code === undefined ? [0, 255] : [code, code] };
 }
@@ -811,7 +832,7 @@ function checkHashlimitRate(s: string): ValueProblem | undefined {
  * is at most 1,000,000. Undefined when the text does not start with a number of at least 1.
  */
 export function readHashlimitBurst(s: string): { readonly value: bigint; readonly plain: boolean } | undefined {
-  const m = /^(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)(.*)$/.exec(s);
+  const m = /^(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)(.*)$/.exec(strtoulBody(s));
   if (!m) return undefined;
   const n = m[1].length > 1 && m[1][0] === '0' && !/^0[xX]/.test(m[1]) ? BigInt(`0o${m[1].slice(1)}`) : BigInt(m[1]);
   if (n < 1n) return undefined;
@@ -829,7 +850,7 @@ function checkHashlimitBurst(s: string): ValueProblem | undefined {
 function checkProtocol(s: string, ctx: ValueContext): ValueProblem | undefined {
   const lower = s.toLowerCase();
   if (lower === 'all') return undefined;
-  if (/^[0-9]/.test(lower)) {
+  if (looksNumeric(lower)) {
     const n = parseUnsigned(lower);
     if (n === undefined) return err('invalid-protocol', `invalid protocol number '${s}'`);
     return n <= 255 ? undefined : err('invalid-protocol', `protocol number ${s} is out of range: 0 to 255`);
@@ -998,7 +1019,9 @@ function checkToPorts(s: string, ctx: ValueContext): ValueProblem | undefined {
 
 const LOG_LEVELS = ['emerg', 'alert', 'crit', 'error', 'warning', 'notice', 'info', 'debug', 'panic'];
 function checkLogLevel(s: string): ValueProblem | undefined {
-  if (/^[0-7]$/.test(s) || LOG_LEVELS.includes(s)) return undefined;
+  // libxt_LOG reads a number first (xtables_strtoui with base 0, up to 7), then a name.
+  const n = looksNumeric(s) ? parseUnsigned(s) : undefined;
+  if ((n !== undefined && n <= 7) || LOG_LEVELS.includes(s)) return undefined;
   return err('invalid-value', `invalid log level '${s}': expected 0-7 or one of emerg, alert, crit, error, warning, notice, info, debug`);
 }
 
@@ -1060,7 +1083,7 @@ const MAX_OWNER_ID = 0xfffffffe;
 
 function checkOwner(s: string): ValueProblem | undefined {
   const parts = s.split('-');
-  if (parts.length <= 2 && parts.every((x) => /^(0x[0-9a-f]+|[0-9]+)$/i.test(x))) {
+  if (parts.length <= 2 && parts.every((x) => /^(0x[0-9a-f]+|[0-9]+)$/i.test(strtoulBody(x)))) {
     const ids = parts.map((x) => parseUnsigned(x));
     const bad = ids.findIndex((n) => n === undefined || n > MAX_OWNER_ID);
     if (bad >= 0) return err('invalid-value', `user/group id ${parts[bad]} is out of range: ids are 0 to ${MAX_OWNER_ID}`);
@@ -1137,7 +1160,7 @@ function checkIp6Opts(s: string): ValueProblem | undefined {
   if (items.length > 16) return err('invalid-value', `${items.length} options in '${s}': at most 16 (too many addresses specified)`);
   for (const item of items) {
     const [type, len, extra] = item.split(':');
-    const number = (x: string | undefined): boolean => x !== undefined && /^[0-9]/.test(x) && parseUnsigned(x) !== undefined;
+    const number = (x: string | undefined): boolean => x !== undefined && looksNumeric(x) && parseUnsigned(x) !== undefined;
     if (!number(type)) return err('invalid-value', `invalid option '${item}' in '${s}': expected TYPE or TYPE:LENGTH as numbers (no valid digits in opt '${type ?? ''}')`);
     if (len !== undefined && (!number(len) || extra !== undefined)) return err('invalid-value', `invalid option length in '${item}': expected TYPE:LENGTH as numbers`);
   }
@@ -1216,7 +1239,7 @@ export const VALIDATORS: Readonly<Record<string, Validator>> = {
 /** Resolves a protocol name to its number (names as `-p` accepts them, including `all`). */
 export function protocolNumberOf(name: string): number | undefined {
   // Numbers as strtoul reads them with base 0 (measured: `-p 010` is 8, egp; `-p 0x11` is udp).
-  if (/^[0-9]/.test(name)) return parseUnsigned(name);
+  if (looksNumeric(name)) return parseUnsigned(name);
   const lower = name.toLowerCase();
   if (lower === 'all') return 0;
   if (lower === 'icmpv6') return 58;

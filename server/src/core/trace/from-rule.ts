@@ -9,7 +9,7 @@
  */
 import type { Rule } from '../model.ts';
 import { reachingHooks } from '../model.ts';
-import { ICMP_TYPES, ICMPV6_TYPES, protocolNumberOf, readIPv4, readIcmpType, readPortRange } from '../extensions/value-kinds.ts';
+import { ICMP_TYPES, ICMPV6_TYPES, looksNumeric, protocolNumberOf, readIPv4, readIcmpType, readPortRange } from '../extensions/value-kinds.ts';
 import { parsePacket } from './packet.ts';
 import type { TracePath } from './trace.ts';
 
@@ -63,8 +63,8 @@ export function packetFromRule(rule: Rule): PrefilledTrace {
     else if (b.name === 'd') add('dst', firstAddress(v, ipv4));
     else if (b.name === 'p') {
       // Protocol numbers are base 0 to iptables (`017` is 15); names as written.
-      const n = /^[0-9]/.test(v) ? protocolNumberOf(v) : undefined;
-      if (n !== 0 && v.toLowerCase() !== 'all') add('proto', n !== undefined ? String(n) : /^[0-9]/.test(v) ? undefined : v);
+      const n = looksNumeric(v) ? protocolNumberOf(v) : undefined;
+      if (n !== 0 && v.toLowerCase() !== 'all') add('proto', n !== undefined ? String(n) : looksNumeric(v) ? undefined : v);
     }
     else if (b.name === 'i' && !v.endsWith('+')) add('in', v);
     else if (b.name === 'o' && !v.endsWith('+')) add('out', v);

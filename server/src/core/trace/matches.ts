@@ -7,7 +7,7 @@
  */
 import type { MatchUse, OptionUse, RuleInfo } from '../rule.ts';
 import { ADDR_TYPE_PARAMS, CT_STATE_PARAMS, STATE_PARAMS, type Hook } from '../extensions/extensions.ts';
-import { canonicalChoiceList, readIcmpType, readPortRange, parseMaskQuad, parseShortQuad, readIPv4, parseIPv6, parsePrefixLength, parseUnsigned, protocolNumberOf, ICMP_TYPES, ICMPV6_TYPES, type Family } from '../extensions/value-kinds.ts';
+import { canonicalChoiceList, looksNumeric, readIcmpType, readPortRange, parseMaskQuad, parseShortQuad, readIPv4, parseIPv6, parsePrefixLength, parseUnsigned, protocolNumberOf, ICMP_TYPES, ICMPV6_TYPES, type Family } from '../extensions/value-kinds.ts';
 import { normaliseMac, parseAddress, TCP_FLAG_BITS, type CtState } from './packet.ts';
 
 /** A three-valued truth: undefined means "cannot be decided from the packet". */
@@ -97,7 +97,7 @@ export function parseNet(s: string, family: Family): { addr: bigint; mask: bigin
   if (addr === undefined) return undefined;
   let mask = full;
   if (m !== undefined) {
-    const len = /^\+?[0-9]/.test(m) ? parsePrefixLength(m) : undefined;
+    const len = looksNumeric(m) ? parsePrefixLength(m) : undefined;
     if (len !== undefined) {
       if (len > bits) return undefined;
       mask = len === 0 ? 0n : (full << BigInt(bits - len)) & full;
