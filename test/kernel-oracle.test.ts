@@ -304,6 +304,8 @@ const HAND_CASES: readonly HandCase[] = [
   { id: 'hand-strtoul-plus-octal', description: 'a plus sign before a bad octal number', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -p tcp --dport +080') },
   { id: 'hand-strtoul-plus-name', description: 'a plus sign before a protocol name', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -p +tcp') },
   { id: 'hand-strtoul-log-level', description: 'log level 8 after a blank', family: 'ipv4', expect: 'reject', text: filter('-A INPUT -j LOG --log-level " 8"') },
+  { id: 'hand-v6-address-blanks', description: 'ip6tables -s/-d after blanks (and a prefix length after one)', family: 'ipv6', expect: 'accept', text: filter('-A INPUT -s " ::1"', '-A INPUT -s "  ::1,  ::2"', '-A INPUT -d " fe80::1/ 64"') },
+  { id: 'hand-v6-address-trailing-blank', description: 'ip6tables -s with a blank after the address', family: 'ipv6', expect: 'reject', text: filter('-A INPUT -s "::1 "') },
   { id: 'hand-mh-type-forms', description: 'mh types by name prefix (b, binding, h:c), base 0 (0x5), open ranges (5:, :)', family: 'ipv6', expect: 'accept', text: filter('-A INPUT -p 135 -m mh --mh-type binding', '-A INPUT -p 135 -m mh --mh-type 0x5', '-A INPUT -p 135 -m mh --mh-type 5:', '-A INPUT -p 135 -m mh --mh-type h:c', '-A INPUT -p 135 -m mh --mh-type :') },
   { id: 'hand-mh-type-reversed', description: 'mh type range ba:bu (6:5)', family: 'ipv6', expect: 'reject', text: filter('-A INPUT -p 135 -m mh --mh-type ba:bu') },
   { id: 'hand-mh-type-home-test', description: 'mh home-test:hoti (3:1: a whole name beats the name it begins)', family: 'ipv6', expect: 'reject', text: filter('-A INPUT -p 135 -m mh --mh-type home-test:hoti') },

@@ -1178,8 +1178,12 @@ export const VALIDATORS: Readonly<Record<string, Validator>> = {
   'xt-address': (s, c) => checkAddress(s, c, 'address', true),
   'address-list': (s, c) => {
     for (const a of s.split(',')) {
-      const e = checkAddress(a, c);
+      // ip6tables skips blanks before each address of -s/-d (measured: `-s "  ::1,  ::2"`);
+      // iptables reads each byte with strtoul, which skips them too (checkAddress's own path).
+      const bare = c.family === 'ipv6' ? a.replace(/^[ \t\n\v\f\r]+/, '') : a;
+      const e = checkAddress(bare, c);
       if (e) return e;
+      if (bare !== a) return warn('noncanonical-address', `'${a}' is read as ${bare}: iptables skips the blanks before an address`);
     }
     return undefined;
   },
