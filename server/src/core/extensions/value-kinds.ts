@@ -548,9 +548,35 @@ function checkTcpOptionList(s: string): ValueProblem | undefined {
   return undefined;
 }
 
-/** statistic's --probability: a decimal number from 0 to 1. */
+/**
+ * A number as strtod reads a whole text (libxt_statistic: `*end` must be the end): blanks, a sign,
+ * then a decimal (`5e-1`, `1.`, `.5`) or hexadecimal (`0x0.8`, `0x1p-1`) number, `inf` or `nan`.
+ * Undefined when strtod would stop before the end.
+ */
+export function parseStrtod(text: string): number | undefined {
+  const s = text.replace(/^[ \t\n\v\f\r]+/, '');
+  const sign = s.startsWith('-') ? -1 : 1;
+  const body = /^[+-]/.test(s) ? s.slice(1) : s;
+  if (/^(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(body)) return sign * Number(body);
+  const hex = /^0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?(?:[pP]([+-]?\d+))?$/.exec(body);
+  if (hex && (hex[1] !== '' || (hex[2] ?? '') !== '')) {
+    const digits = hex[1] + (hex[2] ?? '');
+    let v = 0;
+    for (const d of digits) v = v * 16 + parseInt(d, 16);
+    return sign * v * 2 ** (Number(hex[3] ?? 0) - 4 * (hex[2] ?? '').length);
+  }
+  if (/^inf(inity)?$/i.test(body)) return sign * Infinity;
+  if (/^nan(\([0-9A-Za-z_]*\))?$/i.test(body)) return NaN;
+  return undefined;
+}
+
+/**
+ * statistic's --probability: a number from 0 to 1 as strtod reads it (measured: `5e-1`, `0x0.8`,
+ * `-0` and even `nan` are accepted, since libxt_statistic only refuses values below 0 or above 1).
+ */
 function checkProbability(s: string): ValueProblem | undefined {
-  if (!/^(\d+\.?\d*|\.\d+)$/.test(s) || Number(s) > 1) return err('invalid-value', `invalid probability '${s}': expected a number from 0 to 1, such as 0.25`);
+  const p = parseStrtod(s);
+  if (p === undefined || p < 0 || p > 1) return err('invalid-value', `invalid probability '${s}': expected a number from 0 to 1, such as 0.25`);
   return undefined;
 }
 
@@ -769,8 +795,9 @@ export function rateUnitSeconds(unit: string): number | undefined {
  * or day; N must be positive and at most 10000 per unit-second scale.
  */
 function checkRate(s: string): ValueProblem | undefined {
-  // iptables reads the number with atoi, so `1.5/sec` is 1/sec; the unit is a prefix of a unit name.
-  const m = /^([0-9]+)[^/]*(?:\/(.*))?$/.exec(s);
+  // iptables reads the number with atoi (after blanks and a `+`), so `1.5/sec` is 1/sec; the unit
+  // is a prefix of a unit name.
+  const m = /^[ \t\n\v\f\r]*\+?([0-9]+)[^/]*(?:\/(.*))?$/.exec(s);
   if (!m) return err('invalid-value', `bad rate '${s}': expected N/second, N/minute, N/hour or N/day`);
   let mult = 1;
   if (m[2] !== undefined) {
@@ -797,8 +824,8 @@ export type HashlimitRate =
   | { readonly kind: 'bad'; readonly message: string };
 
 export function readHashlimitRate(s: string): HashlimitRate {
-  const lead = /^[0-9]+/.exec(s);
-  const r = lead ? BigInt(lead[0]) : 0n;
+  const lead = /^[ \t\n\v\f\r]*\+?([0-9]+)/.exec(s);
+  const r = lead ? BigInt(lead[1]) : 0n;
   const at = s.indexOf('b/s');
   if (at > 0 && r > 0n) {
     const factor = s[at - 1] === 'm' ? 1048576n : s[at - 1] === 'k' ? 1024n : 1n;
@@ -882,12 +909,31 @@ function checkString(s: string, _ctx: ValueContext, p: KindParams): ValueProblem
   return undefined;
 }
 
+/**
+ * strtoul(s, &end, 10) at the start of a text: its value and what follows (the whole text when no
+ * digit follows the blanks and sign, as strtoul leaves `end` there); `-` negates modulo 2^64.
+ */
+function strtoulPrefix10(s: string): { readonly value: number; readonly rest: string } {
+  const m = /^[ \t\n\v\f\r]*([+-]?)([0-9]+)/.exec(s);
+  if (!m) return { value: 0, rest: s };
+  const n = Number(m[2]);
+  return { value: m[1] === '-' && n !== 0 ? Number.MAX_SAFE_INTEGER : n, rest: s.slice(m[0].length) };
+}
+
+/**
+ * A time of day as libxt_time reads it: hours, minutes and optional seconds, each read by strtoul
+ * (base 10) up to the next `:` (measured: `+10:+00`, `010:00`, `10:00:`, `:30` and `10:` are
+ * accepted, an empty part being 0; `10:00 ` and `100:00` are refused).
+ */
 function checkTimeOfDay(s: string): ValueProblem | undefined {
-  const m = /^([0-9]{1,2}):([0-9]{1,2})(?::([0-9]{1,2}))?$/.exec(s);
-  if (!m || Number(m[1]) > 23 || Number(m[2]) > 59 || (m[3] !== undefined && Number(m[3]) > 59)) {
-    return err('invalid-value', `invalid time of day '${s}': expected hh:mm[:ss] from 00:00 to 23:59:59`);
-  }
-  return undefined;
+  const bad = err('invalid-value', `invalid time of day '${s}': expected hh:mm[:ss] from 00:00 to 23:59:59`);
+  const h = strtoulPrefix10(s);
+  if (!h.rest.startsWith(':') || h.value > 23) return bad;
+  const m = strtoulPrefix10(h.rest.slice(1));
+  if ((m.rest !== '' && !m.rest.startsWith(':')) || m.value > 59) return bad;
+  if (m.rest === '') return undefined;
+  const sec = strtoulPrefix10(m.rest.slice(1));
+  return sec.rest !== '' || sec.value > 59 ? bad : undefined;
 }
 
 function checkDateTime(s: string): ValueProblem | undefined {
