@@ -223,14 +223,18 @@ export function parsePrefixLength(s: string): number | undefined {
  * Validates one address with an optional `/prefix` or `/mask` (libxtables' ipparse). With
  * `longPrefixIsHost` (conntrack's and policy's own IPv4 address parsers), a prefix length above the
  * address size is read as a host address (measured: `--ctorigsrc 10.0.0.1/33` is saved without a
- * mask), which only deserves a warning.
+ * mask), which only deserves a warning. `-s`/`-d` read each byte of an IPv4 address with strtoul
+ * (blanks and a `+` before it are skipped); the options of the option framework (TEE, TPROXY,
+ * recent's mask, conntrack, policy) ask getaddrinfo, which takes neither (`numberBlanks` false;
+ * measured).
  */
-export function checkAddress(value: string, ctx: ValueContext, what = 'address', longPrefixIsHost = false): ValueProblem | undefined {
+export function checkAddress(value: string, ctx: ValueContext, what = 'address', longPrefixIsHost = false, numberBlanks = false): ValueProblem | undefined {
   const slash = value.indexOf('/');
   const host = slash >= 0 ? value.slice(0, slash) : value;
   const mask = slash >= 0 ? value.slice(slash + 1) : undefined;
   const v6 = ctx.family === 'ipv6';
   if (host === '') return err('invalid-address', `empty ${what} in '${value}'`);
+  if (!numberBlanks && /[ \t\n\v\f\r+]/.test(host)) return err('invalid-address', `invalid ${what} '${host}': blanks and '+' are not allowed in this address (getaddrinfo refuses them)`);
   const ok = v6 ? parseIPv6(host) !== undefined : parseIPv4(host) !== undefined;
   if (!ok && !v6 && readIPv4(host) !== undefined) {
     const n = readIPv4(host)!;
@@ -1227,7 +1231,7 @@ export const VALIDATORS: Readonly<Record<string, Validator>> = {
       // ip6tables skips blanks before each address of -s/-d (measured: `-s "  ::1,  ::2"`);
       // iptables reads each byte with strtoul, which skips them too (checkAddress's own path).
       const bare = c.family === 'ipv6' ? a.replace(/^[ \t\n\v\f\r]+/, '') : a;
-      const e = checkAddress(bare, c);
+      const e = checkAddress(bare, c, 'address', false, true);
       if (e) return e;
       if (bare !== a) return warn('noncanonical-address', `'${a}' is read as ${bare}: iptables skips the blanks before an address`);
     }
