@@ -59,17 +59,21 @@ export type Validator = (value: string, ctx: ValueContext, p: KindParams) => Val
 const err = (code: string, message: string): ValueProblem => ({ severity: 'error', code, message });
 const warn = (code: string, message: string): ValueProblem => ({ severity: 'warning', code, message });
 
-/**
- * What strtoul skips before a number: blanks (isspace) and one `+`. libxtables reads almost every
- * number with it (xtables_strtoui, strtoul), so iptables-restore accepts `--dport +22`,
- * `--mark " 0x1"` or `-s "10. 0.0.1"` (measured for ports, marks, addresses, masks, lengths, TTLs,
- * zones, queues, uids …; kernel-oracle cases). `-` is refused (xtables_strtoui checks for it).
- */
-const STRTOUL_LEAD = /^[ \t\n\v\f\r]*\+?/;
+/** A text without the blanks (C's isspace) at its start, which strtoul, strtod and atoi skip. */
+function skipBlanks(s: string): string {
+  return s.replace(/^[ \t\n\v\f\r]+/, '');
+}
 
-/** A number's text without what strtoul skips before it. */
+/**
+ * A number's text without what strtoul skips before it: blanks, then one `+`. libxtables reads
+ * almost every number with strtoul (xtables_strtoui), so iptables-restore accepts `--dport +22`,
+ * `--mark " 0x1"` or `-s "10. 0.0.1"` (measured for ports, marks, addresses, masks, lengths, TTLs,
+ * zones, queues, uids …; kernel-oracle cases `hand-strtoul-*`). `-` is refused (xtables_strtoui
+ * checks for it).
+ */
 export function strtoulBody(s: string): string {
-  return s.replace(STRTOUL_LEAD, '');
+  const t = skipBlanks(s);
+  return t.startsWith('+') ? t.slice(1) : t;
 }
 
 /** Whether a text is read as a number (rather than a name) by strtoul: a digit after the skipped blanks and `+`. */
@@ -558,7 +562,7 @@ function checkTcpOptionList(s: string): ValueProblem | undefined {
  * Undefined when strtod would stop before the end.
  */
 export function parseStrtod(text: string): number | undefined {
-  const s = text.replace(/^[ \t\n\v\f\r]+/, '');
+  const s = skipBlanks(text);
   const sign = s.startsWith('-') ? -1 : 1;
   const body = /^[+-]/.test(s) ? s.slice(1) : s;
   if (/^(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(body)) return sign * Number(body);
@@ -801,7 +805,7 @@ export function rateUnitSeconds(unit: string): number | undefined {
 function checkRate(s: string): ValueProblem | undefined {
   // iptables reads the number with atoi (after blanks and a `+`), so `1.5/sec` is 1/sec; the unit
   // is a prefix of a unit name.
-  const m = /^[ \t\n\v\f\r]*\+?([0-9]+)[^/]*(?:\/(.*))?$/.exec(s);
+  const m = /^([0-9]+)[^/]*(?:\/(.*))?$/.exec(strtoulBody(s));
   if (!m) return err('invalid-value', `bad rate '${s}': expected N/second, N/minute, N/hour or N/day`);
   let mult = 1;
   if (m[2] !== undefined) {
@@ -828,8 +832,8 @@ export type HashlimitRate =
   | { readonly kind: 'bad'; readonly message: string };
 
 export function readHashlimitRate(s: string): HashlimitRate {
-  const lead = /^[ \t\n\v\f\r]*\+?([0-9]+)/.exec(s);
-  const r = lead ? BigInt(lead[1]) : 0n;
+  const lead = /^[0-9]+/.exec(strtoulBody(s));
+  const r = lead ? BigInt(lead[0]) : 0n;
   const at = s.indexOf('b/s');
   if (at > 0 && r > 0n) {
     const factor = s[at - 1] === 'm' ? 1048576n : s[at - 1] === 'k' ? 1024n : 1n;
@@ -918,10 +922,11 @@ function checkString(s: string, _ctx: ValueContext, p: KindParams): ValueProblem
  * digit follows the blanks and sign, as strtoul leaves `end` there); `-` negates modulo 2^64.
  */
 function strtoulPrefix10(s: string): { readonly value: number; readonly rest: string } {
-  const m = /^[ \t\n\v\f\r]*([+-]?)([0-9]+)/.exec(s);
+  const t = skipBlanks(s);
+  const m = /^([+-]?)([0-9]+)/.exec(t);
   if (!m) return { value: 0, rest: s };
   const n = Number(m[2]);
-  return { value: m[1] === '-' && n !== 0 ? Number.MAX_SAFE_INTEGER : n, rest: s.slice(m[0].length) };
+  return { value: m[1] === '-' && n !== 0 ? Number.MAX_SAFE_INTEGER : n, rest: t.slice(m[0].length) };
 }
 
 /**
@@ -1230,7 +1235,7 @@ export const VALIDATORS: Readonly<Record<string, Validator>> = {
     for (const a of s.split(',')) {
       // ip6tables skips blanks before each address of -s/-d (measured: `-s "  ::1,  ::2"`);
       // iptables reads each byte with strtoul, which skips them too (checkAddress's own path).
-      const bare = c.family === 'ipv6' ? a.replace(/^[ \t\n\v\f\r]+/, '') : a;
+      const bare = c.family === 'ipv6' ? skipBlanks(a) : a;
       const e = checkAddress(bare, c, 'address', false, true);
       if (e) return e;
       if (bare !== a) return warn('noncanonical-address', `'${a}' is read as ${bare}: iptables skips the blanks before an address`);
