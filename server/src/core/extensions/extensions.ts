@@ -377,7 +377,7 @@ export const MATCHES: readonly ExtensionSpec[] = [
     options: [
       opt('source-port', 'port-range', 'Source port or range.', { invert: true, aliases: ['sport'] }),
       opt('destination-port', 'port-range', 'Destination port or range.', { invert: true, aliases: ['dport'] }),
-      { name: 'chunk-types', args: [{ kind: 'choice', params: oneOf('all', 'any', 'only') }, { kind: 'sctp-chunks' }], invert: true, doc: 'Chunk types: all|any|only TYPE[:FLAGS],…' },
+      { name: 'chunk-types', args: [{ kind: 'choice', params: { ...oneOf('all', 'any', 'only'), ignoreCase: true } }, { kind: 'sctp-chunks' }], invert: true, doc: 'Chunk types: all|any|only (any case) TYPE[:FLAGS],…' },
     ],
   },
   {

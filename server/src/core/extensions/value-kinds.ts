@@ -973,11 +973,12 @@ function checkWeekdays(s: string): ValueProblem | undefined {
 }
 
 function checkMonthdays(s: string): ValueProblem | undefined {
-  for (const d of s.split(',')) {
-    // Decimal, or octal with a leading 0 (measured: `037` is 31; hex is refused); 0 is accepted
-    // although no day has that number.
+  for (const day of s.split(',')) {
+    // Decimal, or octal with a leading 0 (measured: `037` is 31; hex is refused), after blanks and
+    // a `+` (`+5`); 0 is accepted although no day has that number.
+    const d = strtoulBody(day);
     const n = /^0[0-7]+$/.test(d) ? parseInt(d.slice(1), 8) : /^[0-9]+$/.test(d) ? Number(d) : NaN;
-    if (!(n >= 0 && n <= 31)) return err('invalid-value', `invalid day of month '${d}' in '${s}': expected 1 to 31`);
+    if (!(n >= 0 && n <= 31)) return err('invalid-value', `invalid day of month '${day}' in '${s}': expected 1 to 31`);
   }
   return undefined;
 }
