@@ -57,7 +57,14 @@ interface DocumentState {
   /** The run in progress, if any. */
   running?: { readonly version: number; readonly abort: AbortController };
   /** The last completed analysis, for moving its diagnostics onto later versions until the next completes. */
-  last?: { readonly version: number; readonly lines: readonly string[]; readonly diagnostics: readonly Diagnostic[]; readonly all: readonly Diagnostic[] };
+  last?: {
+    readonly version: number;
+    readonly lines: readonly string[];
+    /** Every finding of that version: what quick fixes may act on while it is current. */
+    readonly findings: readonly Diagnostic[];
+    /** The findings that stay true of later versions where an edit did not touch (no notes on skipped work). */
+    readonly carried: readonly Diagnostic[];
+  };
 }
 
 /**
@@ -89,7 +96,7 @@ export class AnalysisScheduler {
   validity(uri: string, version: number, lines: readonly string[], result: CheckResult): void {
     this.cancel(uri);
     const state = this.stateOf(uri);
-    const carried = this.settings.enabled && state.last ? this.shiftToEdit(state.last.lines, lines, state.last.diagnostics) : [];
+    const carried = this.settings.enabled && state.last ? this.shiftToEdit(state.last.lines, lines, state.last.carried) : [];
     this.sink.publish(uri, version, carried.length > 0 ? byPosition([...result.diagnostics, ...carried]) : result.diagnostics);
     if (!this.settings.enabled || !result.analysisInput) {
       this.sink.done(uri, version);
@@ -114,7 +121,7 @@ export class AnalysisScheduler {
         const found = applySeverities(analysis.diagnostics, this.settings.severities);
         // Notes about skipped work depend on the whole table (an error anywhere, its size): they
         // are not carried onto later versions, where they could be plainly wrong.
-        state.last = { version, lines, diagnostics: found.filter((d) => d.code !== 'analysis-skipped'), all: found };
+        state.last = { version, lines, findings: found, carried: found.filter((d) => d.code !== 'analysis-skipped') };
         this.sink.log(`iptables-lsp: analysed ${uri} version ${version} in ${Math.round(performance.now() - started)} ms (${found.length} findings)`);
         this.sink.publish(uri, version, byPosition([...result.diagnostics, ...found]));
         this.sink.done(uri, version);
@@ -150,7 +157,7 @@ export class AnalysisScheduler {
    */
   carried(uri: string, lines: readonly string[]): Diagnostic[] {
     const last = this.docs.get(uri)?.last;
-    return this.settings.enabled && last ? this.shiftToEdit(last.lines, lines, last.diagnostics) : [];
+    return this.settings.enabled && last ? this.shiftToEdit(last.lines, lines, last.carried) : [];
   }
 
   /**
@@ -160,7 +167,7 @@ export class AnalysisScheduler {
    */
   findings(uri: string, version: number): readonly Diagnostic[] {
     const last = this.docs.get(uri)?.last;
-    return this.settings.enabled && last?.version === version ? last.all : [];
+    return this.settings.enabled && last?.version === version ? last.findings : [];
   }
 
   private stateOf(uri: string): DocumentState {
