@@ -693,13 +693,13 @@ function finalChecks(rule: RuleInfo, family: Family, args: readonly Arg[], probl
       const ox = owner.options.find((o) => o.spec?.name === x);
       if (ox && !owner.options.some((o) => o.spec?.name === y)) report(ox.nameArg, 'missing-option', `--${x} also requires --${y} in the ${ext.name} ${kind}`);
     }
-    for (const [x, y] of ext.conflicts ?? []) {
+    for (const [x, y, why] of ext.conflicts ?? []) {
       const ox = owner.options.find((o) => o.spec?.name === x);
       const oy = owner.options.find((o) => o.spec?.name === y);
       if (!ox || !oy) continue;
       // Reported where iptables stops: at whichever of the two comes second.
       const [a, b] = ox.nameArg.start <= oy.nameArg.start ? [x, oy] : [y, ox];
-      report(b.nameArg, 'conflicting-options', `--${b.spec!.name} cannot be combined with --${a} in the ${ext.name} ${kind}`);
+      report(b.nameArg, 'conflicting-options', `--${b.spec!.name} cannot be combined with --${a} in the ${ext.name} ${kind}${why ? `: ${why}` : ''}`);
     }
     if (ext.protocols) requireProtocol(ext.protocols, where, `the ${ext.name} ${kind}`);
     for (const o of owner.options) if (o.spec?.protocols) requireProtocol(o.spec.protocols, o.nameArg, `--${o.spec.name} of the ${ext.name} ${kind}`);

@@ -57,8 +57,11 @@ export interface ExtensionSpec {
   readonly hooks?: readonly Hook[];
   /** Groups of options of which at least one must be given (the extension's final check). */
   readonly requireOneOf?: readonly (readonly string[])[];
-  /** Pairs of options that cannot be combined. */
-  readonly conflicts?: readonly (readonly [string, string])[];
+  /**
+   * Pairs of options that cannot be combined, with why when iptables itself does not say (the
+   * kernel refuses the rule without a message), appended to the diagnostic.
+   */
+  readonly conflicts?: readonly (readonly [string, string, string?])[];
   /** Pairs [x, y]: --x is refused without --y ("option --x also requires --y"). */
   readonly requires?: readonly (readonly [string, string])[];
   /** Whether the extension is present in iptables 1.8.9 on a current kernel (ULOG was removed). */
@@ -144,7 +147,9 @@ export const MATCHES: readonly ExtensionSpec[] = [
     requireOneOf: [['bytecode', 'object-pinned']],
   },
   // The socket's cgroup is known for local traffic only (measured: refused in PREROUTING and FORWARD).
-  { name: 'cgroup', doc: 'Matches the control group of the local socket.', hooks: ['INPUT', 'OUTPUT', 'POSTROUTING'], options: [opt('cgroup', 'uint', 'net_cls class id.', { invert: true }), opt('path', 'string', 'cgroup v2 path.', { invert: true })], requireOneOf: [['cgroup', 'path']] },
+  // libxt_cgroup takes --path and --cgroup together, but the kernel's checkentry refuses a rule
+  // with both (measured with both backends: "line N failed").
+  { name: 'cgroup', doc: 'Matches the control group of the local socket.', hooks: ['INPUT', 'OUTPUT', 'POSTROUTING'], options: [opt('cgroup', 'uint', 'net_cls class id.', { invert: true }), opt('path', 'string', 'cgroup v2 path, relative to the cgroup2 root; the kernel looks it up when the rule is loaded and refuses a path that does not exist on that machine (an empty path is the root).', { invert: true })], requireOneOf: [['cgroup', 'path']], conflicts: [['cgroup', 'path', 'a rule matches either a cgroup v1 class id or a cgroup v2 path; the kernel refuses the rule']] },
   {
     name: 'cluster', doc: 'Distributes connections among cluster nodes by hash.',
     options: [
