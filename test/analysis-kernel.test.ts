@@ -26,10 +26,16 @@
  * ESTABLISHED state ever appears.
  * Traffic stays between the two namespaces (10.92.1.0/24); IPv6 is disabled in both.
  *
+ * The same runs again for IPv6 (ip6tables-legacy-restore, addresses in fd92:1::/64, ICMPv6
+ * instead of ICMP, no `-f`, inet6 ipsets). Neighbour discovery and MLD are ICMPv6 and would pass
+ * through the rules under test: the interfaces get no link-local address, the addresses skip
+ * duplicate address detection and the neighbours are static, so only the probes reach INPUT.
+ *
  * Needs root and `ip netns`; skipped loudly without them, failed under CI=true.
- * ANALYSIS_SEED and ANALYSIS_SETS change the generated rule sets.
+ * ANALYSIS_SEED and ANALYSIS_SETS change the generated rule sets (ANALYSIS_SETS_V6 the number of
+ * IPv6 sets, 20 unless given).
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -42,22 +48,92 @@ import { concreteSpace, setLookupKey } from '../server/src/core/analysis/rule-sp
 import type { Space } from '../server/src/core/analysis/packet-space.ts';
 import type { Model, Rule } from '../server/src/core/model.ts';
 import { kernelAvailability } from './kernel/netns.ts';
+import { parseIPv4, parseIPv6, type Family } from '../server/src/core/extensions/value-kinds.ts';
 import { ENV, ip, LineProc } from './kernel/line-proc.ts';
 import { mulberry32 as rng } from '../bench/random.ts';
 
 const SEED = Number(process.env.ANALYSIS_SEED ?? 7);
-const SETS = Number(process.env.ANALYSIS_SETS ?? 40);
-const NS = { a: `ana-${process.pid}-a`, b: `ana-${process.pid}-b` };
-const A_ADDRS = ['10.92.1.1', '10.92.1.11', '10.92.1.12', '10.92.1.13'];
-const B_ADDRS = ['10.92.1.2', '10.92.1.3'];
 const SPORTS = [1000, 30000, 40001];
 /** TCP probes (SYNs) come from this port only: each costs a connection attempt. */
 const TCP_SPORTS = [1000];
 /** The redundant rules per set checked by removing them (each costs a round of probes). */
 const REDUNDANT_PER_SET = 2;
 const DPORTS = [5000, 5001, 5002, 5003, 5004, 5005];
-/** The networks the hash:net set `ana-n` may hold (hash:ip `ana-a` holds addresses of both sides). */
-const NETS = ['10.92.1.0/30', '10.92.1.8/29', '10.92.1.12/31', '10.92.1.3/32'];
+
+/** What differs between the IPv4 and the IPv6 runs: the vocabulary, the tools, the set family. */
+interface Profile {
+  readonly family: Family;
+  readonly label: string;
+  /** The number of rule sets. */
+  readonly sets: number;
+  /** A prefix for namespace and interface names, distinct per profile. */
+  readonly tag: string;
+  /** The probes' sources (namespace a) and destinations (namespace b). */
+  readonly a: readonly string[];
+  readonly b: readonly string[];
+  /** The prefix length of the shared network. */
+  readonly prefix: number;
+  /** The networks the hash:net set `ana-n` may hold (hash:ip `ana-a` holds addresses of both sides). */
+  readonly nets: readonly string[];
+  /** The values of -s and -d in the generated rules. */
+  readonly srcs: readonly string[];
+  readonly dsts: readonly string[];
+  /** The protocol name of ICMP for this family. */
+  readonly icmp: string;
+  /** Whether `-f` exists (iptables only). */
+  readonly fragments: boolean;
+  /** The iprange options of the generated rules. */
+  readonly ranges: readonly string[];
+  readonly restore: string;
+  readonly save: string;
+  readonly setFamily: 'inet' | 'inet6';
+  /** The address as a number. */
+  readonly toInt: (a: string) => bigint;
+  readonly bits: bigint;
+}
+
+const IPV4: Profile = {
+  family: 'ipv4',
+  label: 'IPv4',
+  sets: Number(process.env.ANALYSIS_SETS ?? 40),
+  tag: 'ana',
+  a: ['10.92.1.1', '10.92.1.11', '10.92.1.12', '10.92.1.13'],
+  b: ['10.92.1.2', '10.92.1.3'],
+  prefix: 24,
+  nets: ['10.92.1.0/30', '10.92.1.8/29', '10.92.1.12/31', '10.92.1.3/32'],
+  srcs: ['10.92.1.1', '10.92.1.8/29', '10.92.1.0/24', '10.92.1.12,10.92.1.13', '10.92.1.11/32', '192.0.2.0/24', '10.92.0.0/255.255.0.0'],
+  dsts: ['10.92.1.2', '10.92.1.3', '10.92.1.0/30', '10.92.0.0/16', '10.92.1.3/32'],
+  icmp: 'icmp',
+  fragments: true,
+  ranges: ['src-range 10.92.1.1-10.92.1.11', 'src-range 10.92.1.12-10.92.1.200', 'dst-range 10.92.1.3-10.92.1.3', 'dst-range 10.92.1.0-10.92.1.2'],
+  restore: 'iptables-legacy-restore',
+  save: 'iptables-legacy-save',
+  setFamily: 'inet',
+  toInt: (a) => BigInt(parseIPv4(a)!),
+  bits: 32n,
+};
+
+/** The IPv6 twin: the same shapes (hosts, subnets, a mask, a foreign network) in fd92:1::/64. */
+const IPV6: Profile = {
+  family: 'ipv6',
+  label: 'IPv6',
+  sets: Number(process.env.ANALYSIS_SETS_V6 ?? 20),
+  tag: 'an6',
+  a: ['fd92:1::1', 'fd92:1::b', 'fd92:1::c', 'fd92:1::d'],
+  b: ['fd92:1::2', 'fd92:1::3'],
+  prefix: 64,
+  nets: ['fd92:1::/126', 'fd92:1::8/125', 'fd92:1::c/127', 'fd92:1::3/128'],
+  srcs: ['fd92:1::1', 'fd92:1::8/125', 'fd92:1::/64', 'fd92:1::c,fd92:1::d', 'fd92:1::b/128', '2001:db8::/32', 'fd92::/ffff::'],
+  dsts: ['fd92:1::2', 'fd92:1::3', 'fd92:1::/126', 'fd92::/16', 'fd92:1::3/128'],
+  icmp: 'ipv6-icmp',
+  fragments: false,
+  ranges: ['src-range fd92:1::1-fd92:1::b', 'src-range fd92:1::c-fd92:1::c8', 'dst-range fd92:1::3-fd92:1::3', 'dst-range fd92:1::-fd92:1::2'],
+  restore: 'ip6tables-legacy-restore',
+  save: 'ip6tables-legacy-save',
+  setFamily: 'inet6',
+  toInt: (a) => parseIPv6(a)!.reduce((acc, g) => (acc << 16n) | BigInt(g), 0n),
+  bits: 128n,
+};
 
 /** The source MAC of every probe (a0's address). */
 const PROBE_MAC = '02:92:00:00:00:01';
@@ -119,11 +195,10 @@ function expansionCount(r: Rule): number {
 }
 
 /** A random filter table over the probe vocabulary. */
-function generate(rand: () => number): string {
+function generate(rand: () => number, profile: Profile): string {
   const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
   const chance = (p: number): boolean => rand() < p;
-  const srcs = ['10.92.1.1', '10.92.1.8/29', '10.92.1.0/24', '10.92.1.12,10.92.1.13', '10.92.1.11/32', '192.0.2.0/24', '10.92.0.0/255.255.0.0'];
-  const dsts = ['10.92.1.2', '10.92.1.3', '10.92.1.0/30', '10.92.0.0/16', '10.92.1.3/32'];
+  const { srcs, dsts } = profile;
   const users = ['u0', 'u1', 'u2', 'u3'];
   const lines = ['*filter', `:INPUT ${chance(0.4) ? 'DROP' : 'ACCEPT'} [0:0]`, ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ...users.map((u) => `:${u} - [0:0]`)];
   const ruleFor = (chain: string, level: number): string => {
@@ -138,13 +213,16 @@ function generate(rand: () => number): string {
     let udp = false;
     let tcp = false;
     if (chance(0.6)) {
-      const p = pick(['udp', 'udp', 'udp', '17', 'tcp', 'tcp', '6', 'icmp', '! tcp', '! udp']);
+      const p = pick(['udp', 'udp', 'udp', '17', 'tcp', 'tcp', '6', profile.icmp, '! tcp', '! udp']);
       parts.push(p.startsWith('! ') ? `! -p ${p.slice(2)}` : `-p ${p}`);
       udp = p === 'udp' || p === '17';
       tcp = p === 'tcp' || p === '6';
     }
     if (chance(0.2)) parts.push(`${chance(0.3) ? '! ' : ''}-i ${pick(['b0', 'b+', 'eth0', '+', 'a0'])}`);
-    if (chance(0.04)) parts.push(chance(0.5) ? '-f' : '! -f');
+    if (chance(0.04)) {
+      const f = chance(0.5) ? '-f' : '! -f';
+      if (profile.fragments) parts.push(f);
+    }
     if (udp) {
       if (chance(0.5)) parts.push(`-m udp ${chance(0.25) ? '! ' : ''}--dport ${pick(['5000', '5001:5003', '5004:', ':5001', '5005'])}`);
       if (chance(0.25)) parts.push(`-m udp ${chance(0.2) ? '! ' : ''}--sport ${pick(['1000', '1000:30000', '30001:65535'])}`);
@@ -161,7 +239,7 @@ function generate(rand: () => number): string {
     }
     if (chance(0.08)) parts.push(`-m state --state ${pick(['NEW', 'ESTABLISHED', 'NEW,RELATED'])}`);
     if (chance(0.06)) parts.push(`-m conntrack ${chance(0.25) ? '! ' : ''}--ctstate ${pick(['NEW', 'ESTABLISHED,RELATED', 'INVALID', 'NEW,UNTRACKED'])}`);
-    if (chance(0.1)) parts.push(`-m iprange ${chance(0.25) ? '! ' : ''}--${pick(['src-range 10.92.1.1-10.92.1.11', 'src-range 10.92.1.12-10.92.1.200', 'dst-range 10.92.1.3-10.92.1.3', 'dst-range 10.92.1.0-10.92.1.2'])}`);
+    if (chance(0.1)) parts.push(`-m iprange ${chance(0.25) ? '! ' : ''}--${pick(profile.ranges)}`);
     // Marks set by the MARK targets below, as masked values (each probe enters with mark 0).
     if (chance(0.2)) parts.push(`-m mark ${chance(0.25) ? '! ' : ''}--mark ${pick(['0x1', '0x1/0x1', '0x2/0x2', '0x0/0x3', '0x3/0x3', '0x2', '0x0', '0x4/0x6', '0x6/0x6'])}`);
     if (chance(0.1)) parts.push(`-m connmark ${chance(0.25) ? '! ' : ''}--mark ${pick(['0x1', '0x1/0x1', '0x2/0x2', '0x0/0x3', '0x10/0x10'])}`);
@@ -188,44 +266,55 @@ function generate(rand: () => number): string {
   return lines.join('\n') + '\n';
 }
 
-function setupNamespaces(): void {
+/** The two namespaces of a profile's run. */
+function namespacesOf(profile: Profile): { readonly a: string; readonly b: string } {
+  return { a: `${profile.tag}-${process.pid}-a`, b: `${profile.tag}-${process.pid}-b` };
+}
+
+function setupNamespaces(profile: Profile): void {
+  const NS = namespacesOf(profile);
+  const v6 = profile.family === 'ipv6';
   for (const ns of Object.values(NS)) spawnSync('ip', ['netns', 'del', ns], { env: ENV });
   for (const ns of Object.values(NS)) ip(undefined, 'ip', 'netns', 'add', ns);
-  ip(undefined, 'ip', 'link', 'add', 'ana-a0', 'netns', NS.a, 'type', 'veth', 'peer', 'name', 'ana-b0', 'netns', NS.b);
-  ip(NS.a, 'ip', 'link', 'set', 'ana-a0', 'name', 'a0');
-  ip(NS.b, 'ip', 'link', 'set', 'ana-b0', 'name', 'b0');
+  ip(undefined, 'ip', 'link', 'add', `${profile.tag}-a0`, 'netns', NS.a, 'type', 'veth', 'peer', 'name', `${profile.tag}-b0`, 'netns', NS.b);
+  ip(NS.a, 'ip', 'link', 'set', `${profile.tag}-a0`, 'name', 'a0');
+  ip(NS.b, 'ip', 'link', 'set', `${profile.tag}-b0`, 'name', 'b0');
   ip(NS.a, 'ip', 'link', 'set', 'a0', 'address', PROBE_MAC);
   for (const [ns, dev] of [[NS.a, 'a0'], [NS.b, 'b0']]) {
-    ip(ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1');
+    if (v6) {
+      // No link-local address (so no neighbour discovery or MLD from it) and no duplicate
+      // address detection: the only ICMPv6 the rules could see is gone.
+      ip(ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=0', 'net.ipv6.conf.default.disable_ipv6=0', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0');
+      ip(ns, 'ip', 'link', 'set', dev, 'addrgenmode', 'none');
+    } else ip(ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1');
     ip(ns, 'ip', 'link', 'set', 'lo', 'up');
     ip(ns, 'ip', 'link', 'set', dev, 'up');
   }
-  for (const a of A_ADDRS) ip(NS.a, 'ip', 'addr', 'add', `${a}/24`, 'dev', 'a0');
-  for (const b of B_ADDRS) ip(NS.b, 'ip', 'addr', 'add', `${b}/24`, 'dev', 'b0');
-  ip(NS.b, 'sysctl', '-qw', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0', 'net.ipv4.conf.b0.rp_filter=0');
-  // Static neighbours, so that probes never wait for ARP.
+  const nodad = v6 ? ['nodad'] : [];
+  for (const a of profile.a) ip(NS.a, 'ip', 'addr', 'add', `${a}/${profile.prefix}`, 'dev', 'a0', ...nodad);
+  for (const b of profile.b) ip(NS.b, 'ip', 'addr', 'add', `${b}/${profile.prefix}`, 'dev', 'b0', ...nodad);
+  if (!v6) ip(NS.b, 'sysctl', '-qw', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0', 'net.ipv4.conf.b0.rp_filter=0');
+  // Static neighbours, so that probes never wait for ARP or neighbour discovery.
   const mac = (ns: string, dev: string): string => spawnSync('ip', ['netns', 'exec', ns, 'cat', `/sys/class/net/${dev}/address`], { encoding: 'utf8', env: ENV }).stdout.trim();
-  for (const b of B_ADDRS) ip(NS.a, 'ip', 'neigh', 'replace', b, 'lladdr', mac(NS.b, 'b0'), 'dev', 'a0', 'nud', 'permanent');
-  for (const a of A_ADDRS) ip(NS.b, 'ip', 'neigh', 'replace', a, 'lladdr', mac(NS.a, 'a0'), 'dev', 'b0', 'nud', 'permanent');
+  for (const b of profile.b) ip(NS.a, 'ip', 'neigh', 'replace', b, 'lladdr', mac(NS.b, 'b0'), 'dev', 'a0', 'nud', 'permanent');
+  for (const a of profile.a) ip(NS.b, 'ip', 'neigh', 'replace', a, 'lladdr', mac(NS.a, 'a0'), 'dev', 'b0', 'nud', 'permanent');
 }
 
-function teardown(): void {
-  for (const ns of Object.values(NS)) spawnSync('ip', ['netns', 'del', ns], { env: ENV });
+function teardown(profile: Profile): void {
+  for (const ns of Object.values(namespacesOf(profile))) spawnSync('ip', ['netns', 'del', ns], { env: ENV });
 }
-
-const toInt = (a: string): bigint => a.split('.').reduce((acc, x) => (acc << 8n) | BigInt(Number(x)), 0n);
 
 /** Random contents for the two ipsets. */
-function contentsOf(rand: () => number): SetContents {
-  return { a: [...A_ADDRS, ...B_ADDRS].filter(() => rand() < 0.4), n: NETS.filter(() => rand() < 0.35) };
+function contentsOf(rand: () => number, profile: Profile): SetContents {
+  return { a: [...profile.a, ...profile.b].filter(() => rand() < 0.4), n: profile.nets.filter(() => rand() < 0.35) };
 }
 
 /** Whether a hash:net set holding `nets` holds address `a`. */
-function inNets(nets: readonly string[], a: string): boolean {
+function inNets(nets: readonly string[], a: string, profile: Profile): boolean {
   return nets.some((n) => {
     const [base, len] = n.split('/');
-    const shift = 32n - BigInt(len);
-    return toInt(a) >> shift === toInt(base) >> shift;
+    const shift = profile.bits - BigInt(len);
+    return profile.toInt(a) >> shift === profile.toInt(base) >> shift;
   });
 }
 
@@ -233,25 +322,31 @@ function inNets(nets: readonly string[], a: string): boolean {
  * The probes, as the packets entering INPUT: the UDP datagrams and the TCP SYNs (flags SYN only),
  * each with the answers of the ipset lookups for its addresses.
  */
-function probeEntry(sets: SetContents): AnalysisOptions['entry'] {
+function probeEntry(sets: SetContents, profile: Profile): AnalysisOptions['entry'] {
   return (_table, hook, v) => {
     if (hook !== 'INPUT') return [];
     const out: Space[number][] = [];
-    for (const src of A_ADDRS) for (const dst of B_ADDRS) {
+    for (const src of profile.a) for (const dst of profile.b) {
       const ipsets = new Map([
         [setLookupKey('ana-a', 'src'), sets.a.includes(src)],
         [setLookupKey('ana-a', 'dst'), sets.a.includes(dst)],
-        [setLookupKey('ana-n', 'src'), inNets(sets.n, src)],
-        [setLookupKey('ana-n', 'dst'), inNets(sets.n, dst)],
+        [setLookupKey('ana-n', 'src'), inNets(sets.n, src, profile)],
+        [setLookupKey('ana-n', 'dst'), inNets(sets.n, dst, profile)],
       ]);
-      const common = { src: [toInt(src)], dst: [toInt(dst)], dport: DPORTS, in: ['b0'], out: [''], state: ['NEW' as const], mark: [0], ctmark: [0], fragment: false, bridged: false, ipsets, mac: [PROBE_MAC] };
+      const common = { src: [profile.toInt(src)], dst: [profile.toInt(dst)], dport: DPORTS, in: ['b0'], out: [''], state: ['NEW' as const], mark: [0], ctmark: [0], fragment: false, bridged: false, ipsets, mac: [PROBE_MAC] };
       out.push(...concreteSpace(v, { ...common, proto: [17], sport: SPORTS }), ...concreteSpace(v, { ...common, proto: [6], sport: TCP_SPORTS, tcpFlags: [0x02] }));
     }
     return out;
   };
 }
 
-test('analysis flags exactly the rules no probe reaches (kernel counters)', { timeout: 300_000 }, async (t) => {
+for (const profile of [IPV4, IPV6]) {
+  test(`analysis flags exactly the rules no probe reaches (kernel counters, ${profile.label})`, { timeout: 300_000 }, (t) => verify(profile, t));
+}
+
+async function verify(profile: Profile, t: TestContext): Promise<void> {
+  const NS = namespacesOf(profile);
+  const SETS = profile.sets;
   const avail = kernelAvailability();
   if (!avail.ok) {
     if (process.env.CI === 'true') assert.fail(`kernel verification of the analysis cannot run under CI: ${avail.reason}`);
@@ -262,9 +357,9 @@ test('analysis flags exactly the rules no probe reaches (kernel counters)', { ti
   const started = Date.now();
   const dir = mkdtempSync(join(tmpdir(), 'ana-'));
   const agentPath = fileURLToPath(new URL('./kernel/trace-agent.mjs', import.meta.url));
-  setupNamespaces();
+  setupNamespaces(profile);
   const shell = startIn(NS.b, ['bash']);
-  const agents = { a: startIn(NS.a, [process.execPath, agentPath, '[]']), b: startIn(NS.b, [process.execPath, agentPath, JSON.stringify(DPORTS), JSON.stringify(B_ADDRS)]) };
+  const agents = { a: startIn(NS.a, [process.execPath, agentPath, '[]']), b: startIn(NS.b, [process.execPath, agentPath, JSON.stringify(DPORTS), JSON.stringify(profile.b)]) };
   const failures: string[] = [];
   let rulesSeen = 0;
   let unreachable = 0;
@@ -280,12 +375,12 @@ test('analysis flags exactly the rules no probe reaches (kernel counters)', { ti
     // Fresh connections: marks set on them in an earlier round must not carry over.
     await sh(shell, 'conntrack -F');
     const admitted = new Set<string>();
-    for (const src of A_ADDRS) for (const dst of B_ADDRS) for (const sport of SPORTS) for (const dport of DPORTS) {
+    for (const src of profile.a) for (const dst of profile.b) for (const sport of SPORTS) for (const dport of DPORTS) {
       agents.a.write(JSON.stringify({ src, dst, sport, dport, payload: 'probe' }) + '\n');
       assert.equal(await agents.a.next(5000), 'sent');
       probes++;
     }
-    for (const src of A_ADDRS) for (const dst of B_ADDRS) for (const sport of TCP_SPORTS) for (const dport of DPORTS) {
+    for (const src of profile.a) for (const dst of profile.b) for (const sport of TCP_SPORTS) for (const dport of DPORTS) {
       agents.a.write(JSON.stringify({ src, dst, sport, dport, proto: 'tcp' }) + '\n');
       const answer = await agents.a.next(5000);
       assert.ok(answer?.startsWith('sent '), `unexpected answer ${answer}`);
@@ -303,20 +398,20 @@ test('analysis flags exactly the rules no probe reaches (kernel counters)', { ti
   };
   try {
     for (const a of Object.values(agents)) assert.equal(await a.next(10_000), 'ready');
-    await sh(shell, 'ipset create ana-a hash:ip && ipset create ana-n hash:net');
+    await sh(shell, `ipset create ana-a hash:ip family ${profile.setFamily} && ipset create ana-n hash:net family ${profile.setFamily}`);
     const rand = rng(SEED);
     for (let k = 0; k < SETS; k++) {
-      const text = generate(rand);
+      const text = generate(rand, profile);
       const file = join(dir, `set-${k}.rules`);
       writeFileSync(file, text);
-      const checked = check(text, { analyses: false });
+      const checked = check(text, { analyses: false, family: profile.family });
       const errs = checked.diagnostics.filter((d) => d.severity === 'error');
       assert.deepEqual(errs.map((d) => `${d.range.start.line + 1}: ${d.message}`), [], `generated rule set ${k} has errors:\n${text}`);
-      const sets = contentsOf(rand);
+      const sets = contentsOf(rand, profile);
       await sh(shell, ['ipset flush ana-a', 'ipset flush ana-n', ...sets.a.map((x) => `ipset add ana-a ${x}`), ...sets.n.map((x) => `ipset add ana-n ${x}`)].join(' && '));
-      await sh(shell, `iptables-legacy-restore < ${file}`);
+      await sh(shell, `${profile.restore} < ${file}`);
       // Exactly the probes enter INPUT; nothing enters the other chains.
-      const entry = probeEntry(sets);
+      const entry = probeEntry(sets, profile);
       const shown = `${text}ipsets: ana-a ${sets.a.join(' ') || '(empty)'}; ana-n ${sets.n.join(' ') || '(empty)'}\n`;
       const result = analyse(checked.model, { entry });
       // The same with the projection onto later distinctions on every chain (by default only long
@@ -328,9 +423,9 @@ test('analysis flags exactly the rules no probe reaches (kernel counters)', { ti
       const summarised = analyse(checked.model, { entry, inlineSingleCalls: false });
       const admitted = await probeAll();
       // Read the counters (twice if they still move).
-      let save = await sh(shell, 'iptables-legacy-save -c -t filter');
+      let save = await sh(shell, `${profile.save} -c -t filter`);
       await new Promise((r) => setTimeout(r, 100));
-      const again = await sh(shell, 'iptables-legacy-save -c -t filter');
+      const again = await sh(shell, `${profile.save} -c -t filter`);
       if (again !== save) save = again;
       const hit = hitLines(save, checked.model);
       for (const [line, reach] of result.rules) {
@@ -358,7 +453,7 @@ test('analysis flags exactly the rules no probe reaches (kernel counters)', { ti
         without.splice(d.range.start.line, 1);
         const fileWithout = join(dir, `set-${k}-without-${d.range.start.line + 1}.rules`);
         writeFileSync(fileWithout, without.join('\n'));
-        await sh(shell, `iptables-legacy-restore < ${fileWithout}`);
+        await sh(shell, `${profile.restore} < ${fileWithout}`);
         const admittedWithout = await probeAll();
         redundantChecked++;
         const changed = [...new Set([...admitted, ...admittedWithout])].filter((x) => admitted.has(x) !== admittedWithout.has(x));
@@ -368,12 +463,12 @@ test('analysis flags exactly the rules no probe reaches (kernel counters)', { ti
   } finally {
     for (const a of Object.values(agents)) a.kill();
     shell.kill();
-    teardown();
+    teardown(profile);
     rmSync(dir, { recursive: true, force: true });
   }
   const secs = ((Date.now() - started) / 1000).toFixed(1);
-  process.stderr.write(`analysis vs kernel: ${SETS} rule sets, ${probes} probes, ${rulesSeen} rules, ${unreachable} unreachable, ${redundantChecked} redundant rules removed without changing a verdict, ${failures.length} disagreements; with every set merged into one piece, ${mergedMisses} unreachable rules missed and no false claim allowed (${secs} s)\n`);
+  process.stderr.write(`analysis vs kernel (${profile.label}): ${SETS} rule sets, ${probes} probes, ${rulesSeen} rules, ${unreachable} unreachable, ${redundantChecked} redundant rules removed without changing a verdict, ${failures.length} disagreements; with every set merged into one piece, ${mergedMisses} unreachable rules missed and no false claim allowed (${secs} s)\n`);
   assert.deepEqual(failures.slice(0, 5), [], `${failures.length} disagreements`);
   assert.ok(unreachable > 0 && unreachable < rulesSeen, 'the rule sets should mix reachable and unreachable rules');
   assert.ok(admittedTotal > 0 && admittedTotal < probes, `the rule sets should let some probes in and keep others out (${admittedTotal} of ${probes} let in)`);
-});
+}

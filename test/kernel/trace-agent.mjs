@@ -8,6 +8,7 @@
 // answered by "received" and a JSON list of the datagrams the sinks got since the last such
 // request, as "SRC:SPORT>DST:DPORT" (DST is the sink's address: the optional second argument lists
 // addresses to bind sinks to one by one; without it, sinks listen on every address and DST is *).
+// IPv6 addresses (any address with a colon) get IPv6 sockets; "::" listens on every IPv6 address.
 import dgram from 'node:dgram';
 import net from 'node:net';
 import readline from 'node:readline';
@@ -16,14 +17,18 @@ const ports = JSON.parse(process.argv[2]);
 const addresses = process.argv[3] ? JSON.parse(process.argv[3]) : ['0.0.0.0'];
 let received = [];
 for (const address of addresses) for (const port of ports) {
-  const s = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+  const s = dgram.createSocket({ type: udpType(address), reuseAddr: true });
   s.on('message', (msg, rinfo) => {
-    received.push(`${rinfo.address}:${rinfo.port}>${address === '0.0.0.0' ? '*' : address}:${port}`);
+    received.push(`${rinfo.address}:${rinfo.port}>${address === '0.0.0.0' || address === '::' ? '*' : address}:${port}`);
     if (!msg.toString().startsWith('echo')) return;
     s.send('reply', rinfo.port, rinfo.address, () => process.stdout.write('echoed\n'));
   });
   s.on('error', () => undefined);
   s.bind(port, address);
+}
+/** The socket type for an address: IPv6 addresses have colons. */
+function udpType(address) {
+  return address.includes(':') ? 'udp6' : 'udp4';
 }
 const senders = new Map();
 function sender(src, sport) {
@@ -31,7 +36,7 @@ function sender(src, sport) {
   let s = senders.get(key);
   if (!s) {
     s = new Promise((resolve) => {
-      const sock = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+      const sock = dgram.createSocket({ type: udpType(src), reuseAddr: true });
       sock.on('error', () => undefined);
       sock.bind(sport, src, () => resolve(sock));
     });
