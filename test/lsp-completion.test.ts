@@ -81,3 +81,11 @@ test('target options after -j LOG; policies after -P CHAIN; a partial module nam
   assert.equal(pm.replaceStart, partialModule.character - 'multi'.length);
   assert.ok(labels(pm.items).includes('multiport'));
 });
+
+test('ip6tables address types: the ones the kernel refuses for IPv6 (BROADCAST, BLACKHOLE …) are not offered', () => {
+  const v6 = '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m addrtype --src-type \nCOMMIT\n';
+  const line = v6.split('\n')[2];
+  const offered = labels(completeAt(check(v6, { family: 'ipv6' }).model, line, 2, line.length).items);
+  assert.deepEqual(offered, ['UNSPEC', 'UNICAST', 'LOCAL', 'ANYCAST', 'MULTICAST', 'UNREACHABLE']);
+  assert.ok(labels(completeAt(check(v6, { family: 'ipv4' }).model, line, 2, line.length).items).includes('BROADCAST'), 'iptables offers every type');
+});

@@ -202,7 +202,9 @@ export function completeAt(model: Model, lineText: string, line: number, charact
     }
     if (before.startsWith('--')) {
       const spec = optionSpecFor(before.slice(2), prev, family);
-      const choices = spec?.args[0]?.params?.choices;
+      const params = spec?.args[0]?.params;
+      // Choices the kernel refuses in this family (ip6tables' BROADCAST address type) are not offered.
+      const choices = params?.choices?.filter((c) => !params.kernelRefuses?.choices.includes(c));
       if (spec && choices) {
         // Lists such as --state NEW,ESTABLISHED: complete the element after the last comma.
         const typed = typing?.text ?? '';

@@ -51,6 +51,11 @@ export interface KindParams {
   readonly reversedAccepted?: boolean;
   /** A 64-bit counter (quota, connbytes): up to 2^64 - 1, compared exactly (`min`/`max` unused). */
   readonly u64?: boolean;
+  /**
+   * Choices iptables reads but the kernel's checkentry refuses (ip6tables' addrtype cannot match
+   * BROADCAST or BLACKHOLE …), with why; the rule fails to load without a message.
+   */
+  readonly kernelRefuses?: { readonly choices: readonly string[]; readonly why: string };
 }
 
 /** A validator: returns a problem, or undefined when the value is fine. */
@@ -694,7 +699,13 @@ function checkChoice(s: string, _ctx: ValueContext, p: KindParams): ValueProblem
 function checkChoiceList(s: string, _ctx: ValueContext, p: KindParams): ValueProblem | undefined {
   if (s === '') return err('invalid-value', `empty list: expected one or more of ${(p.choices ?? []).join(', ')}`);
   for (const item of s.split(',')) {
-    if (!choiceOf(item, p)) return err('invalid-value', `invalid value '${item}' in '${s}': expected a comma-separated list of ${(p.choices ?? []).join(', ')}`);
+    const choice = canonicalChoice(item, p);
+    if (choice === undefined) return err('invalid-value', `invalid value '${item}' in '${s}': expected a comma-separated list of ${(p.choices ?? []).join(', ')}`);
+    const refused = p.kernelRefuses;
+    if (refused?.choices.includes(choice)) {
+      const allowed = (p.choices ?? []).filter((c) => !refused.choices.includes(c));
+      return err('invalid-value', `'${item}'${item === choice ? '' : ` (${choice})`}: ${refused.why}; the kernel refuses the rule (possible: ${allowed.join(', ')})`);
+    }
   }
   return undefined;
 }
