@@ -983,6 +983,36 @@ function dimText(s: IntervalSet, max: number, text: (x: IntervalSet) => string):
   return { text: text(s), negated: false };
 }
 
+/** ICMP and ICMPv6 names by type (type << 8 | 255 for a whole type) and by type and code (type << 8 | code). */
+const ICMP_NAMES: { readonly [F in Family]: ReadonlyMap<number, string> } = { ipv4: icmpNames(ICMP_TYPES), ipv6: icmpNames(ICMPV6_TYPES) };
+
+function icmpNames(table: ReadonlyMap<string, readonly [number, number]>): Map<number, string> {
+  const out = new Map<number, string>();
+  // The first name of a type or code wins (`echo-request` rather than its alias `ping`).
+  for (const [name, [type, code]] of table) {
+    const key = (type << 8) | (code < 0 ? 255 : code);
+    if (type !== 255 && !out.has(key)) out.set(key, name);
+  }
+  return out;
+}
+
+/**
+ * One interval of the ICMP dimension (type << 8 | code) in words: `echo-request (8)` for a whole
+ * type, `port-unreachable (3/3)` for a named code, `echo-request (8) code 1` for another code of a
+ * named type, numbers where no name fits.
+ */
+function icmpText(a: number, z: number, family: Family): string {
+  const names = ICMP_NAMES[family];
+  const named = (key: number, num: string): string => {
+    const n = names.get(key);
+    return n ? `${n} (${num})` : num;
+  };
+  const type = a >> 8;
+  if (type === z >> 8 && (a & 255) === 0 && (z & 255) === 255) return named((type << 8) | 255, `${type}`);
+  if (a === z) return names.has(a) || !names.has((type << 8) | 255) ? named(a, `${type}/${a & 255}`) : `${named((type << 8) | 255, `${type}`)} code ${a & 255}`;
+  return `${type}/${a & 255}-${z >> 8}/${z & 255}`;
+}
+
 /** Describes one cube in words: "TCP packets from 10.0.0.0/24 to port 22". */
 export function describeCube(c: Cube, v: Vocabulary): string {
   const max = v.dims.max;
@@ -1011,7 +1041,8 @@ export function describeCube(c: Cube, v: Vocabulary): string {
   };
   portPart(D.sport, 'from port');
   portPart(D.dport, 'to port');
-  if (!full(D.icmp)) parts.push(`of ICMP type ${intervalsOf(c[D.icmp]).map(([a, z]) => (a >> 8 === z >> 8 && (a & 255) === 0 && (z & 255) === 255 ? `${a >> 8}` : a === z ? `${a >> 8}/${a & 255}` : `${a >> 8}/${a & 255}-${z >> 8}/${z & 255}`)).join(', ')}`);
+  // "every ICMPv6 packet of type …" (the protocol is said already), else "of ICMPv6 type …".
+  if (!full(D.icmp)) parts.push(`of ${what.startsWith('ICMP') ? '' : v.family === 'ipv6' ? 'ICMPv6 ' : 'ICMP '}type ${intervalsOf(c[D.icmp]).map(([a, z]) => icmpText(a, z, v.family)).join(', ')}`);
   const ifacePart = (d: number, word: string): void => {
     if (full(d)) return;
     const names = intervalsOf(c[d]).flatMap(([a, z]) => {
