@@ -173,7 +173,8 @@ export function startServer(): void {
   const connection = createConnection(ProposedFeatures.all);
   const documents = new TextDocuments(TextDocument);
   const cache = new Map<string, { version: number; result: CheckResult; lines: string[]; loneCr: boolean }>();
-  const timers = new Map<string, NodeJS.Timeout>();
+  /** The pending full check of each document, as a function that cancels it. */
+  const timers = new Map<string, () => void>();
   const tooLargeWarned = new Set<string>();
   let settings: Settings = DEFAULT_SETTINGS;
   // Validity is published at once; the rule-set analysis follows in the background (analysis-scheduler.ts).
@@ -232,7 +233,7 @@ export function startServer(): void {
         });
         let lc = lineCaches.get(doc.uri);
         if (!lc) lineCaches.set(doc.uri, (lc = new LineDiagnostics()));
-        lc.seed(a.lines, a.result.model.ruleProblems, a.result.family);
+        lc.seed(a.lines, a.result.model.ruleProblems, a.result.family, doc.getText());
       }
       if (a) analyses.validity(doc.uri, doc.version, a.lines, a.result);
       else {
@@ -275,16 +276,26 @@ export function startServer(): void {
    * full diagnostics in the time of one check instead of the delay plus one check.
    */
   const schedule = (doc: TextDocument): void => {
-    clearTimeout(timers.get(doc.uri));
+    timers.get(doc.uri)?.();
     const sinceLast = Date.now() - (lastFullCheck.get(doc.uri) ?? 0);
     const delay = sinceLast >= settings.diagnosticsDelay ? 0 : settings.diagnosticsDelay;
-    timers.set(doc.uri, setTimeout(() => {
+    const run = (): void => {
       timers.delete(doc.uri);
       const current = documents.get(doc.uri);
       if (!current) return;
       lastFullCheck.set(doc.uri, Date.now());
       publish(current);
-    }, delay));
+    };
+    // At once means after the event loop's next poll, not on a timer: the per-line diagnostics
+    // just sent get their turn to be written out before the long synchronous check starts (a
+    // timer can fire first).
+    if (delay === 0) {
+      const immediate = setImmediate(run);
+      timers.set(doc.uri, () => clearImmediate(immediate));
+    } else {
+      const timer = setTimeout(run, delay);
+      timers.set(doc.uri, () => clearTimeout(timer));
+    }
   };
 
   connection.onInitialize((): InitializeResult => ({
@@ -335,7 +346,8 @@ export function startServer(): void {
     lineCaches.delete(e.document.uri);
     tooLargeWarned.delete(e.document.uri);
     lastFullCheck.delete(e.document.uri);
-    clearTimeout(timers.get(e.document.uri));
+    timers.get(e.document.uri)?.();
+    timers.delete(e.document.uri);
     void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
   });
 
