@@ -166,6 +166,21 @@ COMMIT
   assert.equal(run(rules, 'proto=udp in=br0 out=br0', 'FORWARD').verdict, 'UNDECIDED');
 });
 
+test('ICMP and ICMPv6 types are explained with their names', () => {
+  const rules = `*filter
+:INPUT DROP [0:0]
+-A INPUT -s 2001:db8::/32 -p ipv6-icmp -m icmp6 --icmpv6-type router-solicitation -j ACCEPT
+-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type 1/4 -j ACCEPT
+COMMIT
+`;
+  const r = run(rules, 'proto=icmpv6 src=2001:db8::1 icmp-type=neighbour-solicitation', 'INPUT');
+  assert.equal(r.verdict, 'DROP');
+  const why = r.outcomes[0].steps.map((s) => s.failed ?? '').join('\n');
+  assert.match(why, /ICMPv6 type 135 \(neighbour-solicitation\) is not 133 \(router-solicitation\)/);
+  const u = run(rules, 'proto=icmpv6 src=2001:db8::1 icmp-type=1/3', 'INPUT');
+  assert.match(u.outcomes[0].steps.map((s) => s.failed ?? '').join('\n'), /ICMPv6 code 3 is not 4/);
+});
+
 /** The compute-node dump with the VM port's ingress chain narrowed to DHCP replies from the gateway. */
 function computeNode(extra = ''): string {
   const text = readFileSync(new URL('../examples/compute-node-ovs-hybrid.rules', import.meta.url), 'utf8');

@@ -265,17 +265,18 @@ export function evalMatch(m: MatchUse, st: EvalState, ruleProto: string | undefi
       return all((o) => {
         const spec = valueOf(o);
         const table = m.name === 'icmp' ? ICMP_TYPES : ICMPV6_TYPES;
+        const kind = m.name === 'icmp' ? 'ICMP' : 'ICMPv6';
         const read = readIcmpType(spec, table);
-        if (!read) return [undefined, 'unreadable ICMP type'];
+        if (!read) return [undefined, `unreadable ${kind} type`];
         const { type, codes } = read;
         // Type 255 ("any") matches every ICMP packet in the IPv4 match.
         if (m.name === 'icmp' && type === 255) return [true, undefined];
-        if (st.icmpType === undefined) return [undefined, "the packet's ICMP type is not given"];
-        if (st.icmpType !== type) return [false, `ICMP type ${st.icmpType} is not ${type}`];
+        if (st.icmpType === undefined) return [undefined, `the packet's ${kind} type is not given`];
+        if (st.icmpType !== type) return [false, `${kind} type ${icmpTypeText(st.icmpType, table)} is not ${icmpTypeText(type, table)}`];
         if (codes[0] === 0 && codes[1] === 255) return [true, undefined];
-        if (st.icmpCode === undefined) return [undefined, "the packet's ICMP code is not given"];
+        if (st.icmpCode === undefined) return [undefined, `the packet's ${kind} code is not given`];
         const r = st.icmpCode >= codes[0] && st.icmpCode <= codes[1];
-        return [r, `ICMP code ${st.icmpCode} differs`];
+        return [r, `${kind} code ${st.icmpCode} is not ${codes[0] === codes[1] ? codes[0] : `${codes[0]}-${codes[1]}`}`];
       });
     }
     case 'iprange':
@@ -429,4 +430,10 @@ function physdev(m: MatchUse, st: EvalState): [Tri, string | undefined] {
     if (r === false) return [false, `--physdev-out ${valueOf(pout)}: the packet leaves by ${outdev}`];
   }
   return [r, r === undefined ? 'the packet\'s bridge ports are not fully given' : undefined];
+}
+
+/** An ICMP or ICMPv6 type as a number with its name where it has one: `135 (neighbour-solicitation)`. */
+function icmpTypeText(type: number, table: ReadonlyMap<string, readonly [number, number]>): string {
+  for (const [name, [t, code]] of table) if (t === type && code < 0 && type !== 255) return `${type} (${name})`;
+  return String(type);
 }
