@@ -106,3 +106,14 @@ test("a chain's hover names its role when Neutron's agents made it: every chain 
   const hover = hoverAt(m, line, 3);
   assert.match(hover?.markdown ?? '', /\n\nNeutron, made by the Open vSwitch agent \(iptables hybrid security-group driver\): security groups: drops the traffic that no rule of a port's ingress or egress chain allowed\.$/);
 });
+
+test('ICMP and ICMPv6 types read with their names and numbers', () => {
+  const v6 = '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type echo-request -j ACCEPT\n-A INPUT -p icmpv6 -m icmp6 ! --icmpv6-type 1/4 -j DROP\n-A INPUT -p icmpv6 -m icmp6 --icmpv6-type 200 -j DROP\nCOMMIT\n';
+  assert.deepEqual([...check(v6, { family: 'ipv6' }).model.ruleByLine.values()].map(describeRule), [
+    'Accepts ICMPv6 packets of type echo-request (128).',
+    'Drops ICMPv6 packets not of type port-unreachable (1/4).',
+    'Drops ICMPv6 packets of type 200.',
+  ]);
+  const v4 = '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p icmp -m icmp --icmp-type any -j ACCEPT\n-A INPUT -p icmp -m icmp --icmp-type 3/1 -j DROP\n-A INPUT -p icmp -m icmp --icmp-type 8/7 -j DROP\nCOMMIT\n';
+  assert.deepEqual([...check(v4).model.ruleByLine.values()].map(describeRule), ['Accepts ICMP packets of any type.', 'Drops ICMP packets of type host-unreachable (3/1).', 'Drops ICMP packets of type echo-request (8) code 7.']);
+});

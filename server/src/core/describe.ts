@@ -9,7 +9,7 @@ import type { Chain, Model, Rule } from './model.ts';
 import type { OptionUse, MatchUse } from './rule.ts';
 import type { Arg } from './syntax.ts';
 import { CT_STATE_PARAMS, MATCH_BY_NAME, STATE_PARAMS, TARGET_BY_NAME, type ExtensionSpec, type OptionSpec } from './extensions/extensions.ts';
-import { canonicalChoiceList } from './extensions/value-kinds.ts';
+import { canonicalChoiceList, ICMP_TYPES, ICMPV6_TYPES, icmpText, readIcmpType } from './extensions/value-kinds.ts';
 import { callers, chainAt, humanBytes, humanCount, argSpan } from './navigation.ts';
 import type { Span } from './model.ts';
 
@@ -50,9 +50,15 @@ function matchPhrases(m: MatchUse): { ports: string[]; other: string[] } {
         other.push(`${o.negated ? 'not ' : ''}in state ${canonicalChoiceList(v, o.name === 'state' ? STATE_PARAMS : CT_STATE_PARAMS)?.join(',') ?? v}`);
         break;
       case 'icmp-type':
-      case 'icmpv6-type':
-        other.push(`${o.negated ? 'not ' : ''}of ICMP type ${v}`);
+      case 'icmpv6-type': {
+        // Named and numbered as the analysis and the tracer say them: "ICMPv6 packets of type
+        // echo-request (128)" (the match needs -p icmp or icmpv6, which the reading names already).
+        const v6 = o.name === 'icmpv6-type';
+        const read = readIcmpType(v, v6 ? ICMPV6_TYPES : ICMP_TYPES);
+        if (read && !v6 && read.type === 255) other.push(o.negated ? 'of no type (! --icmp-type any matches no packet)' : 'of any type');
+        else other.push(`${o.negated ? 'not ' : ''}of type ${read ? icmpText(read.type, read.codes[0], read.codes[1], v6 ? 'ipv6' : 'ipv4') : v}`);
         break;
+      }
       case 'mac-source':
         other.push(`${o.negated ? 'not ' : ''}from MAC ${v}`);
         break;

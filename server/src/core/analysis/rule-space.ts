@@ -12,7 +12,7 @@
  */
 import type { Rule } from '../model.ts';
 import type { MatchUse, OptionUse, RuleInfo } from '../rule.ts';
-import { canonicalChoiceList, ICMP_TYPES, ICMPV6_TYPES, looksNumeric, MAC_ADDRESS, parseMaskQuad, parseShortQuad, readIPv4, readIcmpType, readPortRange, parsePrefixLength, parseUnsigned, protocolNumberOf, type Family } from '../extensions/value-kinds.ts';
+import { canonicalChoiceList, ICMP_TYPES, ICMPV6_TYPES, icmpText, looksNumeric, MAC_ADDRESS, parseMaskQuad, parseShortQuad, readIPv4, readIcmpType, readPortRange, parsePrefixLength, parseUnsigned, protocolNumberOf, type Family } from '../extensions/value-kinds.ts';
 import { formatAddress, normaliseMac, parseAddress, TCP_FLAG_BITS } from '../trace/packet.ts';
 import { CT_STATE_PARAMS, STATE_PARAMS, type Hook } from '../extensions/extensions.ts';
 import { cubeWith, EMPTY_SET, fromValues, intervalsOf, isFull, normalise, range, setIntersect, setSubsetOf, setSubtract, setUnion, universe, type Cube, type Dimensions, type Interval, type IntervalSet, type Space } from './packet-space.ts';
@@ -983,34 +983,9 @@ function dimText(s: IntervalSet, max: number, text: (x: IntervalSet) => string):
   return { text: text(s), negated: false };
 }
 
-/** ICMP and ICMPv6 names by type (type << 8 | 255 for a whole type) and by type and code (type << 8 | code). */
-const ICMP_NAMES: { readonly [F in Family]: ReadonlyMap<number, string> } = { ipv4: icmpNames(ICMP_TYPES), ipv6: icmpNames(ICMPV6_TYPES) };
-
-function icmpNames(table: ReadonlyMap<string, readonly [number, number]>): Map<number, string> {
-  const out = new Map<number, string>();
-  // The first name of a type or code wins (`echo-request` rather than its alias `ping`).
-  for (const [name, [type, code]] of table) {
-    const key = (type << 8) | (code < 0 ? 255 : code);
-    if (type !== 255 && !out.has(key)) out.set(key, name);
-  }
-  return out;
-}
-
-/**
- * One interval of the ICMP dimension (type << 8 | code) in words: `echo-request (8)` for a whole
- * type, `port-unreachable (3/3)` for a named code, `echo-request (8) code 1` for another code of a
- * named type, numbers where no name fits.
- */
-function icmpText(a: number, z: number, family: Family): string {
-  const names = ICMP_NAMES[family];
-  const named = (key: number, num: string): string => {
-    const n = names.get(key);
-    return n ? `${n} (${num})` : num;
-  };
-  const type = a >> 8;
-  if (type === z >> 8 && (a & 255) === 0 && (z & 255) === 255) return named((type << 8) | 255, `${type}`);
-  if (a === z) return names.has(a) || !names.has((type << 8) | 255) ? named(a, `${type}/${a & 255}`) : `${named((type << 8) | 255, `${type}`)} code ${a & 255}`;
-  return `${type}/${a & 255}-${z >> 8}/${z & 255}`;
+/** One interval of the ICMP dimension (type << 8 | code) in words (see `icmpText`). */
+function icmpIntervalText(a: number, z: number, family: Family): string {
+  return a >> 8 === z >> 8 ? icmpText(a >> 8, a & 255, z & 255, family) : `${a >> 8}/${a & 255}-${z >> 8}/${z & 255}`;
 }
 
 /** Describes one cube in words: "TCP packets from 10.0.0.0/24 to port 22". */
@@ -1042,7 +1017,7 @@ export function describeCube(c: Cube, v: Vocabulary): string {
   portPart(D.sport, 'from port');
   portPart(D.dport, 'to port');
   // "every ICMPv6 packet of type …" (the protocol is said already), else "of ICMPv6 type …".
-  if (!full(D.icmp)) parts.push(`of ${what.startsWith('ICMP') ? '' : v.family === 'ipv6' ? 'ICMPv6 ' : 'ICMP '}type ${intervalsOf(c[D.icmp]).map(([a, z]) => icmpText(a, z, v.family)).join(', ')}`);
+  if (!full(D.icmp)) parts.push(`of ${what.startsWith('ICMP') ? '' : v.family === 'ipv6' ? 'ICMPv6 ' : 'ICMP '}type ${intervalsOf(c[D.icmp]).map(([a, z]) => icmpIntervalText(a, z, v.family)).join(', ')}`);
   const ifacePart = (d: number, word: string): void => {
     if (full(d)) return;
     const names = intervalsOf(c[d]).flatMap(([a, z]) => {

@@ -777,6 +777,36 @@ export function readIcmpType(s: string, table: ReadonlyMap<string, readonly [num
   return { type, codes: code === undefined ? [0, 255] : [code, code] };
 }
 
+/** ICMP and ICMPv6 names by type (type << 8 | 255 for a whole type) and by type and code (type << 8 | code). */
+const ICMP_NAME_KEYS: { readonly [F in Family]: ReadonlyMap<number, string> } = { ipv4: icmpNameKeys(ICMP_TYPES), ipv6: icmpNameKeys(ICMPV6_TYPES) };
+
+function icmpNameKeys(table: ReadonlyMap<string, readonly [number, number]>): Map<number, string> {
+  const out = new Map<number, string>();
+  // The first name of a type or code wins (`echo-request` rather than its alias `ping`).
+  for (const [name, [type, code]] of table) {
+    const key = (type << 8) | (code < 0 ? 255 : code);
+    if (type !== 255 && !out.has(key)) out.set(key, name);
+  }
+  return out;
+}
+
+/**
+ * An ICMP (or ICMPv6) type with codes lo … hi in words, numbers with names where they have one:
+ * `echo-request (8)` for a whole type, `port-unreachable (3/3)` for a named code, `echo-request
+ * (8) code 1` for another code of a named type, `200/3-5` where no name fits.
+ */
+export function icmpText(type: number, lo: number, hi: number, family: Family): string {
+  const names = ICMP_NAME_KEYS[family];
+  const named = (key: number, num: string): string => {
+    const n = names.get(key);
+    return n ? `${n} (${num})` : num;
+  };
+  const whole = (type << 8) | 255;
+  if (lo === 0 && hi === 255) return named(whole, `${type}`);
+  if (lo === hi) return names.has((type << 8) | lo) || !names.has(whole) ? named((type << 8) | lo, `${type}/${lo}`) : `${named(whole, `${type}`)} code ${lo}`;
+  return `${type}/${lo}-${hi}`;
+}
+
 /**
  * The type names that begin with `s` (any case): iptables takes a name by any beginning that
  * only one name has (measured: `dest`, `port-unr` and `an` are accepted; `echo`, `time` and `ttl`

@@ -7,7 +7,7 @@
  */
 import type { MatchUse, OptionUse, RuleInfo } from '../rule.ts';
 import { ADDR_TYPE_PARAMS, CT_STATE_PARAMS, STATE_PARAMS, type Hook } from '../extensions/extensions.ts';
-import { canonicalChoiceList, looksNumeric, readIcmpType, readPortRange, parseMaskQuad, parseShortQuad, readIPv4, parseIPv6, parsePrefixLength, parseUnsigned, protocolNumberOf, ICMP_TYPES, ICMPV6_TYPES, type Family } from '../extensions/value-kinds.ts';
+import { canonicalChoiceList, looksNumeric, icmpText, readIcmpType, readPortRange, parseMaskQuad, parseShortQuad, readIPv4, parseIPv6, parsePrefixLength, parseUnsigned, protocolNumberOf, ICMP_TYPES, ICMPV6_TYPES, type Family } from '../extensions/value-kinds.ts';
 import { normaliseMac, parseAddress, TCP_FLAG_BITS, type CtState } from './packet.ts';
 
 /** A three-valued truth: undefined means "cannot be decided from the packet". */
@@ -272,7 +272,7 @@ export function evalMatch(m: MatchUse, st: EvalState, ruleProto: string | undefi
         // Type 255 ("any") matches every ICMP packet in the IPv4 match.
         if (m.name === 'icmp' && type === 255) return [true, undefined];
         if (st.icmpType === undefined) return [undefined, `the packet's ${kind} type is not given`];
-        if (st.icmpType !== type) return [false, `${kind} type ${icmpTypeText(st.icmpType, table)} is not ${icmpTypeText(type, table)}`];
+        if (st.icmpType !== type) return [false, `${kind} type ${icmpText(st.icmpType, 0, 255, st.family)} is not ${icmpText(type, 0, 255, st.family)}`];
         if (codes[0] === 0 && codes[1] === 255) return [true, undefined];
         if (st.icmpCode === undefined) return [undefined, `the packet's ${kind} code is not given`];
         const r = st.icmpCode >= codes[0] && st.icmpCode <= codes[1];
@@ -432,8 +432,3 @@ function physdev(m: MatchUse, st: EvalState): [Tri, string | undefined] {
   return [r, r === undefined ? 'the packet\'s bridge ports are not fully given' : undefined];
 }
 
-/** An ICMP or ICMPv6 type as a number with its name where it has one: `135 (neighbour-solicitation)`. */
-function icmpTypeText(type: number, table: ReadonlyMap<string, readonly [number, number]>): string {
-  for (const [name, [t, code]] of table) if (t === type && code < 0 && type !== 255) return `${type} (${name})`;
-  return String(type);
-}
