@@ -48,7 +48,8 @@ import { concreteSpace, setLookupKey } from '../server/src/core/analysis/rule-sp
 import type { Space } from '../server/src/core/analysis/packet-space.ts';
 import type { Model, Rule } from '../server/src/core/model.ts';
 import { kernelAvailability } from './kernel/netns.ts';
-import { parseIPv4, parseIPv6, type Family } from '../server/src/core/extensions/value-kinds.ts';
+import { parseIPv4, parseIPv6 } from '../server/src/core/extensions/value-kinds.ts';
+import { addAddress, bringUp, IPV4_TOOLS, IPV6_TOOLS, type FamilyTools } from './kernel/families.ts';
 import { ENV, ip, LineProc } from './kernel/line-proc.ts';
 import { mulberry32 as rng } from '../bench/random.ts';
 
@@ -61,9 +62,7 @@ const REDUNDANT_PER_SET = 2;
 const DPORTS = [5000, 5001, 5002, 5003, 5004, 5005];
 
 /** What differs between the IPv4 and the IPv6 runs: the vocabulary, the tools, the set family. */
-interface Profile {
-  readonly family: Family;
-  readonly label: string;
+interface Profile extends FamilyTools {
   /** The number of rule sets. */
   readonly sets: number;
   /** A prefix for namespace and interface names, distinct per profile. */
@@ -78,14 +77,8 @@ interface Profile {
   /** The values of -s and -d in the generated rules. */
   readonly srcs: readonly string[];
   readonly dsts: readonly string[];
-  /** The protocol name of ICMP for this family. */
-  readonly icmp: string;
-  /** Whether `-f` exists (iptables only). */
-  readonly fragments: boolean;
   /** The iprange options of the generated rules. */
   readonly ranges: readonly string[];
-  readonly restore: string;
-  readonly save: string;
   readonly setFamily: 'inet' | 'inet6';
   /** The address as a number. */
   readonly toInt: (a: string) => bigint;
@@ -93,8 +86,7 @@ interface Profile {
 }
 
 const IPV4: Profile = {
-  family: 'ipv4',
-  label: 'IPv4',
+  ...IPV4_TOOLS,
   sets: Number(process.env.ANALYSIS_SETS ?? 40),
   tag: 'ana',
   a: ['10.92.1.1', '10.92.1.11', '10.92.1.12', '10.92.1.13'],
@@ -103,11 +95,7 @@ const IPV4: Profile = {
   nets: ['10.92.1.0/30', '10.92.1.8/29', '10.92.1.12/31', '10.92.1.3/32'],
   srcs: ['10.92.1.1', '10.92.1.8/29', '10.92.1.0/24', '10.92.1.12,10.92.1.13', '10.92.1.11/32', '192.0.2.0/24', '10.92.0.0/255.255.0.0'],
   dsts: ['10.92.1.2', '10.92.1.3', '10.92.1.0/30', '10.92.0.0/16', '10.92.1.3/32'],
-  icmp: 'icmp',
-  fragments: true,
   ranges: ['src-range 10.92.1.1-10.92.1.11', 'src-range 10.92.1.12-10.92.1.200', 'dst-range 10.92.1.3-10.92.1.3', 'dst-range 10.92.1.0-10.92.1.2'],
-  restore: 'iptables-legacy-restore',
-  save: 'iptables-legacy-save',
   setFamily: 'inet',
   toInt: (a) => BigInt(parseIPv4(a)!),
   bits: 32n,
@@ -115,8 +103,7 @@ const IPV4: Profile = {
 
 /** The IPv6 twin: the same shapes (hosts, subnets, a mask, a foreign network) in fd92:1::/64. */
 const IPV6: Profile = {
-  family: 'ipv6',
-  label: 'IPv6',
+  ...IPV6_TOOLS,
   sets: Number(process.env.ANALYSIS_SETS_V6 ?? 20),
   tag: 'an6',
   a: ['fd92:1::1', 'fd92:1::b', 'fd92:1::c', 'fd92:1::d'],
@@ -125,11 +112,7 @@ const IPV6: Profile = {
   nets: ['fd92:1::/126', 'fd92:1::8/125', 'fd92:1::c/127', 'fd92:1::3/128'],
   srcs: ['fd92:1::1', 'fd92:1::8/125', 'fd92:1::/64', 'fd92:1::c,fd92:1::d', 'fd92:1::b/128', '2001:db8::/32', 'fd92::/ffff::'],
   dsts: ['fd92:1::2', 'fd92:1::3', 'fd92:1::/126', 'fd92::/16', 'fd92:1::3/128'],
-  icmp: 'ipv6-icmp',
-  fragments: false,
   ranges: ['src-range fd92:1::1-fd92:1::b', 'src-range fd92:1::c-fd92:1::c8', 'dst-range fd92:1::3-fd92:1::3', 'dst-range fd92:1::-fd92:1::2'],
-  restore: 'ip6tables-legacy-restore',
-  save: 'ip6tables-legacy-save',
   setFamily: 'inet6',
   toInt: (a) => parseIPv6(a)!.reduce((acc, g) => (acc << 16n) | BigInt(g), 0n),
   bits: 128n,
@@ -280,19 +263,9 @@ function setupNamespaces(profile: Profile): void {
   ip(NS.a, 'ip', 'link', 'set', `${profile.tag}-a0`, 'name', 'a0');
   ip(NS.b, 'ip', 'link', 'set', `${profile.tag}-b0`, 'name', 'b0');
   ip(NS.a, 'ip', 'link', 'set', 'a0', 'address', PROBE_MAC);
-  for (const [ns, dev] of [[NS.a, 'a0'], [NS.b, 'b0']]) {
-    if (v6) {
-      // No link-local address (so no neighbour discovery or MLD from it) and no duplicate
-      // address detection: the only ICMPv6 the rules could see is gone.
-      ip(ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=0', 'net.ipv6.conf.default.disable_ipv6=0', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0');
-      ip(ns, 'ip', 'link', 'set', dev, 'addrgenmode', 'none');
-    } else ip(ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1');
-    ip(ns, 'ip', 'link', 'set', 'lo', 'up');
-    ip(ns, 'ip', 'link', 'set', dev, 'up');
-  }
-  const nodad = v6 ? ['nodad'] : [];
-  for (const a of profile.a) ip(NS.a, 'ip', 'addr', 'add', `${a}/${profile.prefix}`, 'dev', 'a0', ...nodad);
-  for (const b of profile.b) ip(NS.b, 'ip', 'addr', 'add', `${b}/${profile.prefix}`, 'dev', 'b0', ...nodad);
+  for (const [ns, dev] of [[NS.a, 'a0'], [NS.b, 'b0']]) bringUp(ns, dev, profile.family);
+  for (const a of profile.a) addAddress(NS.a, 'a0', a, profile.prefix, profile.family);
+  for (const b of profile.b) addAddress(NS.b, 'b0', b, profile.prefix, profile.family);
   if (!v6) ip(NS.b, 'sysctl', '-qw', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0', 'net.ipv4.conf.b0.rp_filter=0');
   // Static neighbours, so that probes never wait for ARP or neighbour discovery.
   const mac = (ns: string, dev: string): string => spawnSync('ip', ['netns', 'exec', ns, 'cat', `/sys/class/net/${dev}/address`], { encoding: 'utf8', env: ENV }).stdout.trim();

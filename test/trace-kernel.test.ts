@@ -34,7 +34,7 @@ import { check } from '../server/src/core/index.ts';
 import type { Model, Rule } from '../server/src/core/model.ts';
 import { parsePacket, trace, type TraceOutcome, type TracePath } from '../server/src/core/trace/index.ts';
 import { kernelAvailability } from './kernel/netns.ts';
-import type { Family } from '../server/src/core/extensions/value-kinds.ts';
+import { addAddress, bringUp, IPV4_TOOLS, IPV6_TOOLS, type FamilyTools } from './kernel/families.ts';
 import { ip, LineProc } from './kernel/line-proc.ts';
 import { mulberry32 as rng } from '../bench/random.ts';
 
@@ -45,9 +45,7 @@ const CONNS_PER_SET = 16;
 const DPORTS = [5000, 5001, 5002, 5003, 5004, 5005];
 
 /** What differs between the IPv4 and the IPv6 runs. */
-interface Profile {
-  readonly family: Family;
-  readonly label: string;
+interface Profile extends FamilyTools {
   /** The number of rule sets with fresh connections (a third with DNAT). */
   readonly sets: number;
   /** A prefix for namespace and interface names, distinct per profile. */
@@ -66,14 +64,10 @@ interface Profile {
   readonly nets: readonly string[];
   /** iprange ranges. */
   readonly ranges: readonly string[];
-  /** The protocol name of ICMP and a match of echo requests. */
-  readonly icmp: string;
+  /** A match of echo requests. */
   readonly icmpEcho: string;
-  readonly fragments: boolean;
   /** The IP and UDP header bytes in front of a probe's payload. */
   readonly headers: number;
-  readonly restore: string;
-  readonly save: string;
   /** Where the sinks of a and c listen. */
   readonly any: string;
   /**
@@ -84,8 +78,7 @@ interface Profile {
 }
 
 const IPV4: Profile = {
-  family: 'ipv4',
-  label: 'IPv4',
+  ...IPV4_TOOLS,
   sets: Number(process.env.TRACE_SETS ?? 36),
   tag: 'trc',
   a: ['10.91.1.1', '10.91.1.11', '10.91.1.12', '10.91.1.13'],
@@ -97,20 +90,15 @@ const IPV4: Profile = {
   onC: (a) => a.startsWith('10.91.2.'),
   nets: ['10.91.1.0/24', '10.91.1.1', '10.91.1.11/32', '10.91.1.8/29', '10.91.0.0/16', '10.91.2.2', '10.91.2.0/255.255.255.0', '10.91.1.2', '10.91.1.3', '10.91.2.1', '10.91.1.12,10.91.1.13', '192.0.2.0/24'],
   ranges: ['10.91.1.1-10.91.1.11', '10.91.1.2-10.91.2.2', '10.91.2.3-10.91.2.9'],
-  icmp: 'icmp',
   icmpEcho: '-m icmp --icmp-type 8',
-  fragments: true,
   headers: 28,
-  restore: 'iptables-legacy-restore',
-  save: 'iptables-legacy-save',
   any: '0.0.0.0',
   bSinks: ['0.0.0.0'],
 };
 
 /** The IPv6 twin: the same shapes in fd91:1::/64 (a and b0) and fd91:2::/64 (b1 and c). */
 const IPV6: Profile = {
-  family: 'ipv6',
-  label: 'IPv6',
+  ...IPV6_TOOLS,
   sets: Number(process.env.TRACE_SETS_V6 ?? 12),
   tag: 'tr6',
   a: ['fd91:1::1', 'fd91:1::b', 'fd91:1::c', 'fd91:1::d'],
@@ -122,12 +110,8 @@ const IPV6: Profile = {
   onC: (a) => a.startsWith('fd91:2:'),
   nets: ['fd91:1::/64', 'fd91:1::1', 'fd91:1::b/128', 'fd91:1::8/125', 'fd91::/16', 'fd91:2::2', 'fd91:2::/ffff:ffff:ffff:ffff::', 'fd91:1::2', 'fd91:1::3', 'fd91:2::1', 'fd91:1::c,fd91:1::d', '2001:db8::/32'],
   ranges: ['fd91:1::1-fd91:1::b', 'fd91:1::2-fd91:2::2', 'fd91:2::3-fd91:2::9'],
-  icmp: 'ipv6-icmp',
   icmpEcho: '-m icmp6 --icmpv6-type 128',
-  fragments: false,
   headers: 48,
-  restore: 'ip6tables-legacy-restore',
-  save: 'ip6tables-legacy-save',
   any: '::',
   bSinks: ['fd91:1::2', 'fd91:1::3', 'fd91:2::1'],
 };
@@ -410,17 +394,8 @@ function setupNamespaces(profile: Profile): void {
   ip(NS.b, 'ip', 'link', 'set', `${tag}-b0`, 'name', 'b0');
   ip(NS.b, 'ip', 'link', 'set', `${tag}-b1`, 'name', 'b1');
   ip(NS.c, 'ip', 'link', 'set', `${tag}-c0`, 'name', 'c0');
-  for (const [ns, dev] of [[NS.a, 'a0'], [NS.b, 'b0'], [NS.b, 'b1'], [NS.c, 'c0']]) {
-    if (v6) {
-      // No link-local address (so no neighbour discovery or MLD from one) and no duplicate
-      // address detection: no ICMPv6 of the kernel's own passes through the rules.
-      ip(ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=0', 'net.ipv6.conf.default.disable_ipv6=0', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0');
-      ip(ns, 'ip', 'link', 'set', dev, 'addrgenmode', 'none');
-    } else ip(ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1');
-    ip(ns, 'ip', 'link', 'set', 'lo', 'up');
-    ip(ns, 'ip', 'link', 'set', dev, 'up');
-  }
-  const add = (ns: string, a: string, dev: string): void => ip(ns, 'ip', 'addr', 'add', `${a}/${profile.prefix}`, 'dev', dev, ...(v6 ? ['nodad'] : []));
+  for (const [ns, dev] of [[NS.a, 'a0'], [NS.b, 'b0'], [NS.b, 'b1'], [NS.c, 'c0']]) bringUp(ns, dev, profile.family);
+  const add = (ns: string, a: string, dev: string): void => addAddress(ns, dev, a, profile.prefix, profile.family);
   for (const a of profile.a) add(NS.a, a, 'a0');
   for (const b of profile.b0) add(NS.b, b, 'b0');
   add(NS.b, profile.b1, 'b1');
