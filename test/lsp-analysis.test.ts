@@ -189,3 +189,77 @@ test("quick fixes use the analysis of the document's current version only, never
   assert.deepEqual(scheduler.findings(uri, 1), [], 'version 1 is gone');
   scheduler.forget(uri);
 });
+
+test('tables an edit leaves alone keep their analysis: the same findings as a fresh analysis, edit after edit (random edits)', async () => {
+  const { AnalysisScheduler } = await import('../server/src/lsp/analysis-scheduler.ts');
+  const { check, analyse } = await import('../server/src/core/index.ts');
+  const { applySeverities } = await import('../server/src/core/diagnostics.ts');
+  const { mulberry32 } = await import('../bench/random.ts');
+  const rand = mulberry32(221122);
+  const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
+  const done: number[] = [];
+  const logs: string[] = [];
+  const scheduler = new AnalysisScheduler(
+    { publish: () => undefined, done: (_uri, version) => done.push(version), log: (m) => logs.push(m), error: (m) => assert.fail(m) },
+    { enabled: true, severities: { 'correlated-rules': 'hint' }, effort: 1 },
+    (_old, _new, diags) => [...diags],
+  );
+  const until = async (version: number): Promise<void> => {
+    while (!done.includes(version)) await new Promise((r) => setTimeout(r, 1));
+  };
+  const rules = ['-A INPUT -p tcp -j ACCEPT', '-A INPUT -p tcp -m tcp --dport 22 -j DROP', '-A INPUT -s 10.0.0.0/8 -j u', '-A u -p udp -j RETURN', '-A u -j DROP', '-A INPUT -j ACCEPT', '-A INPUT -p tcp --dport 70000 -j ACCEPT', '-A INPUT -j nosuchchain'];
+  const natRules = ['-A PREROUTING -p tcp --dport 80 -j DNAT --to-destination 10.0.0.1', '-A PREROUTING -p tcp -m tcp --dport 80 -j ACCEPT', '-A POSTROUTING -j MASQUERADE', '-A POSTROUTING -o eth0 -j MASQUERADE'];
+  const table = (name: string, chains: string[], body: string[]): string[] => [`*${name}`, ...chains.map((c) => `:${c} ${c === 'u' ? '-' : 'ACCEPT'} [0:0]`), ...body, 'COMMIT'];
+  let lines = [...table('filter', ['INPUT', 'FORWARD', 'OUTPUT', 'u'], rules.slice(0, 6)), ...table('nat', ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'], natRules), ...table('raw', ['PREROUTING', 'OUTPUT'], ['-A PREROUTING -j CT --notrack', '-A PREROUTING -p udp -j ACCEPT']), ...table('filter', ['INPUT', 'FORWARD', 'OUTPUT', 'u'], rules.slice(2, 5)), ''];
+  const uri = 'file:///tmp/tables.rules';
+  const key = (d: { range: { start: { line: number; character: number } }; code: string; severity: string; message: string; related?: readonly { range: { start: { line: number } }; message: string }[] }): string =>
+    `${d.range.start.line}:${d.range.start.character}:${d.severity}:${d.code}:${d.message}:${(d.related ?? []).map((r) => `${r.range.start.line}:${r.message}`).join('|')}`;
+  let kept = 0;
+  for (let version = 1; version <= 120; version++) {
+    const r = rand();
+    const at = Math.floor(rand() * lines.length);
+    if (r < 0.35) lines.splice(at, 0, pick([...rules, ...natRules]));
+    else if (r < 0.6) lines.splice(at, 1);
+    else if (r < 0.7) lines.splice(at, 0, pick(['COMMIT', '*mangle', '*nat', ':u - [0:0]', '']));
+    else if (r < 0.8) lines = [...lines.slice(at), ...lines.slice(0, at)];
+    else if (r < 0.85) lines[at] = (lines[at] ?? '') + pick([' ', 'x', ' -j DROP']);
+    // A rule changed in place, still valid: the table's lines differ, nothing else does.
+    else if (r < 0.95) lines[at] = /-p tcp/.test(lines[at] ?? '') ? lines[at].replace('-p tcp', '-p udp') : (lines[at] ?? '').replace('-p udp', '-p tcp');
+    // Otherwise the same text again.
+    const text = lines.join('\n');
+    scheduler.validity(uri, version, lines, check(text, { prepareAnalysis: true, severities: { 'correlated-rules': 'hint' } }));
+    await until(version);
+    const full = check(text, { analyses: false, severities: { 'correlated-rules': 'hint' } });
+    const errorLines = new Set(full.diagnostics.filter((d) => d.severity === 'error').map((d) => d.range.start.line));
+    const fresh = applySeverities(analyse(full.model, { errorLines, reachability: false }).diagnostics, { 'correlated-rules': 'hint' });
+    assert.deepEqual(scheduler.findings(uri, version).map(key).sort(), fresh.map(key).sort(), `version ${version}:\n${text}`);
+    const m = /\((\d+) findings; (\d+) of (\d+) tables unchanged\)/.exec(logs.at(-1) ?? '');
+    if (m && Number(m[2]) > 0) kept++;
+  }
+  scheduler.forget(uri);
+  assert.ok(kept > 40, `tables were kept in ${kept} of 120 versions`);
+});
+
+test('a table keeps its analysis only when its own lines are unchanged: a rule changed in place is analysed again, the other table is not', async () => {
+  const { AnalysisScheduler } = await import('../server/src/lsp/analysis-scheduler.ts');
+  const { check } = await import('../server/src/core/index.ts');
+  const done: number[] = [];
+  const logs: string[] = [];
+  const scheduler = new AnalysisScheduler(
+    { publish: () => undefined, done: (_uri, version) => done.push(version), log: (m) => logs.push(m), error: (m) => assert.fail(m) },
+    { enabled: true, severities: {}, effort: 1 },
+    (_old, _new, diags) => [...diags],
+  );
+  const uri = 'file:///tmp/two-tables.rules';
+  const v1 = ['*filter', ':INPUT ACCEPT [0:0]', '-A INPUT -p tcp -j ACCEPT', '-A INPUT -p tcp -m tcp --dport 22 -j DROP', 'COMMIT', '*nat', ':POSTROUTING ACCEPT [0:0]', '-A POSTROUTING -j MASQUERADE', '-A POSTROUTING -o eth0 -j MASQUERADE', 'COMMIT', ''];
+  const v2 = v1.map((l) => l.replace('-A INPUT -p tcp -j ACCEPT', '-A INPUT -p udp -j ACCEPT'));
+  const run = async (version: number, lines: string[]): Promise<string[]> => {
+    scheduler.validity(uri, version, lines, check(lines.join('\n'), { prepareAnalysis: true }));
+    while (!done.includes(version)) await new Promise((r) => setTimeout(r, 1));
+    return scheduler.findings(uri, version).map((d) => `${d.range.start.line}:${d.code}`);
+  };
+  assert.deepEqual(await run(1, v1), ['3:shadowed-rule', '8:unreachable-rule']);
+  assert.deepEqual(await run(2, v2), ['2:redundant-rule', '8:unreachable-rule']);
+  assert.match(logs.at(-1) ?? '', /1 of 2 tables unchanged/);
+  scheduler.forget(uri);
+});

@@ -16,8 +16,15 @@
  * edit did not touch (moved with the lines around it, as the server's fast path does for
  * validity), so that warnings such as unreachable rules do not flicker on every keystroke; notes
  * that some analysis was skipped are not kept, since they depend on the whole table.
+ *
+ * Tables are analysed independently: a table whose lines (and error lines) are those of the table
+ * at the same place in the last analysis keeps that table's findings, and only the other tables are
+ * analysed again (typing in a router's nat table leaves its filter table alone). At the same place,
+ * since the findings' messages name lines ("already dropped by line 12"): a table that moved, after
+ * an edit that added or removed lines before it, is analysed again.
  */
 import { analyseAsync, type CheckResult, type Diagnostic, type SeverityOverrides } from '../core/index.ts';
+import type { Model } from '../core/model.ts';
 import { applySeverities } from '../core/diagnostics.ts';
 
 /** Moves diagnostics of an old version of a document onto a new one (the server's `shiftToEdit`). */
@@ -64,7 +71,23 @@ interface DocumentState {
     readonly findings: readonly Diagnostic[];
     /** The findings that stay true of later versions where an edit did not touch (no notes on skipped work). */
     readonly carried: readonly Diagnostic[];
+    /** Per table, its lines and findings (before severities), for tables an edit leaves alone. */
+    readonly tables: readonly TableFindings[];
+    /** What else the findings depend on: family, effort, severities (see `contextOf`). */
+    readonly context: string;
   };
+}
+
+/** The analysis findings of one table of a version, with what they depend on in the document. */
+interface TableFindings {
+  readonly name: string;
+  /** The table's lines (header to COMMIT, or to the next table's header without COMMIT): `first` … `last`. */
+  readonly first: number;
+  readonly last: number;
+  /** The error lines in that range, relative to `first`: a table with errors is not analysed. */
+  readonly errors: string;
+  /** Its findings, before the user's severities. */
+  readonly findings: readonly Diagnostic[];
 }
 
 /**
@@ -106,6 +129,39 @@ export class AnalysisScheduler {
     state.running = { version, abort };
     const input = result.analysisInput;
     const started = performance.now();
+    // Tables whose lines and errors the last analysis saw keep its findings for them.
+    const context = contextOf(result, this.settings);
+    const ranges = tableRanges(result.model, lines.length, input.errorLines);
+    const kept: TableFindings[] = [];
+    const again = new Set<number>();
+    ranges.forEach((r, i) => {
+      const old = state.last?.context === context ? state.last.tables.find((o) => o.first === r.first && o.name === r.name && o.errors === r.errors && sameLines(state.last!.lines, o.first, o.last, lines, r.first, r.last)) : undefined;
+      if (old) kept.push({ ...r, findings: old.findings });
+      else again.add(i);
+    });
+    const finish = (fresh: readonly Diagnostic[]): void => {
+      // Each finding belongs to the last table starting at or before its line (a table without
+      // COMMIT reaches the next one's header, where only the next one reports).
+      const byTable = ranges.map((): Diagnostic[] => []);
+      for (const d of fresh) {
+        let i = ranges.length - 1;
+        while (i > 0 && ranges[i].first > d.range.start.line) i--;
+        byTable[i]?.push(d);
+      }
+      const tables = [...kept, ...ranges.flatMap((r, i) => (again.has(i) ? [{ ...r, findings: byTable[i] }] : []))];
+      const found = byPosition(applySeverities(tables.flatMap((t) => t.findings), this.settings.severities));
+      // Notes about skipped work depend on the whole table (an error anywhere, its size): they
+      // are not carried onto later versions, where they could be plainly wrong.
+      state.last = { version, lines, findings: found, carried: found.filter((d) => d.code !== 'analysis-skipped'), tables, context };
+      this.sink.log(`iptables-lsp: analysed ${uri} version ${version} in ${Math.round(performance.now() - started)} ms (${found.length} findings; ${kept.length} of ${ranges.length} tables unchanged)`);
+      this.sink.publish(uri, version, byPosition([...result.diagnostics, ...found]));
+      this.sink.done(uri, version);
+    };
+    if (again.size === 0) {
+      state.running = undefined;
+      finish([]);
+      return;
+    }
     analyseAsync(result.model, {
       readings: input.readings,
       errorLines: input.errorLines,
@@ -114,17 +170,12 @@ export class AnalysisScheduler {
       raiseHint: 'raise the setting iptables.analyses.effort to go further',
       signal: abort.signal,
       yieldEveryMs: SLICE_MS,
+      onlyTables: again,
     }).then(
       (analysis) => {
         if (state.running?.abort !== abort) return;
         state.running = undefined;
-        const found = applySeverities(analysis.diagnostics, this.settings.severities);
-        // Notes about skipped work depend on the whole table (an error anywhere, its size): they
-        // are not carried onto later versions, where they could be plainly wrong.
-        state.last = { version, lines, findings: found, carried: found.filter((d) => d.code !== 'analysis-skipped') };
-        this.sink.log(`iptables-lsp: analysed ${uri} version ${version} in ${Math.round(performance.now() - started)} ms (${found.length} findings)`);
-        this.sink.publish(uri, version, byPosition([...result.diagnostics, ...found]));
-        this.sink.done(uri, version);
+        finish(analysis.diagnostics);
       },
       (e: unknown) => {
         if (abort.signal.aborted) return;
@@ -175,6 +226,30 @@ export class AnalysisScheduler {
     if (!s) this.docs.set(uri, (s = {}));
     return s;
   }
+}
+
+/** What a table's findings depend on besides its lines: the family, the effort and the severities (which decide the error lines). */
+function contextOf(result: CheckResult, settings: AnalysisSettings): string {
+  return `${result.family}|${settings.effort}|${JSON.stringify(settings.severities)}`;
+}
+
+/**
+ * Each table's lines as the analysis sees them: from its header to its COMMIT, or to the next
+ * table's header when COMMIT is missing (where that error is reported), with its error lines.
+ */
+function tableRanges(model: Model, lineCount: number, errorLines: ReadonlySet<number>): Omit<TableFindings, 'findings'>[] {
+  const errors = [...errorLines].sort((a, b) => a - b);
+  return model.tables.map((t, i) => {
+    const last = t.commitLine ?? model.tables[i + 1]?.line ?? lineCount - 1;
+    return { name: t.name, first: t.line, last, errors: errors.filter((l) => l >= t.line && l <= last).map((l) => l - t.line).join(',') };
+  });
+}
+
+/** Whether lines a … b of one version are lines c … d of another (lines past the end of a version differ). */
+function sameLines(x: readonly string[], a: number, b: number, y: readonly string[], c: number, d: number): boolean {
+  if (b - a !== d - c || b >= x.length || d >= y.length) return false;
+  for (let k = 0; k <= b - a; k++) if (x[a + k] !== y[c + k]) return false;
+  return true;
 }
 
 /** Diagnostics in document order. */

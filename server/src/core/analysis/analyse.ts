@@ -94,6 +94,12 @@ export interface AnalysisOptions {
    * (true unless given). The results are the same; false exists to test that they are.
    */
   readonly inlineSingleCalls?: boolean;
+  /**
+   * The tables to analyse (by their index in `model.tables`); the others are left out, with no
+   * diagnostic at all. Tables are analysed independently, so an editor can keep the findings of
+   * tables an edit did not touch. All unless given.
+   */
+  readonly onlyTables?: ReadonlySet<number>;
 }
 
 /** Options of `analyseAsync`: those of `analyse`, plus how to share the thread and when to stop. */
@@ -407,7 +413,7 @@ function* analysisSteps(model: Model, options: AnalysisOptions, clock: Clock): S
   let work = 0;
   for (let i = 0; i < model.tables.length; i++) {
     const t = model.tables[i];
-    if (!t.known) continue;
+    if (!t.known || (options.onlyTables && !options.onlyTables.has(i))) continue;
     // A table without COMMIT ends at the next table's line (where its missing COMMIT is reported).
     const end = t.commitLine ?? model.tables[i + 1]?.line ?? Number.MAX_SAFE_INTEGER;
     const header = lineRange(t.line, 0, t.headerArg.end);
