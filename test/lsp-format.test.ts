@@ -73,3 +73,12 @@ test('the first line keeps its blanks before a byte-order mark, which would othe
   const later = '*filter\n:INPUT ACCEPT [0:0]\n  \uFEFFx\nCOMMIT\n';
   assert.equal(formatText(later, parse(later)), '*filter\n:INPUT ACCEPT [0:0]\n\uFEFFx\nCOMMIT\n');
 });
+
+test('a rule line whose first word begins with COMMIT keeps its leading blanks', () => {
+  // Found by fuzzing: "  COMMIT\r\r" is a rule line (iptables-restore: Bad argument); without its
+  // blanks it became a COMMIT line with junk after it, which closes the table for the checker.
+  for (const line of ['  COMMIT\r\r', '  COMMIT', '  COMMITx -j ACCEPT']) {
+    const text = `*filter\n:INPUT ACCEPT [0:0]\n${line}\n`;
+    assert.equal(formatText(text, parse(text)), text, JSON.stringify(line));
+  }
+});

@@ -42,7 +42,9 @@ function canonicalLine(node: LineNode, source: string): string | undefined {
   for (const w of words) covered += w.raw.replace(/[ \t\f\v]/g, '').length;
   const nonBlank = source.replace(/[ \t\f\v]/g, '').length;
   if (covered !== nonBlank) return undefined;
-  if (node.kind === 'rule' && words[0].start > 0 && (/^[*:#]/.test(words[0].raw) || words[0].raw === 'COMMIT')) return undefined;
+  // (Any first word beginning with COMMIT: `COMMIT\r` of a line ending in two carriage returns would
+  // become a COMMIT line with junk after it.)
+  if (node.kind === 'rule' && words[0].start > 0 && /^([*:#]|COMMIT)/.test(words[0].raw)) return undefined;
   // Nor may the first line's blanks go before a byte-order mark: it would then start the file.
   if (node.line === 0 && words[0].start > 0 && words[0].raw.startsWith('\uFEFF')) return undefined;
   return words.map((w) => w.raw).join(' ');
