@@ -23,7 +23,7 @@
  * since the findings' messages name lines ("already dropped by line 12"): a table that moved, after
  * an edit that added or removed lines before it, is analysed again.
  */
-import { analyseAsync, type CheckResult, type Diagnostic, type SeverityOverrides } from '../core/index.ts';
+import { analyseAsync, tableEnd, type CheckResult, type Diagnostic, type SeverityOverrides } from '../core/index.ts';
 import type { Model } from '../core/model.ts';
 import { applySeverities } from '../core/diagnostics.ts';
 
@@ -240,7 +240,7 @@ function contextOf(result: CheckResult, settings: AnalysisSettings): string {
 function tableRanges(model: Model, lineCount: number, errorLines: ReadonlySet<number>): Omit<TableFindings, 'findings'>[] {
   const errors = [...errorLines].sort((a, b) => a - b);
   return model.tables.map((t, i) => {
-    const last = t.commitLine ?? model.tables[i + 1]?.line ?? lineCount - 1;
+    const last = Math.min(tableEnd(model, i), lineCount - 1);
     return { name: t.name, first: t.line, last, errors: errors.filter((l) => l >= t.line && l <= last).map((l) => l - t.line).join(',') };
   });
 }

@@ -405,6 +405,15 @@ function limitsOf(options: AnalysisOptions): Limits {
   };
 }
 
+/**
+ * The last line of table i as the analysis sees it: its COMMIT, or without one the next table's
+ * header (where the missing COMMIT is reported), or the end of the file. The table's error lines
+ * up to there decide whether it is analysed; its findings all lie up to there.
+ */
+export function tableEnd(model: Model, i: number): number {
+  return model.tables[i].commitLine ?? model.tables[i + 1]?.line ?? Number.MAX_SAFE_INTEGER;
+}
+
 function* analysisSteps(model: Model, options: AnalysisOptions, clock: Clock): Steps<AnalysisResult> {
   const diagnostics: Diagnostic[] = [];
   const rules = new Map<number, RuleReach>();
@@ -414,8 +423,7 @@ function* analysisSteps(model: Model, options: AnalysisOptions, clock: Clock): S
   for (let i = 0; i < model.tables.length; i++) {
     const t = model.tables[i];
     if (!t.known || (options.onlyTables && !options.onlyTables.has(i))) continue;
-    // A table without COMMIT ends at the next table's line (where its missing COMMIT is reported).
-    const end = t.commitLine ?? model.tables[i + 1]?.line ?? Number.MAX_SAFE_INTEGER;
+    const end = tableEnd(model, i);
     const header = lineRange(t.line, 0, t.headerArg.end);
     // A table with errors is not analysed: iptables-restore refuses it, and its error diagnostics
     // already tell the user what to fix first. One note on the header says why nothing is checked.
