@@ -118,6 +118,15 @@ const ADDR_TYPE_PARAMS_V6 = {
   ...ADDR_TYPE_PARAMS,
   kernelRefuses: { choices: ['BROADCAST', 'BLACKHOLE', 'PROHIBIT', 'THROW', 'NAT', 'XRESOLVE'], why: "ip6tables' addrtype cannot test this type" },
 } as const;
+/** The options of the addrtype match, with the address types a family's kernel takes. */
+function addrTypeOptions(params: KindParams, note: string): OptionSpec[] {
+  return [
+    opt('src-type', 'choice-list', `Source address type${note}.`, { invert: true, params }),
+    opt('dst-type', 'choice-list', `Destination address type${note}.`, { invert: true, params }),
+    flag('limit-iface-in', 'Only consider addresses on the incoming interface.', { hooks: ['PREROUTING', 'INPUT', 'FORWARD'] }),
+    flag('limit-iface-out', 'Only consider addresses on the outgoing interface.', { hooks: ['OUTPUT', 'FORWARD', 'POSTROUTING'] }),
+  ];
+}
 const NAT_HOOKS_DST: Hook[] = ['PREROUTING', 'OUTPUT'];
 const NAT_HOOKS_SRC: Hook[] = ['POSTROUTING', 'INPUT'];
 
@@ -125,26 +134,12 @@ const NAT_HOOKS_SRC: Hook[] = ['POSTROUTING', 'INPUT'];
 export const MATCHES: readonly ExtensionSpec[] = [
   {
     name: 'addrtype', doc: 'Matches the routing type of the source and/or destination address (LOCAL, UNICAST, BROADCAST, …).',
-    options: [
-      opt('src-type', 'choice-list', 'Source address type.', { invert: true, params: ADDR_TYPE_PARAMS }),
-      opt('dst-type', 'choice-list', 'Destination address type.', { invert: true, params: ADDR_TYPE_PARAMS }),
-      flag('limit-iface-in', 'Only consider addresses on the incoming interface.', { hooks: ['PREROUTING', 'INPUT', 'FORWARD'] }),
-      flag('limit-iface-out', 'Only consider addresses on the outgoing interface.', { hooks: ['OUTPUT', 'FORWARD', 'POSTROUTING'] }),
-    ],
+    options: addrTypeOptions(ADDR_TYPE_PARAMS, ''),
     requireOneOf: [['src-type', 'dst-type']],
     conflicts: [['limit-iface-in', 'limit-iface-out']],
     // ip6tables reads every type, but the kernel's checkentry refuses the ones IPv6 routing has no
     // counterpart for (measured with both backends, source and destination, negated or not).
-    variants: {
-      ipv6: {
-        options: [
-          opt('src-type', 'choice-list', 'Source address type (IPv6: UNSPEC, UNICAST, LOCAL, ANYCAST, MULTICAST, UNREACHABLE).', { invert: true, params: ADDR_TYPE_PARAMS_V6 }),
-          opt('dst-type', 'choice-list', 'Destination address type (IPv6: UNSPEC, UNICAST, LOCAL, ANYCAST, MULTICAST, UNREACHABLE).', { invert: true, params: ADDR_TYPE_PARAMS_V6 }),
-          flag('limit-iface-in', 'Only consider addresses on the incoming interface.', { hooks: ['PREROUTING', 'INPUT', 'FORWARD'] }),
-          flag('limit-iface-out', 'Only consider addresses on the outgoing interface.', { hooks: ['OUTPUT', 'FORWARD', 'POSTROUTING'] }),
-        ],
-      },
-    },
+    variants: { ipv6: { options: addrTypeOptions(ADDR_TYPE_PARAMS_V6, ' (IPv6: UNSPEC, UNICAST, LOCAL, ANYCAST, MULTICAST, UNREACHABLE)') } },
   },
   {
     name: 'ah', doc: 'Matches the SPI of IPsec AH headers.', options: [opt('ahspi', 'uint-range', 'AH SPI or range.', { invert: true, params: SPI })], protocols: ['ah', '51'],
