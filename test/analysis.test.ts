@@ -15,6 +15,8 @@ import { analyse } from '../server/src/core/analysis/analyse.ts';
 import { concreteSpace, D, markSet, markTransform, membershipSet, readRule, setLookupBit, setLookupKey, spaceOf, VocabularyCollector } from '../server/src/core/analysis/rule-space.ts';
 import { intersect, isEmpty } from '../server/src/core/analysis/packet-space.ts';
 import { neutronDump } from '../bench/neutron-dump.ts';
+import { mulberry32 } from '../bench/random.ts';
+import type { Diagnostic } from '../server/src/core/diagnostics.ts';
 
 const root = join(import.meta.dirname, '..');
 const FINDINGS = new Set(['unreachable-rule', 'shadowed-rule', 'unreachable-chain']);
@@ -308,4 +310,83 @@ test('source MACs: a class per MAC the rules name, one for the others, one for p
       assert.equal(matched, expected[k][p], `${rules[k]} on ${what}`);
     });
   });
+});
+
+test('a long blocklist is compared pairwise: a repeated address is redundant, its repeat unreachable', () => {
+  // 3,000 rules of one address each: past the pairwise limit in length, but each rule can only
+  // overlap the rules for its own address, so the overlap index keeps the comparisons linear.
+  const n = 3000;
+  const address = (k: number): string => `10.${(k >> 16) & 255}.${(k >> 8) & 255}.${k & 255}`;
+  const rules = Array.from({ length: n }, (_, k) => `-A BLOCK -s ${address(k === 2500 ? 100 : k)}/32 -j DROP`);
+  const text = ['*filter', ':INPUT ACCEPT [0:0]', ':BLOCK - [0:0]', '-A INPUT -j BLOCK', ...rules, 'COMMIT', ''].join('\n');
+  const first = 4 + 100;
+  const repeat = 4 + 2500;
+  const { diagnostics } = check(text, { analyses: true });
+  const found = diagnostics.filter((d) => d.code !== 'approximated-rule').map((d) => `${d.range.start.line}:${d.code}`);
+  assert.deepEqual(found, [`${first}:redundant-rule`, `${repeat}:unreachable-rule`]);
+  const redundant = diagnostics.find((d) => d.code === 'redundant-rule')!;
+  assert.match(redundant.message, new RegExp(`dropped anyway by line ${repeat + 1}`));
+});
+
+test('a long chain whose rules overlap in too many pairs skips the pairwise checks, saying how many', () => {
+  // Rules for one address each alternate with rules for one port each: every address rule
+  // overlaps every port rule (TCP to that port from that address), so the pairs grow as the
+  // square of the chain.
+  const rules = Array.from({ length: 1500 }, (_, k) => (k % 2 === 0 ? `-A INPUT -s 10.0.${k >> 8}.${k & 255} -j ACCEPT` : `-A INPUT -p tcp -m tcp --dport ${k} -j DROP`));
+  const text = ['*filter', ':INPUT ACCEPT [0:0]', ...rules, 'COMMIT', ''].join('\n');
+  const skipped = check(text, { analyses: true }).diagnostics.filter((d) => d.code === 'analysis-skipped');
+  assert.equal(skipped.length, 1);
+  assert.match(skipped[0].message, /chain INPUT has 1,500 rules, more than the 1,000 the analysis compares pairwise, and they may overlap in up to [\d,]+ pairs, more than the 1,000,000 it compares in one chain/);
+  assert.deepEqual(
+    check(text, { analyses: { effort: 2 } }).diagnostics.filter((d) => d.code === 'analysis-skipped'),
+    [],
+  );
+});
+
+test('the overlap index changes no finding: random long chains, with and without it', () => {
+  const rand = mulberry32(11);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
+  const maybe = (p: number, s: string): string => (rand() < p ? s : '');
+  // A small vocabulary, so that rules overlap, repeat and block one another; narrow and wide
+  // rules in several fields, so that the index has wide rules to keep and values to meet.
+  const match = (): string =>
+    [
+      maybe(0.5, pick(['-s 10.0.0.1/32', '-s 10.0.0.2/32', '-s 10.0.0.3/32', '-s 10.0.0.0/30', '! -s 10.0.0.1/32', '-s 10.0.0.0/24'])),
+      maybe(0.3, pick(['-d 192.168.0.1/32', '-d 192.168.0.0/31'])),
+      maybe(0.3, pick(['-i eth0', '-i eth1', '-i eth+', '! -i eth0'])),
+      maybe(0.5, pick(['-p tcp -m tcp --dport 22', '-p tcp -m tcp --dport 80', '-p udp -m udp --dport 53', '-p tcp -m multiport --dports 22,80,443', '-p tcp', '-p icmp -m icmp --icmp-type 8'])),
+      maybe(0.2, pick(['-m conntrack --ctstate ESTABLISHED', '-m conntrack --ctstate NEW,INVALID'])),
+      maybe(0.08, pick(['-m limit --limit 5/sec', '-m time --timestart 10:00 --timestop 11:00'])),
+      maybe(0.1, pick(['-m mark --mark 0x1', '-m mark ! --mark 0x1/0x3'])),
+    ]
+      .filter((x) => x !== '')
+      .join(' ');
+  const target = (chains: readonly string[]): string =>
+    pick(['-j ACCEPT', '-j ACCEPT', '-j DROP', '-j DROP', '-j REJECT', '-j RETURN', '-j LOG', '-j MARK --set-xmark 0x1/0xffffffff', ...chains.map((c) => `-j ${c}`), ...chains.map((c) => `-g ${c}`)]);
+  let compared = 0;
+  for (let set = 0; set < 24; set++) {
+    const lines = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD DROP [0:0]', ':OUTPUT ACCEPT [0:0]', ':a - [0:0]', ':b - [0:0]'];
+    const chainRules = (name: string, count: number, callees: readonly string[]): void => {
+      for (let k = 0; k < count; k++) lines.push(`-A ${name} ${match()} ${target(callees)}`.replace(/ +/g, ' '));
+    };
+    chainRules('INPUT', 70 + Math.floor(rand() * 130), ['a', 'b']);
+    chainRules('FORWARD', 70 + Math.floor(rand() * 60), ['b']);
+    chainRules('a', 65 + Math.floor(rand() * 80), ['b']);
+    chainRules('b', 10 + Math.floor(rand() * 100), []);
+    lines.push('COMMIT', '');
+    const text = lines.join('\n');
+    const { model, diagnostics } = check(text, { analyses: false });
+    assert.deepEqual(diagnostics.filter((d) => d.severity === 'error'), [], `set ${set} is valid`);
+    // With the default limit every chain is compared in full; with 60, the longer chains are
+    // compared only when their overlapping pairs are few enough, which the index decides.
+    for (const pairwiseLimit of [undefined, 60]) {
+      const key = (d: Diagnostic): string => `${d.range.start.line}:${d.code}:${d.message}:${JSON.stringify(d.related ?? [])}`;
+      const indexed = analyse(model, { timeLimitMs: 1e9, pairwiseLimit, reachability: false }).diagnostics.map(key);
+      const every = analyse(model, { timeLimitMs: 1e9, pairwiseLimit, reachability: false, overlapIndex: false }).diagnostics.map(key);
+      assert.deepEqual(indexed, every, `set ${set}, pairwise limit ${pairwiseLimit ?? 'default'}:\n${text}`);
+      compared += indexed.length;
+    }
+  }
+  // The comparison must have had findings to compare.
+  assert.ok(compared > 1000, `only ${compared} findings compared`);
 });

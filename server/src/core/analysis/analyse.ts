@@ -40,6 +40,7 @@ import { STANDARD_TARGETS, TARGET_BY_NAME } from '../extensions/extensions.ts';
 import { coarsen, intersect, isEmpty, simplify, isFull, mapDimension, NOTHING, overlaps, setEquals, subsetOf, subtract, union, volume, widen, universe, type Cube, type Space } from './packet-space.ts';
 import { D, describeCube, hookEntry, markBitsUnder, markTransform, readRule, readRuleInfo, setLookupBitsOf, spaceOf, VocabularyCollector, type RuleReading, type RuleSpace, type TargetReading, type Vocabulary } from './rule-space.ts';
 import { distinctionsOf, joinDistinctions, Projector, type Distinctions, type Use } from './relevance.ts';
+import { OverlapIndex, split } from './overlap-index.ts';
 
 /** Options of the analysis. */
 export interface AnalysisOptions {
@@ -52,7 +53,11 @@ export interface AnalysisOptions {
   readonly timeLimitMs?: number;
   /** The packets entering builtin chains, per table and hook; by default every packet the hook can see. */
   readonly entry?: (table: string, hook: string, v: Vocabulary) => Space | undefined;
-  /** Chains with more rules than this skip the pairwise checks (redundant, correlated, generalisation), saying so. */
+  /**
+   * Chains with more rules than this skip the pairwise checks (redundant, correlated,
+   * generalisation), saying so, unless the rules that may overlap make at most its square of pairs
+   * (overlap-index.ts): a long list of rules for one address each is compared in full.
+   */
   readonly pairwiseLimit?: number;
   /**
    * The most cubes a set of packets may have before it is merged into fewer, larger ones (an
@@ -100,6 +105,12 @@ export interface AnalysisOptions {
    * tables an edit did not touch. All unless given.
    */
   readonly onlyTables?: ReadonlySet<number>;
+  /**
+   * Whether the pairwise checks of long chains compare a rule only with the rules that may overlap
+   * it (overlap-index.ts; true unless given). The results are the same; false exists to test that
+   * they are.
+   */
+  readonly overlapIndex?: boolean;
 }
 
 /** Options of `analyseAsync`: those of `analyse`, plus how to share the thread and when to stop. */
@@ -782,10 +793,17 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
     let input = given;
     if (c.builtin && c.hook) input = { space: options.entry?.(t.name, c.hook, v) ?? hookEntry(v, c.hook), exact: true };
     const hits: (Packets | undefined)[] = new Array<Packets | undefined>(fs.length);
-    // A chain too long for the pairwise checks needs of most hits only whether they are empty
-    // (chainDiagnostics): keeping a shared mark instead of each set keeps big chains' walks from
-    // holding thousands of sets, unless the caller asked for every rule's packets.
-    const compact = c.rules.length > limits.pairwise && options.reachability === false;
+    // Built when first needed: chains no packet reaches need none.
+    let planned: PairwisePlan | undefined;
+    const plan = (): PairwisePlan => (planned ??= pairwisePlan(ctx, s, limits, options.overlapIndex !== false));
+    // The diagnostics need of most hits only whether they are empty: the packets themselves only
+    // for the rules their checks start from (see chainDiagnostics), terminal rules only where the
+    // chain is compared pairwise. Keeping a shared mark for the others keeps big chains' walks
+    // from holding thousands of sets (garbage collection took twice as long with them on the
+    // 5,000-port Neutron dump), unless the caller asked for every rule's packets.
+    const every = options.reachability !== false;
+    const terminalHits = every || c.rules.length <= limits.pairwise || isEmpty(input.space) || plan().pairwise;
+    const keeps = (f: Facts): boolean => every || (f.rs.approximated && f.kind !== 'continue') || (terminalHits && f.kind === 'terminal');
     let back = NO_PACKETS;
     if (!isEmpty(input.space)) {
       const r = yield* walk(
@@ -796,7 +814,7 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
         keep,
         (k, hit, exact) => {
           const f = fs[k];
-          hits[k] = !compact || (f.rs.approximated && f.kind !== 'continue') ? { space: hit, exact } : isEmpty(hit) ? (exact ? NO_PACKETS : NO_PACKETS_INEXACT) : exact ? SOME_PACKETS : SOME_PACKETS_INEXACT;
+          hits[k] = keeps(f) ? { space: hit, exact } : isEmpty(hit) ? (exact ? NO_PACKETS : NO_PACKETS_INEXACT) : exact ? SOME_PACKETS : SOME_PACKETS_INEXACT;
           const callee = f.callee;
           if (!callee || callee.inlined || isEmpty(hit)) return;
           const before = callee.input;
@@ -818,7 +836,7 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
         rules.set(r.line, { rule: r, chain: c, hit: h.space, approximated: fs[k].rs.approximated, exact: h.exact });
       });
     }
-    yield* chainDiagnostics(ctx, s, input, hits, limits, out);
+    yield* chainDiagnostics(ctx, s, input, hits, limits, plan, out);
     return back;
   };
   const inlineForVisit = (x: ChainState, sent: Space, exact: boolean): Steps<Packets> => visitChain(x, { space: sent, exact }, x.afterReturn);
@@ -847,8 +865,35 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
 /** No rewritten dimension: shared by the many chains that rewrite nothing. */
 const NO_REWRITES: ReadonlySet<number> = new Set();
 
+/** Chains with more rules than this get an overlap index for their pairwise checks. */
+const INDEXED_CHAIN = 64;
+
+/** How a chain's rules are compared pairwise: whether at all, and which pairs may overlap. */
+interface PairwisePlan {
+  readonly pairwise: boolean;
+  readonly index: OverlapIndex;
+  /** An upper bound of the pairs the checks would compare (counted for chains past the pairwise limit only). */
+  readonly pairs: number;
+}
+
+/**
+ * The pairwise plan of a chain: chains up to the pairwise limit are compared in full; longer ones
+ * too when the rules that may overlap make at most the limit's square of pairs (the work of
+ * comparing every pair of a chain at the limit), counted over the rules the checks start from.
+ */
+function pairwisePlan(ctx: TableContext, s: ChainState, limits: Limits, indexed: boolean): PairwisePlan {
+  const fs = s.facts;
+  const spaces = fs.map((f) => f.rs.space);
+  const index = OverlapIndex.of(spaces, ctx.v.dims, INDEXED_CHAIN);
+  // Without the index (for tests), the same chains are compared, every rule with every rule.
+  const used = indexed ? index : OverlapIndex.none(spaces);
+  if (fs.length <= limits.pairwise) return { pairwise: true, index: used, pairs: 0 };
+  const pairs = index.pairs((k) => fs[k].kind === 'terminal' || (fs[k].rs.approximated && fs[k].kind !== 'continue'));
+  return { pairwise: pairs <= limits.pairwise * limits.pairwise, index: used, pairs };
+}
+
 /** The diagnostics of one chain, from the packets entering it and those each rule matches. */
-function* chainDiagnostics(ctx: TableContext, s: ChainState, input: Packets, hits: readonly (Packets | undefined)[], limits: Limits, out: Diagnostic[]): Steps<void> {
+function* chainDiagnostics(ctx: TableContext, s: ChainState, input: Packets, hits: readonly (Packets | undefined)[], limits: Limits, planOf: () => PairwisePlan, out: Diagnostic[]): Steps<void> {
   const { v, spend, clock } = ctx;
   const c = s.chain;
   const fs = s.facts;
@@ -874,13 +919,14 @@ function* chainDiagnostics(ctx: TableContext, s: ChainState, input: Packets, hit
     }
     return;
   }
-  const pairwise = c.rules.length <= limits.pairwise;
+  const plan = planOf();
+  const pairwise = plan.pairwise;
   if (!pairwise && c.declaration) {
     out.push({
       range: lineRange(c.declaration.line, c.declaration.start, c.declaration.end),
       severity: 'information',
       code: 'analysis-skipped',
-      message: `chain ${c.name} has ${c.rules.length.toLocaleString('en')} rules, more than the ${limits.pairwise.toLocaleString('en')} the analysis compares pairwise: its rules are checked for reachability, but not for redundancy, correlation or generalisation, and a rule with unmodelled matches is compared with the next ${APPROXIMATION_WINDOW} rules only (${limits.hint})`,
+      message: `chain ${c.name} has ${c.rules.length.toLocaleString('en')} rules, more than the ${limits.pairwise.toLocaleString('en')} the analysis compares pairwise, and they may overlap in up to ${plan.pairs.toLocaleString('en')} pairs, more than the ${(limits.pairwise * limits.pairwise).toLocaleString('en')} it compares in one chain: its rules are checked for reachability, but not for redundancy, correlation or generalisation, and a rule with unmodelled matches is compared with the next ${APPROXIMATION_WINDOW} rules only (${limits.hint})`,
     });
   }
   for (let k = 0; k < fs.length; k++) {
@@ -888,13 +934,19 @@ function* chainDiagnostics(ctx: TableContext, s: ChainState, input: Packets, hit
     const f = fs[k];
     const h = hits[k] ?? NO_PACKETS;
     const hit = h.space;
+    // Rules that cannot overlap this one are left out of its comparisons (they would find nothing).
     if (isEmpty(hit)) {
-      out.push(unreachableDiagnostic(c, fs, k, input.space, v, spend));
+      out.push(unreachableDiagnostic(c, fs, k, split(plan.index.near(k), k).before, input.space, v, spend));
       continue;
     }
-    if (f.rs.approximated && f.kind !== 'continue') {
+    const approximated = f.rs.approximated && f.kind !== 'continue';
+    // The other checks start only from these rules.
+    if (!approximated && f.kind !== 'terminal') continue;
+    const { before, after } = split(plan.index.near(k), k);
+    if (approximated) {
       const window = pairwise ? fs.length : Math.min(fs.length, k + 1 + APPROXIMATION_WINDOW);
-      for (let j = k + 1; j < window; j++) {
+      for (const j of after) {
+        if (j >= window) break;
         spend(1);
         if (overlaps(hit, fs[j].rs.space)) {
           out.push({ range: ruleRange(f.rule), severity: 'information', code: 'approximated-rule', message: `${f.rs.unmodelled.join(', ')} ${f.rs.unmodelled.length === 1 ? 'is' : 'are'} not modelled: the analysis assumes this rule may or may not match, so it hides no later rule (such as line ${fs[j].rule.line + 1})` });
@@ -903,10 +955,10 @@ function* chainDiagnostics(ctx: TableContext, s: ChainState, input: Packets, hit
       }
     }
     if (!pairwise) continue;
-    const red = redundancy(c, fs, k, hit, spend);
+    const red = redundancy(c, fs, k, after, hit, spend);
     if (red) out.push(red);
     // Correlations compare hits: merged (larger) pieces could make them claim an overlap that is not there.
-    if (input.exact && h.exact) out.push(...correlations(fs, k, input.space, hits, v, spend));
+    if (input.exact && h.exact) out.push(...correlations(fs, k, before, input.space, hits, v, spend));
   }
 }
 
@@ -1081,7 +1133,10 @@ function* walk(
       }
     }
     // Forget what the rest of the chain no longer tells apart (small chains and sets: not worth it).
-    if (!proj && cur.length > Math.min(2, ctx.small) && (fs.length > ctx.small || cur.length > ctx.small)) {
+    // A set of one or two cubes is worth it when they hold many intervals: a blocklist leaves a
+    // hole per address it drops, which only projection merges again (without it, each rule of a
+    // 30,000-address blocklist compared its address with thousands of intervals).
+    if (!proj && (fs.length > ctx.small || cur.length > ctx.small) && (cur.length > Math.min(2, ctx.small) || intervalCount(cur) > MANY_INTERVALS)) {
       proj = yield* projectorSteps(ctx, s);
       proj.start(keep);
       projected = NOTHING;
@@ -1099,6 +1154,16 @@ function* walk(
   }
   const b = bounded(ctx, c, union(returned, cur));
   return { returned: b.space, exact: exact && !b.coarsened };
+}
+
+/** A walk builds its chain's projector once the packets it follows hold more intervals than this. */
+const MANY_INTERVALS = 64;
+
+/** The number of intervals in a space, over its cubes and dimensions. */
+function intervalCount(s: Space): number {
+  let n = 0;
+  for (const c of s) for (const x of c) n += x.length >> 1;
+  return n;
 }
 
 /**
@@ -1141,7 +1206,7 @@ function lines(xs: readonly Rule[]): string {
 }
 
 /** The unreachable-rule or shadowed-rule diagnostic of rule k of chain c (which nothing reaches). */
-function unreachableDiagnostic(c: Chain, fs: readonly Facts[], k: number, input: Space, v: Vocabulary, spend: (n: number) => void): Diagnostic {
+function unreachableDiagnostic(c: Chain, fs: readonly Facts[], k: number, before: Int32Array, input: Space, v: Vocabulary, spend: (n: number) => void): Diagnostic {
   const f = fs[k];
   const r = f.rule;
   const own = intersect(input, f.rs.space);
@@ -1152,7 +1217,7 @@ function unreachableDiagnostic(c: Chain, fs: readonly Facts[], k: number, input:
   }
   // Blockers: earlier rules that take packets away from this one.
   const candidates: { f: Facts; overlap: number }[] = [];
-  for (let j = 0; j < k; j++) {
+  for (const j of before) {
     const fq = fs[j];
     if (fq.rs.approximated || fq.kind === 'continue') continue;
     spend(own.length);
@@ -1202,13 +1267,14 @@ function unreachableDiagnostic(c: Chain, fs: readonly Facts[], k: number, input:
 }
 
 /** The redundant-rule diagnostic when removing rule k changes no verdict. */
-function redundancy(c: Chain, fs: readonly Facts[], k: number, hit: Space, spend: (n: number) => void): Diagnostic | undefined {
+function redundancy(c: Chain, fs: readonly Facts[], k: number, after: Int32Array, hit: Space, spend: (n: number) => void): Diagnostic | undefined {
   const f = fs[k];
   const target = f.target;
   if (f.kind !== 'terminal' || !target || !(target.name === 'ACCEPT' || target.name === 'DROP' || target.name === 'REJECT')) return undefined;
   let left = hit;
   const by: Facts[] = [];
-  for (let j = k + 1; j < fs.length && !isEmpty(left); j++) {
+  for (const j of after) {
+    if (isEmpty(left)) break;
     const fq = fs[j];
     spend(left.length);
     if (!overlaps(left, fq.rs.space)) continue;
@@ -1241,13 +1307,13 @@ function redundancy(c: Chain, fs: readonly Facts[], k: number, hit: Space, spend
 }
 
 /** correlated-rules and generalization diagnostics of rule k against earlier rules of its chain. */
-function correlations(fs: readonly Facts[], k: number, input: Space, hits: readonly (Packets | undefined)[], v: Vocabulary, spend: (n: number) => void): Diagnostic[] {
+function correlations(fs: readonly Facts[], k: number, before: Int32Array, input: Space, hits: readonly (Packets | undefined)[], v: Vocabulary, spend: (n: number) => void): Diagnostic[] {
   const f = fs[k];
   if (f.kind !== 'terminal' || f.rs.approximated) return [];
   const mine = intersect(input, f.rs.space);
   const general: Facts[] = [];
   const correlated: Facts[] = [];
-  for (let j = 0; j < k; j++) {
+  for (const j of before) {
     const fq = fs[j];
     if (fq.kind !== 'terminal' || fq.rs.approximated || fq.action === f.action) continue;
     const hq = hits[j];
