@@ -304,3 +304,21 @@ test('addresses are read as iptables reads them: -s 010.0.0.1 is 8.0.0.1, iprang
   const range = run(text, 'proto=udp src=10.0.0.6 dst=10.9.9.9', 'INPUT');
   assert.deepEqual(range.outcomes[0].decidedBy, { line: 4, table: 'filter', chain: 'INPUT' });
 });
+
+test('POSTROUTING: a forwarded packet keeps its incoming interface, a local one has none', () => {
+  // The kernel hands POSTROUTING the device a forwarded packet came in on (ip_output), so `-i`
+  // in a chain called from there matches it; trace-kernel.test.ts counted it (seed 3).
+  const rules = readFileSync(new URL('./fixtures/analysis-postrouting-in.rules', import.meta.url), 'utf8');
+  const marks = (r: TraceResult): (number | null)[] => r.outcomes[0].matched.filter((m) => m.chain === 'from-post' || m.chain === 'from-out').map((m) => m.line);
+  // Matched rules are numbered from 1, as in messages.
+  const at = (needle: string): number => rules.split('\n').findIndex((l) => l.startsWith(needle)) + 1;
+  const postIn = at('-A from-post -i eth0');
+  const postNotIn = at('-A from-post ! -i eth0');
+  const forwarded = run(rules, 'proto=udp src=10.0.0.1 dst=10.0.1.1 sport=1000 dport=53 in=eth0 out=eth1', 'forward');
+  assert.deepEqual(marks(forwarded), [postIn]);
+  const other = run(rules, 'proto=udp src=10.0.0.1 dst=10.0.1.1 sport=1000 dport=53 in=eth2 out=eth1', 'forward');
+  assert.deepEqual(marks(other), [postNotIn]);
+  // A locally generated packet: no incoming interface in OUTPUT nor in POSTROUTING.
+  const local = run(rules, 'proto=udp src=10.0.0.1 dst=10.0.1.1 sport=1000 dport=53 out=eth1', 'output');
+  assert.deepEqual(marks(local), [postNotIn]);
+});

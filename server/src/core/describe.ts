@@ -241,7 +241,7 @@ export const BASE_OPTION_DOCS: Readonly<Record<string, string>> = {
   s: '`[!] -s, --source address[/mask][,…]` — the source address.',
   d: '`[!] -d, --destination address[/mask][,…]` — the destination address.',
   p: '`[!] -p, --protocol proto` — the protocol (tcp, udp, icmp, … or a number); loads the protocol match implicitly.',
-  i: '`[!] -i, --in-interface name` — the interface the packet arrived on (`+` is a wildcard suffix); not in OUTPUT/POSTROUTING.',
+  i: '`[!] -i, --in-interface name` — the interface the packet arrived on (`+` is a wildcard suffix); not in OUTPUT, nor in the builtin POSTROUTING chain (where a forwarded packet still has it, for user chains to test).',
   o: '`[!] -o, --out-interface name` — the interface the packet will leave by; not in PREROUTING/INPUT.',
   f: '`[!] -f, --fragment` — second and later fragments (IPv4 only).',
 };

@@ -556,7 +556,7 @@ function checkRuleInChain(r: Rule, info: RuleInfo, t: Table, sink: Sink): void {
   if (chain?.builtin && chain.hook) {
     for (const b of info.base) {
       if (b.name === 'o' && (chain.hook === 'PREROUTING' || chain.hook === 'INPUT')) sink.add(argSpan(b.nameArg), 'target-not-allowed', `can't use -o with ${chain.hook}: packets there have no output interface yet`);
-      if (b.name === 'i' && (chain.hook === 'POSTROUTING' || chain.hook === 'OUTPUT')) sink.add(argSpan(b.nameArg), 'target-not-allowed', `can't use -i with ${chain.hook}: locally sent packets have no input interface`);
+      if (b.name === 'i' && (chain.hook === 'POSTROUTING' || chain.hook === 'OUTPUT')) sink.add(argSpan(b.nameArg), 'target-not-allowed', chain.hook === 'OUTPUT' ? "can't use -i with OUTPUT: locally sent packets have no input interface" : "can't use -i with POSTROUTING: iptables refuses it in the builtin chain, though a forwarded packet still has its input interface there (a user chain called from POSTROUTING can test it)");
     }
   }
   for (const m of info.matches) {

@@ -927,7 +927,11 @@ function physdevSpace(options: readonly PlainOption[], b: Builder, v: Vocabulary
 export function hookEntry(v: Vocabulary, hook: Hook): Space {
   const c = new Map<number, IntervalSet>();
   if (hook === 'PREROUTING' || hook === 'INPUT') c.set(D.out, NO_IFACE);
-  if (hook === 'OUTPUT' || hook === 'POSTROUTING') c.set(D.in, NO_IFACE);
+  // POSTROUTING keeps the incoming interface of a forwarded packet (ip_output and ip6_output hand
+  // the hook the device the packet came in on); only locally generated packets have none there.
+  // So a user chain called from POSTROUTING can match `-i` (the kernel counts it, as
+  // trace-kernel.test.ts found), while OUTPUT never has an incoming interface.
+  if (hook === 'OUTPUT') c.set(D.in, NO_IFACE);
   // A packet that is not bridged has no bridge ports.
   const cubes = [cubeWith(v.dims, new Map([...c, [D.bridged, range(1, 1)]])), cubeWith(v.dims, new Map([...c, [D.bridged, range(0, 0)], [D.physIn, NO_IFACE], [D.physOut, NO_IFACE]]))];
   // A packet from the loopback device has no Ethernet header (the kernel test mac-kernel.test.ts

@@ -112,7 +112,9 @@ export function packetFromRule(rule: Rule): PrefilledTrace {
   // Choose the path from the hooks that reach the rule's chain; FORWARD is the usual question on routers.
   const chain = rule.chainName !== undefined ? rule.table.chains.get(rule.chainName) : undefined;
   const hooks = chain ? reachingHooks(rule.table).get(chain) ?? new Set() : new Set();
-  const path: TracePath = hooks.has('FORWARD') ? 'forward' : hooks.has('INPUT') || hooks.has('PREROUTING') ? 'input' : hooks.has('OUTPUT') || hooks.has('POSTROUTING') ? 'output' : 'forward';
+  // In POSTROUTING, only a forwarded packet has an incoming interface for `-i` to match.
+  const namesIn = fields.some((f) => f.startsWith('in='));
+  const path: TracePath = hooks.has('FORWARD') ? 'forward' : hooks.has('INPUT') || hooks.has('PREROUTING') ? 'input' : hooks.has('POSTROUTING') && namesIn ? 'forward' : hooks.has('OUTPUT') || hooks.has('POSTROUTING') ? 'output' : 'forward';
   // Fields that only disagree together (ports with a protocol that has none …): drop the last ones.
   while (fields.length > 0) {
     try {

@@ -43,7 +43,10 @@ export interface EvalState {
   readonly dst?: bigint;
   readonly sport?: number;
   readonly dport?: number;
-  /** The incoming interface; '' in hooks without one (OUTPUT, POSTROUTING). */
+  /**
+   * The incoming interface; '' in OUTPUT and for locally generated packets in POSTROUTING (a
+   * forwarded packet keeps the interface it came in on there, as the kernel hands it to the hook).
+   */
   readonly in?: string;
   /** The outgoing interface; '' in hooks without one (PREROUTING, INPUT). */
   readonly out?: string;

@@ -283,7 +283,7 @@ function evalState(ctx: Ctx, m: Machine, hook: Hook, table: string): EvalState {
     dst: st.dst,
     sport: st.sport,
     dport: st.dport,
-    in: HOOKS_WITH_IN.includes(hook) ? p.in : '',
+    in: HOOKS_WITH_IN.includes(hook) || (hook === 'POSTROUTING' && !ctx.hooks.includes('OUTPUT')) ? p.in : '',
     out: HOOKS_WITH_OUT.includes(hook) ? p.out : '',
     ct,
     hasCt,
