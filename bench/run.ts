@@ -4,7 +4,8 @@
  * In one run it
  * - generates Neutron compute-node dumps (bench/neutron-dump.ts) with 100, 1,000 and 5,000 ports and
  *   takes the largest real dump of ../shared/corpus/real-world/ (as it is, and with its anonymised
- *   MAC addresses replaced so that iptables-restore accepts it);
+ *   MAC addresses replaced so that iptables-restore accepts it), and a blocklist of 100,000
+ *   addresses (bench/blocklist-dump.ts);
  * - times, best of several runs, `iptables-nft-restore --test` and `iptables-legacy-restore --test`
  *   in a throw-away network namespace (no traffic is ever sent), our parse, our parse + model +
  *   validity diagnostics (`check`), our full diagnostics, and the CLI end to end;
@@ -36,6 +37,7 @@ import type { CheckOptions, CheckResult, Diagnostic } from '../server/src/core/i
 import type { CheckFileReport } from './check-file.ts';
 import type { LspResults } from './lsp-bench.ts';
 import { ipsetNames, neutronDump } from './neutron-dump.ts';
+import { blocklistDump } from './blocklist-dump.ts';
 import { series, type Series } from './series.ts';
 
 const benchStart = performance.now();
@@ -48,6 +50,8 @@ const CHECK_FILE = join(ROOT, 'bench', 'check-file.ts');
 const LSP_BENCH = join(ROOT, 'bench', 'lsp-bench.ts');
 const CORE_BUNDLE = join(RESULTS, 'core.bundle.mjs');
 const PORT_COUNTS = [100, 1_000, 5_000] as const;
+/** The entries of the generated blocklist (bench/blocklist-dump.ts). */
+const BLOCKLIST_SIZE = 100_000;
 
 /** The core's public API, loaded from the esbuild bundle. */
 type Core = typeof import('../server/src/core/index.ts');
@@ -629,6 +633,12 @@ async function main(): Promise<void> {
     } else {
       notes.push(`No real-world corpus at ${CORPUS}: its row is missing.`);
     }
+    // A flat blocklist (one rule per address): its rules are compared pairwise through the
+    // analysis's overlap index, which a long chain of another shape would not allow.
+    const blocklist = blocklistDump(BLOCKLIST_SIZE);
+    const blocklistFile = join(work, `blocklist-${BLOCKLIST_SIZE}.rules`);
+    writeFileSync(blocklistFile, blocklist);
+    inputs.push(makeInput('blocklist', `blocklist, ${fmtInt(BLOCKLIST_SIZE)} addresses`, blocklistFile, blocklist));
     if (typeof ns === 'string') notes.push(`iptables-restore --test was skipped: ${ns}.`);
     // The CLI's peak RSS on a dump without ports: what Node and the CLI's code cost before any input.
     const emptyFile = join(work, 'neutron-0-ports.rules');

@@ -10,7 +10,8 @@
  * one source port), so the kernel's per-rule counters give the exact set of rules some probe
  * reaches. The analysis, told that exactly these packets enter INPUT (and nothing else enters any
  * chain), must call unreachable exactly the rules no probe hit: no false claim, no miss; so must
- * the analysis with its projection onto later distinctions forced on every chain. With every set
+ * the analysis with its projection onto later distinctions forced on every chain, with every chain
+ * called once summarised, and with every chain called from few places walked at each call. With every set
  * merged into a single piece (the over-approximation used beyond the piece limit) it may miss
  * rules, but must still make no false claim.
  *
@@ -394,6 +395,9 @@ async function verify(profile: Profile, t: TestContext): Promise<void> {
       const merged = analyse(checked.model, { entry, pieceLimit: 1 });
       // Chains called once are walked at their call by default; summarising them instead must give the same answers.
       const summarised = analyse(checked.model, { entry, inlineSingleCalls: false });
+      // Chains called from few places are walked at each call when long; walking every such chain
+      // at its calls must give the same answers.
+      const atCalls = analyse(checked.model, { entry, fewCallsLongerThan: 0 });
       const admitted = await probeAll();
       // Read the counters (twice if they still move).
       let save = await sh(shell, `${profile.save} -c -t filter`);
@@ -412,6 +416,8 @@ async function verify(profile: Profile, t: TestContext): Promise<void> {
         if (flaggedProjected !== !kernelHit) failures.push(`set ${k}, line ${line + 1}: with projection everywhere, ${flaggedProjected ? 'called unreachable, but the kernel counted packets' : 'missed'}\n${shown}`);
         const flaggedSummarised = summarised.rules.get(line)!.hit.length === 0;
         if (flaggedSummarised !== !kernelHit) failures.push(`set ${k}, line ${line + 1}: with every chain summarised, ${flaggedSummarised ? 'called unreachable, but the kernel counted packets' : 'missed'}\n${shown}`);
+        const flaggedAtCalls = atCalls.rules.get(line)!.hit.length === 0;
+        if (flaggedAtCalls !== !kernelHit) failures.push(`set ${k}, line ${line + 1}: with chains walked at each call, ${flaggedAtCalls ? 'called unreachable, but the kernel counted packets' : 'missed'}\n${shown}`);
         const flaggedMerged = merged.rules.get(line)!.hit.length === 0;
         if (flaggedMerged && kernelHit) failures.push(`set ${k}, line ${line + 1}: with merged sets, called unreachable, but the kernel counted packets\n${shown}`);
         if (!flaggedMerged && !kernelHit) mergedMisses++;

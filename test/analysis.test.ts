@@ -343,7 +343,7 @@ test('a long chain whose rules overlap in too many pairs skips the pairwise chec
   );
 });
 
-test('the overlap index changes no finding: random long chains, with and without it', () => {
+test('the overlap index and walks at few calls change no finding: random long chains, with and without them', () => {
   const rand = mulberry32(11);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
   const maybe = (p: number, s: string): string => (rand() < p ? s : '');
@@ -365,7 +365,7 @@ test('the overlap index changes no finding: random long chains, with and without
     pick(['-j ACCEPT', '-j ACCEPT', '-j DROP', '-j DROP', '-j REJECT', '-j RETURN', '-j LOG', '-j MARK --set-xmark 0x1/0xffffffff', ...chains.map((c) => `-j ${c}`), ...chains.map((c) => `-g ${c}`)]);
   let compared = 0;
   for (let set = 0; set < 24; set++) {
-    const lines = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD DROP [0:0]', ':OUTPUT ACCEPT [0:0]', ':a - [0:0]', ':b - [0:0]'];
+    const lines = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD DROP [0:0]', ':OUTPUT ACCEPT [0:0]', ':a - [0:0]', ':b - [0:0]', ':c - [0:0]'];
     const chainRules = (name: string, count: number, callees: readonly string[]): void => {
       for (let k = 0; k < count; k++) lines.push(`-A ${name} ${match()} ${target(callees)}`.replace(/ +/g, ' '));
     };
@@ -373,6 +373,12 @@ test('the overlap index changes no finding: random long chains, with and without
     chainRules('FORWARD', 70 + Math.floor(rand() * 60), ['b']);
     chainRules('a', 65 + Math.floor(rand() * 80), ['b']);
     chainRules('b', 10 + Math.floor(rand() * 100), []);
+    // Chain c is called from two places only, in INPUT and FORWARD.
+    chainRules('c', 10 + Math.floor(rand() * 100), ['b']);
+    for (const from of ['INPUT', 'FORWARD']) {
+      const at = lines.findIndex((l) => l.startsWith(`-A ${from} `)) + Math.floor(rand() * 50);
+      lines.splice(at, 0, `-A ${from} ${match()} ${pick(['-j c', '-g c'])}`.replace(/ +/g, ' '));
+    }
     lines.push('COMMIT', '');
     const text = lines.join('\n');
     const { model, diagnostics } = check(text, { analyses: false });
@@ -386,6 +392,11 @@ test('the overlap index changes no finding: random long chains, with and without
       assert.deepEqual(indexed, every, `set ${set}, pairwise limit ${pairwiseLimit ?? 'default'}:\n${text}`);
       compared += indexed.length;
     }
+    // Chains called from few places give the same findings walked at each call or summarised.
+    const key = (d: Diagnostic): string => `${d.range.start.line}:${d.code}:${d.message}:${JSON.stringify(d.related ?? [])}`;
+    const summarised = analyse(model, { timeLimitMs: 1e9, fewCallsLongerThan: Number.MAX_SAFE_INTEGER }).diagnostics.map(key);
+    const walked = analyse(model, { timeLimitMs: 1e9, fewCallsLongerThan: 0 }).diagnostics.map(key);
+    assert.deepEqual(walked, summarised, `set ${set}, chains called from few places walked at each call:\n${text}`);
   }
   // The comparison must have had findings to compare.
   assert.ok(compared > 1000, `only ${compared} findings compared`);

@@ -21,11 +21,13 @@
  * (up to a number of walks per table; beyond, what was sent is widened on the rewritten fields).
  * A chain called by a single rule (most chains of generated rule sets) needs no summary: it is
  * walked right at that call, with exactly what the call sends, and gives back what really comes
- * back.
+ * back. So is a long chain called from a few places (FEW_CALLS), at each of them: its summary
+ * would have to keep every distinction its rules make, which for a blocklist is a hole per rule.
  *
  * Cost: every rule is walked at most twice (the summary, then the packets that really arrive);
  * rules of chains called once are walked once more per summary walk of a chain calling them, and
- * rules of chains that rewrite packets once more per call (up to CALL_WALKS walks per table).
+ * rules of chains that rewrite packets once more per call (up to CALL_WALKS walks per table), and
+ * so are the rules of long chains called from few places (up to as many walks again).
  * What keeps the sets small is relevance.ts: once no later rule (nor chain it calls) tells two
  * packets apart, the walk stops keeping them apart, so the pieces that per-interface or
  * per-address rules cut off merge again. The work is written as generators that pause at safe
@@ -111,6 +113,12 @@ export interface AnalysisOptions {
    * they are.
    */
   readonly overlapIndex?: boolean;
+  /**
+   * Chains called from at most four places are walked at each call instead of being summarised
+   * when they have more rules than this (64 unless given; see FEW_CALLS). The results are the
+   * same; tests set 0 to exercise it on small rule sets and a huge number to turn it off.
+   */
+  readonly fewCallsLongerThan?: number;
 }
 
 /** Options of `analyseAsync`: those of `analyse`, plus how to share the thread and when to stop. */
@@ -231,6 +239,17 @@ const MAX_INLINE_DEPTH = 64;
  * after such calls unreported (never report a reachable one).
  */
 const CALL_WALKS = 4096;
+
+/**
+ * A long chain (more than LONG_CHAIN rules) called from at most FEW_CALLS places is walked at each
+ * call rather than summarised. A summary is computed for every packet and must stay exact in
+ * every field the chain tests: for a blocklist jumped to from INPUT and FORWARD, that is every
+ * address it drops, a hole per rule in one set, which made its walk quadratic (100,000 addresses
+ * ran past the time limit). Walked at a call, the chain only keeps apart what its caller tests
+ * after it, so the holes merge again as the walk passes them.
+ */
+const FEW_CALLS = 4;
+const LONG_CHAIN = 64;
 /** Dimensions in which rules often name single values (interfaces, addresses): relevance.ts indexes them. */
 const INDEX_DIMS = [D.in, D.out, D.physIn, D.physOut, D.src, D.dst];
 
@@ -293,6 +312,11 @@ class ChainState {
   inlineDepth = 0;
   /** The fields it or the chains it calls can rewrite (user chains, once known). */
   rewrites: ReadonlySet<number> = NO_REWRITES;
+  /**
+   * Walked at each of its few calls with what the call sends, instead of being summarised for
+   * every packet (see FEW_CALLS); it gets a summary only if the table runs out of such walks.
+   */
+  walkedAtCalls = false;
   /** Whether the top-down pass has walked it and given its diagnostics. */
   done = false;
   constructor(readonly chain: Chain) {}
@@ -498,6 +522,12 @@ interface TableContext {
   walkAtCall?: (x: ChainState, sent: Space, exact: boolean) => Steps<Packets>;
   /** How many more such walks the table may make before falling back to the summaries (sound, less exact). */
   callWalks: number;
+  /** How many more walks at the calls of chains called from few places (then their summaries are used). */
+  fewCallWalks: number;
+  /** How many such walks the current one is nested in. */
+  atCallDepth: number;
+  /** The summary of a chain, computed on first need (set once the table's walks are defined). */
+  summaryOf?: (x: ChainState) => Steps<Summary>;
 }
 
 /** Keeps a space within the piece limit, noting the chain where it had to be merged. */
@@ -667,7 +697,7 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
   for (const st of states.values()) for (const f of st.facts) if (f.callee) f.callee.calls++;
   if (options.inlineSingleCalls !== false) for (const st of states.values()) st.inlined = st.calls === 1;
   const small = options.projectionThreshold ?? SMALL_CHAIN;
-  const ctx: TableContext = { v, clock, spend, pieceLimit, small, coarsened: new Map(), callWalks: Math.ceil(CALL_WALKS * limits.effort) };
+  const ctx: TableContext = { v, clock, spend, pieceLimit, small, coarsened: new Map(), callWalks: Math.ceil(CALL_WALKS * limits.effort), fewCallWalks: Math.ceil(CALL_WALKS * limits.effort), atCallDepth: 0 };
 
   // Callees first: a topological order of the jump graph (loops make the table unanalysable).
   // A depth-first search with its own stack: a line of thousands of chains, each jumping to the
@@ -762,6 +792,16 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
     return { space: r.returned, exact: r.exact };
   };
   ctx.walkAtCall = inlineForSummary;
+  ctx.summaryOf = function* (x: ChainState): Steps<Summary> {
+    if (!x.summary) {
+      const { returned, exact } = yield* walk(ctx, x, everything, true, x.afterReturn | x.reachDims, undefined, inlineForSummary);
+      x.summary = { returned, rewrites: x.rewrites, exact };
+      // Small chains' projectors are rebuilt when needed rather than held until the next phase.
+      if (x.facts.length <= small) x.projector = undefined;
+    }
+    return x.summary;
+  };
+  const fewCallsLongerThan = options.fewCallsLongerThan ?? LONG_CHAIN;
   for (const s of order) {
     if (s.chain.builtin) continue;
     let rewrites: Set<number> | undefined;
@@ -777,10 +817,11 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
       s.summary = { returned: NOTHING, rewrites: rw, exact: true };
       continue;
     }
-    const { returned, exact } = yield* walk(ctx, s, everything, true, s.afterReturn | s.reachDims, undefined, inlineForSummary);
-    s.summary = { returned, rewrites: rw, exact };
-    // Small chains' projectors are rebuilt when needed rather than held until the next phase.
-    if (s.facts.length <= small) s.projector = undefined;
+    if (s.calls <= FEW_CALLS && s.facts.length > fewCallsLongerThan) {
+      s.walkedAtCalls = true;
+      continue;
+    }
+    yield* ctx.summaryOf(s);
   }
 
   // Top-down: the packets that reach each chain and each rule, callers first; each chain's
@@ -1103,7 +1144,16 @@ function* walk(
             const r = yield* inline(x, simplify(hit), exact);
             back = r.space;
             if (!r.exact) exact = false;
-          } else if (x.summary && x.summary.rewrites.size > 0 && x.canReturn && ctx.walkAtCall && ctx.callWalks > 0) {
+          } else if (x.walkedAtCalls && ctx.walkAtCall && ctx.fewCallWalks > 0 && ctx.atCallDepth < MAX_INLINE_DEPTH) {
+            // Called from few places: walked with what this call sends (see FEW_CALLS), nested
+            // no deeper than inlined chains are.
+            ctx.fewCallWalks--;
+            ctx.atCallDepth++;
+            const r = yield* ctx.walkAtCall(x, simplify(hit), exact);
+            ctx.atCallDepth--;
+            back = r.space;
+            if (!r.exact) exact = false;
+          } else if (x.rewrites.size > 0 && x.canReturn && ctx.walkAtCall && ctx.callWalks > 0) {
             // A summary says which packets come back, but not which kept their values (the mark
             // a MARK rule of the chain did not set): walked with what this call sends, the chain
             // gives back exactly what it would.
@@ -1112,7 +1162,7 @@ function* walk(
             back = r.space;
             if (!r.exact) exact = false;
           } else {
-            const sum = x.summary;
+            const sum = x.summary ?? (ctx.summaryOf ? yield* ctx.summaryOf(x) : undefined);
             let sent = hit;
             if (sum) for (const d of sum.rewrites) sent = widen(sent, d, universe(v.dims)[d]);
             back = sum ? intersect(sent, sum.returned) : sent;
