@@ -119,6 +119,8 @@ class CutSet {
   private prev: Int32Array[] = [];
   private next: Int32Array[] = [];
   private cursor: number[] = [];
+  /** Per dimension, the index of each cut value (built on first need; see cutIndexOf). */
+  private readonly cutIndex: (Int32Array | Map<number, number> | undefined)[] = [];
   private position = -1;
   private keep = 0;
 
@@ -241,27 +243,39 @@ class CutSet {
     const cuts = this.cuts[d];
     const n = cuts.length;
     if (n === 0) return universe(this.dims)[d];
-    // Most sets are whole blocks already: check that before building a new one.
-    let aligned = true;
-    for (let k = 0; k < s.length && aligned; k += 2) {
-      const i = this.findPrev(d, upperBound(cuts, s[k]) - 1);
-      const j = this.findNext(d, upperBound(cuts, s[k + 1]));
-      aligned = (i >= 0 ? cuts[i] : 0) === s[k] && (j < n ? cuts[j] - 1 : max) === s[k + 1];
-    }
-    if (aligned) return s;
-    const out: number[] = [];
+    // An interval is a whole block already when it starts at 0 or at an active cut and ends at
+    // the top or just before an active cut: two lookups, where widening needs two searches. Most
+    // intervals are (a blocklist's set of packets not yet dropped holds hundreds, one of which
+    // changes per rule), so only the others are widened, and a set of whole blocks is returned as
+    // it is.
+    const at = (this.cutIndex[d] ??= cutIndexOf(cuts, max));
+    const prev = this.prev[d];
+    const active = (v: number): boolean => {
+      const i = at instanceof Int32Array ? at[v] : at.get(v) ?? -1;
+      return i >= 0 && prev[i] === i;
+    };
+    let out: number[] | undefined;
     for (let k = 0; k < s.length; k += 2) {
-      // The block holding lo starts at the last active cut at or before lo.
-      const i = this.findPrev(d, upperBound(cuts, s[k]) - 1);
-      const lo = i >= 0 ? cuts[i] : 0;
-      // The block holding hi ends just before the first active cut after hi.
-      const j = this.findNext(d, upperBound(cuts, s[k + 1]));
-      const hi = j < n ? cuts[j] - 1 : max;
+      let lo = s[k];
+      let hi = s[k + 1];
+      if ((lo === 0 || active(lo)) && (hi === max || active(hi + 1))) {
+        if (!out) continue;
+      } else {
+        // The intervals before this one are whole blocks, kept as they are (they do not touch).
+        out ??= s.slice(0, k);
+        // The block holding lo starts at the last active cut at or before lo.
+        const i = this.findPrev(d, upperBound(cuts, lo) - 1);
+        lo = i >= 0 ? cuts[i] : 0;
+        // The block holding hi ends just before the first active cut after hi.
+        const j = this.findNext(d, upperBound(cuts, hi));
+        hi = j < n ? cuts[j] - 1 : max;
+      }
       const m = out.length;
       if (m > 0 && lo <= out[m - 1] + 1) {
         if (hi > out[m - 1]) out[m - 1] = hi;
       } else out.push(lo, hi);
     }
+    if (!out) return s;
     // The whole range is shared, so that later comparisons succeed by reference.
     if (out.length === 2 && out[0] === 0 && out[1] === max) return universe(this.dims)[d];
     return out;
@@ -291,6 +305,21 @@ class CutSet {
 }
 
 const EMPTY_INTS = new Int32Array(0);
+
+/**
+ * The index of each cut value, -1 for values that are not cuts: a table of every value of the
+ * dimension when the cuts are many among few values (a blocklist's addresses), a map otherwise
+ * (the few cuts of a short chain, or marks, which have 2^32 values).
+ */
+function cutIndexOf(cuts: readonly number[], max: number): Int32Array | Map<number, number> {
+  if (max >= DIRECT_VALUES || cuts.length * 16 < max) return new Map(cuts.map((v, i) => [v, i]));
+  const at = new Int32Array(max + 2).fill(-1);
+  for (let i = 0; i < cuts.length; i++) at[cuts[i]] = i;
+  return at;
+}
+
+/** Dimensions with fewer values than this index their cuts in a table (4 bytes per value). */
+const DIRECT_VALUES = 1 << 22;
 
 /** Positions (and cut indices) are packed below this in sort keys; chains are far shorter. */
 const POSITION_LIMIT = 2 ** 21;
