@@ -49,3 +49,18 @@ test('rules read once and moved to their repeats give the same model and finding
     assert.deepEqual(reused.findings, each.findings, `${name}: the findings differ`);
   }
 });
+
+test('after a long run of rules that do not repeat, repeats are found again and read the same', () => {
+  // 3,000 rules of one address each make the lookups sample one line in 16; the Neutron chains
+  // after them repeat again, which a sampled line finds. Either way the model and findings must
+  // be those of reading every line.
+  const unique = Array.from({ length: 3000 }, (_, k) => `-A blocklist -s 10.${k >> 16}.${(k >> 8) & 255}.${k & 255}/32 -j DROP`);
+  const neutron = neutronDump(40).split('\n');
+  const at = neutron.findIndex((l) => l.startsWith('-A '));
+  const declare = neutron.findIndex((l) => l.startsWith(':'));
+  const text = [...neutron.slice(0, declare), ':blocklist - [0:0]', ...neutron.slice(declare, at), '-A INPUT -j blocklist', ...unique, ...neutron.slice(at)].join('\n');
+  const reused = run(text, true);
+  const each = run(text, false);
+  assert.deepEqual(reused.rules, each.rules, 'the models differ');
+  assert.deepEqual(reused.findings, each.findings, 'the findings differ');
+});

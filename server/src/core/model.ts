@@ -531,17 +531,49 @@ export function buildModel(parsed: ParseResult, family: Family, observer?: Model
  * seen once cost one map entry (a slice of the line) rather than a kept interpretation.
  * Measured on the 5,000-port dump: most of its 117,000 rules are repeats.
  */
+/** Lookups per window of RepeatedRules, and the share of repeats below which it samples (1 in 16). */
+const REPEAT_WINDOW = 1024;
+const RARE_REPEATS = 16;
+/** In sampling mode, one line in this many is looked up. */
+const SAMPLE_EVERY = 16;
+
 class RepeatedRules {
   /** By chain name length, by REST: the interpretation, or null when REST was seen once. */
   private readonly byLength = new Map<number, Map<string, RuleInfo | null>>();
   private last: { node: RuleLineNode; rest: string; end: number; seen: Map<string, RuleInfo | null> } | undefined;
+  /** Lookups and repeats found in the current window of REPEAT_WINDOW lookups. */
+  private looked = 0;
+  private found = 0;
+  /** Whether only one line in SAMPLE_EVERY is looked up (few repeats lately), and the lines passed since the last. */
+  private sparse = false;
+  private skipped = 0;
 
   /**
    * The interpretation of a repeated rule with this line's chain name, its other words still on
    * the line first read (see reuseRuleInfo); undefined otherwise.
+   *
+   * Looking a line up costs a slice and a hash of its text: on a file of rules that do not repeat
+   * (a blocklist of one address per rule) that was a quarter of the check. So when a window of
+   * lookups finds few repeats, only a sample of the lines is looked up, until a sampled line
+   * repeats again (a generated section can follow a hand-written one).
    */
   lookup(node: RuleLineNode): RuleInfo | undefined {
     this.last = undefined;
+    if (this.sparse && ++this.skipped < SAMPLE_EVERY) return undefined;
+    this.skipped = 0;
+    const info = this.find(node);
+    if (info) this.found++;
+    if (info && this.sparse) {
+      this.sparse = false;
+      this.looked = this.found = 0;
+    } else if (++this.looked === REPEAT_WINDOW) {
+      this.sparse = this.found * RARE_REPEATS < REPEAT_WINDOW;
+      this.looked = this.found = 0;
+    }
+    return info;
+  }
+
+  private find(node: RuleLineNode): RuleInfo | undefined {
     const text = node.text;
     // `-A` in column 1, one blank, then a plain chain name (no quote, escape or leading - or !,
     // which iptables reads otherwise).
