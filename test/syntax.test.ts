@@ -8,6 +8,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { check, parse } from '../server/src/core/index.ts';
 import { matchRuleLine } from '../server/src/core/syntax.ts';
+import { parseIPv4 } from '../server/src/core/extensions/value-kinds.ts';
+import { mulberry32 } from '../bench/random.ts';
 
 const codesAt = (text: string, line: number): string[] => check(text).diagnostics.filter((d) => d.range.start.line === line).map((d) => d.code);
 
@@ -209,4 +211,30 @@ test('the rule line matcher matches what its regular expression matches, carriag
       assert.equal(matchRuleLine(text, offset)?.[0] ?? null, expected, `${JSON.stringify(text)} at ${offset}`);
     }
   }
+});
+
+test('IPv4 addresses in canonical form: the character reader agrees with the definition on 20,000 words', () => {
+  // The definition: four decimal parts of at most three digits, no leading zero, each at most 255.
+  const reference = (s: string): number | undefined => {
+    const m = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/.exec(s);
+    if (!m) return undefined;
+    const parts = m.slice(1).map(Number);
+    return parts.some((p) => p > 255) ? undefined : parts.reduce((v, p) => v * 256 + p, 0);
+  };
+  const rand = mulberry32(5);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
+  // Mostly dotted words of three to five parts, valid parts or near misses, sometimes with a stray character.
+  const parts = ['0', '1', '9', '10', '99', '100', '199', '255', '256', '300', '01', '001', '1000', '', 'a', '1 '];
+  const words = ['0.0.0.0', '255.255.255.255', '10.0.0.1', '1.2.3', '1.2.3.4.', '.1.2.3.4', '1..2.3', '01.2.3.4', '1.2.3.04', '1.2.3.256', '1.2.3.4\n', ''];
+  for (let i = 0; i < 20_000; i++) {
+    const n = pick([3, 4, 4, 4, 4, 5]);
+    const w = Array.from({ length: n }, () => (rand() < 0.7 ? pick(parts.slice(0, 8)) : pick(parts))).join('.');
+    words.push(rand() < 0.1 ? w + pick(['/', '-', '.', ' ', 'x']) : w);
+  }
+  let valid = 0;
+  for (const w of words) {
+    assert.equal(parseIPv4(w), reference(w), JSON.stringify(w));
+    if (reference(w) !== undefined) valid++;
+  }
+  assert.ok(valid > 100, `only ${valid} valid addresses among the words`);
 });
