@@ -96,27 +96,38 @@ function randomPacket(rand: () => number): string {
   return fields.join(' ');
 }
 
-test('no rule the tracer reaches is one the analysis calls unreachable', () => {
-  const rand = rng(SEED);
-  const failures: string[] = [];
-  let rules = 0;
-  let unreachable = 0;
-  let reached = 0;
-  for (let k = 0; k < SETS; k++) {
-    const text = generate(rand);
+/** What a comparison of the analysis with the tracer found. */
+interface Comparison {
+  rules: number;
+  unreachable: number;
+  /** Rules matched on decided paths (with repeats), and the tables and hooks they were in. */
+  reached: number;
+  readonly reachedIn: Set<string>;
+  readonly failures: string[];
+}
+
+/**
+ * Generates `sets` rule sets, analyses each and traces PACKETS packets through it: no rule the
+ * tracer matches on a decided path may be one the analysis calls unreachable.
+ */
+function againstTracer(rand: () => number, sets: number, generateSet: (rand: () => number) => string, packetOf: (rand: () => number) => { packet: string; path: Parameters<typeof trace>[2] }): Comparison {
+  const out: Comparison = { rules: 0, unreachable: 0, reached: 0, reachedIn: new Set(), failures: [] };
+  for (let k = 0; k < sets; k++) {
+    const text = generateSet(rand);
     const checked = check(text, { analyses: false });
     const errors = checked.diagnostics.filter((d) => d.severity === 'error');
     assert.deepEqual(errors.map((d) => `${d.range.start.line + 1}: ${d.message}`), [], `generated rule set ${k} has errors:\n${text}`);
     const result = analyse(checked.model);
     const dead = new Set<number>();
     for (const [line, reach] of result.rules) {
-      rules++;
+      out.rules++;
       if (reach.hit.length === 0) dead.add(line);
     }
-    unreachable += dead.size;
+    out.unreachable += dead.size;
+    const lines = text.split('\n');
     for (let p = 0; p < PACKETS; p++) {
-      const packetText = randomPacket(rand);
-      const t = trace(checked.model, parsePacket(packetText, 'ipv4'), 'INPUT');
+      const { packet, path } = packetOf(rand);
+      const t = trace(checked.model, parsePacket(packet, 'ipv4'), path);
       for (const o of t.outcomes) {
         // A branch is a real path of this packet up to its first undecided rule (the tracer does
         // not carry what an assumption implies to later rules); a rule that matches on it, or
@@ -125,12 +136,13 @@ test('no rule the tracer reaches is one the analysis calls unreachable', () => {
           if (s.kind !== 'rule' || s.line === undefined || s.line === null) continue;
           const matches = s.matched === true || (s.matched === 'undecided' && s.assumed === true);
           if (matches) {
-            reached++;
+            out.reached++;
+            out.reachedIn.add(`${s.table}/${s.hook}`);
             // Trace steps count lines from 1, the analysis from 0.
             if (dead.has(s.line - 1)) {
-              failures.push(`set ${k}, line ${s.line}: called unreachable, but the tracer matches it for ${packetText}\n${text}`);
+              out.failures.push(`set ${k}, line ${s.line} (${lines[s.line - 1]}): called unreachable, but the tracer matches it for ${packet} (${path})\n${text}`);
               // The first case on its own, for a closer look (\`ANALYSIS_TRACE_DUMP=FILE\`).
-              if (failures.length === 1 && process.env.ANALYSIS_TRACE_DUMP) writeFileSync(process.env.ANALYSIS_TRACE_DUMP, `${text}# ${packetText}\n`);
+              if (out.failures.length === 1 && process.env.ANALYSIS_TRACE_DUMP) writeFileSync(process.env.ANALYSIS_TRACE_DUMP, `${text}# ${packet} (${path})\n`);
             }
           }
           if (s.matched === 'undecided') break;
@@ -138,9 +150,14 @@ test('no rule the tracer reaches is one the analysis calls unreachable', () => {
       }
     }
   }
-  process.stderr.write(`analysis vs tracer: ${SETS} rule sets, ${SETS * PACKETS} packets, ${rules} rules, ${unreachable} unreachable, ${reached} rules matched on decided paths, ${failures.length} disagreements\n`);
-  assert.deepEqual(failures.slice(0, 3), [], `${failures.length} disagreements`);
-  assert.ok(unreachable > 0 && unreachable < rules, 'the rule sets should mix reachable and unreachable rules');
+  return out;
+}
+
+test('no rule the tracer reaches is one the analysis calls unreachable', () => {
+  const r = againstTracer(rng(SEED), SETS, generate, (rand) => ({ packet: randomPacket(rand), path: 'INPUT' }));
+  process.stderr.write(`analysis vs tracer: ${SETS} rule sets, ${SETS * PACKETS} packets, ${r.rules} rules, ${r.unreachable} unreachable, ${r.reached} rules matched on decided paths, ${r.failures.length} disagreements\n`);
+  assert.deepEqual(r.failures.slice(0, 3), [], `${r.failures.length} disagreements`);
+  assert.ok(r.unreachable > 0 && r.unreachable < r.rules, 'the rule sets should mix reachable and unreachable rules');
 });
 
 test("removing a rule the analysis calls unreachable, shadowed or redundant (its quick fix) changes no traced packet's verdict", () => {
@@ -247,45 +264,10 @@ function randomPathPacket(rand: () => number): { packet: string; path: 'input' |
 }
 
 test('every hook and table: no rule the tracer reaches on the input, forward or output path is one the analysis calls unreachable', () => {
-  const rand = rng(SEED + 2000);
-  const failures: string[] = [];
-  let rules = 0;
-  let unreachable = 0;
-  let reached = 0;
-  const reachedIn = new Set<string>();
-  for (let k = 0; k < SETS / 2; k++) {
-    const text = generateAllHooks(rand);
-    const checked = check(text, { analyses: false });
-    const errors = checked.diagnostics.filter((d) => d.severity === 'error');
-    assert.deepEqual(errors.map((d) => `${d.range.start.line + 1}: ${d.message}`), [], `generated rule set ${k} has errors:\n${text}`);
-    const result = analyse(checked.model);
-    const dead = new Set<number>();
-    for (const [line, reach] of result.rules) {
-      rules++;
-      if (reach.hit.length === 0) dead.add(line);
-    }
-    unreachable += dead.size;
-    const lines = text.split('\n');
-    for (let p = 0; p < PACKETS; p++) {
-      const { packet, path } = randomPathPacket(rand);
-      const t = trace(checked.model, parsePacket(packet, 'ipv4'), path);
-      for (const o of t.outcomes) {
-        for (const s of o.steps) {
-          if (s.kind !== 'rule' || s.line === undefined || s.line === null) continue;
-          const matches = s.matched === true || (s.matched === 'undecided' && s.assumed === true);
-          if (matches) {
-            reached++;
-            reachedIn.add(`${s.table}/${s.hook}`);
-            if (dead.has(s.line - 1)) failures.push(`set ${k}, line ${s.line} (${lines[s.line - 1]}): called unreachable, but the tracer matches it for ${packet} on the ${path} path\n${text}`);
-          }
-          if (s.matched === 'undecided') break;
-        }
-      }
-    }
-  }
-  process.stderr.write(`analysis vs tracer, every hook: ${SETS / 2} rule sets, ${(SETS / 2) * PACKETS} packets, ${rules} rules, ${unreachable} unreachable, ${reached} rules matched on decided paths in ${[...reachedIn].sort().join(', ')}, ${failures.length} disagreements\n`);
-  assert.deepEqual(failures.slice(0, 3), [], `${failures.length} disagreements`);
-  assert.ok(unreachable > 0 && unreachable < rules, 'the rule sets should mix reachable and unreachable rules');
+  const r = againstTracer(rng(SEED + 2000), SETS / 2, generateAllHooks, randomPathPacket);
+  process.stderr.write(`analysis vs tracer, every hook: ${SETS / 2} rule sets, ${(SETS / 2) * PACKETS} packets, ${r.rules} rules, ${r.unreachable} unreachable, ${r.reached} rules matched on decided paths in ${[...r.reachedIn].sort().join(', ')}, ${r.failures.length} disagreements\n`);
+  assert.deepEqual(r.failures.slice(0, 3), [], `${r.failures.length} disagreements`);
+  assert.ok(r.unreachable > 0 && r.unreachable < r.rules, 'the rule sets should mix reachable and unreachable rules');
   // Every table's hooks were reached, POSTROUTING included.
-  for (const h of ['raw/PREROUTING', 'raw/OUTPUT', 'mangle/POSTROUTING', 'nat/POSTROUTING', 'nat/PREROUTING', 'filter/FORWARD', 'filter/OUTPUT']) assert.ok(reachedIn.has(h), `no rule matched in ${h}`);
+  for (const h of ['raw/PREROUTING', 'raw/OUTPUT', 'mangle/POSTROUTING', 'nat/POSTROUTING', 'nat/PREROUTING', 'filter/FORWARD', 'filter/OUTPUT']) assert.ok(r.reachedIn.has(h), `no rule matched in ${h}`);
 });
