@@ -259,7 +259,7 @@ function randomPathPacket(rand: () => number): { packet: string; path: 'input' |
   if (path !== 'input') fields.push(`out=${pick(['eth0', 'eth1', 'lo'])}`);
   if (proto !== 'icmp') fields.push(`sport=${pick([53, 1000, 40000])}`, `dport=${pick([22, 53, 80])}`);
   else fields.push(`icmp-type=${pick(['8', '0'])}`);
-  fields.push(`state=${pick(['NEW', 'NEW', 'NEW', 'ESTABLISHED', 'INVALID'])}`, `mark=${pick(['0x0', '0x1', '0x2', '0x3'])}`, 'connmark=0x0');
+  fields.push(`state=${pick(['NEW', 'NEW', 'NEW', 'RELATED', 'ESTABLISHED', 'INVALID'])}`, `mark=${pick(['0x0', '0x1', '0x2', '0x3'])}`, 'connmark=0x0');
   return { packet: fields.join(' '), path };
 }
 

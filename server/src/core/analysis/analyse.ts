@@ -832,7 +832,7 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
     const c = s.chain;
     const fs = s.facts;
     let input = given;
-    if (c.builtin && c.hook) input = { space: options.entry?.(t.name, c.hook, v) ?? hookEntry(v, c.hook), exact: true };
+    if (c.builtin && c.hook) input = { space: options.entry?.(t.name, c.hook, v) ?? hookEntry(v, c.hook, t.name), exact: true };
     const hits: (Packets | undefined)[] = new Array<Packets | undefined>(fs.length);
     // Built when first needed: chains no packet reaches need none.
     let planned: PairwisePlan | undefined;
@@ -1262,7 +1262,9 @@ function unreachableDiagnostic(c: Chain, fs: readonly Facts[], k: number, before
   const own = intersect(input, f.rs.space);
   const what = f.rs.space.length === 1 ? describedOf(f, v) : 'packet this rule matches';
   if (isEmpty(own)) {
-    const msg = isEmpty(f.rs.space) ? 'this rule matches no packet at all: its conditions contradict each other' : `no packet reaching chain ${c.name} can match this rule: it matches only packets that never get here`;
+    // In the nat table, a state test is the usual reason: say so.
+    const why = c.table.name === 'nat' && (f.tests & (1 << D.state)) !== 0 ? ' (the nat table sees only the first packet of a connection: NEW, or RELATED)' : '';
+    const msg = isEmpty(f.rs.space) ? 'this rule matches no packet at all: its conditions contradict each other' : `no packet reaching chain ${c.name} can match this rule: it matches only packets that never get here${why}`;
     return { range: ruleRange(r), severity: 'warning', code: 'unreachable-rule', message: msg, tags: UNNECESSARY };
   }
   // Blockers: earlier rules that take packets away from this one.

@@ -43,6 +43,9 @@ function setLookupOf(key: string): { readonly set: string; readonly flags: strin
 /** Conntrack states in the order of the state dimension. */
 export const STATES = ['NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED'] as const;
 
+/** The states of the packets the nat table sees (see hookEntry). */
+const NAT_STATES: IntervalSet = fromValues(['NEW', 'RELATED'].map((x) => (STATES as readonly string[]).indexOf(x)));
+
 /** The states of packets that belong to a connection (NEW, ESTABLISHED, RELATED). */
 const TRACKED_STATES: IntervalSet = [0, 2];
 
@@ -924,8 +927,12 @@ function physdevSpace(options: readonly PlainOption[], b: Builder, v: Vocabulary
 }
 
 /** The packets that can enter a builtin chain of a hook: no input interface on the output side, no output interface on the input side. */
-export function hookEntry(v: Vocabulary, hook: Hook): Space {
+export function hookEntry(v: Vocabulary, hook: Hook, table?: string): Space {
   const c = new Map<number, IntervalSet>();
+  // The nat table sees only the first packet of a connection: conntrack hands it NEW packets and
+  // the first RELATED ones (nf_nat_inet_fn consults the table only until the connection's NAT is
+  // set up); established, invalid and untracked packets never traverse it.
+  if (table === 'nat') c.set(D.state, NAT_STATES);
   if (hook === 'PREROUTING' || hook === 'INPUT') c.set(D.out, NO_IFACE);
   // POSTROUTING keeps the incoming interface of a forwarded packet (ip_output and ip6_output hand
   // the hook the device the packet came in on); only locally generated packets have none there.
