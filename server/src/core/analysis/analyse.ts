@@ -1262,8 +1262,8 @@ function unreachableDiagnostic(c: Chain, fs: readonly Facts[], k: number, before
   const own = intersect(input, f.rs.space);
   const what = f.rs.space.length === 1 ? describedOf(f, v) : 'packet this rule matches';
   if (isEmpty(own)) {
-    // In the nat table, a state test is the usual reason: say so.
-    const why = c.table.name === 'nat' && (f.tests & (1 << D.state)) !== 0 ? ' (the nat table sees only the first packet of a connection: NEW, or RELATED)' : '';
+    // In the nat table, what it never sees is the usual reason: say so.
+    const why = c.table.name === 'nat' ? natReasons(f, c) : '';
     const msg = isEmpty(f.rs.space) ? 'this rule matches no packet at all: its conditions contradict each other' : `no packet reaching chain ${c.name} can match this rule: it matches only packets that never get here${why}`;
     return { range: ruleRange(r), severity: 'warning', code: 'unreachable-rule', message: msg, tags: UNNECESSARY };
   }
@@ -1316,6 +1316,15 @@ function unreachableDiagnostic(c: Chain, fs: readonly Facts[], k: number, before
   }
   if (shadowed) message += `, so its ${f.target ? `-j ${f.target.name}` : 'action'} never applies`;
   return { range: ruleRange(r), severity: 'warning', code: shadowed ? 'shadowed-rule' : 'unreachable-rule', message, related, tags: shadowed ? undefined : UNNECESSARY };
+}
+
+/** Why a rule of chain c of the nat table may match nothing that reaches it, from the fields it tests ('' for none of these). */
+function natReasons(f: Facts, c: Chain): string {
+  const reasons: string[] = [];
+  if ((f.tests & (1 << D.state)) !== 0) reasons.push('the nat table sees only the first packet of a connection: NEW, or RELATED');
+  // Only said in the builtin chains it concerns (a user chain may be called from elsewhere).
+  if ((f.tests & (1 << D.in)) !== 0 && (c.hook === 'PREROUTING' || c.hook === 'INPUT')) reasons.push('a packet in on the loopback device had its NAT set up on its way out, so nat PREROUTING and INPUT never see it');
+  return reasons.length > 0 ? ` (${reasons.join('; ')})` : '';
 }
 
 /** The redundant-rule diagnostic when removing rule k changes no verdict. */

@@ -933,6 +933,10 @@ export function hookEntry(v: Vocabulary, hook: Hook, table?: string): Space {
   // the first RELATED ones (nf_nat_inet_fn consults the table only until the connection's NAT is
   // set up); established, invalid and untracked packets never traverse it.
   if (table === 'nat') c.set(D.state, NAT_STATES);
+  // A packet in on the loopback device had its NAT set up on its way out (nat OUTPUT and
+  // POSTROUTING): nat PREROUTING and INPUT never see it.
+  const lo = ifaceSet(v, 'lo');
+  if (table === 'nat' && (hook === 'PREROUTING' || hook === 'INPUT') && lo.length > 0) c.set(D.in, setSubtract(universe(v.dims)[D.in], lo));
   if (hook === 'PREROUTING' || hook === 'INPUT') c.set(D.out, NO_IFACE);
   // POSTROUTING keeps the incoming interface of a forwarded packet (ip_output and ip6_output hand
   // the hook the device the packet came in on); only locally generated packets have none there.
@@ -944,7 +948,6 @@ export function hookEntry(v: Vocabulary, hook: Hook, table?: string): Space {
   // A packet from the loopback device has no Ethernet header (the kernel test mac-kernel.test.ts
   // shows it): when the rules name both `lo` and MACs, packets in on lo have no MAC, so that no
   // finding speaks of packets that cannot exist (a rule for lo "overlapping" one for a MAC).
-  const lo = ifaceSet(v, 'lo');
   if (v.macs.length === 0 || lo.length === 0 || hook === 'OUTPUT' || hook === 'POSTROUTING') return cubes;
   const notLo = setSubtract(universe(v.dims)[D.in], lo);
   return cubes.flatMap((x) => [x.map((s, d) => (d === D.in ? setIntersect(s, notLo) : s)), x.map((s, d) => (d === D.in ? setIntersect(s, lo) : d === D.mac ? NO_MAC : s))]).filter((x) => x.every((s) => s.length > 0));

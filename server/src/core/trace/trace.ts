@@ -180,6 +180,9 @@ export function hooksOf(path: TracePath | Hook): readonly Hook[] {
 }
 
 const HOOKS_WITH_IN: readonly Hook[] = ['PREROUTING', 'INPUT', 'FORWARD'];
+
+/** The loopback device: packets in on it are local packets coming back. */
+const LOOPBACK = 'lo';
 const HOOKS_WITH_OUT: readonly Hook[] = ['FORWARD', 'OUTPUT', 'POSTROUTING'];
 
 /**
@@ -266,8 +269,11 @@ function evalState(ctx: Ctx, m: Machine, hook: Hook, table: string): EvalState {
   if (st.untracked) {
     ct = 'UNTRACKED';
     hasCt = false;
-  } else if (table === 'raw') {
+  } else if (table === 'raw' && !(hook === 'PREROUTING' && p.in === LOOPBACK)) {
     // Conntrack runs after the raw table: there is no entry yet (a CT template makes it unclear).
+    // A packet in on the loopback device is the exception: it keeps the connection conntrack gave
+    // it on its way out, and raw PREROUTING sees that connection's state (measured: a ping to
+    // 127.0.0.1 counts NEW, then ESTABLISHED there).
     ct = st.ctTemplate ? undefined : 'INVALID';
     hasCt = st.ctTemplate ? undefined : false;
   } else {
@@ -346,6 +352,13 @@ function run(m: Machine, ctx: Ctx): void {
     if (!m.started) {
       const base = table?.chains.get(hook);
       if (!table || !base || !base.builtin) {
+        nextTable(m);
+        continue;
+      }
+      if (tname === 'nat' && (hook === 'PREROUTING' || hook === 'INPUT') && ctx.packet.in === LOOPBACK) {
+        // A looped-back packet had its NAT set up on its way out (nat OUTPUT and POSTROUTING):
+        // conntrack does not consult the nat table again (measured on a ping to 127.0.0.1).
+        m.steps.push({ kind: 'skip-table', hook, table: tname, action: 'nat table not consulted: a packet from the loopback device had its NAT set up on its way out' });
         nextTable(m);
         continue;
       }
