@@ -11,11 +11,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { check } from '../server/src/core/index.ts';
 import { parsePacket, trace } from '../server/src/core/trace/index.ts';
-import { kernelAvailability } from './kernel/netns.ts';
-import { ENV, ip } from './kernel/line-proc.ts';
+import { loopbackPingUnavailable, pingOwnLoopback } from './kernel/loopback.ts';
 
 const NS = `lo-${process.pid}`;
 const PINGS = 3;
@@ -62,9 +60,7 @@ function counters(save: string): number[] {
 }
 
 test('packets from the loopback device keep their connection: raw PREROUTING sees its state, nat PREROUTING and INPUT never see them', { timeout: 60_000 }, (t) => {
-  const avail = kernelAvailability();
-  const ping = spawnSync('ping', ['-V'], { env: ENV });
-  const reason = !avail.ok ? avail.reason : ping.error ? 'ping is not installed (apt-get install -y iputils-ping)' : undefined;
+  const reason = loopbackPingUnavailable();
   if (reason) {
     if (process.env.CI === 'true') assert.fail(`the loopback conntrack test cannot run under CI: ${reason}`);
     process.stderr.write(`\n*** SKIPPING the loopback conntrack kernel test: ${reason} ***\n\n`);
@@ -95,20 +91,8 @@ test('packets from the loopback device keep their connection: raw PREROUTING see
 
   // What the kernel does, with each backend.
   for (const backend of ['legacy', 'nft'] as const) {
-    spawnSync('ip', ['netns', 'del', NS], { env: ENV });
-    ip(undefined, 'ip', 'netns', 'add', NS);
-    try {
-      ip(NS, 'ip', 'link', 'set', 'lo', 'up');
-      const load = spawnSync('ip', ['netns', 'exec', NS, `iptables-${backend}-restore`], { input: TEXT, encoding: 'utf8', env: ENV });
-      assert.equal(load.status, 0, `${backend}: ${load.stderr}`);
-      const p = spawnSync('ip', ['netns', 'exec', NS, 'ping', '-c', String(PINGS), '-i', '0.2', '-W', '1', '127.0.0.1'], { encoding: 'utf8', env: ENV });
-      assert.equal(p.status, 0, `${backend}: every ping is answered: ${p.stdout}${p.stderr}`);
-      const save = spawnSync('ip', ['netns', 'exec', NS, `iptables-${backend}-save`, '-c'], { encoding: 'utf8', env: ENV });
-      const kernel = counters(save.stdout);
-      assert.deepEqual(kernel, expected, `${backend}: the kernel's counters (lines ${RULE_LINES.join(', ')}) against the tracer's prediction`);
-      process.stderr.write(`loopback conntrack test (${backend}): counters ${kernel.join(', ')}, as the tracer predicts\n`);
-    } finally {
-      spawnSync('ip', ['netns', 'del', NS], { env: ENV });
-    }
+    const kernel = counters(pingOwnLoopback(NS, backend, TEXT, PINGS));
+    assert.deepEqual(kernel, expected, `${backend}: the kernel's counters (lines ${RULE_LINES.join(', ')}) against the tracer's prediction`);
+    process.stderr.write(`loopback conntrack test (${backend}): counters ${kernel.join(', ')}, as the tracer predicts\n`);
   }
 });

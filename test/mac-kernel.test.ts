@@ -10,13 +10,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { check } from '../server/src/core/index.ts';
 import { analyse } from '../server/src/core/analysis/analyse.ts';
 import { concreteSpace } from '../server/src/core/analysis/rule-space.ts';
 import { parsePacket, trace } from '../server/src/core/trace/index.ts';
-import { kernelAvailability } from './kernel/netns.ts';
-import { ENV, ip } from './kernel/line-proc.ts';
+import { loopbackPingUnavailable, pingOwnLoopback } from './kernel/loopback.ts';
 
 const NS = `mac-${process.pid}`;
 const PINGS = 3;
@@ -32,9 +30,7 @@ function counters(save: string): number[] {
 }
 
 test('-m mac never matches packets from the loopback device, negated or not: kernel, analysis and tracer agree', { timeout: 60_000 }, (t) => {
-  const avail = kernelAvailability();
-  const ping = spawnSync('ping', ['-V'], { env: ENV });
-  const reason = !avail.ok ? avail.reason : ping.error ? 'ping is not installed (apt-get install -y iputils-ping)' : undefined;
+  const reason = loopbackPingUnavailable();
   if (reason) {
     if (process.env.CI === 'true') assert.fail(`the loopback MAC test cannot run under CI: ${reason}`);
     process.stderr.write(`\n*** SKIPPING the loopback MAC kernel test: ${reason} ***\n\n`);
@@ -58,21 +54,9 @@ test('-m mac never matches packets from the loopback device, negated or not: ker
 
   // What the kernel does, with each backend.
   for (const backend of ['legacy', 'nft'] as const) {
-    spawnSync('ip', ['netns', 'del', NS], { env: ENV });
-    ip(undefined, 'ip', 'netns', 'add', NS);
-    try {
-      ip(NS, 'ip', 'link', 'set', 'lo', 'up');
-      const load = spawnSync('ip', ['netns', 'exec', NS, `iptables-${backend}-restore`], { input: TEXT, encoding: 'utf8', env: ENV });
-      assert.equal(load.status, 0, `${backend}: ${load.stderr}`);
-      const p = spawnSync('ip', ['netns', 'exec', NS, 'ping', '-c', String(PINGS), '-i', '0.2', '-W', '1', '127.0.0.1'], { encoding: 'utf8', env: ENV });
-      assert.equal(p.status, 0, `${backend}: every ping is answered: ${p.stdout}${p.stderr}`);
-      const save = spawnSync('ip', ['netns', 'exec', NS, `iptables-${backend}-save`, '-c'], { encoding: 'utf8', env: ENV });
-      const kernel = counters(save.stdout);
-      // Each ping's request and reply enter INPUT from lo.
-      assert.deepEqual(kernel, [0, 0, 2 * PINGS], `${backend}: the counters of the three rules`);
-      process.stderr.write(`loopback MAC test (${backend}): counters ${kernel.join(', ')}; analysis and tracer agree\n`);
-    } finally {
-      spawnSync('ip', ['netns', 'del', NS], { env: ENV });
-    }
+    const kernel = counters(pingOwnLoopback(NS, backend, TEXT, PINGS));
+    // Each ping's request and reply enter INPUT from lo.
+    assert.deepEqual(kernel, [0, 0, 2 * PINGS], `${backend}: the counters of the three rules`);
+    process.stderr.write(`loopback MAC test (${backend}): counters ${kernel.join(', ')}; analysis and tracer agree\n`);
   }
 });
