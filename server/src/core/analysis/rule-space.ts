@@ -597,19 +597,30 @@ class Builder {
 
 const PORT_PROTOS = new Set(['tcp', 'udp', 'sctp', 'dccp', 'udplite']);
 
-/** A set of values, or how to compute it once the vocabulary is known. */
-type SetOf = IntervalSet | ((v: Vocabulary) => IntervalSet);
+/**
+ * A set of values, or how to compute it once the vocabulary is known: the classes of some
+ * addresses or of an interface name (kept as data: a file of unique rules holds one per rule until
+ * the vocabulary is built, and closures cost three times the memory), or a function.
+ */
+type SetOf = IntervalSet | { readonly addresses: readonly AddressInterval[] } | { readonly iface: string } | ((v: Vocabulary) => IntervalSet);
 
-const setIn = (s: SetOf, v: Vocabulary): IntervalSet => (typeof s === 'function' ? s(v) : s);
+const setIn = (s: SetOf, v: Vocabulary): IntervalSet => (typeof s === 'function' ? s(v) : 'addresses' in s ? addressSet(v, s.addresses) : 'iface' in s ? ifaceSet(v, s.iface) : s);
+
+/** A condition restricting one dimension, kept as data (the most common step by far). */
+interface Restriction {
+  readonly dim: number;
+  readonly set: SetOf;
+  readonly negated: boolean;
+}
 
 /** One condition of a rule, applied to a builder once the table's vocabulary is known. */
-type Step = (b: Builder, v: Vocabulary) => void;
+type Step = Restriction | ((b: Builder, v: Vocabulary) => void);
 
 /** Records a rule's conditions as steps, in the order a `Builder` is to apply them. */
 class Recorder {
   readonly steps: Step[] = [];
   restrict(dim: number, set: SetOf, negated = false): void {
-    this.steps.push((b, v) => b.restrict(dim, setIn(set, v), negated));
+    this.steps.push({ dim, set, negated });
   }
   either(options: readonly ReadonlyMap<number, SetOf>[]): void {
     this.steps.push((b, v) => b.either(options.map((m) => new Map([...m].map(([d, x]) => [d, setIn(x, v)])))));
@@ -676,7 +687,7 @@ export function readRuleInfo(info: RuleInfo, collect: VocabularyCollector): Rule
         const ivs = val.split(',').map((x) => netInterval(x, family));
         collect.addresses(ivs);
         if (ivs.some((x) => x === undefined)) b.opaque(`${o.negated ? '! ' : ''}-${o.name} ${val}`);
-        else b.restrict(o.name === 's' ? D.src : D.dst, (v) => addressSet(v, ivs as AddressInterval[]), o.negated);
+        else b.restrict(o.name === 's' ? D.src : D.dst, { addresses: ivs as AddressInterval[] }, o.negated);
         break;
       }
       case 'p': {
@@ -688,7 +699,7 @@ export function readRuleInfo(info: RuleInfo, collect: VocabularyCollector): Rule
       case 'i':
       case 'o':
         collect.iface(val);
-        b.restrict(o.name === 'i' ? D.in : D.out, (v) => ifaceSet(v, val), o.negated);
+        b.restrict(o.name === 'i' ? D.in : D.out, { iface: val }, o.negated);
         break;
       case 'f':
         b.restrict(D.frag, range(1, 1), o.negated);
@@ -718,7 +729,10 @@ export function readRuleInfo(info: RuleInfo, collect: VocabularyCollector): Rule
 /** The packets a read rule matches, in a vocabulary that knows everything it names. */
 export function spaceOf(reading: RuleReading, v: Vocabulary): RuleSpace {
   const b = new Builder(v);
-  for (const step of reading.steps) step(b, v);
+  for (const step of reading.steps) {
+    if (typeof step === 'function') step(b, v);
+    else b.restrict(step.dim, setIn(step.set, v), step.negated);
+  }
   return { space: b.build(), approximated: b.unmodelled.length > 0, unmodelled: b.unmodelled.length > 0 ? b.unmodelled : NOTHING_UNMODELLED };
 }
 
@@ -802,7 +816,7 @@ function matchSpace(m: MatchUse, b: Recorder, collect: VocabularyCollector, prot
         const iv = rangeInterval(valueOf(o), collect.family);
         collect.addresses([iv]);
         if (!iv) b.opaque(`--${o.name} ${valueOf(o)}`);
-        else b.restrict(o.name === 'src-range' ? D.src : D.dst, (v) => addressSet(v, [iv]), o.negated);
+        else b.restrict(o.name === 'src-range' ? D.src : D.dst, { addresses: [iv] }, o.negated);
       }
       return;
     case 'state':
