@@ -7,11 +7,18 @@ import assert from 'node:assert/strict';
 import { kernelAvailability } from './netns.ts';
 import { ENV, ip } from './line-proc.ts';
 
-/** Why a loopback ping test cannot run here (no root, no `ip netns`, no ping), or undefined. */
-export function loopbackPingUnavailable(): string | undefined {
+/**
+ * Whether a loopback ping test can run here (root, `ip netns`, ping). When it cannot, it fails
+ * under CI=true and otherwise says so loudly and skips the test `t` (named `what` in the messages).
+ */
+export function loopbackPingAvailable(t: { skip(reason: string): void }, what: string): boolean {
   const avail = kernelAvailability();
-  if (!avail.ok) return avail.reason;
-  return spawnSync('ping', ['-V'], { env: ENV }).error ? 'ping is not installed (apt-get install -y iputils-ping)' : undefined;
+  const reason = !avail.ok ? avail.reason : spawnSync('ping', ['-V'], { env: ENV }).error ? 'ping is not installed (apt-get install -y iputils-ping)' : undefined;
+  if (reason === undefined) return true;
+  if (process.env.CI === 'true') assert.fail(`the ${what} test cannot run under CI: ${reason}`);
+  process.stderr.write(`\n*** SKIPPING the ${what} kernel test: ${reason} ***\n\n`);
+  t.skip(reason);
+  return false;
 }
 
 /**
