@@ -199,6 +199,8 @@ export class InProcessServer {
     if (message.method === 'window/logMessage') {
       const p = message.params as { type: number; message: string };
       if (p.type === 1) this.errors.push(p.message);
+      // LSP_LOG=1 shows the server's log (how long each analysis took, how much it replayed).
+      if (process.env.LSP_LOG) console.error(p.message);
     }
   }
 }

@@ -33,6 +33,10 @@
  * per-address rules cut off merge again. The work is written as generators that pause at safe
  * points: `analyse` runs them to the end at once, `analyseAsync` in slices that leave the event
  * loop free between them and can be abandoned.
+ *
+ * An editor analyses version after version of one document: with `remember`, a run records each
+ * walk's effects, and the next run (`previous`) replays the walks of chains that are as they were
+ * with the same packets instead of walking them (memo.ts). The results are exactly a fresh run's.
  */
 import type { Chain, Model, ModelObserver, Rule, Table } from '../model.ts';
 import type { RuleInfo } from '../rule.ts';
@@ -43,6 +47,7 @@ import { coarsen, intersect, isEmpty, simplify, isFull, mapDimension, NOTHING, o
 import { D, describeCube, hookEntry, markBitsUnder, markTransform, readRule, readRuleInfo, setLookupBitsOf, spaceOf, VocabularyCollector, type RuleReading, type RuleSpace, type TargetReading, type Vocabulary } from './rule-space.ts';
 import { distinctionsOf, joinDistinctions, Projector, type Distinctions, type Use } from './relevance.ts';
 import { OverlapIndex, split } from './overlap-index.ts';
+import { budgetsAllow, sameVocabulary, tableKey, type AnalysisMemo, type ChainMemo, type SummaryRecord, type TableMemo, type VisitRecord, type WalkEffects, type WalkEvent } from './memo.ts';
 
 /** Options of the analysis. */
 export interface AnalysisOptions {
@@ -119,6 +124,17 @@ export interface AnalysisOptions {
    * same; tests set 0 to exercise it on small rule sets and a huge number to turn it off.
    */
   readonly fewCallsLongerThan?: number;
+  /**
+   * What the analysis of an earlier version of the document left (`AnalysisResult.memo`, made
+   * with `remember`): chains whose rules, callees and incoming packets are as they were replay
+   * that analysis instead of being walked again (memo.ts). The result is the same. Used only with
+   * `lines`, without `entry` and with `reachability` false.
+   */
+  readonly previous?: AnalysisMemo;
+  /** Whether to leave a memo for the analysis of the next version (`AnalysisResult.memo`); needs `lines`. */
+  readonly remember?: boolean;
+  /** The document's lines: the memos compare rules with them. */
+  readonly lines?: readonly string[];
 }
 
 /** Options of `analyseAsync`: those of `analyse`, plus how to share the thread and when to stop. */
@@ -214,6 +230,10 @@ export interface AnalysisResult {
    * deterministic measure of cost (tests use it to check that the analysis grows linearly).
    */
   readonly work: number;
+  /** What the next analysis of an edited version may reuse (with the `remember` option). */
+  readonly memo?: AnalysisMemo;
+  /** With a memo used or kept: how many walks were made or replayed, and how many of them replayed (`previous`). */
+  readonly walks?: { readonly total: number; readonly replayed: number };
 }
 
 const DEFAULT_BUDGET = 20_000_000;
@@ -319,6 +339,16 @@ class ChainState {
   walkedAtCalls = false;
   /** Whether the top-down pass has walked it and given its diagnostics. */
   done = false;
+  /** The lines it depends on (`shapeOf`), when memos are used or kept. */
+  shape: Int32Array | undefined = undefined;
+  /** The last analysis's memo of the chain, when the chain and all it calls are as they were then. */
+  memo: ChainMemo | undefined = undefined;
+  /** The lines of the rules calling it (`referencesOf`), when memos are used or kept. */
+  references: Int32Array | undefined = undefined;
+  /** Whether those are as they were too: its recorded walks may then be replayed, findings included. */
+  sameReferences = false;
+  /** Its summary walk, as recorded (or replayed) for the next memo. */
+  summaryRecord: SummaryRecord | undefined = undefined;
   constructor(readonly chain: Chain) {}
 }
 
@@ -455,9 +485,23 @@ function* analysisSteps(model: Model, options: AnalysisOptions, clock: Clock): S
   const limits = limitsOf(options);
   const errorLines = options.errorLines ? [...options.errorLines].sort((a, b) => a - b) : [];
   let work = 0;
+  // Memos need the text to compare rules with, and are not kept for results they cannot replay
+  // (every rule's packets, entry packets given as a function).
+  // A copy: the memo compares the next version's lines with these, and the caller may change its array.
+  const memoLines = options.lines !== undefined && (options.remember || options.previous) && options.reachability === false && options.entry === undefined ? options.lines.slice() : undefined;
+  const previous = memoLines ? options.previous : undefined;
+  const memos = memoLines && options.remember ? new Map<string, TableMemo>() : undefined;
+  const walks = { total: 0, replayed: 0 };
   for (let i = 0; i < model.tables.length; i++) {
     const t = model.tables[i];
-    if (!t.known || (options.onlyTables && !options.onlyTables.has(i))) continue;
+    const key = tableKey(i, t.name);
+    if (!t.known) continue;
+    if (options.onlyTables && !options.onlyTables.has(i)) {
+      // A table left out keeps its memo: each memo compares rules with its own version's lines.
+      const kept = previous?.tables.get(key);
+      if (kept && memos) memos.set(key, kept);
+      continue;
+    }
     const end = tableEnd(model, i);
     const header = lineRange(t.line, 0, t.headerArg.end);
     // A table with errors is not analysed: iptables-restore refuses it, and its error diagnostics
@@ -475,7 +519,8 @@ function* analysisSteps(model: Model, options: AnalysisOptions, clock: Clock): S
     const found: Diagnostic[] = [];
     const reached = new Map<number, RuleReach>();
     try {
-      work += yield* analyseTable(t, model, options, limits, clock, found, reached);
+      const memo = memoLines ? { previous: previous?.tables.get(key), lines: memoLines, keep: memos ? (m: TableMemo) => memos.set(key, m) : undefined, walks } : undefined;
+      work += yield* analyseTable(t, model, options, limits, clock, found, reached, memo);
       // Not push(...found): spreading overflows the stack past about 150,000 findings.
       for (const d of found) diagnostics.push(d);
       for (const [k, r] of reached) rules.set(k, r);
@@ -491,7 +536,7 @@ function* analysisSteps(model: Model, options: AnalysisOptions, clock: Clock): S
   }
   // Chains are analysed callers first; report in document order (stable for one position).
   diagnostics.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
-  return { diagnostics, rules, work };
+  return { diagnostics, rules, work, memo: memos ? { tables: memos } : undefined, walks: memoLines ? walks : undefined };
 }
 
 function lineRange(line: number, start: number, end: number): Range {
@@ -528,13 +573,35 @@ interface TableContext {
   atCallDepth: number;
   /** The summary of a chain, computed on first need (set once the table's walks are defined). */
   summaryOf?: (x: ChainState) => Steps<Summary>;
+  /** What walks do, in order, for the memos (memo.ts); undefined when no memo is used or kept. */
+  readonly log: WalkLog | undefined;
+}
+
+/** The effects of walks, in the order they happen, for the memos: a record keeps a slice. */
+interface WalkLog {
+  readonly events: WalkEvent[];
+  /** The summaries of chains walked at their calls used as they were (see WalkEffects.needs). */
+  readonly needs: string[];
+  /** The walks with incoming packets, each once it ends (so a walk within a walk comes first). */
+  readonly visits: [string, VisitRecord][];
+}
+
+/** The memos of one table: what the last analysis left, and where to leave this one's. */
+interface TableMemoIO {
+  readonly previous: TableMemo | undefined;
+  readonly lines: readonly string[];
+  readonly keep: ((m: TableMemo) => void) | undefined;
+  /** Walks (summaries and visits) made or replayed, and replayed. */
+  readonly walks: { total: number; replayed: number };
 }
 
 /** Keeps a space within the piece limit, noting the chain where it had to be merged. */
-function bounded(ctx: TableContext, c: Chain, s: Space): { space: Space; coarsened: boolean } {
+function bounded(ctx: TableContext, c: Chain, s: Space, logged = true): { space: Space; coarsened: boolean } {
   if (s.length <= ctx.pieceLimit) return { space: s, coarsened: false };
   ctx.spend(s.length * 4);
   if (!ctx.coarsened.has(c)) ctx.coarsened.set(c, s.length);
+  // Walks log it for their memos; the joins of what callers send are redone when a memo is replayed.
+  if (logged) ctx.log?.events.push({ merged: c.name, pieces: s.length });
   return coarsen(s, ctx.pieceLimit);
 }
 
@@ -630,7 +697,8 @@ function* projectorSteps(ctx: TableContext, s: ChainState): Steps<Projector> {
     uses.push({ at: site.at, distinctions: reachOf(callee, ctx.v), scope: site.scope });
     if (ctx.clock.due()) yield;
   }
-  ctx.spend(uses.length);
+  // Not counted as work: a projector is built once per walk at most, and whether a chain's
+  // projector is already built depends on which walks a memo replayed (memo.ts).
   s.projector = new Projector(ctx.v.dims, uses, INDEX_DIMS);
   return s.projector;
 }
@@ -644,7 +712,7 @@ function projectorOf(ctx: TableContext, s: ChainState): Projector {
   }
 }
 
-function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits: Limits, clock: Clock, out: Diagnostic[], rules: Map<number, RuleReach>): Steps<number> {
+function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits: Limits, clock: Clock, out: Diagnostic[], rules: Map<number, RuleReach>, memo: TableMemoIO | undefined): Steps<number> {
   const chains = [...t.chains.values()].filter((c) => c.exists);
   let ruleCount = 0;
   for (const c of chains) ruleCount += c.rules.length;
@@ -671,11 +739,22 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
     }
     readings.push(rs);
   }
-  if (given) {
-    given.readings.length = 0;
-    given.byText.clear();
+  if (given) given.readings.length = 0;
+  const small = options.projectionThreshold ?? SMALL_CHAIN;
+  // What the walks depend on besides the rules and the vocabulary: a memo made under other limits is not used.
+  const params = `${pieceLimit}|${small}|${limits.pairwise}|${limits.budget}|${options.inlineSingleCalls !== false}|${options.overlapIndex !== false}|${options.fewCallsLongerThan ?? LONG_CHAIN}`;
+  const built = collect.build();
+  const reuse = memo?.previous && memo.previous.params === params && sameVocabulary(memo.previous.vocabulary, built) ? memo.previous : undefined;
+  // The old vocabulary itself, when it is the same: what is cached per vocabulary stays valid.
+  const v = reuse?.vocabulary ?? built;
+  // The packet spaces of the rule texts the memo knows, and of the others once worked out.
+  const spaces = memo && given ? new Map<RuleReading, RuleSpace>() : undefined;
+  if (spaces && reuse && given) {
+    for (const [text, reading] of given.byText) {
+      const rs = reuse.spaces.get(text);
+      if (rs) spaces.set(reading, rs);
+    }
   }
-  const v = collect.build();
 
   // Facts per rule, per chain.
   const states = new Map<Chain, ChainState>();
@@ -687,17 +766,27 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
     const rs = readings[i];
     const fs: Facts[] = [];
     for (let k = 0; k < c.rules.length; k++) {
-      fs.push(factsOf(c.rules[k], rs[k], t, v, states, shared));
+      fs.push(factsOf(c.rules[k], rs[k], t, v, states, shared, spaces));
       if (clock.due()) yield;
     }
     states.get(c)!.facts = fs;
     readings[i] = [];
   }
+  const textSpaces = new Map<string, RuleSpace>();
+  if (given) {
+    if (spaces && memo?.keep) {
+      for (const [text, reading] of given.byText) {
+        const rs = spaces.get(reading);
+        if (rs) textSpaces.set(text, rs);
+      }
+    }
+    given.byText.clear();
+  }
   // Chains called by a single rule are walked at that call (see the module comment).
   for (const st of states.values()) for (const f of st.facts) if (f.callee) f.callee.calls++;
   if (options.inlineSingleCalls !== false) for (const st of states.values()) st.inlined = st.calls === 1;
-  const small = options.projectionThreshold ?? SMALL_CHAIN;
-  const ctx: TableContext = { v, clock, spend, pieceLimit, small, coarsened: new Map(), callWalks: Math.ceil(CALL_WALKS * limits.effort), fewCallWalks: Math.ceil(CALL_WALKS * limits.effort), atCallDepth: 0 };
+  const log: WalkLog | undefined = memo ? { events: [], needs: [], visits: [] } : undefined;
+  const ctx: TableContext = { v, clock, spend, pieceLimit, small, coarsened: new Map(), callWalks: Math.ceil(CALL_WALKS * limits.effort), fewCallWalks: Math.ceil(CALL_WALKS * limits.effort), atCallDepth: 0, log };
 
   // Callees first: a topological order of the jump graph (loops make the table unanalysable).
   // A depth-first search with its own stack: a line of thousands of chains, each jumping to the
@@ -792,38 +881,171 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
     return { space: r.returned, exact: r.exact };
   };
   ctx.walkAtCall = inlineForSummary;
+
+  // The memos (memo.ts): where the work, the budgets and the logs stood when a walk began, what
+  // the walk did since, and how a recorded walk's effects are replayed. Some work is not counted
+  // in the records of the walks it happens within (see WalkEffects): the joins of sent packets,
+  // and the summaries worked out on the way, with the walks at calls they used.
+  let contributionWork = 0;
+  const inSummaries = { work: 0, callWalks: 0, fewCallWalks: 0, count: 0 };
+  const markOf = (l: WalkLog) => ({
+    work,
+    contributionWork,
+    summaryWork: inSummaries.work,
+    summaryCallWalks: inSummaries.callWalks,
+    summaryFewCallWalks: inSummaries.fewCallWalks,
+    summaries: inSummaries.count,
+    callWalks: ctx.callWalks,
+    fewCallWalks: ctx.fewCallWalks,
+    events: l.events.length,
+    needs: l.needs.length,
+    visits: l.visits.length,
+    out: out.length,
+  });
+  type Mark = ReturnType<typeof markOf>;
+  const effectsSince = (m: Mark, l: WalkLog): WalkEffects => {
+    const allCallWalks = m.callWalks - ctx.callWalks;
+    const allFewCallWalks = m.fewCallWalks - ctx.fewCallWalks;
+    return {
+      work: work - m.work - (contributionWork - m.contributionWork) - (inSummaries.work - m.summaryWork),
+      budgets: {
+        callWalks: m.callWalks,
+        fewCallWalks: m.fewCallWalks,
+        usedCallWalks: allCallWalks - (inSummaries.callWalks - m.summaryCallWalks),
+        usedFewCallWalks: allFewCallWalks - (inSummaries.fewCallWalks - m.summaryFewCallWalks),
+        allCallWalks,
+        allFewCallWalks,
+        lazy: inSummaries.count !== m.summaries,
+      },
+      events: l.events.slice(m.events),
+      needs: l.needs.slice(m.needs),
+    };
+  };
+  // What a walk sends a chain walked on its own joins what the chain's other callers send.
+  const contribute = (callee: ChainState, hit: Space, exact: boolean): void => {
+    const w = work;
+    const before = callee.input;
+    // Hits of consecutive calls are steps of one set ("to port k, from any port but 1 … k-1"): let them fold up.
+    let joined = union(before.space, hit, true);
+    // What enters a chain from many places differs in ways the chain may not test: forget those.
+    if (joined.length > small) joined = projectorOf(ctx, callee).projectEntry(joined);
+    const kept = bounded(ctx, callee.chain, joined, false);
+    callee.input = { space: kept.space, exact: before.exact && exact && !kept.coarsened };
+    if (log) {
+      log.events.push({ sent: callee.chain.name, hit, exact });
+      contributionWork += work - w;
+    }
+  };
+  const stateNamed = (name: string): ChainState | undefined => {
+    const c = t.chains.get(name);
+    return c && states.get(c);
+  };
+  // A recorded walk takes the same decisions again if the budgets allow and the summaries it used are known.
+  const replayable = (e: WalkEffects): boolean => {
+    if (!budgetsAllow(e.budgets, ctx.callWalks, ctx.fewCallWalks)) return false;
+    for (const name of e.needs) if (!stateNamed(name)?.summary) return false;
+    return true;
+  };
+  const replayEffects = function* (e: WalkEffects, l: WalkLog): Steps<void> {
+    spend(e.work);
+    ctx.callWalks -= e.budgets.usedCallWalks;
+    ctx.fewCallWalks -= e.budgets.usedFewCallWalks;
+    // In their order: the first merge of a chain names its number of pieces.
+    for (const x of e.events) {
+      if ('merged' in x) {
+        const chain = t.chains.get(x.merged);
+        if (chain && !ctx.coarsened.has(chain)) ctx.coarsened.set(chain, x.pieces);
+        l.events.push(x);
+      } else if ('sent' in x) {
+        const callee = stateNamed(x.sent);
+        if (callee) contribute(callee, x.hit, x.exact);
+      } else {
+        // Worked out here unless a walk before needed it already (summaryOf logs the event).
+        const y = stateNamed(x.summarised);
+        if (y) yield* ctx.summaryOf!(y);
+      }
+    }
+  };
+
   ctx.summaryOf = function* (x: ChainState): Steps<Summary> {
-    if (!x.summary) {
+    if (x.summary) return x.summary;
+    const m = log && markOf(log);
+    const rec = x.memo?.summary;
+    if (memo) memo.walks.total++;
+    if (rec && log && replayable(rec)) {
+      memo!.walks.replayed++;
+      yield* replayEffects(rec, log);
+      x.summary = { returned: rec.returned, rewrites: x.rewrites, exact: rec.exact };
+      x.summaryRecord = rec;
+    } else {
       const { returned, exact } = yield* walk(ctx, x, everything, true, x.afterReturn | x.reachDims, undefined, inlineForSummary);
       x.summary = { returned, rewrites: x.rewrites, exact };
+      if (m && log) x.summaryRecord = { ...effectsSince(m, log), returned, rewrites: x.rewrites, exact };
       // Small chains' projectors are rebuilt when needed rather than held until the next phase.
       if (x.facts.length <= small) x.projector = undefined;
     }
+    if (m && log) {
+      // The walks this one happens within record the summary as one event, not its effects: a
+      // replay of theirs works it out again only if no walk before needed it (WalkEffects).
+      inSummaries.work = m.summaryWork + (work - m.work) - (contributionWork - m.contributionWork);
+      inSummaries.callWalks = m.summaryCallWalks + (m.callWalks - ctx.callWalks);
+      inSummaries.fewCallWalks = m.summaryFewCallWalks + (m.fewCallWalks - ctx.fewCallWalks);
+      inSummaries.count = m.summaries + 1;
+      log.events.length = m.events;
+      log.needs.length = m.needs;
+      log.events.push({ summarised: x.chain.name });
+    }
     return x.summary;
+  };
+  // A chain is as it was in the last analysis when its lines, its flags and all it calls are.
+  const flags = new Map<ChainState, string>();
+  const unchanged = (s: ChainState, f: string): ChainMemo | undefined => {
+    const p = reuse?.chains.get(s.chain.name);
+    if (!p || !memo || p.flags !== f || !sameLines(p.shape, s.shape!, reuse!.lines, memo.lines)) return undefined;
+    for (const x of s.facts) if (x.callee && !x.callee.memo) return undefined;
+    if (p.reach) s.reach = p.reach;
+    s.sameReferences = sameLines(p.references, s.references!, reuse!.lines, memo.lines);
+    return p;
   };
   const fewCallsLongerThan = options.fewCallsLongerThan ?? LONG_CHAIN;
   for (const s of order) {
-    if (s.chain.builtin) continue;
-    let rewrites: Set<number> | undefined;
-    for (const f of s.facts) {
-      for (const d of f.rewrites) (rewrites ??= new Set()).add(d);
-      if (f.callee) for (const d of f.callee.rewrites) (rewrites ??= new Set()).add(d);
+    if (!s.chain.builtin) {
+      let rewrites: Set<number> | undefined;
+      for (const f of s.facts) {
+        for (const d of f.rewrites) (rewrites ??= new Set()).add(d);
+        if (f.callee) for (const d of f.callee.rewrites) (rewrites ??= new Set()).add(d);
+      }
+      s.rewrites = rewrites ?? NO_REWRITES;
+      // A long chain called from few places is walked at each call (see FEW_CALLS).
+      if (!s.inlined && s.canReturn && s.calls <= FEW_CALLS && s.facts.length > fewCallsLongerThan) s.walkedAtCalls = true;
     }
-    const rw: ReadonlySet<number> = rewrites ?? NO_REWRITES;
-    s.rewrites = rw;
-    if (s.inlined) continue;
+    if (memo) {
+      s.shape = shapeOf(s.chain);
+      s.references = referencesOf(s.chain);
+      const f = flagsOf(s);
+      flags.set(s, f);
+      s.memo = unchanged(s, f);
+    }
+    if (s.chain.builtin || s.inlined || s.walkedAtCalls) continue;
     if (!s.canReturn) {
       // Nothing comes back from a chain that stops every packet: no walk needed.
-      s.summary = { returned: NOTHING, rewrites: rw, exact: true };
-      continue;
-    }
-    if (s.calls <= FEW_CALLS && s.facts.length > fewCallsLongerThan) {
-      s.walkedAtCalls = true;
+      s.summary = { returned: NOTHING, rewrites: s.rewrites, exact: true };
       continue;
     }
     yield* ctx.summaryOf(s);
   }
 
+  // A recorded walk of an unchanged chain with the same packets: its effects, without the walk.
+  const replayVisit = function* (s: ChainState, rec: VisitRecord, l: WalkLog): Steps<void> {
+    yield* replayEffects(rec, l);
+    for (const d of rec.diagnostics) out.push(d);
+    for (const [name, r] of rec.nested) {
+      const x = stateNamed(name);
+      if (x) x.done = true;
+      l.visits.push([name, r]);
+    }
+    l.visits.push([s.chain.name, rec]);
+  };
   // Top-down: the packets that reach each chain and each rule, callers first; each chain's
   // diagnostics right after its walk, so that only the hits of the chains being walked are held.
   // A chain called once is walked at its call, within its caller's walk.
@@ -833,6 +1055,18 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
     const fs = s.facts;
     let input = given;
     if (c.builtin && c.hook) input = { space: options.entry?.(t.name, c.hook, v) ?? hookEntry(v, c.hook, t.name), exact: true };
+    if (memo) memo.walks.total++;
+    if (s.memo && s.sameReferences && log) {
+      for (const rec of s.memo.visits) {
+        if (rec.keep === keep && rec.inputExact === input.exact && replayable(rec) && sameSpace(rec.input, input.space)) {
+          memo!.walks.replayed++;
+          yield* replayVisit(s, rec, log);
+          // A caller tells by identity whether a chain gave back all it was sent (see walk).
+          return { space: rec.returnsInput ? input.space : rec.returned, exact: rec.exact };
+        }
+      }
+    }
+    const m = log && markOf(log);
     const hits: (Packets | undefined)[] = new Array<Packets | undefined>(fs.length);
     // Built when first needed: chains no packet reaches need none.
     let planned: PairwisePlan | undefined;
@@ -857,14 +1091,7 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
           const f = fs[k];
           hits[k] = keeps(f) ? { space: hit, exact } : isEmpty(hit) ? (exact ? NO_PACKETS : NO_PACKETS_INEXACT) : exact ? SOME_PACKETS : SOME_PACKETS_INEXACT;
           const callee = f.callee;
-          if (!callee || callee.inlined || isEmpty(hit)) return;
-          const before = callee.input;
-          // Hits of consecutive calls are steps of one set ("to port k, from any port but 1 … k-1"): let them fold up.
-          let joined = union(before.space, hit, true);
-          // What enters a chain from many places differs in ways the chain may not test: forget those.
-          if (joined.length > small) joined = projectorOf(ctx, callee).projectEntry(joined);
-          const kept = bounded(ctx, callee.chain, joined);
-          callee.input = { space: kept.space, exact: before.exact && exact && !kept.coarsened };
+          if (callee && !callee.inlined && !isEmpty(hit)) contribute(callee, hit, exact);
         },
         inlineForVisit,
       );
@@ -878,6 +1105,10 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
       });
     }
     yield* chainDiagnostics(ctx, s, input, hits, limits, plan, out);
+    if (m && log) {
+      const rec: VisitRecord = { ...effectsSince(m, log), input: input.space, inputExact: input.exact, keep, returned: back.space, returnsInput: back.space === input.space, exact: back.exact, diagnostics: out.slice(m.out), nested: log.visits.slice(m.visits) };
+      log.visits.push([c.name, rec]);
+    }
     return back;
   };
   const inlineForVisit = (x: ChainState, sent: Space, exact: boolean): Steps<Packets> => visitChain(x, { space: sent, exact }, x.afterReturn);
@@ -888,6 +1119,21 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
     const input = s.input;
     s.input = NO_PACKETS;
     yield* visitChain(s, input, 0);
+  }
+
+  if (memo?.keep && log) {
+    const visits = new Map<string, VisitRecord[]>();
+    for (const [name, rec] of log.visits) {
+      const list = visits.get(name);
+      if (list) list.push(rec);
+      else visits.set(name, [rec]);
+    }
+    const chainMemos = new Map<string, ChainMemo>();
+    for (const s of states.values()) {
+      // A chain in a loop stops the analysis before this; every chain has its shape and flags.
+      chainMemos.set(s.chain.name, { shape: s.shape ?? shapeOf(s.chain), references: s.references ?? referencesOf(s.chain), flags: flags.get(s) ?? flagsOf(s), reach: s.reach, summary: s.summaryRecord, visits: visits.get(s.chain.name) ?? [] });
+    }
+    memo.keep({ lines: memo.lines, vocabulary: v, params, spaces: textSpaces, chains: chainMemos });
   }
 
   // Where pieces had to be merged, say so once per chain.
@@ -901,6 +1147,43 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
     });
   }
   return work;
+}
+
+/** The lines of a chain's declaration (-1 without one) and of its rules: what its walks depend on. */
+function shapeOf(c: Chain): Int32Array {
+  const n = c.rules.length;
+  const a = new Int32Array(1 + n);
+  a[0] = c.declaration ? c.declaration.line : -1;
+  for (let k = 0; k < n; k++) a[1 + k] = c.rules[k].line;
+  return a;
+}
+
+/**
+ * The lines of the rules that jump or go to a chain: its own findings name them when no packet
+ * reaches it (unreachable-chain), but what it does for its callers does not depend on them.
+ */
+function referencesOf(c: Chain): Int32Array {
+  const a = new Int32Array(c.references.length);
+  for (let k = 0; k < a.length; k++) a[k] = c.references[k].line;
+  return a;
+}
+
+/** Whether two lists of lines name the same lines, with the same text in both versions. */
+function sameLines(a: Int32Array, b: Int32Array, oldLines: readonly string[], newLines: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] || (a[i] >= 0 && oldLines[a[i]] !== newLines[a[i]])) return false;
+  return true;
+}
+
+/**
+ * What the analysis derived for a chain from the whole table (how it is called, walked and
+ * summarised, and its rules' kinds, which depend on the chains they name existing): a chain
+ * whose lines are unchanged but whose callers changed these is walked again.
+ */
+function flagsOf(s: ChainState): string {
+  let kinds = '';
+  for (const f of s.facts) kinds += f.kind[0];
+  return `${+s.inlined}${+s.walkedAtCalls}${+s.canReturn}|${s.afterReturn}|${s.reachDims}|${s.calls}|${[...s.rewrites].join(',')}|${kinds}`;
 }
 
 /** No rewritten dimension: shared by the many chains that rewrite nothing. */
@@ -1004,16 +1287,22 @@ function* chainDiagnostics(ctx: TableContext, s: ChainState, input: Packets, hit
 }
 
 /** The facts of one rule: its space, how its target continues, what it rewrites. */
-function factsOf(r: Rule, reading: RuleReading, t: Table, v: Vocabulary, states: ReadonlyMap<Chain, ChainState>, shared: Map<RuleReading, Facts>): Facts {
+function factsOf(r: Rule, reading: RuleReading, t: Table, v: Vocabulary, states: ReadonlyMap<Chain, ChainState>, shared: Map<RuleReading, Facts>, spaces: Map<RuleReading, RuleSpace> | undefined): Facts {
   // Rules that share a reading (RuleReader) differ only in the rule itself: work the rest out once.
   let x = shared.get(reading);
-  if (!x) shared.set(reading, (x = factsOfReading(r, reading, t, v, states)));
+  if (!x) {
+    let rs = spaces?.get(reading);
+    if (!rs) {
+      rs = spaceOf(reading, v);
+      spaces?.set(reading, rs);
+    }
+    shared.set(reading, (x = factsOfReading(r, reading, rs, t, v, states)));
+  }
   return x.rule === r ? x : new Facts(r, x.rs, x.kind, x.callee, x.transform, x.rewrites, x.action, x.target, x.tests, x.reads);
 }
 
 /** `factsOf` for the first rule with a given reading. */
-function factsOfReading(r: Rule, reading: RuleReading, t: Table, v: Vocabulary, states: ReadonlyMap<Chain, ChainState>): Facts {
-  const rs = spaceOf(reading, v);
+function factsOfReading(r: Rule, reading: RuleReading, rs: RuleSpace, t: Table, v: Vocabulary, states: ReadonlyMap<Chain, ChainState>): Facts {
   const target = reading.target;
   let tests = targetReads(target, v);
   for (const c of rs.space) for (let d = 0; d < c.length; d++) if (!isFull(c[d], v.dims.max[d])) tests |= 1 << d;
@@ -1162,6 +1451,8 @@ function* walk(
             back = r.space;
             if (!r.exact) exact = false;
           } else {
+            // A summary a walk at a call would otherwise give: a replay needs it known (WalkEffects.needs).
+            if (x.walkedAtCalls && x.summary) ctx.log?.needs.push(x.chain.name);
             const sum = x.summary ?? (ctx.summaryOf ? yield* ctx.summaryOf(x) : undefined);
             let sent = hit;
             if (sum) for (const d of sum.rewrites) sent = widen(sent, d, universe(v.dims)[d]);
