@@ -53,6 +53,7 @@ import { parseIPv4, parseIPv6 } from '../server/src/core/extensions/value-kinds.
 import { addAddress, bringUp, IPV4_TOOLS, IPV6_TOOLS, type FamilyTools } from './kernel/families.ts';
 import { ENV, ip, LineProc } from './kernel/line-proc.ts';
 import { mulberry32 as rng } from '../bench/random.ts';
+import { randomTarget } from './random-rules.ts';
 
 const SEED = Number(process.env.ANALYSIS_SEED ?? 7);
 const SPORTS = [1000, 30000, 40001];
@@ -231,12 +232,9 @@ function generate(rand: () => number, profile: Profile): string {
     if (chance(0.08)) parts.push(`-m mac ${chance(0.3) ? '! ' : ''}--mac-source ${pick([PROBE_MAC, '2:92:0:0:0:1', '02:92:00:00:00:02'])}`);
     if (chance(0.05)) parts.push('-m comment --comment "probe rule"');
     const targets = ['', 'ACCEPT', 'DROP', 'RETURN', 'LOG --log-prefix "ana "', 'MARK --set-xmark 0x1/0x1', 'MARK --or-mark 0x2', 'MARK --set-mark 0x2', 'MARK --and-mark 0x1', 'MARK --xor-mark 0x3', 'MARK --set-xmark 0x4/0x6', 'MARK --set-mark 0x0/0x2', 'CONNMARK --set-xmark 0x1/0x1', 'CONNMARK --set-mark 0x2/0x2', 'CONNMARK --or-mark 0x10', 'CONNMARK --and-mark 0x1'];
-    for (let k = level + 1; k < users.length; k++) targets.push(`JUMP ${users[k]}`, `GOTO ${users[k]}`);
     // Favour jumps, so that user chains are reached often.
-    const t = level < users.length - 1 && chance(0.35) ? `${chance(0.7) ? 'JUMP' : 'GOTO'} ${users[level + 1 + Math.floor(rand() * (users.length - level - 1))]}` : pick(targets);
-    if (t.startsWith('JUMP ')) parts.push(`-j ${t.slice(5)}`);
-    else if (t.startsWith('GOTO ')) parts.push(`-g ${t.slice(5)}`);
-    else if (t !== '') parts.push(`-j ${t}`);
+    const t = randomTarget(rand, targets, users, level, 0.35);
+    if (t !== '') parts.push(t);
     return parts.join(' ');
   };
   const n = 2 + Math.floor(rand() * 7);

@@ -13,6 +13,7 @@ import { analyse, type AnalysisOptions, type AnalysisResult } from '../server/sr
 import type { AnalysisMemo } from '../server/src/core/analysis/memo.ts';
 import { neutronDump } from '../bench/neutron-dump.ts';
 import { mulberry32 } from '../bench/random.ts';
+import { randomTarget } from './random-rules.ts';
 
 const SEED = Number(process.env.ANALYSIS_MEMO_SEED ?? 5);
 const SETS = Number(process.env.ANALYSIS_MEMO_SETS ?? 100);
@@ -57,11 +58,8 @@ function randomRule(rand: () => number, table: string, chain: string, users: rea
   if (table === 'mangle') targets.push('MARK --set-xmark 0x1/0x1', 'MARK --set-mark 0x2', 'DROP');
   if (table === 'raw') targets.push('NOTRACK', 'DROP');
   if (table === 'nat') targets.push('ACCEPT');
-  for (let k = level + 1; k < users.length; k++) targets.push(`JUMP ${users[k]}`, `GOTO ${users[k]}`);
-  const t = level < users.length - 1 && chance(0.35) ? `${chance(0.7) ? 'JUMP' : 'GOTO'} ${users[level + 1 + Math.floor(rand() * (users.length - level - 1))]}` : pick(targets);
-  if (t.startsWith('JUMP ')) parts.push(`-j ${t.slice(5)}`);
-  else if (t.startsWith('GOTO ')) parts.push(`-g ${t.slice(5)}`);
-  else if (t !== '') parts.push(`-j ${t}`);
+  const t = randomTarget(rand, targets, users, level, 0.35);
+  if (t !== '') parts.push(t);
   return parts.join(' ');
 }
 

@@ -20,6 +20,7 @@ import { analyse } from '../server/src/core/analysis/analyse.ts';
 import { trace } from '../server/src/core/trace/trace.ts';
 import { parsePacket } from '../server/src/core/trace/packet.ts';
 import { mulberry32 as rng } from '../bench/random.ts';
+import { randomTarget } from './random-rules.ts';
 import { fixesFor } from '../server/src/core/code-actions.ts';
 import { applyEdits } from '../server/src/core/format.ts';
 
@@ -54,11 +55,8 @@ function generate(rand: () => number): string {
     const targets = ['', 'ACCEPT', 'DROP', 'RETURN', 'LOG', 'MARK --set-xmark 0x1/0x1', 'MARK --set-mark 0x2', 'CONNMARK --set-xmark 0x4/0x4', 'CONNMARK --save-mark --mask 0x3', 'CONNMARK --restore-mark', 'SET --add-set s1 src', 'SET --del-set s2 src'];
     // No ACCEPT in mangle, so that most packets go on to the filter table.
     const own = table === 'mangle' ? targets.filter((t) => t !== 'ACCEPT') : targets;
-    for (let k = level + 1; k < users.length; k++) own.push(`JUMP ${users[k]}`, `GOTO ${users[k]}`);
-    const t = level < users.length - 1 && chance(0.3) ? `${chance(0.7) ? 'JUMP' : 'GOTO'} ${users[level + 1 + Math.floor(rand() * (users.length - level - 1))]}` : pick(own);
-    if (t.startsWith('JUMP ')) parts.push(`-j ${t.slice(5)}`);
-    else if (t.startsWith('GOTO ')) parts.push(`-g ${t.slice(5)}`);
-    else if (t !== '') parts.push(`-j ${t}`);
+    const t = randomTarget(rand, own, users, level, 0.3);
+    if (t !== '') parts.push(t);
     return parts.join(' ');
   };
   const lines: string[] = [];
@@ -230,11 +228,8 @@ function generateAllHooks(rand: () => number): string {
     if (table === 'mangle') targets.push('MARK --set-xmark 0x1/0x1', 'MARK --set-mark 0x2', 'DROP');
     if (table === 'raw') targets.push('NOTRACK', 'DROP');
     if (table === 'nat') targets.push('ACCEPT');
-    for (let k = level + 1; k < users.length; k++) targets.push(`JUMP ${users[k]}`, `GOTO ${users[k]}`);
-    const t = level < users.length - 1 && chance(0.3) ? `${chance(0.7) ? 'JUMP' : 'GOTO'} ${users[level + 1 + Math.floor(rand() * (users.length - level - 1))]}` : pick(targets);
-    if (t.startsWith('JUMP ')) parts.push(`-j ${t.slice(5)}`);
-    else if (t.startsWith('GOTO ')) parts.push(`-g ${t.slice(5)}`);
-    else if (t !== '') parts.push(`-j ${t}`);
+    const t = randomTarget(rand, targets, users, level, 0.3);
+    if (t !== '') parts.push(t);
     return parts.join(' ');
   };
   const lines: string[] = [];

@@ -36,6 +36,7 @@ import { parsePacket, trace, type TraceOutcome, type TracePath } from '../server
 import { kernelAvailability } from './kernel/netns.ts';
 import { addAddress, bringUp, IPV4_TOOLS, IPV6_TOOLS, type FamilyTools } from './kernel/families.ts';
 import { ip, LineProc } from './kernel/line-proc.ts';
+import { randomTarget } from './random-rules.ts';
 import { mulberry32 as rng } from '../bench/random.ts';
 
 const SEED = Number(process.env.TRACE_SEED ?? 1);
@@ -279,11 +280,8 @@ function generate(rand: () => number, opts: { nat: boolean; dnat: boolean; connt
       if (table !== 'raw' && !opts.conntrackSafe) targets.push('CONNMARK --set-mark 0x5', 'CONNMARK --save-mark', 'CONNMARK --restore-mark');
       if (table === 'raw' && !opts.conntrackSafe) targets.push('CT --notrack', 'NOTRACK');
       if (table === 'nat' && (chain === 'POSTROUTING' || chain === 'INPUT')) targets.push(`SNAT --to-source ${profile.b1}`);
-      for (let k = level + 1; k < users.length; k++) targets.push(`JUMP ${users[k]}`, `GOTO ${users[k]}`);
-      const t = pick(targets);
-      if (t.startsWith('JUMP ')) parts.push(`-j ${t.slice(5)}`);
-      else if (t.startsWith('GOTO ')) parts.push(`-g ${t.slice(5)}`);
-      else if (t !== '') parts.push(`-j ${t}`);
+      const t = randomTarget(rand, targets, users, level, 0);
+      if (t !== '') parts.push(t);
       return parts.join(' ');
     };
     for (const b of builtins) {
