@@ -999,10 +999,26 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
   };
   // A chain is as it was in the last analysis when its lines, its flags and all it calls are.
   const flags = new Map<ChainState, string>();
+  // A chain that changed leaves its callers' walks as they were when it is walked on its own
+  // (neither within them nor at each of their calls) and its summary, reach and flags are as they
+  // were: that is all those walks see of it (an edit that adds no distinction to a dispatched chain
+  // leaves the chains dispatching to it alone).
+  const sameFromOutside = (x: ChainState): boolean => {
+    if (x.memo) return true;
+    if (x.inlined || x.walkedAtCalls || (x.rewrites.size > 0 && x.canReturn)) return false;
+    const p = reuse?.chains.get(x.chain.name);
+    if (!p?.reach || p.flags !== flags.get(x)) return false;
+    if (x.canReturn) {
+      const was = p.summary;
+      const now = x.summary;
+      if (!was || !now || was.exact !== now.exact || !sameSpace(was.returned, now.returned)) return false;
+    }
+    return sameDistinctions(p.reach, reachOf(x, v));
+  };
   const unchanged = (s: ChainState, f: string): ChainMemo | undefined => {
     const p = reuse?.chains.get(s.chain.name);
     if (!p || !memo || p.flags !== f || !sameLines(p.shape, s.shape!, reuse!.lines, memo.lines)) return undefined;
-    for (const x of s.facts) if (x.callee && !x.callee.memo) return undefined;
+    for (const x of s.facts) if (x.callee && !sameFromOutside(x.callee)) return undefined;
     if (p.reach) s.reach = p.reach;
     s.sameReferences = sameLines(p.references, s.references!, reuse!.lines, memo.lines);
     return p;
@@ -1166,6 +1182,20 @@ function referencesOf(c: Chain): Int32Array {
   const a = new Int32Array(c.references.length);
   for (let k = 0; k < a.length; k++) a[k] = c.references[k].line;
   return a;
+}
+
+/** Whether two sets of distinctions make the same cuts and read the same dimensions whole. */
+function sameDistinctions(a: Distinctions, b: Distinctions): boolean {
+  if (a === b) return true;
+  if (a.whole !== b.whole || a.cuts.length !== b.cuts.length) return false;
+  for (let d = 0; d < a.cuts.length; d++) {
+    const x = a.cuts[d];
+    const y = b.cuts[d];
+    if (x === y) continue;
+    if (x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  }
+  return true;
 }
 
 /** Whether two lists of lines name the same lines, with the same text in both versions. */

@@ -6,10 +6,11 @@
  * chains it calls (their rules, summaries and how they are walked), on the table's vocabulary
  * and limits, and on the packets it is given; its effects are the diagnostics it gives, the
  * packets it sends to the chains it calls, the pieces it merges and the work and walks it spends.
- * A chain whose rules, callees and flags are all as before (checked line by line against the
- * earlier version's text), walked with the same packets, replays the recorded effects instead of
- * walking: the result is the one a fresh analysis gives (a test compares the two over random
- * edits). Everything else is walked again, and recorded for the next time.
+ * A chain whose rules and flags are as before (checked line by line against the earlier version's
+ * text), whose callees are too (or, for a callee walked on its own, whose summary, reach and flags
+ * are: all a caller's walk sees of it), walked with the same packets, replays the recorded effects
+ * instead of walking: the result is the one a fresh analysis gives (a test compares the two over
+ * random edits). Everything else is walked again, and recorded for the next time.
  *
  * Spaces are written in the vocabulary's classes, so nothing is reused unless the new vocabulary
  * is the old one (an edit of a port keeps it; a new address or interface name usually not).
