@@ -980,7 +980,7 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
     } else {
       const { returned, exact } = yield* walk(ctx, x, everything, true, x.afterReturn | x.reachDims, undefined, inlineForSummary);
       x.summary = { returned, rewrites: x.rewrites, exact };
-      if (m && log) x.summaryRecord = { ...effectsSince(m, log), returned, rewrites: x.rewrites, exact };
+      if (m && log) x.summaryRecord = { ...effectsSince(m, log), returned, exact };
       // Small chains' projectors are rebuilt when needed rather than held until the next phase.
       if (x.facts.length <= small) x.projector = undefined;
     }

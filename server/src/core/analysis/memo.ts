@@ -104,7 +104,6 @@ export interface WalkEffects {
 /** A summary walk: what the chain gives back for any packet. */
 export interface SummaryRecord extends WalkEffects {
   readonly returned: Space;
-  readonly rewrites: ReadonlySet<number>;
   readonly exact: boolean;
 }
 
