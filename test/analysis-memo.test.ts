@@ -13,7 +13,7 @@ import { analyse, type AnalysisOptions, type AnalysisResult } from '../server/sr
 import type { AnalysisMemo } from '../server/src/core/analysis/memo.ts';
 import { neutronDump } from '../bench/neutron-dump.ts';
 import { mulberry32 } from '../bench/random.ts';
-import { randomTarget } from './random-rules.ts';
+import { randomTarget, tableTargets } from './random-rules.ts';
 
 const SEED = Number(process.env.ANALYSIS_MEMO_SEED ?? 11);
 const SETS = Number(process.env.ANALYSIS_MEMO_SETS ?? 150);
@@ -53,11 +53,7 @@ function randomRule(rand: () => number, table: string, chain: string, users: rea
   if (chance(0.15) && table !== 'raw') parts.push(`-m conntrack ${chance(0.25) ? '! ' : ''}--ctstate ${pick(['NEW', 'ESTABLISHED,RELATED', 'INVALID'])}`);
   if (chance(0.15)) parts.push(`-m mark ${chance(0.25) ? '! ' : ''}--mark ${pick(['0x1', '0x1/0x1', '0x2/0x3'])}`);
   if (chance(0.05)) parts.push('-m limit --limit 5/sec');
-  const targets = ['', 'RETURN', 'LOG'];
-  if (table === 'filter') targets.push('ACCEPT', 'ACCEPT', 'DROP', 'DROP');
-  if (table === 'mangle') targets.push('MARK --set-xmark 0x1/0x1', 'MARK --set-mark 0x2', 'DROP');
-  if (table === 'raw') targets.push('NOTRACK', 'DROP');
-  if (table === 'nat') targets.push('ACCEPT');
+  const targets = tableTargets(table);
   const t = randomTarget(rand, targets, users, level, 0.35);
   if (t !== '') parts.push(t);
   return parts.join(' ');

@@ -20,7 +20,7 @@ import { analyse } from '../server/src/core/analysis/analyse.ts';
 import { trace } from '../server/src/core/trace/trace.ts';
 import { parsePacket } from '../server/src/core/trace/packet.ts';
 import { mulberry32 as rng } from '../bench/random.ts';
-import { randomTarget } from './random-rules.ts';
+import { randomTarget, tableTargets } from './random-rules.ts';
 import { fixesFor } from '../server/src/core/code-actions.ts';
 import { applyEdits } from '../server/src/core/format.ts';
 
@@ -223,11 +223,7 @@ function generateAllHooks(rand: () => number): string {
     if (proto === 'udp' && chance(0.5)) parts.push(`-m udp ${pick(['--dport 53', '! --dport 53'])}`);
     if (chance(0.15) && table !== 'raw') parts.push(`-m conntrack ${chance(0.25) ? '! ' : ''}--ctstate ${pick(['NEW', 'ESTABLISHED,RELATED', 'INVALID'])}`);
     if (chance(0.15)) parts.push(`-m mark ${chance(0.25) ? '! ' : ''}--mark ${pick(['0x1', '0x1/0x1', '0x2/0x3'])}`);
-    const targets = ['', 'RETURN', 'LOG'];
-    if (table === 'filter') targets.push('ACCEPT', 'ACCEPT', 'DROP', 'DROP');
-    if (table === 'mangle') targets.push('MARK --set-xmark 0x1/0x1', 'MARK --set-mark 0x2', 'DROP');
-    if (table === 'raw') targets.push('NOTRACK', 'DROP');
-    if (table === 'nat') targets.push('ACCEPT');
+    const targets = tableTargets(table);
     const t = randomTarget(rand, targets, users, level, 0.3);
     if (t !== '') parts.push(t);
     return parts.join(' ');

@@ -20,3 +20,16 @@ export function randomTarget(rand: () => number, targets: readonly string[], use
   if (t.startsWith('GOTO ')) return `-g ${t.slice(5)}`;
   return t === '' ? '' : `-j ${t}`;
 }
+
+/**
+ * The targets the every-table generators pick from, per table: the verdicts and rewrites each
+ * table allows ('' for no target), with ACCEPT and DROP twice in filter so that verdicts are common.
+ */
+export function tableTargets(table: string): string[] {
+  const targets = ['', 'RETURN', 'LOG'];
+  if (table === 'filter') targets.push('ACCEPT', 'ACCEPT', 'DROP', 'DROP');
+  if (table === 'mangle') targets.push('MARK --set-xmark 0x1/0x1', 'MARK --set-mark 0x2', 'DROP');
+  if (table === 'raw') targets.push('NOTRACK', 'DROP');
+  if (table === 'nat') targets.push('ACCEPT');
+  return targets;
+}
