@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   coarsen,
+  constrainedDims,
   cubeHull,
   cubeSubtract,
   fromValues,
@@ -133,6 +134,32 @@ test('space operations agree with brute force', () => {
     assert.ok(same(points([cubeHull(s[0] ?? universe(DIMS), t[0] ?? universe(DIMS))]), points([cubeHull(t[0] ?? universe(DIMS), s[0] ?? universe(DIMS))])));
   }
   assert.equal(points([universe(DIMS)]).size, 8 * 8 * 4);
+});
+
+test('told the dimensions a cube constrains, intersect and subtract give the same cubes, shared alike, and overlaps and subsetOf the same answers', () => {
+  const rand = rng(9);
+  // Cubes like a rule's: most dimensions whole, as the universe's own set or as an equal one.
+  const ruleCube = (): Cube => DIMS.max.map((m, d) => (rand() < 0.6 ? (rand() < 0.5 ? universe(DIMS)[d] : [0, m]) : randomSet(rand, m)));
+  // Which cubes of the result are cubes of `s` itself (callers compare by reference).
+  const sharing = (r: Space, s: Space): unknown => (r === s ? 'all' : r.map((c) => s.indexOf(c)));
+  let cut = 0;
+  for (let k = 0; k < 500; k++) {
+    const s = randomSpace(rand, 1 + Math.floor(rand() * 5));
+    const t = Array.from({ length: 1 + Math.floor(rand() * 2) }, ruleCube).filter((c) => !c.some((x) => x.length === 0));
+    const ds = t.map((c) => constrainedDims(c, DIMS));
+    for (const [plain, told] of [
+      [intersect(s, t), intersect(s, t, ds)],
+      [subtract(s, t), subtract(s, t, ds)],
+    ]) {
+      assert.deepEqual(told, plain);
+      assert.deepEqual(sharing(told, s), sharing(plain, s));
+    }
+    assert.equal(overlaps(s, t, ds), overlaps(s, t));
+    assert.equal(subsetOf(s, t, ds), subsetOf(s, t));
+    if (ds.some((x) => x.length < DIMS.max.length)) cut++;
+  }
+  // Most draws skip some dimension: the test compares the shortcut, not the plain path with itself.
+  assert.ok(cut > 300, `${cut} of 500 draws skip a dimension`);
 });
 
 test('simplify merges cubes differing in one dimension and drops cubes inside others', () => {

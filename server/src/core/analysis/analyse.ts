@@ -43,7 +43,7 @@ import type { RuleInfo } from '../rule.ts';
 import type { Diagnostic, RelatedInfo, Range } from '../diagnostics.ts';
 import type { Family } from '../extensions/value-kinds.ts';
 import { STANDARD_TARGETS, TARGET_BY_NAME } from '../extensions/extensions.ts';
-import { coarsen, intersect, isEmpty, simplify, isFull, mapDimension, NOTHING, overlaps, setEquals, subsetOf, subtract, union, volume, widen, universe, type Cube, type Space } from './packet-space.ts';
+import { coarsen, constrainedDims, intersect, isEmpty, simplify, isFull, mapDimension, NOTHING, overlaps, setEquals, subsetOf, subtract, union, volume, widen, universe, type Cube, type Space, type SpaceDims } from './packet-space.ts';
 import { D, describeCube, hookEntry, markBitsUnder, markTransform, readRule, readRuleInfo, setLookupBitsOf, spaceOf, VocabularyCollector, type RuleReading, type RuleSpace, type TargetReading, type Vocabulary } from './rule-space.ts';
 import { distinctionsOf, joinDistinctions, Projector, type Distinctions, type Use } from './relevance.ts';
 import { OverlapIndex, split } from './overlap-index.ts';
@@ -299,6 +299,8 @@ class Facts {
     readonly tests: number,
     /** What `readsOf` and `describedOf` worked out, shared by the rules that share a reading. */
     readonly reads: { distinctions?: Distinctions; described?: string },
+    /** The dimensions each cube of `rs.space` constrains (`constrainedDims`): the only ones that cut packets. */
+    readonly spaceDims: SpaceDims,
   ) {}
 }
 
@@ -1302,7 +1304,7 @@ function* chainDiagnostics(ctx: TableContext, s: ChainState, input: Packets, hit
       for (const j of after) {
         if (j >= window) break;
         spend(1);
-        if (overlaps(hit, fs[j].rs.space)) {
+        if (overlaps(hit, fs[j].rs.space, fs[j].spaceDims)) {
           out.push({ range: ruleRange(f.rule), severity: 'information', code: 'approximated-rule', message: `${f.rs.unmodelled.join(', ')} ${f.rs.unmodelled.length === 1 ? 'is' : 'are'} not modelled: the analysis assumes this rule may or may not match, so it hides no later rule (such as line ${fs[j].rule.line + 1})` });
           break;
         }
@@ -1328,16 +1330,17 @@ function factsOf(r: Rule, reading: RuleReading, t: Table, v: Vocabulary, states:
     }
     shared.set(reading, (x = factsOfReading(r, reading, rs, t, v, states)));
   }
-  return x.rule === r ? x : new Facts(r, x.rs, x.kind, x.callee, x.transform, x.rewrites, x.action, x.target, x.tests, x.reads);
+  return x.rule === r ? x : new Facts(r, x.rs, x.kind, x.callee, x.transform, x.rewrites, x.action, x.target, x.tests, x.reads, x.spaceDims);
 }
 
 /** `factsOf` for the first rule with a given reading. */
 function factsOfReading(r: Rule, reading: RuleReading, rs: RuleSpace, t: Table, v: Vocabulary, states: ReadonlyMap<Chain, ChainState>): Facts {
   const target = reading.target;
   let tests = targetReads(target, v);
-  for (const c of rs.space) for (let d = 0; d < c.length; d++) if (!isFull(c[d], v.dims.max[d])) tests |= 1 << d;
+  const spaceDims = rs.space.map((c) => constrainedDims(c, v.dims));
+  for (const ds of spaceDims) for (const d of ds) tests |= 1 << d;
   const action = target?.action ?? '';
-  const make = (kind: Kind, rewrites: readonly number[] = NO_DIMS, transform?: (s: Space) => Space, callee?: ChainState, space: RuleSpace = rs): Facts => new Facts(r, space, kind, callee, transform, rewrites, action, target, tests, {});
+  const make = (kind: Kind, rewrites: readonly number[] = NO_DIMS, transform?: (s: Space) => Space, callee?: ChainState, space: RuleSpace = rs): Facts => new Facts(r, space, kind, callee, transform, rewrites, action, target, tests, {}, spaceDims);
   if (!target) return make('continue');
   if (target.name === 'RETURN') return make('return');
   if ((STANDARD_TARGETS as readonly string[]).includes(target.name)) return make('terminal');
@@ -1430,27 +1433,27 @@ function* walk(
       const f = fs[k];
       const space = f.rs.space;
       spend(cur.length * (space.length || 1));
-      const hit = intersect(cur, space);
+      const hit = intersect(cur, space, f.spaceDims);
       record?.(k, hit, exact);
       if (isEmpty(hit)) continue;
       // Packets an approximated rule might not match go on as they were.
       const rest = f.rs.approximated ? cur : undefined;
       switch (f.kind) {
         case 'terminal':
-          cur = rest ?? subtract(cur, space);
+          cur = rest ?? subtract(cur, space, f.spaceDims);
           break;
         case 'continue': {
           if (!f.transform) break;
           const changed = f.transform(hit);
           // A rewrite that changes nothing here (the field is already unknown) keeps the packets as they are.
-          if (!sameSpace(changed, hit)) cur = union(rest ?? subtract(cur, space), changed);
+          if (!sameSpace(changed, hit)) cur = union(rest ?? subtract(cur, space, f.spaceDims), changed);
           break;
         }
         case 'return': {
           const b = bounded(ctx, c, union(returned, hit));
           if (b.coarsened) exact = false;
           returned = b.space;
-          cur = rest ?? subtract(cur, space);
+          cur = rest ?? subtract(cur, space, f.spaceDims);
           break;
         }
         case 'jump':
@@ -1492,12 +1495,12 @@ function* walk(
           spend(back.length + 1);
           if (f.kind === 'jump') {
             // A callee that gives back all it was sent leaves the packets as they were.
-            if (back !== hit) cur = union(rest ?? subtract(cur, space), back);
+            if (back !== hit) cur = union(rest ?? subtract(cur, space, f.spaceDims), back);
           } else {
             const b = bounded(ctx, c, union(returned, back));
             if (b.coarsened) exact = false;
             returned = b.space;
-            cur = rest ?? subtract(cur, space);
+            cur = rest ?? subtract(cur, space, f.spaceDims);
           }
           break;
         }
@@ -1580,7 +1583,7 @@ function lines(xs: readonly Rule[]): string {
 function unreachableDiagnostic(c: Chain, fs: readonly Facts[], k: number, before: Int32Array, input: Space, v: Vocabulary, spend: (n: number) => void): Diagnostic {
   const f = fs[k];
   const r = f.rule;
-  const own = intersect(input, f.rs.space);
+  const own = intersect(input, f.rs.space, f.spaceDims);
   const what = f.rs.space.length === 1 ? describedOf(f, v) : 'packet this rule matches';
   if (isEmpty(own)) {
     // In the nat table, what it never sees is the usual reason: say so.
@@ -1594,8 +1597,8 @@ function unreachableDiagnostic(c: Chain, fs: readonly Facts[], k: number, before
     const fq = fs[j];
     if (fq.rs.approximated || fq.kind === 'continue') continue;
     spend(own.length);
-    if (!overlaps(own, fq.rs.space)) continue;
-    candidates.push({ f: fq, overlap: volume(intersect(own, fq.rs.space), v.dims) });
+    if (!overlaps(own, fq.rs.space, fq.spaceDims)) continue;
+    candidates.push({ f: fq, overlap: volume(intersect(own, fq.rs.space, fq.spaceDims), v.dims) });
   }
   // A small covering set, greedily: the blocker overlapping most of what is left, first.
   const cover: Facts[] = [];
@@ -1607,10 +1610,10 @@ function unreachableDiagnostic(c: Chain, fs: readonly Facts[], k: number, before
     // Jumps only pass part of what they match on, so rules that consume outright come first.
     // In the first round every candidate overlaps what is left, by the volume measured above.
     const first = left === own;
-    const direct = pool.some((p) => p.f.kind !== 'jump' && (first || overlaps(left, p.f.rs.space)));
+    const direct = pool.some((p) => p.f.kind !== 'jump' && (first || overlaps(left, p.f.rs.space, p.f.spaceDims)));
     pool.forEach((p, i) => {
       if (direct && p.f.kind === 'jump') return;
-      const vol = first ? p.overlap : volume(intersect(left, p.f.rs.space), v.dims);
+      const vol = first ? p.overlap : volume(intersect(left, p.f.rs.space, p.f.spaceDims), v.dims);
       if (vol > bestVol) {
         bestVol = vol;
         best = i;
@@ -1619,7 +1622,7 @@ function unreachableDiagnostic(c: Chain, fs: readonly Facts[], k: number, before
     if (best < 0) break;
     const [p] = pool.splice(best, 1);
     cover.push(p.f);
-    left = subtract(left, p.f.rs.space);
+    left = subtract(left, p.f.rs.space, p.f.spaceDims);
     spend(left.length + 1);
   }
   const differs = (p: Facts): boolean => p.action !== f.action;
@@ -1659,10 +1662,10 @@ function redundancy(c: Chain, fs: readonly Facts[], k: number, after: Int32Array
     if (isEmpty(left)) break;
     const fq = fs[j];
     spend(left.length);
-    if (!overlaps(left, fq.rs.space)) continue;
+    if (!overlaps(left, fq.rs.space, fq.spaceDims)) continue;
     if (fq.kind === 'terminal' && fq.action === f.action) {
       if (!fq.rs.approximated) {
-        left = subtract(left, fq.rs.space);
+        left = subtract(left, fq.rs.space, fq.spaceDims);
         by.push(fq);
       }
       continue;
@@ -1692,7 +1695,7 @@ function redundancy(c: Chain, fs: readonly Facts[], k: number, after: Int32Array
 function correlations(fs: readonly Facts[], k: number, before: Int32Array, input: Space, hits: readonly (Packets | undefined)[], v: Vocabulary, spend: (n: number) => void): Diagnostic[] {
   const f = fs[k];
   if (f.kind !== 'terminal' || f.rs.approximated) return [];
-  const mine = intersect(input, f.rs.space);
+  const mine = intersect(input, f.rs.space, f.spaceDims);
   const general: Facts[] = [];
   const correlated: Facts[] = [];
   for (const j of before) {
@@ -1701,9 +1704,9 @@ function correlations(fs: readonly Facts[], k: number, before: Int32Array, input
     const hq = hits[j];
     if (!hq || isEmpty(hq.space) || !hq.exact) continue;
     spend(hq.space.length + mine.length);
-    if (!overlaps(hq.space, f.rs.space)) continue;
-    if (subsetOf(intersect(input, fq.rs.space), f.rs.space)) general.push(fq);
-    else if (!subsetOf(mine, fq.rs.space)) correlated.push(fq);
+    if (!overlaps(hq.space, f.rs.space, f.spaceDims)) continue;
+    if (subsetOf(intersect(input, fq.rs.space, fq.spaceDims), f.rs.space, f.spaceDims)) general.push(fq);
+    else if (!subsetOf(mine, fq.rs.space, fq.spaceDims)) correlated.push(fq);
   }
   const out: Diagnostic[] = [];
   const what = f.rs.space.length === 1 ? describedOf(f, v) : 'packet it matches';
