@@ -296,19 +296,26 @@ export function cubeIntersect(a: Cube, b: Cube, ds: readonly number[] = allDims(
 export function cubeSubtract(a: Cube, b: Cube, ds: readonly number[] = allDims(a.length)): Cube[] {
   if (!cubeOverlaps(a, b, ds)) return [a];
   const out: Cube[] = [];
-  let prefix: IntervalSet[] | undefined;
+  pushPieces(a, b, ds, out);
+  return out;
+}
+
+/** The intersections of the dimensions before the current one, in `pushPieces` (no cube is allocated for them). */
+const prefixScratch: IntervalSet[] = [];
+
+/** Appends the pieces of `cubeSubtract(a, b, ds)` to `out`, for cubes known to overlap. */
+function pushPieces(a: Cube, b: Cube, ds: readonly number[], out: Cube[]): void {
   for (let j = 0; j < ds.length; j++) {
     const k = ds[j];
     const rest = setSubtract(a[k], b[k]);
     if (rest.length > 0) {
-      const piece = (prefix ?? a).slice();
+      const piece = a.slice();
+      for (let i = 0; i < j; i++) piece[ds[i]] = prefixScratch[i];
       piece[k] = rest;
       out.push(piece);
     }
-    const inter = setIntersect(a[k], b[k]);
-    if (inter !== a[k]) (prefix ??= a.slice())[k] = inter;
+    prefixScratch[j] = setIntersect(a[k], b[k]);
   }
-  return out;
 }
 
 /** Whether every packet of `a` is in `b`. */
@@ -517,7 +524,7 @@ export function subtract(s: Space, t: Space, tDims?: SpaceDims): Space {
         continue;
       }
       if (!untouched) untouched = cur.slice(0, i);
-      for (const p of cubeSubtract(a, b, ds)) (pieces ??= []).push(p);
+      pushPieces(a, b, ds, (pieces ??= []));
     }
     if (!untouched) continue;
     // The untouched cubes are simplified among themselves; only the new pieces need merging in,
