@@ -1695,7 +1695,8 @@ function redundancy(c: Chain, fs: readonly Facts[], k: number, after: Int32Array
 function correlations(fs: readonly Facts[], k: number, before: Int32Array, input: Space, hits: readonly (Packets | undefined)[], v: Vocabulary, spend: (n: number) => void): Diagnostic[] {
   const f = fs[k];
   if (f.kind !== 'terminal' || f.rs.approximated) return [];
-  const mine = intersect(input, f.rs.space, f.spaceDims);
+  // Worked out when first needed: most rules have no earlier rule with another action to compare.
+  let mine: Space | undefined;
   const general: Facts[] = [];
   const correlated: Facts[] = [];
   for (const j of before) {
@@ -1703,14 +1704,16 @@ function correlations(fs: readonly Facts[], k: number, before: Int32Array, input
     if (fq.kind !== 'terminal' || fq.rs.approximated || fq.action === f.action) continue;
     const hq = hits[j];
     if (!hq || isEmpty(hq.space) || !hq.exact) continue;
+    mine ??= intersect(input, f.rs.space, f.spaceDims);
     spend(hq.space.length + mine.length);
     if (!overlaps(hq.space, f.rs.space, f.spaceDims)) continue;
     if (subsetOf(intersect(input, fq.rs.space, fq.spaceDims), f.rs.space, f.spaceDims)) general.push(fq);
     else if (!subsetOf(mine, fq.rs.space, fq.spaceDims)) correlated.push(fq);
   }
   const out: Diagnostic[] = [];
-  const what = f.rs.space.length === 1 ? describedOf(f, v) : 'packet it matches';
   if (general.length) {
+    // Described only for a finding: describing every rule's packets took 0.3 s of the blocklist's analysis.
+    const what = f.rs.space.length === 1 ? describedOf(f, v) : 'packet it matches';
     out.push({
       range: ruleRange(f.rule),
       severity: 'hint',
