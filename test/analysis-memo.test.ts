@@ -13,7 +13,7 @@ import { analyse, type AnalysisOptions, type AnalysisResult } from '../server/sr
 import type { AnalysisMemo } from '../server/src/core/analysis/memo.ts';
 import { neutronDump } from '../bench/neutron-dump.ts';
 import { mulberry32 } from '../bench/random.ts';
-import { randomTarget, tableTargets } from './random-rules.ts';
+import { randomRule, randomSet, USERS } from './random-rules.ts';
 
 const SEED = Number(process.env.ANALYSIS_MEMO_SEED ?? 11);
 const SETS = Number(process.env.ANALYSIS_MEMO_SETS ?? 150);
@@ -33,51 +33,6 @@ function both(lines: readonly string[], previous: AnalysisMemo | undefined, tuni
   assert.deepEqual(replayed.diagnostics, fresh.diagnostics, `${what}: the findings differ from a fresh analysis:\n${text}`);
   assert.equal(replayed.work, fresh.work, `${what}: the work differs from a fresh analysis`);
   return replayed;
-}
-
-/** A random rule of a chain of a table, valid where the chain's hook allows it. */
-function randomRule(rand: () => number, table: string, chain: string, users: readonly string[]): string {
-  const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
-  const chance = (p: number): boolean => rand() < p;
-  const builtin = !users.includes(chain);
-  const level = builtin ? -1 : users.indexOf(chain);
-  const parts = [`-A ${chain}`];
-  if (chance(0.3)) parts.push(`${chance(0.25) ? '! ' : ''}-s ${pick(['10.0.0.1', '10.0.0.0/30', '192.0.2.0/24', '10.9.0.0/16'])}`);
-  if (chance(0.2)) parts.push(`${chance(0.25) ? '! ' : ''}-d ${pick(['10.0.0.9', '10.0.0.8/29', '198.51.100.0/24'])}`);
-  if ((!builtin || !['OUTPUT', 'POSTROUTING'].includes(chain)) && chance(0.25)) parts.push(`${chance(0.3) ? '! ' : ''}-i ${pick(['eth0', 'eth+', 'lo', 'tap1'])}`);
-  if ((!builtin || !['PREROUTING', 'INPUT'].includes(chain)) && chance(0.25)) parts.push(`${chance(0.3) ? '! ' : ''}-o ${pick(['eth1', 'eth+', 'lo'])}`);
-  const proto = chance(0.5) ? pick(['tcp', 'udp', 'icmp']) : undefined;
-  if (proto) parts.push(`-p ${proto}`);
-  if (proto === 'tcp' && chance(0.6)) parts.push(`-m tcp ${pick(['--dport 22', '--dport 23', '! --dport 22:80', '--sport 1024:', '--syn'])}`);
-  if (proto === 'udp' && chance(0.5)) parts.push(`-m udp ${pick(['--dport 53', '! --dport 53', '--dport 67:68'])}`);
-  if (chance(0.15) && table !== 'raw') parts.push(`-m conntrack ${chance(0.25) ? '! ' : ''}--ctstate ${pick(['NEW', 'ESTABLISHED,RELATED', 'INVALID'])}`);
-  if (chance(0.15)) parts.push(`-m mark ${chance(0.25) ? '! ' : ''}--mark ${pick(['0x1', '0x1/0x1', '0x2/0x3'])}`);
-  if (chance(0.05)) parts.push('-m limit --limit 5/sec');
-  const targets = tableTargets(table);
-  const t = randomTarget(rand, targets, users, level, 0.35);
-  if (t !== '') parts.push(t);
-  return parts.join(' ');
-}
-
-const HOOKS: Readonly<Record<string, readonly string[]>> = {
-  raw: ['PREROUTING', 'OUTPUT'],
-  mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
-  nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
-  filter: ['INPUT', 'FORWARD', 'OUTPUT'],
-};
-const USERS = ['u0', 'u1', 'u2', 'u3', 'u4', 'u5'];
-
-/** A random rule set over every table, each with user chains calling one another. */
-function randomSet(rand: () => number): string[] {
-  const lines: string[] = [];
-  for (const [table, builtins] of Object.entries(HOOKS)) {
-    lines.push(`*${table}`, ...builtins.map((b) => `:${b} ${table === 'filter' && rand() < 0.3 ? 'DROP' : 'ACCEPT'} [0:0]`), ...USERS.map((u) => `:${u} - [0:0]`));
-    for (const b of builtins) for (let k = Math.floor(rand() * 5); k > 0; k--) lines.push(randomRule(rand, table, b, USERS));
-    for (const u of USERS) for (let k = Math.floor(rand() * 6); k > 0; k--) lines.push(randomRule(rand, table, u, USERS));
-    lines.push('COMMIT');
-  }
-  lines.push('');
-  return lines;
 }
 
 /** One random edit of a rule set, in place: a rule replaced, inserted or deleted, or a policy flipped. */

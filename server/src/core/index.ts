@@ -4,7 +4,8 @@
  */
 import { parse as parseSyntax, type ParseResult } from './syntax.ts';
 import { buildModel, detectFamily, type Model, type ModelObserver } from './model.ts';
-import { CommandChecks, validate } from './validate.ts';
+import { CommandChecks, validateInParts } from './validate.ts';
+import { appendOnlyTables, checkEdit, optionsKey, type IncrementalState } from './incremental.ts';
 import { applySeverities, type Diagnostic, type SeverityOverrides } from './diagnostics.ts';
 import type { Family } from './extensions/value-kinds.ts';
 import { analyse, RuleReader, type AnalysisOptions } from './analysis/analyse.ts';
@@ -34,6 +35,21 @@ export interface CheckOptions {
    * run later (`analysisInput`): the language server publishes validity first and analyses after.
    */
   readonly prepareAnalysis?: boolean;
+  /**
+   * Keep what the check of a later, edited version may reuse (see `previous`): the language server
+   * checks a document again after every edit. It costs memory (the diagnostics by where they come
+   * from, and with the analysis prepared, every rule's reading); off unless given.
+   */
+  readonly incremental?: boolean;
+  /**
+   * The check of the version before, made with `incremental` and the same options. When the text
+   * differs from it in one `-A` line that keeps its chain and target (incremental.ts), the check
+   * is made from it instead of from scratch, with the same result. Its model is then updated in
+   * place: it must not be used afterwards.
+   */
+  readonly previous?: CheckResult;
+  /** The text's lines (`text.split('\n')`), when the caller has them already (with `incremental`). */
+  readonly lines?: readonly string[];
 }
 
 /** What a later run of the analysis needs from a check (see `CheckOptions.prepareAnalysis`). */
@@ -53,6 +69,8 @@ export interface CheckResult {
   readonly diagnostics: Diagnostic[];
   /** Present when `prepareAnalysis` asked for it and the analysis did not run already. */
   readonly analysisInput?: AnalysisInput;
+  /** With `incremental`: what the check of the next version may reuse (incremental.ts). */
+  readonly incremental?: IncrementalState;
 }
 
 /** Splits a document into lines and arguments; never throws. */
@@ -63,13 +81,28 @@ export function parse(text: string): ParseResult {
 /** Parses, builds the model and runs every validity check. Never throws on user input. */
 export function check(text: string, options: CheckOptions = {}): CheckResult {
   const family = detectFamily(text, { override: options.family, fileName: options.fileName });
+  const analysing = options.analyses !== undefined && options.analyses !== false;
+  const key = options.incremental ? optionsKey(options) : undefined;
+  const lines = key !== undefined ? (options.lines ?? text.split('\n')) : undefined;
+  const prev = options.previous;
+  if (key !== undefined && lines && prev?.incremental) {
+    const edited = checkEdit(lines, family, key, prev.model, prev.parsed, prev.incremental, analysing || options.prepareAnalysis === true);
+    if (edited) return finish(edited.family, edited.parsed, edited.model, edited.found, edited.state.readings, options, edited.state);
+  }
   const parsed = parseSyntax(text);
   const commands = new CommandChecks(family);
-  const analysing = options.analyses !== undefined && options.analyses !== false;
   // The analysis reads the rules while the model is built, so that each is interpreted once.
-  const readings = analysing || options.prepareAnalysis ? new RuleReader(family) : undefined;
+  const readings = analysing || options.prepareAnalysis ? new RuleReader(family, { keep: key !== undefined }) : undefined;
   const model = buildModel(parsed, family, readings ? bothObservers(commands, readings) : commands);
-  const found = validate(parsed, model, commands);
+  const { diagnostics: found, parts } = validateInParts(parsed, model, commands, key !== undefined);
+  const state: IncrementalState | undefined =
+    key !== undefined && lines && parts ? { key, lines, commands, parts, appendOnly: appendOnlyTables(model), readings, fromPrevious: false } : undefined;
+  return finish(family, parsed, model, found, readings, options, state);
+}
+
+/** The end of a check: the analysis when asked for, and the user's severities. */
+function finish(family: Family, parsed: ParseResult, model: Model, found: Diagnostic[], readings: RuleReader | undefined, options: CheckOptions, incremental: IncrementalState | undefined): CheckResult {
+  const analysing = options.analyses !== undefined && options.analyses !== false;
   if (analysing) {
     const errorLines = errorLinesOf(found, options.severities);
     const tuned = options.analyses === true ? {} : options.analyses;
@@ -79,7 +112,14 @@ export function check(text: string, options: CheckOptions = {}): CheckResult {
     found.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
   }
   const diagnostics = applySeverities(found, options.severities);
-  return { family, parsed, model, diagnostics, analysisInput: !analysing && readings ? { readings, errorLines: errorLinesOf(found, options.severities) } : undefined };
+  return {
+    family,
+    parsed,
+    model,
+    diagnostics,
+    analysisInput: !analysing && readings ? { readings, errorLines: errorLinesOf(found, options.severities) } : undefined,
+    ...(incremental ? { incremental } : {}),
+  };
 }
 
 /**

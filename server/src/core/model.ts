@@ -617,6 +617,67 @@ class RepeatedRules {
   }
 }
 
+/**
+ * The model of a version of the text that differs from `model`'s in one `-A` line only, which
+ * still appends to the same chain and jumps to the same target (an editor's incremental check,
+ * incremental.ts): its rule is replaced where the old one was (its table's commands, its chain's
+ * rules, its target's references) and its problems replace the old ones. The tables and chains
+ * are updated in place, so `model` must not be used afterwards. Undefined, with nothing changed,
+ * for an edit of any other kind.
+ */
+export function replaceAppend(model: Model, node: RuleLineNode, info: RuleInfo, problems: readonly RuleProblem[]): Model | undefined {
+  const old = model.ruleByLine.get(node.line);
+  const target = info.target;
+  if (!(old instanceof RuleRecord) || old.command !== 'A' || info.command !== 'A' || old.chainName !== info.chainArg?.value) return undefined;
+  if (old.targetName !== target?.name || old.targetKind !== target?.kind || old.goto !== (target?.goto ?? false)) return undefined;
+  const t = old.table;
+  const rule = new RuleRecord(node, t);
+  rule.setFacts(info);
+  // The shared strings of the names, as buildModel gives them.
+  rule.chainName = old.chainName;
+  rule.targetName = old.targetName;
+  const swap = (list: Rule[]): void => {
+    const k = list.indexOf(old);
+    if (k >= 0) list[k] = rule;
+  };
+  swap(t.commands);
+  const chain = rule.chainName !== undefined ? t.chains.get(rule.chainName) : undefined;
+  if (chain) {
+    swap(chain.rules);
+    jumpCache.delete(chain);
+  }
+  if (target?.kind === 'chain') {
+    const dest = t.chains.get(target.name);
+    if (dest) swap(dest.references);
+  }
+  (model.ruleByLine as RulesByLine).set(node.line, rule);
+  // Problems in line order, as buildModel finds them.
+  const ruleProblems: RuleProblem[] = [];
+  let placed = false;
+  for (const p of model.ruleProblems) {
+    if (p.line === node.line) continue;
+    if (!placed && p.line > node.line) {
+      for (const q of problems) ruleProblems.push(q);
+      placed = true;
+    }
+    ruleProblems.push(p);
+  }
+  if (!placed) for (const q of problems) ruleProblems.push(q);
+  // The interface names counted again for the one rule that changed.
+  const interfaces = new Map(model.interfaces);
+  const gone: string[] = [];
+  const added: string[] = [];
+  collectInterfaces(old.info, gone);
+  collectInterfaces(info, added);
+  for (const n of gone) {
+    const k = (interfaces.get(n) ?? 0) - 1;
+    if (k > 0) interfaces.set(n, k);
+    else interfaces.delete(n);
+  }
+  for (const n of added) interfaces.set(n, (interfaces.get(n) ?? 0) + 1);
+  return { family: model.family, tables: model.tables, ruleByLine: model.ruleByLine, ruleProblems, interfaces };
+}
+
 /** Counts the interface names a rule mentions into `out`. */
 function collectInterfaces(info: RuleInfo, out: string[]): void {
   for (const o of info.base) if ((o.name === 'i' || o.name === 'o') && o.values[0]) out.push(o.values[0].value);

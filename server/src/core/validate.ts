@@ -9,7 +9,7 @@ import type { Diagnostic, RelatedInfo, Severity } from './diagnostics.ts';
 import { DIAGNOSTIC_CODES } from './diagnostics.ts';
 import { BUILTIN_CHAINS, TABLES, STANDARD_TARGETS, TARGET_BY_NAME, type ExtensionSpec, type Hook } from './extensions/extensions.ts';
 import { outgoingJumps, reachingHooks, ruleKey, type Chain, type Model, type ModelObserver, type Rule, type Span, type Table } from './model.ts';
-import { suggest, type OptionUse, type RuleInfo } from './rule.ts';
+import { suggest, type OptionUse, type RuleInfo, type RuleProblem } from './rule.ts';
 import { parseUnsigned, protocolNumberOf, rateUnitSeconds, readHashlimitBurst, readHashlimitRate } from './extensions/value-kinds.ts';
 
 /** Commands whose chain argument must name an existing chain. */
@@ -44,12 +44,85 @@ class Sink {
  * the observer that saw the model being built (see `CommandChecks`).
  */
 export function validate(parsed: ParseResult, model: Model, commands: CommandChecks): Diagnostic[] {
+  return validateInParts(parsed, model, commands, false).diagnostics;
+}
+
+/**
+ * The diagnostics of `validate` by where they come from, each part in the order the checks made
+ * them: an editor's incremental check (incremental.ts) replaces the parts an edit changes and
+ * sorts them together again (`assembleParts`), which gives what `validate` would.
+ */
+export interface ValidityParts {
+  /** The command checks', made while the model was built (those decided at a block's end last in it). */
+  readonly commands: readonly Diagnostic[];
+  /** The parser's. */
+  readonly syntax: readonly Diagnostic[];
+  /** The table, chain and COMMIT structure's. */
+  readonly structure: readonly Diagnostic[];
+  /** The problems of the rules' words (`Model.ruleProblems`). */
+  readonly ruleProblems: readonly Diagnostic[];
+  /** Per table of the model (in its order), the checks that need the whole table. */
+  readonly tables: readonly (readonly Diagnostic[])[];
+}
+
+/** `validate`, and with `parts` also its diagnostics by where they come from. */
+export function validateInParts(parsed: ParseResult, model: Model, commands: CommandChecks, parts: boolean): { diagnostics: Diagnostic[]; parts?: ValidityParts } {
   const sink = commands.sink;
+  const out = sink.out;
+  const c = out.length;
   for (const e of parsed.errors) sink.add({ line: e.line, start: e.start, end: e.end }, e.code ?? 'syntax-error', e.message);
+  const e = out.length;
   checkStructure(parsed, model, sink);
-  for (const p of model.ruleProblems) sink.add({ line: p.line, start: p.start, end: p.end }, p.code, p.message, { severity: p.severity });
-  for (const t of model.tables) if (t.known) checkWholeTable(t, model, commands, sink);
-  return sink.out.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
+  const s = out.length;
+  for (const d of problemDiagnostics(model.ruleProblems)) out.push(d);
+  const r = out.length;
+  const tables: number[] = [];
+  for (const t of model.tables) {
+    if (t.known) checkWholeTable(t, model, commands, sink);
+    tables.push(out.length);
+  }
+  const split: ValidityParts | undefined = parts
+    ? { commands: out.slice(0, c), syntax: out.slice(c, e), structure: out.slice(e, s), ruleProblems: out.slice(s, r), tables: tables.map((end, i) => out.slice(i === 0 ? r : tables[i - 1], end)) }
+    : undefined;
+  return { diagnostics: out.sort(byPosition), parts: split };
+}
+
+/** Diagnostics in document order (a stable sort: alike positions keep the order the checks made them). */
+const byPosition = (a: Diagnostic, b: Diagnostic): number => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character;
+
+/** The diagnostics `validate` gives for its parts (see `ValidityParts`). */
+export function assembleParts(parts: ValidityParts): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const list of [parts.commands, parts.syntax, parts.structure, parts.ruleProblems, ...parts.tables]) for (const d of list) out.push(d);
+  return out.sort(byPosition);
+}
+
+/** The diagnostics of problems found in rules' words. */
+export function problemDiagnostics(problems: readonly RuleProblem[]): Diagnostic[] {
+  const sink = new Sink();
+  for (const p of problems) sink.add({ line: p.line, start: p.start, end: p.end }, p.code, p.message, { severity: p.severity });
+  return sink.out;
+}
+
+/**
+ * The command checks of one `-A` rule of a table made of chain declarations and appends only, as
+ * the checks of the whole block make them at the rule's line (there, the chains declared on
+ * earlier lines exist): its diagnostics and hook restrictions. For an editor's incremental check
+ * of an edit within the rule (incremental.ts).
+ */
+export function recheckAppend(t: Table, r: Rule, info: RuleInfo, family: Model['family']): { diagnostics: Diagnostic[]; restrictions: readonly HookRestriction[] | undefined } {
+  const checks = new CommandChecks(family);
+  checks.declaredBefore(t, r.line);
+  checks.command(t, r, info);
+  checks.tableEnd(t);
+  return { diagnostics: checks.sink.out, restrictions: checks.restrictions.get(r) };
+}
+
+/** The checks of one table that need the whole table, with the hook restrictions `commands` noted. */
+export function wholeTableDiagnostics(t: Table, model: Model, commands: CommandChecks): Diagnostic[] {
+  const sink = new Sink();
+  if (t.known) checkWholeTable(t, model, commands, sink);
+  return sink.out;
 }
 
 /** Checks the table / chain / COMMIT structure, line by line, like iptables-restore's main loop. */
@@ -156,7 +229,7 @@ function checkChainName(name: string, span: Span, sink: Sink): void {
 }
 
 /** A hook restriction of a target, a match or an option of one rule, checked once the jump graph is known. */
-interface HookRestriction {
+export interface HookRestriction {
   /** The hooks where it is allowed; undefined for physdev's output-side test (checked against OUTPUT). */
   readonly allowed?: readonly Hook[];
   readonly where: Span;
@@ -215,6 +288,11 @@ export class CommandChecks implements ModelObserver {
       this.blockTable = t;
     }
     return this.block;
+  }
+
+  /** Starts the checks of a block at `line`: the chains the table declares before it exist (see `recheckAppend`). */
+  declaredBefore(t: Table, line: number): void {
+    for (const c of t.chains.values()) if (!c.builtin && c.declaration && c.declaration.line < line) this.declared(t, c);
   }
 
   declared(t: Table, chain: Chain): void {

@@ -204,8 +204,12 @@ export function startServer(): void {
       }
       return undefined;
     }
-    const result = check(text, { fileName: doc.uri, family: settings.family, severities: settings.severity, prepareAnalysis: settings.analyses.ruleSet });
-    const entry = { version: doc.version, result, lines: text.split('\n'), loneCr: hasLoneCarriageReturn(text) };
+    const lines = text.split('\n');
+    // After an edit within one rule, the check is made from the last one (core/incremental.ts),
+    // which is then stale: the cache entry it came from is replaced right here.
+    const previous = hit && hit.version < doc.version ? hit.result : undefined;
+    const result = check(text, { fileName: doc.uri, family: settings.family, severities: settings.severity, prepareAnalysis: settings.analyses.ruleSet, incremental: true, previous, lines });
+    const entry = { version: doc.version, result, lines, loneCr: hasLoneCarriageReturn(text) };
     cache.set(doc.uri, entry);
     return entry;
   };

@@ -44,7 +44,7 @@ import type { Diagnostic, RelatedInfo, Range } from '../diagnostics.ts';
 import type { Family } from '../extensions/value-kinds.ts';
 import { STANDARD_TARGETS, TARGET_BY_NAME } from '../extensions/extensions.ts';
 import { coarsen, constrainedDims, intersect, isEmpty, simplify, isFull, mapDimension, NOTHING, overlaps, setEquals, subsetOf, subtract, union, volume, widen, universe, type Cube, type Space, type SpaceDims } from './packet-space.ts';
-import { D, describeCube, hookEntry, markBitsUnder, markTransform, readRule, readRuleInfo, setLookupBitsOf, spaceOf, VocabularyCollector, type RuleReading, type RuleSpace, type TargetReading, type Vocabulary } from './rule-space.ts';
+import { D, describeCube, hookEntry, markBitsUnder, markTransform, readRule, readRuleInfo, setLookupBitsOf, spaceOf, VocabularyCollector, type CollectorCall, type RuleReading, type RuleSpace, type TargetReading, type Vocabulary } from './rule-space.ts';
 import { distinctionsOf, joinDistinctions, Projector, type Distinctions, type Use } from './relevance.ts';
 import { OverlapIndex, split } from './overlap-index.ts';
 import { budgetsAllow, sameVocabulary, tableKey, type AnalysisMemo, type ChainMemo, type SummaryRecord, type TableMemo, type VisitRecord, type WalkEffects, type WalkEvent } from './memo.ts';
@@ -150,11 +150,21 @@ export interface AsyncAnalysisOptions extends AnalysisOptions {
  * along with, its observer), so that a rule is interpreted once for validity and analysis: on a
  * big dump the model recomputes an interpretation on every later access. Give it to `analyse` as
  * the `readings` option; `analyse` takes the readings out, so they are held no longer than needed.
+ *
+ * With `keep`, the reader keeps its readings (`take` hands out copies) and what each told the
+ * table's vocabulary collector, so that `edited` can make the readings of a version that differs
+ * in one rule without reading the others again (an editor's incremental check, incremental.ts).
  */
 export class RuleReader implements ModelObserver {
   private readonly tables = new Map<Table, TableReadings>();
+  private readonly keep: boolean;
 
-  constructor(private readonly family: Family) {}
+  constructor(
+    private readonly family: Family,
+    options: { readonly keep?: boolean } = {},
+  ) {
+    this.keep = options.keep === true;
+  }
 
   declared(): void {}
 
@@ -164,7 +174,7 @@ export class RuleReader implements ModelObserver {
     // Only commands that put a rule in a chain; the others leave nothing for the analysis.
     if (info.command !== 'A' && info.command !== 'I' && info.command !== 'R') return;
     let x = this.tables.get(t);
-    if (!x) this.tables.set(t, (x = { collect: new VocabularyCollector(this.family), firstLine: rule.line, readings: [], byText: new Map() }));
+    if (!x) this.tables.set(t, (x = { collect: new VocabularyCollector(this.family), firstLine: rule.line, readings: [], byText: new Map(), told: this.keep ? new Map() : undefined }));
     // A reading depends only on the text after the chain name (and the family): generated rule
     // sets repeat the same rules in thousands of chains, which then share one reading, and so one
     // packet space. What a repeated rule names is already in the vocabulary. The texts are looked
@@ -174,18 +184,72 @@ export class RuleReader implements ModelObserver {
     const key = info.chainArg ? (rest ?? text.slice(info.chainArg.end)) : undefined;
     let reading = key !== undefined ? x.byText.get(key) : undefined;
     if (!reading) {
-      reading = readRuleInfo(info, x.collect);
+      reading = readTelling(info, x.collect, x.told);
       if (key !== undefined) x.byText.set(key, reading);
     }
     x.readings[rule.line - x.firstLine] = reading;
   }
 
-  /** The readings of a table and what they named, handed over once. */
+  /** The readings of a table and what they named, handed over once (copies, with `keep`). */
   take(t: Table): TableReadings | undefined {
     const x = this.tables.get(t);
-    this.tables.delete(t);
-    return x;
+    if (!x || !this.keep) {
+      this.tables.delete(t);
+      return x;
+    }
+    // The analysis empties what it is given; the kept readings stay for `edited`.
+    return { collect: x.collect, firstLine: x.firstLine, readings: x.readings.slice(), byText: new Map(x.byText), told: undefined };
   }
+
+  /**
+   * The readings of a version of the text that differs from this reader's in the `-A` rule at
+   * `line` of table `t` only (the tables and chains are the same objects; see model.ts
+   * `replaceAppend`): that rule is read from `info`, whose text after the chain name is `rest`, and
+   * the table's vocabulary is collected again from what the readings told, in the order of their
+   * first rules, as reading the version afresh would. This reader is left as it is. Undefined
+   * without `keep`, or when the line held no reading.
+   */
+  edited(t: Table, line: number, info: RuleInfo, rest: string): RuleReader | undefined {
+    const x = this.tables.get(t);
+    const told = x?.told;
+    if (!this.keep || !x || !told || x.readings[line - x.firstLine] === undefined) return undefined;
+    const next = new RuleReader(this.family, { keep: true });
+    // The other tables' readings are shared: nothing changes them once read (`take` copies).
+    for (const [u, y] of this.tables) if (u !== t) next.tables.set(u, y);
+    const textOf = new Map<RuleReading, string>();
+    for (const [text, r] of x.byText) textOf.set(r, text);
+    let reading = x.byText.get(rest);
+    const calls = new Map(told);
+    if (!reading) {
+      reading = readTelling(info, new VocabularyCollector(this.family), calls);
+      textOf.set(reading, rest);
+    }
+    const readings = x.readings.slice();
+    readings[line - x.firstLine] = reading;
+    // Each distinct reading tells the new collector what it told, at its first rule.
+    const collect = new VocabularyCollector(this.family);
+    const byText = new Map<string, RuleReading>();
+    const keptCalls = new Map<RuleReading, readonly CollectorCall[]>();
+    for (const r of readings) {
+      if (r === undefined || keptCalls.has(r)) continue;
+      const c = calls.get(r) ?? [];
+      keptCalls.set(r, c);
+      collect.replay(c);
+      const text = textOf.get(r);
+      if (text !== undefined) byText.set(text, r);
+    }
+    next.tables.set(t, { collect, firstLine: x.firstLine, readings, byText, told: keptCalls });
+    return next;
+  }
+}
+
+/** Reads a rule; with `told`, notes what the reading told the collector. */
+function readTelling(info: RuleInfo, collect: VocabularyCollector, told: Map<RuleReading, readonly CollectorCall[]> | undefined): RuleReading {
+  if (!told) return readRuleInfo(info, collect);
+  collect.record();
+  const reading = readRuleInfo(info, collect);
+  told.set(reading, collect.recorded());
+  return reading;
 }
 
 /** The readings of one table's rules (alike rules share one), and what they named. */
@@ -200,6 +264,8 @@ interface TableReadings {
   readonly readings: (RuleReading | undefined)[];
   /** The reading of each distinct rule text (after the chain name); emptied when the analysis takes the readings. */
   readonly byText: Map<string, RuleReading>;
+  /** With `keep`: what each distinct reading told `collect` (see `RuleReader.edited`). */
+  readonly told: Map<RuleReading, readonly CollectorCall[]> | undefined;
 }
 
 /** What the analysis found for one rule. */

@@ -118,12 +118,23 @@ export interface Vocabulary {
 
 const valueOf = (o: OptionUse, k = 0): string => o.values[k]?.value ?? '';
 
+/** One thing a `VocabularyCollector` was told: the method and its arguments (see `record`). */
+export type CollectorCall =
+  | readonly ['iface', string]
+  | readonly ['addresses', readonly (AddressInterval | undefined)[]]
+  | readonly ['mark', number, number, boolean]
+  | readonly ['ipset', string]
+  | readonly ['mac', string]
+  | readonly ['markOperation', number, number, boolean];
+
 /**
  * Collects what the rules of a table tell apart (interface names and `prefix+` patterns, the
  * bounds of address networks and ranges, tested mark bits) while `readRule` reads them, and
  * builds the table's vocabulary from it.
  */
 export class VocabularyCollector {
+  /** What the collector was told since `record` (see `record`), while recording. */
+  private log: CollectorCall[] | undefined;
   private readonly names = new Set<string>();
   private readonly prefixes = new Set<string>();
   /**
@@ -142,14 +153,58 @@ export class VocabularyCollector {
     this.addrMax = family === 'ipv4' ? (1n << 32n) - 1n : (1n << 128n) - 1n;
   }
 
+  /**
+   * Starts writing down what the collector is told, until `recorded`. An editor's incremental
+   * check (incremental.ts) keeps what each rule reading told, so that the vocabulary of an edited
+   * version can be collected again from the readings it keeps, in the order a fresh check would.
+   */
+  record(): void {
+    this.log = [];
+  }
+
+  /** What the collector was told since `record`; stops recording. */
+  recorded(): readonly CollectorCall[] {
+    const log = this.log ?? [];
+    this.log = undefined;
+    return log;
+  }
+
+  /** Tells the collector again what `recorded` returned. */
+  replay(calls: readonly CollectorCall[]): void {
+    for (const c of calls) {
+      switch (c[0]) {
+        case 'iface':
+          this.iface(c[1]);
+          break;
+        case 'addresses':
+          this.addresses(c[1]);
+          break;
+        case 'mark':
+          this.mark(c[1], c[2], c[3]);
+          break;
+        case 'ipset':
+          this.ipset(c[1]);
+          break;
+        case 'mac':
+          this.mac(c[1]);
+          break;
+        case 'markOperation':
+          this.markOperation(c[1], c[2], c[3]);
+          break;
+      }
+    }
+  }
+
   /** An interface name or `prefix+` pattern. */
   iface(pattern: string): void {
+    this.log?.push(['iface', pattern]);
     if (pattern.endsWith('+')) this.prefixes.add(pattern.slice(0, -1));
     else if (pattern !== '') this.names.add(pattern);
   }
 
   /** Address intervals a rule names (unreadable ones are skipped: they make the rule approximated). */
   addresses(ivs: readonly (AddressInterval | undefined)[]): void {
+    this.log?.push(['addresses', ivs]);
     for (const iv of ivs) {
       if (!iv) continue;
       this.bounds.add(iv[0]);
@@ -159,6 +214,7 @@ export class VocabularyCollector {
 
   /** A mark test `(mark & mask) == value`, of the connection's mark when `ct`. */
   mark(mask: number, value: number, ct = false): void {
+    this.log?.push(['mark', mask, value, ct]);
     const w = this.marks[ct ? 1 : 0];
     w.tested = (w.tested | mask) >>> 0;
     w.masks.add(mask);
@@ -167,16 +223,19 @@ export class VocabularyCollector {
 
   /** An ipset lookup (`-m set --match-set NAME FLAGS`). */
   ipset(key: string): void {
+    this.log?.push(['ipset', key]);
     this.setLookups.set(key, (this.setLookups.get(key) ?? 0) + 1);
   }
 
   /** A source MAC address a rule names (as `normaliseMac` writes it). */
   mac(address: string): void {
+    this.log?.push(['mac', address]);
     this.macs.add(address);
   }
 
   /** A MARK operation `mark = (mark & ~mask) ^ xor` (CONNMARK's on the connection's mark when `ct`). */
   markOperation(mask: number, xor: number, ct = false): void {
+    this.log?.push(['markOperation', mask, xor, ct]);
     const w = this.marks[ct ? 1 : 0];
     w.masks.add(mask);
     w.values = (w.values | xor) >>> 0;
