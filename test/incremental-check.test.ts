@@ -58,7 +58,10 @@ function shapeOf(m: Model): unknown {
 function compare(lines: string[], previous: CheckResult, what: string, fileName?: string): CheckResult {
   const text = lines.join('\n');
   const made = check(text, { prepareAnalysis: true, incremental: true, previous, lines, fileName });
-  const fresh = check(text, { prepareAnalysis: true, fileName });
+  // A fresh check that keeps its readings (`incremental` without `previous`), so that both
+  // vocabularies can be compared before the analyses below take the readings.
+  const fresh = check(text, { prepareAnalysis: true, incremental: true, fileName });
+  assert.equal(fresh.incremental?.fromPrevious, false);
   assert.deepEqual(made.diagnostics, fresh.diagnostics, `${what}: the diagnostics differ from a fresh check`);
   assert.deepEqual(shapeOf(made.model), shapeOf(fresh.model), `${what}: the model differs from a fresh check`);
   assert.deepEqual(
@@ -69,6 +72,11 @@ function compare(lines: string[], previous: CheckResult, what: string, fileName?
   // The words of every rule, as navigation and hover read them.
   for (const r of fresh.model.ruleByLine.values()) assert.deepEqual(made.model.ruleByLine.get(r.line)?.args, r.args, `${what}: the words of line ${r.line + 1} differ`);
   assert.deepEqual([...made.analysisInput!.errorLines].sort(), [...fresh.analysisInput!.errorLines].sort(), `${what}: the error lines differ`);
+  const vocabulary = (r: CheckResult, i: number): string => {
+    const given = r.analysisInput!.readings.take(r.model.tables[i]);
+    return JSON.stringify(given?.collect.build(), (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : typeof v === 'function' ? undefined : v));
+  };
+  made.model.tables.forEach((_t, i) => assert.equal(vocabulary(made, i), vocabulary(fresh, i), `${what}: the vocabulary of table ${i + 1} differs`));
   const run = (r: CheckResult) => analyse(r.model, { readings: r.analysisInput!.readings, errorLines: r.analysisInput!.errorLines, reachability: false, timeLimitMs: 1e9 });
   const a = run(made);
   const b = run(fresh);

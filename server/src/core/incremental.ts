@@ -21,7 +21,7 @@
  */
 import { parse as parseSyntax, RuleLineNode, type ParseResult } from './syntax.ts';
 import { interpretRuleLine, replaceAppend, type Model, type Table } from './model.ts';
-import { assembleParts, problemDiagnostics, recheckAppend, wholeTableDiagnostics, type CommandChecks, type ValidityParts } from './validate.ts';
+import { assembleParts, problemDiagnostics, recheckAppend, wholeTableDiagnostics, type CommandChecks, type HookRestriction, type ValidityParts } from './validate.ts';
 import type { Diagnostic } from './diagnostics.ts';
 import type { Family } from './extensions/value-kinds.ts';
 import type { RuleReader } from './analysis/analyse.ts';
@@ -104,6 +104,8 @@ export function checkEdit(lines: readonly string[], family: Family, key: string,
   const rule = model.ruleByLine.get(line)!;
   const again = recheckAppend(t, rule, info, family);
   const restrictions = previous.commands.restrictions;
+  // The checks of the whole table read the rule only through its hook restrictions.
+  const sameHooks = sameRestrictions(restrictions.get(old), again.restrictions);
   restrictions.delete(old);
   if (again.restrictions) restrictions.set(rule, [...again.restrictions]);
   const onLine = (d: Diagnostic): boolean => d.range.start.line !== line;
@@ -113,7 +115,7 @@ export function checkEdit(lines: readonly string[], family: Family, key: string,
     syntax: previous.parts.syntax,
     structure: previous.parts.structure,
     ruleProblems: [...previous.parts.ruleProblems.filter(onLine), ...problemDiagnostics(read.problems)],
-    tables: previous.parts.tables.map((w, i) => (i === at ? wholeTableDiagnostics(t, model, previous.commands) : w)),
+    tables: sameHooks ? previous.parts.tables : previous.parts.tables.map((w, i) => (i === at ? wholeTableDiagnostics(t, model, previous.commands) : w)),
   };
   const nodes = previousParsed.lines.slice();
   nodes[nodeIndex] = node;
@@ -136,6 +138,17 @@ function plainAppend(s: string): boolean {
   if (s.charCodeAt(0) !== 45 || s.charCodeAt(1) !== 65 || s.charCodeAt(2) !== 32) return false;
   const c = s.charCodeAt(3);
   return c === c && c !== 32 && c !== 9;
+}
+
+/** Whether two rules' hook restrictions are the same, where they are written included. */
+function sameRestrictions(a: readonly HookRestriction[] | undefined, b: readonly HookRestriction[] | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.length !== b.length) return false;
+  return a.every((x, i) => {
+    const y = b[i];
+    const hooks = x.allowed === undefined || y.allowed === undefined ? x.allowed === y.allowed : x.allowed.length === y.allowed.length && x.allowed.every((h, j) => h === y.allowed![j]);
+    return hooks && x.what === y.what && x.where.line === y.where.line && x.where.start === y.where.start && x.where.end === y.where.end;
+  });
 }
 
 /** The index of the node of `line` among parsed nodes (in line order, usually one per line), or -1. */

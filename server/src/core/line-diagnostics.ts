@@ -70,6 +70,11 @@ export class LineDiagnostics {
     this.last = text !== undefined && offset === text.length + 1 ? { text, starts, problems: perLine } : undefined;
   }
 
+  /** Whether the last run (or seed) was of this very text: a seed from a full check of it would add nothing. */
+  knows(text: string): boolean {
+    return this.last !== undefined && this.last.text === text;
+  }
+
   /** Diagnostics of every rule line of `text`; lines seen before are not interpreted again. */
   run(text: string, family: Family, severities?: SeverityOverrides): Diagnostic[] {
     if (family !== this.cachedFamily) {

@@ -31,6 +31,19 @@ const SEVERITY: Record<Diagnostic['severity'], DiagnosticSeverity> = {
 
 /** Converts a core diagnostic to LSP. */
 export function toLspDiagnostic(d: Diagnostic, uri: string): LspDiagnostic {
+  // A document's diagnostics are published again after every edit, most of them the same objects
+  // (kept by the incremental check, or moved by no line): each is converted once.
+  const hit = converted.get(d);
+  if (hit?.uri === uri) return hit.lsp;
+  const lsp = convert(d, uri);
+  converted.set(d, { uri, lsp });
+  return lsp;
+}
+
+/** The LSP form of core diagnostics, for the document they were converted for. */
+const converted = new WeakMap<Diagnostic, { readonly uri: string; readonly lsp: LspDiagnostic }>();
+
+function convert(d: Diagnostic, uri: string): LspDiagnostic {
   return {
     range: d.range,
     severity: SEVERITY[d.severity],

@@ -27,7 +27,7 @@ import {
   type SymbolInformation,
 } from 'vscode-languageserver/node.js';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { check, detectFamily, LineDiagnostics, type CheckResult, type Chain, type Diagnostic, type SeverityOverrides } from '../core/index.ts';
+import { check, detectFamily, LineDiagnostics, type CheckOptions, type CheckResult, type Chain, type Diagnostic, type SeverityOverrides } from '../core/index.ts';
 import {
   callers,
   chainAt,
@@ -163,7 +163,7 @@ export function shiftToEdit(oldLines: readonly string[], newLines: readonly stri
     const l = d.range.start.line;
     const e = d.range.end.line;
     if (e < prefix) out.push(d);
-    else if (l >= oldLines.length - suffix) out.push({ ...d, range: { start: { line: l + delta, character: d.range.start.character }, end: { line: e + delta, character: d.range.end.character } } });
+    else if (l >= oldLines.length - suffix) out.push(delta === 0 ? d : { ...d, range: { start: { line: l + delta, character: d.range.start.character }, end: { line: e + delta, character: d.range.end.character } } });
   }
   return out;
 }
@@ -175,6 +175,18 @@ export function startServer(): void {
   const cache = new Map<string, { version: number; result: CheckResult; lines: string[]; loneCr: boolean }>();
   /** The pending full check of each document, as a function that cancels it. */
   const timers = new Map<string, () => void>();
+  /**
+   * Seeds of the per-line diagnostics caches (LineDiagnostics.seed) from the last full checks,
+   * made once the document's diagnostics are complete rather than between its validity and its
+   * analysis, where they would delay the analysis's findings; the next fast pass makes a seed still
+   * waiting first.
+   */
+  const pendingSeeds = new Map<string, () => void>();
+  const seedNow = (uri: string): void => {
+    const seed = pendingSeeds.get(uri);
+    pendingSeeds.delete(uri);
+    seed?.();
+  };
   const tooLargeWarned = new Set<string>();
   let settings: Settings = DEFAULT_SETTINGS;
   // Validity is published at once; the rule-set analysis follows in the background (analysis-scheduler.ts).
@@ -183,13 +195,19 @@ export function startServer(): void {
       publish: (uri, version, diagnostics) => void connection.sendDiagnostics({ uri, version, diagnostics: diagnostics.map((d) => toLspDiagnostic(d, uri)) }),
       // A custom notification, ignored by clients that do not know it: tests and the benchmark use
       // it to tell the last publication of a version (validity plus analysis) from the earlier ones.
-      done: (uri, version) => void connection.sendNotification(DIAGNOSTICS_COMPLETE, { uri, version }),
+      done: (uri, version) => {
+        void connection.sendNotification(DIAGNOSTICS_COMPLETE, { uri, version });
+        setImmediate(() => guarded(connection, 'line diagnostics seed', undefined, undefined, () => seedNow(uri)));
+      },
       log: (message) => connection.console.log(message),
       error: (message) => connection.console.error(message),
     },
     analysisSettings(settings),
     shiftToEdit,
   );
+
+  /** The options of every check of a document. */
+  const checkOptions = (doc: TextDocument): CheckOptions => ({ fileName: doc.uri, family: settings.family, severities: settings.severity, prepareAnalysis: settings.analyses.ruleSet, incremental: true });
 
   /** The analysis of a document at its current version; undefined when the file is over the size limit. */
   const analyse = (doc: TextDocument): { result: CheckResult; lines: string[]; loneCr: boolean } | undefined => {
@@ -208,7 +226,7 @@ export function startServer(): void {
     // After an edit within one rule, the check is made from the last one (core/incremental.ts),
     // which is then stale: the cache entry it came from is replaced right here.
     const previous = hit && hit.version < doc.version ? hit.result : undefined;
-    const result = check(text, { fileName: doc.uri, family: settings.family, severities: settings.severity, prepareAnalysis: settings.analyses.ruleSet, incremental: true, previous, lines });
+    const result = check(text, { ...checkOptions(doc), previous, lines });
     const entry = { version: doc.version, result, lines, loneCr: hasLoneCarriageReturn(text) };
     cache.set(doc.uri, entry);
     return entry;
@@ -223,30 +241,37 @@ export function startServer(): void {
   const wholeFile = new Map<string, { lines: readonly string[]; family: CheckResult['family']; diagnostics: Diagnostic[] }>();
   const lineCaches = new Map<string, LineDiagnostics>();
 
+  /** Publishes a checked version: its validity diagnostics now, its analysis in the background. */
+  const publishChecked = (doc: TextDocument, a: { result: CheckResult; lines: string[] }): void => {
+    analyses.validity(doc.uri, doc.version, a.lines, a.result);
+    // Remember what the full check found beyond the per-line problems, for the next fast pass.
+    const lineLevel = new Set(a.result.model.ruleProblems.map((p) => `${p.line}:${p.start}:${p.code}`));
+    wholeFile.set(doc.uri, {
+      lines: a.lines,
+      family: a.result.family,
+      diagnostics: a.result.diagnostics.filter((d) => !lineLevel.has(`${d.range.start.line}:${d.range.start.character}:${d.code}`)),
+    });
+    let lc = lineCaches.get(doc.uri);
+    if (!lc) lineCaches.set(doc.uri, (lc = new LineDiagnostics()));
+    const cache = lc;
+    const { lines, result } = a;
+    const text = doc.getText();
+    // After an edit, the fast pass has already seen this text: the seed would give the same.
+    if (cache.knows(text)) pendingSeeds.delete(doc.uri);
+    else pendingSeeds.set(doc.uri, () => cache.seed(lines, result.model.ruleProblems, result.family, text));
+  };
+
   const publish = (doc: TextDocument): void => {
     if (isPolicyDocument(doc.uri, doc.languageId)) return guarded(connection, 'policy diagnostics', undefined, undefined, () => publishPolicy(connection, doc));
     guarded(connection, 'diagnostics', undefined, undefined, () => {
       const a = analyse(doc);
-      if (a) {
-        // Remember what the full check found beyond the per-line problems, for the next fast pass.
-        const lineLevel = new Set(a.result.model.ruleProblems.map((p) => `${p.line}:${p.start}:${p.code}`));
-        wholeFile.set(doc.uri, {
-          lines: a.lines,
-          family: a.result.family,
-          diagnostics: a.result.diagnostics.filter((d) => !lineLevel.has(`${d.range.start.line}:${d.range.start.character}:${d.code}`)),
-        });
-        let lc = lineCaches.get(doc.uri);
-        if (!lc) lineCaches.set(doc.uri, (lc = new LineDiagnostics()));
-        lc.seed(a.lines, a.result.model.ruleProblems, a.result.family, doc.getText());
-      }
-      if (a) analyses.validity(doc.uri, doc.version, a.lines, a.result);
+      if (a) publishChecked(doc, a);
       else {
         void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: [] });
         void connection.sendNotification(DIAGNOSTICS_COMPLETE, { uri: doc.uri, version: doc.version });
       }
     });
   };
-
   /**
    * Publishes the per-line ("syntax") diagnostics at once after an edit, from a cache keyed by line
    * text, together with the last full check's whole-file findings moved to follow the edit (lines
@@ -260,6 +285,7 @@ export function startServer(): void {
       if (doc.lineCount < FAST_PATH_MIN_LINES) return;
       const text = doc.getText();
       if (text.length > settings.maxFileSize) return;
+      seedNow(doc.uri);
       let lc = lineCaches.get(doc.uri);
       if (!lc) lineCaches.set(doc.uri, (lc = new LineDiagnostics()));
       const prev = wholeFile.get(doc.uri);
@@ -348,6 +374,7 @@ export function startServer(): void {
     cache.delete(e.document.uri);
     wholeFile.delete(e.document.uri);
     lineCaches.delete(e.document.uri);
+    pendingSeeds.delete(e.document.uri);
     tooLargeWarned.delete(e.document.uri);
     lastFullCheck.delete(e.document.uri);
     timers.get(e.document.uri)?.();

@@ -184,9 +184,14 @@ export class RuleReader implements ModelObserver {
     const key = info.chainArg ? (rest ?? text.slice(info.chainArg.end)) : undefined;
     let reading = key !== undefined ? x.byText.get(key) : undefined;
     if (!reading) {
-      reading = readTelling(info, x.collect, x.told);
+      if (x.told) {
+        x.collect.record();
+        reading = readRuleInfo(info, x.collect);
+        x.told.set(reading, { text: key, calls: x.collect.recorded(), uses: 0 });
+      } else reading = readRuleInfo(info, x.collect);
       if (key !== undefined) x.byText.set(key, reading);
     }
+    if (x.told) x.told.get(reading)!.uses++;
     x.readings[rule.line - x.firstLine] = reading;
   }
 
@@ -204,52 +209,53 @@ export class RuleReader implements ModelObserver {
   /**
    * The readings of a version of the text that differs from this reader's in the `-A` rule at
    * `line` of table `t` only (the tables and chains are the same objects; see model.ts
-   * `replaceAppend`): that rule is read from `info`, whose text after the chain name is `rest`, and
-   * the table's vocabulary is collected again from what the readings told, in the order of their
-   * first rules, as reading the version afresh would. This reader is left as it is. Undefined
-   * without `keep`, or when the line held no reading.
+   * `replaceAppend`): that rule is read from `info`, whose text after the chain name is `rest`.
+   * When a reading is no longer used, the table's vocabulary is collected again from what the
+   * others told (what a vocabulary holds does not depend on the order it was told). This reader
+   * is taken over: it must not be used afterwards. Undefined, with nothing changed, without
+   * `keep` or when the line held no reading.
    */
   edited(t: Table, line: number, info: RuleInfo, rest: string): RuleReader | undefined {
     const x = this.tables.get(t);
     const told = x?.told;
-    if (!this.keep || !x || !told || x.readings[line - x.firstLine] === undefined) return undefined;
-    const next = new RuleReader(this.family, { keep: true });
-    // The other tables' readings are shared: nothing changes them once read (`take` copies).
-    for (const [u, y] of this.tables) if (u !== t) next.tables.set(u, y);
-    const textOf = new Map<RuleReading, string>();
-    for (const [text, r] of x.byText) textOf.set(r, text);
+    const k = x ? line - x.firstLine : -1;
+    const old = x?.readings[k];
+    if (!this.keep || !x || !told || !old) return undefined;
     let reading = x.byText.get(rest);
-    const calls = new Map(told);
+    let added: readonly CollectorCall[] | undefined;
     if (!reading) {
-      reading = readTelling(info, new VocabularyCollector(this.family), calls);
-      textOf.set(reading, rest);
+      const scratch = new VocabularyCollector(this.family);
+      scratch.record();
+      reading = readRuleInfo(info, scratch);
+      added = scratch.recorded();
+      told.set(reading, { text: rest, calls: added, uses: 0 });
+      x.byText.set(rest, reading);
     }
-    const readings = x.readings.slice();
-    readings[line - x.firstLine] = reading;
-    // Each distinct reading tells the new collector what it told, at its first rule.
-    const collect = new VocabularyCollector(this.family);
-    const byText = new Map<string, RuleReading>();
-    const keptCalls = new Map<RuleReading, readonly CollectorCall[]>();
-    for (const r of readings) {
-      if (r === undefined || keptCalls.has(r)) continue;
-      const c = calls.get(r) ?? [];
-      keptCalls.set(r, c);
-      collect.replay(c);
-      const text = textOf.get(r);
-      if (text !== undefined) byText.set(text, r);
-    }
-    next.tables.set(t, { collect, firstLine: x.firstLine, readings, byText, told: keptCalls });
+    x.readings[k] = reading;
+    told.get(reading)!.uses++;
+    const was = told.get(old)!;
+    let collect = x.collect;
+    if (--was.uses === 0) {
+      told.delete(old);
+      if (was.text !== undefined) x.byText.delete(was.text);
+      // What only the old reading named is gone: collect the vocabulary again.
+      collect = new VocabularyCollector(this.family);
+      for (const r of told.values()) collect.replay(r.calls);
+    } else if (added) collect.replay(added);
+    const next = new RuleReader(this.family, { keep: true });
+    for (const [u, y] of this.tables) next.tables.set(u, u === t ? { ...y, collect } : y);
+    this.tables.clear();
     return next;
   }
 }
 
-/** Reads a rule; with `told`, notes what the reading told the collector. */
-function readTelling(info: RuleInfo, collect: VocabularyCollector, told: Map<RuleReading, readonly CollectorCall[]> | undefined): RuleReading {
-  if (!told) return readRuleInfo(info, collect);
-  collect.record();
-  const reading = readRuleInfo(info, collect);
-  told.set(reading, collect.recorded());
-  return reading;
+/** What a distinct reading told its table's vocabulary collector, for `RuleReader.edited`. */
+interface Told {
+  /** The rule text (after the chain name) it was read from, when it has one. */
+  readonly text: string | undefined;
+  readonly calls: readonly CollectorCall[];
+  /** How many rules of the table have it. */
+  uses: number;
 }
 
 /** The readings of one table's rules (alike rules share one), and what they named. */
@@ -264,8 +270,8 @@ interface TableReadings {
   readonly readings: (RuleReading | undefined)[];
   /** The reading of each distinct rule text (after the chain name); emptied when the analysis takes the readings. */
   readonly byText: Map<string, RuleReading>;
-  /** With `keep`: what each distinct reading told `collect` (see `RuleReader.edited`). */
-  readonly told: Map<RuleReading, readonly CollectorCall[]> | undefined;
+  /** With `keep`: what each distinct reading told `collect`, and its rules (see `RuleReader.edited`). */
+  readonly told: Map<RuleReading, Told> | undefined;
 }
 
 /** What the analysis found for one rule. */
@@ -502,12 +508,14 @@ export async function analyseAsync(model: Model, options: AsyncAnalysisOptions =
   const signal = options.signal;
   try {
     for (;;) {
+      // Pause first too: what the caller does right after starting the analysis (the language
+      // server sends the version's validity diagnostics) then goes out before the first slice.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       signal?.throwIfAborted();
       clock.resume();
       const r = steps.next();
       clock.pause();
       if (r.done) return r.value;
-      await new Promise<void>((resolve) => setImmediate(resolve));
     }
   } finally {
     // An abandoned analysis releases what its generator holds.
