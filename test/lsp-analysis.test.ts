@@ -216,6 +216,8 @@ test('tables an edit leaves alone keep their analysis: the same findings as a fr
     `${d.range.start.line}:${d.range.start.character}:${d.severity}:${d.code}:${d.message}:${(d.related ?? []).map((r) => `${r.range.start.line}:${r.message}`).join('|')}`;
   let kept = 0;
   let replayed = 0;
+  let fromPrevious = 0;
+  let previous: Awaited<ReturnType<typeof check>> | undefined;
   for (let version = 1; version <= 120; version++) {
     const r = rand();
     const at = Math.floor(rand() * lines.length);
@@ -228,7 +230,11 @@ test('tables an edit leaves alone keep their analysis: the same findings as a fr
     else if (r < 0.95) lines[at] = /-p tcp/.test(lines[at] ?? '') ? lines[at].replace('-p tcp', '-p udp') : (lines[at] ?? '').replace('-p udp', '-p tcp');
     // Otherwise the same text again.
     const text = lines.join('\n');
-    scheduler.validity(uri, version, lines, check(text, { prepareAnalysis: true, severities: { 'correlated-rules': 'hint' } }));
+    // Checked as the server checks: from the check of the version before when the edit allows it (core/incremental.ts).
+    const checked = check(text, { prepareAnalysis: true, severities: { 'correlated-rules': 'hint' }, incremental: true, previous, lines: [...lines] });
+    if (checked.incremental?.fromPrevious) fromPrevious++;
+    previous = checked;
+    scheduler.validity(uri, version, lines, checked);
     await until(version);
     const full = check(text, { analyses: false, severities: { 'correlated-rules': 'hint' } });
     const errorLines = new Set(full.diagnostics.filter((d) => d.severity === 'error').map((d) => d.range.start.line));
@@ -243,6 +249,7 @@ test('tables an edit leaves alone keep their analysis: the same findings as a fr
   scheduler.forget(uri);
   assert.ok(kept > 40, `tables were kept in ${kept} of 120 versions`);
   assert.ok(replayed > 5, `only ${replayed} chain walks were replayed`);
+  assert.ok(fromPrevious > 3, `only ${fromPrevious} checks were made from the check before`);
 });
 
 test('a table keeps its analysis only when its own lines are unchanged: a rule changed in place is analysed again, the other table is not', async () => {
