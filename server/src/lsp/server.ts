@@ -168,6 +168,14 @@ export function shiftToEdit(oldLines: readonly string[], newLines: readonly stri
   return out;
 }
 
+/**
+ * Documents up to this many characters keep what the check of their next version may reuse
+ * (core/incremental.ts), as they keep a memo of their analysis (analysis-scheduler.ts): the kept
+ * readings and diagnostics cost memory, which a document of the 5,000-port dump's size (17.8 MB)
+ * pays in slower requests while its analysis runs.
+ */
+const INCREMENTAL_MAX_CHARS = 8_000_000;
+
 /** Starts the server on the process's IPC channel or stdio (chosen by the command line). */
 export function startServer(): void {
   const connection = createConnection(ProposedFeatures.all);
@@ -207,7 +215,7 @@ export function startServer(): void {
   );
 
   /** The options of every check of a document. */
-  const checkOptions = (doc: TextDocument): CheckOptions => ({ fileName: doc.uri, family: settings.family, severities: settings.severity, prepareAnalysis: settings.analyses.ruleSet, incremental: true });
+  const checkOptions = (doc: TextDocument): CheckOptions => ({ fileName: doc.uri, family: settings.family, severities: settings.severity, prepareAnalysis: settings.analyses.ruleSet });
 
   /** The analysis of a document at its current version; undefined when the file is over the size limit. */
   const analyse = (doc: TextDocument): { result: CheckResult; lines: string[]; loneCr: boolean } | undefined => {
@@ -226,7 +234,7 @@ export function startServer(): void {
     // After an edit within one rule, the check is made from the last one (core/incremental.ts),
     // which is then stale: the cache entry it came from is replaced right here.
     const previous = hit && hit.version < doc.version ? hit.result : undefined;
-    const result = check(text, { ...checkOptions(doc), previous, lines });
+    const result = check(text, { ...checkOptions(doc), incremental: text.length <= INCREMENTAL_MAX_CHARS, previous, lines });
     const entry = { version: doc.version, result, lines, loneCr: hasLoneCarriageReturn(text) };
     cache.set(doc.uri, entry);
     return entry;
