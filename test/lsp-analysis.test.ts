@@ -275,3 +275,62 @@ test('a table keeps its analysis only when its own lines are unchanged: a rule c
   assert.match(logs.at(-1) ?? '', /1 of 2 tables unchanged/);
   scheduler.forget(uri);
 });
+
+test('edits within rules, each checked from the last check (core/incremental.ts), end with the diagnostics a fresh server gives the same text', { skip, timeout: 120_000 }, async () => {
+  const uri = 'file:///tmp/lsp-incremental.rules';
+  const lines = neutronDump(20).split('\n');
+  // The log line of a version's analysis, and the publication that follows it (its complete diagnostics).
+  const analysed = async (server: Server, version: number): Promise<{ log: string; complete: Published }> => {
+    const at = await server.waitFor(`the analysis of version ${version}`, (events) => {
+      const i = events.findIndex((e) => e.kind === 'log' && e.message.includes(`analysed ${uri} version ${version} `));
+      return i >= 0 ? i : undefined;
+    }, 60_000);
+    const complete = await server.waitFor(`the complete diagnostics of version ${version}`, (events) => {
+      const e = events.slice(at + 1).find((x) => x.kind === 'diagnostics' && x.p.uri === uri && x.p.version === version);
+      return e?.kind === 'diagnostics' ? e.p : undefined;
+    }, 60_000);
+    const log = server.events[at];
+    return { log: log.kind === 'log' ? log.message : '', complete };
+  };
+  const key = (p: Published): string[] => p.diagnostics.map((d) => `${d.range.start.line}:${d.code}:${d.message}`).sort();
+  const edited = new Server();
+  const fresh = new Server();
+  try {
+    await edited.start();
+    await edited.open(uri, lines.join('\n'));
+    await analysed(edited, 1);
+    // Typing within rules: a port, a comment, an option added, an address.
+    const rule = (pattern: RegExp): number => lines.findIndex((l, i) => i > lines.length / 3 && pattern.test(l));
+    const edits: [number, (l: string) => string][] = [
+      [rule(/--dport 22 /), (l) => l.replace('--dport 22 ', '--dport 2222 ')],
+      [rule(/--comment "/), (l) => l.replace('--comment "', '--comment "typed ')],
+      [rule(/-j RETURN$/), (l) => l.replace(/ -j RETURN$/, ' -m comment --comment "allowed" -j RETURN')],
+      [rule(/-s \d+\.\d+\.\d+\.\d+\/\d+/), (l) => l.replace(/-s \d+\.\d+\.\d+\.\d+\/\d+/, '-s 10.99.0.0/16')],
+    ];
+    let version = 1;
+    let fromLast = 0;
+    let result: Published | undefined;
+    for (const [at, change] of edits) {
+      assert.ok(at >= 0, 'the dump has a rule to edit');
+      const before = lines[at];
+      lines[at] = change(before);
+      version++;
+      await edited.conn.sendNotification('textDocument/didChange', {
+        textDocument: { uri, version },
+        contentChanges: [{ range: { start: { line: at, character: 0 }, end: { line: at, character: before.length } }, text: lines[at] }],
+      });
+      const { log, complete } = await analysed(edited, version);
+      if (log.includes('checked from the last check')) fromLast++;
+      result = complete;
+    }
+    assert.equal(fromLast, edits.length, 'every edit was checked from the last check');
+    await fresh.start();
+    await fresh.open(uri, lines.join('\n'));
+    const expected = (await analysed(fresh, 1)).complete;
+    assert.ok(expected.diagnostics.some((d) => ANALYSIS_CODES.has(d.code)), 'the dump has analysis findings to compare');
+    assert.deepEqual(key(result!), key(expected));
+  } finally {
+    await edited.stop();
+    await fresh.stop();
+  }
+});

@@ -172,7 +172,8 @@ export class AnalysisScheduler {
       // Notes about skipped work depend on the whole table (an error anywhere, its size): they
       // are not carried onto later versions, where they could be plainly wrong.
       state.last = { version, lines, findings: found, carried: found.filter((d) => d.code !== 'analysis-skipped'), tables, context, memo };
-      this.sink.log(`iptables-lsp: analysed ${uri} version ${version} in ${Math.round(performance.now() - started)} ms (${found.length} findings; ${kept.length} of ${ranges.length} tables unchanged${replayed})`);
+      const checked = result.incremental?.fromPrevious ? '; checked from the last check' : '';
+      this.sink.log(`iptables-lsp: analysed ${uri} version ${version} in ${Math.round(performance.now() - started)} ms (${found.length} findings; ${kept.length} of ${ranges.length} tables unchanged${replayed}${checked})`);
       this.sink.publish(uri, version, byPosition([...result.diagnostics, ...found]));
       this.sink.done(uri, version);
     };
