@@ -788,7 +788,7 @@ function* projectorSteps(ctx: TableContext, s: ChainState): Steps<Projector> {
   }
   // Not counted as work: a projector is built once per walk at most, and whether a chain's
   // projector is already built depends on which walks a memo replayed (memo.ts).
-  s.projector = new Projector(ctx.v.dims, uses, INDEX_DIMS);
+  s.projector = yield* Projector.steps(ctx.v.dims, uses, INDEX_DIMS, () => ctx.clock.due());
   return s.projector;
 }
 
@@ -1187,6 +1187,8 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
     // from holding thousands of sets (garbage collection took twice as long with them on the
     // 5,000-port Neutron dump), unless the caller asked for every rule's packets.
     const every = options.reachability !== false;
+    // A long chain's plan indexes its rules: worked out here, where the walk may pause.
+    if (!(every || c.rules.length <= limits.pairwise || isEmpty(input.space))) planned = yield* pairwisePlanSteps(ctx, s, limits, options.overlapIndex !== false, true);
     const terminalHits = every || c.rules.length <= limits.pairwise || isEmpty(input.space) || plan().pairwise;
     const keeps = (f: Facts): boolean => every || (f.rs.approximated && f.kind !== 'continue') || (terminalHits && f.kind === 'terminal');
     let back = NO_PACKETS;
@@ -1330,9 +1332,18 @@ interface PairwisePlan {
  * comparing every pair of a chain at the limit), counted over the rules the checks start from.
  */
 function pairwisePlan(ctx: TableContext, s: ChainState, limits: Limits, indexed: boolean): PairwisePlan {
+  const steps = pairwisePlanSteps(ctx, s, limits, indexed, false);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** `pairwisePlan`, pausing (with `pause`) while it indexes a long chain. */
+function* pairwisePlanSteps(ctx: TableContext, s: ChainState, limits: Limits, indexed: boolean, pause: boolean): Steps<PairwisePlan> {
   const fs = s.facts;
   const spaces = fs.map((f) => f.rs.space);
-  const index = OverlapIndex.of(spaces, ctx.v.dims, INDEXED_CHAIN);
+  const index = yield* OverlapIndex.steps(spaces, ctx.v.dims, INDEXED_CHAIN, pause ? () => ctx.clock.due() : () => false);
   // Without the index (for tests), the same chains are compared, every rule with every rule.
   const used = indexed ? index : OverlapIndex.none(spaces);
   if (fs.length <= limits.pairwise) return { pairwise: true, index: used, pairs: 0 };

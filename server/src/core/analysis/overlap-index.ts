@@ -39,7 +39,13 @@ export class OverlapIndex {
    */
   private constructor(private readonly spaces: readonly Space[], readonly dim: number) {
     this.values = new Array<IntervalSet | undefined>(spaces.length);
+  }
+
+  /** Lists the rules by value; pauses whenever `due` says so. */
+  private *fill(due: () => boolean): Generator<void, void, void> {
+    const { spaces, dim } = this;
     for (let k = 0; k < spaces.length; k++) {
+      if (due()) yield;
       const vs = dim < 0 ? undefined : narrowValues(spaces[k], dim);
       this.values[k] = vs;
       if (!vs) {
@@ -61,12 +67,25 @@ export class OverlapIndex {
    * most `minRules` rules, or with no such dimension, get none (every pair is a candidate).
    */
   static of(spaces: readonly Space[], dims: Dimensions, minRules: number): OverlapIndex {
+    const steps = OverlapIndex.steps(spaces, dims, minRules, () => false);
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+    }
+  }
+
+  /**
+   * `of`, pausing whenever `due` says so: the index of a dispatch chain of 10,000 rules takes tens
+   * of milliseconds to build, which an editor's requests should not wait for.
+   */
+  static *steps(spaces: readonly Space[], dims: Dimensions, minRules: number, due: () => boolean): Generator<void, OverlapIndex, void> {
     if (spaces.length <= minRules) return OverlapIndex.none(spaces);
     let best = -1;
     let bestCount = 0;
     for (let d = 0; d < dims.max.length; d++) {
       let count = 0;
       for (const s of spaces) {
+        if (due()) yield;
         // A narrow rule must leave out some value: a rule holding the whole range holds every one.
         let n = 0;
         for (const c of s) n += setSize(c[d]);
@@ -77,12 +96,17 @@ export class OverlapIndex {
         bestCount = count;
       }
     }
-    return new OverlapIndex(spaces, best);
+    const index = new OverlapIndex(spaces, best);
+    yield* index.fill(due);
+    return index;
   }
 
   /** No index: every rule is a candidate of every rule (what the index must agree with). */
   static none(spaces: readonly Space[]): OverlapIndex {
-    return new OverlapIndex(spaces, -1);
+    const index = new OverlapIndex(spaces, -1);
+    const steps = index.fill(() => false);
+    while (!steps.next().done);
+    return index;
   }
 
   /** The rules that may share a packet with rule k, k included, in rule order. */
