@@ -19,7 +19,7 @@
  * address family) is checked in full. test/incremental-check.test.ts compares both on random
  * edits.
  */
-import { parse as parseSyntax, RuleLineNode, type ParseResult } from './syntax.ts';
+import { MAX_LINE, parse as parseSyntax, RuleLineNode, type ParseResult } from './syntax.ts';
 import { interpretRuleLine, replaceAppend, type Model, type Table } from './model.ts';
 import { assembleParts, problemDiagnostics, recheckAppend, wholeTableDiagnostics, type CommandChecks, type HookRestriction, type ValidityParts } from './validate.ts';
 import type { Diagnostic } from './diagnostics.ts';
@@ -54,9 +54,6 @@ export interface EditedCheck {
   readonly state: IncrementalState;
 }
 
-/** iptables-restore reads lines of at most this many characters (syntax.ts). */
-const MAX_LINE = 10239;
-
 /** The tables of a model made of chain declarations and `-A` commands only. */
 export function appendOnlyTables(model: Model): Set<Table> {
   const out = new Set<Table>();
@@ -81,8 +78,10 @@ export function checkEdit(lines: readonly string[], family: Family, key: string,
   }
   if (line < 0) return undefined;
   const oldText = previous.lines[line];
-  const newText = lines[line];
-  if (!plainAppend(oldText) || !plainAppend(newText)) return undefined;
+  if (!plainAppend(oldText) || !plainAppend(lines[line])) return undefined;
+  // A copy of the line: a line split from the text holds on to the whole text, which the edited
+  // rule's node (and its reading's key) would keep alive for as long as the rule stays unedited.
+  const newText = lines[line].split('').join('');
   const old = previousModel.ruleByLine.get(line);
   if (!old || !previous.appendOnly.has(old.table)) return undefined;
   if (previous.parts.syntax.some((d) => d.range.start.line === line)) return undefined;

@@ -410,7 +410,7 @@ function parseChunk(text: string, from: number, to: number, lines: LineNode[], e
 }
 
 /** iptables-restore reads lines with fgets into a buffer of this many characters. */
-const MAX_LINE = 10239;
+export const MAX_LINE = 10239;
 
 /**
  * Checks what only the raw text shows (the tokens hide blanks and carriage returns): a byte-order
