@@ -10,7 +10,8 @@
  * table). The jump graph is then the same, and so is every check made from it, except:
  *  - the line's own diagnostics: its words' problems and the command checks of its rule, made
  *    again as a check of the whole block makes them at that line (`recheckAppend`);
- *  - the checks of its table that need the whole table (hook restrictions may have changed);
+ *  - the checks of its table that need the whole table, when its hook restrictions changed or it
+ *    jumps to a chain (a loop or a jump too deep is reported where the jump is written);
  *  - the rule's reading for the analysis, and the table's vocabulary, collected again from what
  *    the kept readings told it (`RuleReader.edited`).
  * The diagnostics are kept by where they come from (`ValidityParts`) and sorted together again,
@@ -103,8 +104,9 @@ export function checkEdit(lines: readonly string[], family: Family, key: string,
   const rule = model.ruleByLine.get(line)!;
   const again = recheckAppend(t, rule, info, family);
   const restrictions = previous.commands.restrictions;
-  // The checks of the whole table read the rule only through its hook restrictions.
-  const sameHooks = sameRestrictions(restrictions.get(old), again.restrictions);
+  // The checks of the whole table read a rule that jumps to no chain only through its hook
+  // restrictions; a jump's own place in the line is where they report a loop or a jump too deep.
+  const sameWholeTable = rule.targetKind !== 'chain' && sameRestrictions(restrictions.get(old), again.restrictions);
   restrictions.delete(old);
   if (again.restrictions) restrictions.set(rule, [...again.restrictions]);
   const onLine = (d: Diagnostic): boolean => d.range.start.line !== line;
@@ -114,7 +116,7 @@ export function checkEdit(lines: readonly string[], family: Family, key: string,
     syntax: previous.parts.syntax,
     structure: previous.parts.structure,
     ruleProblems: [...previous.parts.ruleProblems.filter(onLine), ...problemDiagnostics(read.problems)],
-    tables: sameHooks ? previous.parts.tables : previous.parts.tables.map((w, i) => (i === at ? wholeTableDiagnostics(t, model, previous.commands) : w)),
+    tables: sameWholeTable ? previous.parts.tables : previous.parts.tables.map((w, i) => (i === at ? wholeTableDiagnostics(t, model, previous.commands) : w)),
   };
   const nodes = previousParsed.lines.slice();
   nodes[nodeIndex] = node;
