@@ -46,6 +46,7 @@ import { STANDARD_TARGETS, TARGET_BY_NAME } from '../extensions/extensions.ts';
 import { coarsen, constrainedDims, intersect, isEmpty, simplify, isFull, mapDimension, NOTHING, overlaps, setEquals, subsetOf, subtract, union, volume, widen, universe, type Cube, type Space, type SpaceDims } from './packet-space.ts';
 import { D, describeCube, hookEntry, markBitsUnder, markTransform, readRule, readRuleInfo, setLookupBitsOf, spaceOf, VocabularyCollector, type CollectorCall, type RuleReading, type RuleSpace, type TargetReading, type Vocabulary } from './rule-space.ts';
 import { distinctionsOf, joinDistinctions, Projector, type Distinctions, type Use } from './relevance.ts';
+import { drain, type Steps } from './steps.ts';
 import { OverlapIndex, split } from './overlap-index.ts';
 import { budgetsAllow, sameVocabulary, tableKey, type AnalysisMemo, type ChainMemo, type SummaryRecord, type TableMemo, type VisitRecord, type WalkEffects, type WalkEvent } from './memo.ts';
 
@@ -454,7 +455,6 @@ const SOME_PACKETS_INEXACT: Packets = { space: SOME, exact: false };
 class Skip extends Error {}
 
 /** Work that pauses at safe points: each `yield` is a chance to let others run or to stop. */
-type Steps<T> = Generator<void, T, void>;
 
 /** Decides when the analysis pauses, and measures its own running time (not the pauses). */
 class Clock {
@@ -489,11 +489,7 @@ const NO_DIMS: readonly number[] = [];
 
 /** Runs the analysis over every table of the model, at once. */
 export function analyse(model: Model, options: AnalysisOptions = {}): AnalysisResult {
-  const steps = analysisSteps(model, options, new Clock(Number.POSITIVE_INFINITY));
-  for (;;) {
-    const r = steps.next();
-    if (r.done) return r.value;
-  }
+  return drain(analysisSteps(model, options, new Clock(Number.POSITIVE_INFINITY)));
 }
 
 /**
@@ -720,11 +716,7 @@ function describedOf(f: Facts, v: Vocabulary): string {
  * with an explicit stack (a line of thousands of chains must not overflow the call stack).
  */
 function reachOf(s: ChainState, v: Vocabulary): Distinctions {
-  const steps = reachSteps(s, v, undefined);
-  for (;;) {
-    const r = steps.next();
-    if (r.done) return r.value;
-  }
+  return drain(reachSteps(s, v, undefined));
 }
 
 /**
@@ -794,11 +786,7 @@ function* projectorSteps(ctx: TableContext, s: ChainState): Steps<Projector> {
 
 /** `projectorSteps` at once, where pausing is not possible. */
 function projectorOf(ctx: TableContext, s: ChainState): Projector {
-  const steps = projectorSteps(ctx, s);
-  for (;;) {
-    const r = steps.next();
-    if (r.done) return r.value;
-  }
+  return drain(projectorSteps(ctx, s));
 }
 
 function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits: Limits, clock: Clock, out: Diagnostic[], rules: Map<number, RuleReach>, memo: TableMemoIO | undefined): Steps<number> {
@@ -1332,11 +1320,7 @@ interface PairwisePlan {
  * comparing every pair of a chain at the limit), counted over the rules the checks start from.
  */
 function pairwisePlan(ctx: TableContext, s: ChainState, limits: Limits, indexed: boolean): PairwisePlan {
-  const steps = pairwisePlanSteps(ctx, s, limits, indexed, false);
-  for (;;) {
-    const r = steps.next();
-    if (r.done) return r.value;
-  }
+  return drain(pairwisePlanSteps(ctx, s, limits, indexed, false));
 }
 
 /** `pairwisePlan`, pausing (with `pause`) while it indexes a long chain. */

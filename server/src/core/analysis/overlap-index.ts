@@ -12,6 +12,7 @@
  * as they would compare every rule.
  */
 import { setSize, setUnion, type Dimensions, type IntervalSet, type Space } from './packet-space.ts';
+import { drain, type Steps } from './steps.ts';
 
 /** A rule with at most this many values in the indexed dimension is listed under each of them. */
 const NARROW = 64;
@@ -42,7 +43,7 @@ export class OverlapIndex {
   }
 
   /** Lists the rules by value; pauses whenever `due` says so. */
-  private *fill(due: () => boolean): Generator<void, void, void> {
+  private *fill(due: () => boolean): Steps<void> {
     const { spaces, dim } = this;
     for (let k = 0; k < spaces.length; k++) {
       if (due()) yield;
@@ -67,18 +68,14 @@ export class OverlapIndex {
    * most `minRules` rules, or with no such dimension, get none (every pair is a candidate).
    */
   static of(spaces: readonly Space[], dims: Dimensions, minRules: number): OverlapIndex {
-    const steps = OverlapIndex.steps(spaces, dims, minRules, () => false);
-    for (;;) {
-      const r = steps.next();
-      if (r.done) return r.value;
-    }
+    return drain(OverlapIndex.steps(spaces, dims, minRules, () => false));
   }
 
   /**
    * `of`, pausing whenever `due` says so: the index of a dispatch chain of 10,000 rules takes tens
    * of milliseconds to build, which an editor's requests should not wait for.
    */
-  static *steps(spaces: readonly Space[], dims: Dimensions, minRules: number, due: () => boolean): Generator<void, OverlapIndex, void> {
+  static *steps(spaces: readonly Space[], dims: Dimensions, minRules: number, due: () => boolean): Steps<OverlapIndex> {
     if (spaces.length <= minRules) return OverlapIndex.none(spaces);
     let best = -1;
     let bestCount = 0;
@@ -104,8 +101,7 @@ export class OverlapIndex {
   /** No index: every rule is a candidate of every rule (what the index must agree with). */
   static none(spaces: readonly Space[]): OverlapIndex {
     const index = new OverlapIndex(spaces, -1);
-    const steps = index.fill(() => false);
-    while (!steps.next().done);
+    drain(index.fill(() => false));
     return index;
   }
 

@@ -12,6 +12,7 @@
  * no later rule looks at, and once those values are forgotten the pieces merge again.
  */
 import { isFull, setSize, setUnion, simplify, universe, type Cube, type Dimensions, type IntervalSet, type Space } from './packet-space.ts';
+import { drain, type Steps } from './steps.ts';
 
 /** The distinctions some rules make: per dimension, the sorted cut values; and dimensions read whole. */
 export interface Distinctions {
@@ -113,20 +114,12 @@ interface CutParts {
 /** Never pause: for building at once. */
 const NEVER = (): boolean => false;
 
-/** Runs steps to their end. */
-function drain<T>(steps: Generator<void, T, void>): T {
-  for (;;) {
-    const r = steps.next();
-    if (r.done) return r.value;
-  }
-}
-
 /**
  * The sorted cuts of some uses per dimension, with the last position using each and the order of
  * last uses; pauses (yields) whenever `due` says so. A dispatch chain of 10,000 rules has 20,000
  * uses, whose cuts took 60–70 ms to sort out at once, which an editor's requests waited for.
  */
-function* cutParts(dims: Dimensions, uses: readonly Use[], due: () => boolean): Generator<void, CutParts, void> {
+function* cutParts(dims: Dimensions, uses: readonly Use[], due: () => boolean): Steps<CutParts> {
   const n = dims.max.length;
   const wholeLast = new Array<number>(n).fill(-1);
   // Per dimension, (cut, position) pairs packed in one number each (cut · 2^21 + position: cuts
@@ -210,7 +203,7 @@ class CutSet {
   }
 
   /** The cut set of `uses`, built in steps that pause whenever `due` says so (see `Projector.steps`). */
-  static *steps(dims: Dimensions, uses: readonly Use[], due: () => boolean): Generator<void, CutSet, void> {
+  static *steps(dims: Dimensions, uses: readonly Use[], due: () => boolean): Steps<CutSet> {
     return new CutSet(dims, yield* cutParts(dims, uses, due));
   }
 
@@ -463,7 +456,7 @@ export class Projector {
   }
 
   /** The projector of `uses`, built in steps that pause whenever `due` says so (a long chain's takes tens of milliseconds). */
-  static *steps(dims: Dimensions, uses: readonly Use[], indexDims: readonly number[], due: () => boolean): Generator<void, Projector, void> {
+  static *steps(dims: Dimensions, uses: readonly Use[], indexDims: readonly number[], due: () => boolean): Steps<Projector> {
     return new Projector(dims, uses, indexDims, yield* projectorParts(dims, uses, indexDims, due));
   }
 
@@ -511,7 +504,7 @@ export class Projector {
 }
 
 /** The cuts and indexes of a projector (see `Projector`), pausing whenever `due` says so. */
-function* projectorParts(dims: Dimensions, uses: readonly Use[], indexDims: readonly number[], due: () => boolean): Generator<void, { all: CutSet; indexes: DimensionIndex[] }, void> {
+function* projectorParts(dims: Dimensions, uses: readonly Use[], indexDims: readonly number[], due: () => boolean): Steps<{ all: CutSet; indexes: DimensionIndex[] }> {
   const all = yield* CutSet.steps(dims, uses, due);
   const found: { index: DimensionIndex; narrow: number }[] = [];
   for (const d of indexDims) {
