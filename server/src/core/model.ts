@@ -262,6 +262,12 @@ export interface Chain {
   readonly mentions: Rule[];
   /** False once deleted by -X. */
   exists: boolean;
+  /**
+   * The chain's number in its table: 0, 1, … in the order the chains were first named. A chain
+   * stays in its table once there, so checks of the whole table keep per-chain values in arrays
+   * of `table.chains.size` by this number rather than in maps.
+   */
+  readonly ordinal: number;
 }
 
 /** No rules: the shared starting value of `Chain.references` (most chains have one or two). */
@@ -277,13 +283,17 @@ class ChainRecord implements Chain {
   readonly rules: Rule[] = [];
   /** Shared and empty until the first jump, then the chain's own array (see `addReference`). */
   references: Rule[] = NO_RULES;
+  /** Its table's number of chains before it: the caller adds it to `table.chains` right after. */
+  readonly ordinal: number;
 
   constructor(
     readonly name: string,
     readonly table: Table,
     readonly builtin: boolean,
     readonly hook?: Hook,
-  ) {}
+  ) {
+    this.ordinal = table.chains.size;
+  }
 
   /**
    * Commands other than jumps that name the chain, found when asked: the outline needs them for a
@@ -404,7 +414,7 @@ export function buildModel(parsed: ParseResult, family: Family, observer?: Model
   let current: Table | undefined;
   // The chain and the target name of the last rule (see the 'rule' case).
   let lastChain: Chain | undefined;
-  let lastTarget: { readonly table: Table; readonly name: string } | undefined;
+  let lastTarget: { readonly table: Table; readonly name: string; readonly chain: Chain | undefined } | undefined;
 
   const newTable = (name: string, headerArg: Arg, line: number): Table => {
     const known = Object.prototype.hasOwnProperty.call(BUILTIN_CHAINS, name);
@@ -421,7 +431,11 @@ export function buildModel(parsed: ParseResult, family: Family, observer?: Model
     current = undefined;
   };
 
-  for (const node of parsed.lines) {
+  // An indexed loop: this function is too big for V8 to optimise the iterator of a `for … of`
+  // away, which then allocated a result object per line.
+  const lines = parsed.lines;
+  for (let i = 0; i < lines.length; i++) {
+    const node = lines[i];
     switch (node.kind) {
       case 'table': {
         closeTable();
@@ -479,24 +493,31 @@ export function buildModel(parsed: ParseResult, family: Family, observer?: Model
         // the shared strings also make the later lookups by name cheap (their hash is computed once).
         // A dump lists each chain's rules together and repeats a few targets: comparing with the
         // last ones found saves most hash lookups of fresh strings.
+        // The chains found are passed on to applyCommand (a chain once in the table stays there);
+        // one not found is looked up again after the command (`-N` may have declared it).
+        let chain: Chain | undefined;
+        let targetChain: Chain | undefined;
         const cn = rule.chainName;
         if (cn !== undefined) {
           if (lastChain?.table !== current || lastChain.name !== cn) lastChain = current.chains.get(cn);
-          if (lastChain) rule.chainName = lastChain.name;
+          if (lastChain) rule.chainName = (chain = lastChain).name;
         }
         const tn = rule.targetName;
         if (tn !== undefined) {
           if (lastTarget === undefined || lastTarget.table !== current || lastTarget.name !== tn) {
             const c = rule.targetKind === 'chain' ? current.chains.get(tn) : undefined;
             const shared = c?.name ?? TARGET_NAMES.get(tn);
-            lastTarget = shared === undefined ? undefined : { table: current, name: shared };
+            lastTarget = shared === undefined ? undefined : { table: current, name: shared, chain: c };
           }
-          if (lastTarget) rule.targetName = lastTarget.name;
+          if (lastTarget) {
+            rule.targetName = lastTarget.name;
+            targetChain = lastTarget.chain;
+          }
         }
         current.commands.push(rule);
         ruleByLine.set(node.line, rule);
         observer?.command(current, rule, info, node.text, repeated?.rest(node, info));
-        applyCommand(current, rule, info);
+        applyCommand(current, rule, info, chain, targetChain);
         break;
       }
       default:
@@ -540,7 +561,14 @@ const SAMPLE_EVERY = 16;
 class RepeatedRules {
   /** By chain name length, by REST: the interpretation, or null when REST was seen once. */
   private readonly byLength = new Map<number, Map<string, RuleInfo | null>>();
-  private last: { node: RuleLineNode; rest: string; end: number; seen: Map<string, RuleInfo | null> } | undefined;
+  /**
+   * The line just looked up (undefined when it was not), the text after its chain name, where that
+   * name ends, and the map of its name length: fields rather than an object per line looked up.
+   */
+  private lastNode: RuleLineNode | undefined;
+  private lastRest = '';
+  private lastEnd = 0;
+  private lastSeen: Map<string, RuleInfo | null> | undefined;
   /** Lookups and repeats found in the current window of REPEAT_WINDOW lookups. */
   private looked = 0;
   private found = 0;
@@ -558,7 +586,7 @@ class RepeatedRules {
    * repeats again (a generated section can follow a hand-written one).
    */
   lookup(node: RuleLineNode): RuleInfo | undefined {
-    this.last = undefined;
+    this.lastNode = undefined;
     if (this.sparse && ++this.skipped < SAMPLE_EVERY) return undefined;
     this.skipped = 0;
     const info = this.find(node);
@@ -590,7 +618,10 @@ class RepeatedRules {
     if (!seen) this.byLength.set(end - 3, (seen = new Map()));
     const rest = text.slice(end);
     const info = seen.get(rest);
-    this.last = { node, rest, end, seen };
+    this.lastNode = node;
+    this.lastRest = rest;
+    this.lastEnd = end;
+    this.lastSeen = seen;
     if (info) {
       const name = text.slice(3, end);
       return reuseRuleInfo(info, { value: name, raw: name, line: node.line, start: 3, end, unterminated: false });
@@ -603,17 +634,17 @@ class RepeatedRules {
    * chain name (`text.slice(info.chainArg.end)`, hashed already); undefined otherwise.
    */
   rest(node: RuleLineNode, info: RuleInfo): string | undefined {
-    const x = this.last;
-    return x?.node === node && info.chainArg?.start === 3 && info.chainArg.end === x.end ? x.rest : undefined;
+    return this.lastNode === node && info.chainArg?.start === 3 && info.chainArg.end === this.lastEnd ? this.lastRest : undefined;
   }
 
   /** Notes the interpretation of the line just looked up, for later repeats. */
   remember(node: RuleLineNode, info: RuleInfo): void {
-    const x = this.last;
-    if (!x || x.node !== node) return;
+    const seen = this.lastSeen;
+    if (this.lastNode !== node || !seen) return;
     // The chain name as the interpreter read it must be the word found above.
-    if (info.command !== 'A' || info.chainArg?.start !== 3 || info.chainArg.end !== x.end) return;
-    x.seen.set(x.rest, x.seen.has(x.rest) ? info : null);
+    if (info.command !== 'A' || info.chainArg?.start !== 3 || info.chainArg.end !== this.lastEnd) return;
+    const rest = this.lastRest;
+    seen.set(rest, seen.has(rest) ? info : null);
   }
 }
 
@@ -730,10 +761,10 @@ export function interpretRuleLine(words: readonly Arg[], family: Family): { info
 }
 
 /** Applies one command to the table's chains, in the order iptables-restore would. */
-function applyCommand(t: Table, rule: Rule, info: RuleInfo): void {
+function applyCommand(t: Table, rule: Rule, info: RuleInfo, found?: Chain, foundTarget?: Chain): void {
   // The rule's shared copy of the name when there is one: its hash is already known.
   const name = rule.chainName ?? info.chainArg?.value;
-  const chain = name !== undefined ? t.chains.get(name) : undefined;
+  const chain = found ?? (name !== undefined ? t.chains.get(name) : undefined);
   switch (info.command) {
     case 'A':
       if (chain?.exists) chain.rules.push(rule);
@@ -795,7 +826,7 @@ function applyCommand(t: Table, rule: Rule, info: RuleInfo): void {
   // Record the jump for the reference graph (the target chain may be declared later).
   const target = info.target;
   if (target && target.kind === 'chain' && (info.command === 'A' || info.command === 'I' || info.command === 'R')) {
-    const dest = t.chains.get(target.name);
+    const dest = foundTarget ?? t.chains.get(target.name);
     if (dest) (dest as ChainRecord).addReference(rule);
   }
 }
@@ -829,22 +860,33 @@ export function outgoingJumps(chain: Chain): readonly { rule: Rule; to: Chain }[
   return out;
 }
 
-/** For every chain of a table, the hooks from which it can be reached by jumps and gotos. */
-export function reachingHooks(t: Table): Map<Chain, Set<Hook>> {
-  const result = new Map<Chain, Set<Hook>>();
-  for (const c of t.chains.values()) result.set(c, new Set());
+/** The hooks in a fixed order, for the bit masks of reachingHooks. */
+const HOOK_BITS: readonly Hook[] = ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'];
+
+/** One shared, never changed set per combination of hooks (the bit masks of reachingHooks). */
+const HOOK_SETS: readonly ReadonlySet<Hook>[] = Array.from({ length: 1 << HOOK_BITS.length }, (_, m) => new Set(HOOK_BITS.filter((_, k) => (m & (1 << k)) !== 0)));
+
+/**
+ * For every chain of a table, the hooks from which it can be reached by jumps and gotos. Chains
+ * reached from the same hooks share one set: a dump of thousands of per-port chains reached from
+ * one or two hooks made a set per chain, a third of this function's time.
+ */
+export function reachingHooks(t: Table): ReadonlyMap<Chain, ReadonlySet<Hook>> {
+  const masks = new Uint8Array(t.chains.size);
+  const stack: Chain[] = [];
   for (const c of t.chains.values()) {
     if (!c.builtin || !c.hook) continue;
-    const hook = c.hook;
-    const stack: Chain[] = [c];
+    const bit = 1 << HOOK_BITS.indexOf(c.hook);
+    stack.push(c);
     while (stack.length) {
       const x = stack.pop()!;
       // A chain already marked with this hook has been visited from it.
-      const hooks = result.get(x)!;
-      if (hooks.has(hook)) continue;
-      hooks.add(hook);
-      for (const { to } of outgoingJumps(x)) if (!to.builtin) stack.push(to);
+      if ((masks[x.ordinal] & bit) !== 0) continue;
+      masks[x.ordinal] |= bit;
+      for (const { to } of outgoingJumps(x)) if (!to.builtin && (masks[to.ordinal] & bit) === 0) stack.push(to);
     }
   }
+  const result = new Map<Chain, ReadonlySet<Hook>>();
+  for (const c of t.chains.values()) result.set(c, HOOK_SETS[masks[c.ordinal]]);
   return result;
 }

@@ -129,7 +129,10 @@ export function wholeTableDiagnostics(t: Table, model: Model, commands: CommandC
 function checkStructure(parsed: ParseResult, model: Model, sink: Sink): void {
   let open: { name: string; line: number; arg: Arg; known: boolean; chains: Map<string, Span> } | undefined;
   void model;
-  for (const node of parsed.lines) {
+  // An indexed loop (see buildModel).
+  const lines = parsed.lines;
+  for (let i = 0; i < lines.length; i++) {
+    const node = lines[i];
     switch (node.kind) {
       case 'table': {
         const name = node.header.value.slice(1);
@@ -880,44 +883,47 @@ function checkCounterPair(packets: bigint, bytes: bigint, span: Span, family: Mo
  */
 function checkLoops(t: Table, reach: ReadonlyMap<Chain, ReadonlySet<Hook>>, sink: Sink): boolean {
   const chains = [...t.chains.values()].filter((c) => c.exists);
-  const index = new Map<Chain, number>();
-  const low = new Map<Chain, number>();
-  const onStack = new Set<Chain>();
+  // Per chain (by its ordinal): its number in visiting order (-1: not visited yet), the lowest
+  // number it reaches back to, whether it is on the stack, its component.
+  const size = t.chains.size;
+  const index = new Int32Array(size).fill(-1);
+  const low = new Int32Array(size);
+  const onStack = new Uint8Array(size);
+  const comp = new Int32Array(size);
   const stack: Chain[] = [];
-  const comp = new Map<Chain, number>();
   let counter = 0;
   let compId = 0;
   // Iterative Tarjan, so that long chains of jumps cannot overflow the call stack.
+  const work: { c: Chain; edges: readonly { to: Chain }[]; k: number }[] = [];
+  const push = (c: Chain): void => {
+    const o = c.ordinal;
+    index[o] = low[o] = counter++;
+    onStack[o] = 1;
+    stack.push(c);
+    work.push({ c, edges: outgoingJumps(c), k: 0 });
+  };
   for (const root of chains) {
-    if (index.has(root)) continue;
-    const work: { c: Chain; edges: Chain[]; k: number }[] = [];
-    const push = (c: Chain): void => {
-      index.set(c, counter);
-      low.set(c, counter);
-      counter++;
-      stack.push(c);
-      onStack.add(c);
-      work.push({ c, edges: outgoingJumps(c).map((e) => e.to), k: 0 });
-    };
+    if (index[root.ordinal] >= 0) continue;
     push(root);
     while (work.length) {
       const top = work[work.length - 1];
+      const o = top.c.ordinal;
       if (top.k < top.edges.length) {
-        const w = top.edges[top.k++];
-        if (!index.has(w)) push(w);
-        else if (onStack.has(w)) low.set(top.c, Math.min(low.get(top.c)!, index.get(w)!));
+        const w = top.edges[top.k++].to;
+        if (index[w.ordinal] < 0) push(w);
+        else if (onStack[w.ordinal] === 1 && index[w.ordinal] < low[o]) low[o] = index[w.ordinal];
       } else {
         work.pop();
         if (work.length) {
-          const parent = work[work.length - 1].c;
-          low.set(parent, Math.min(low.get(parent)!, low.get(top.c)!));
+          const parent = work[work.length - 1].c.ordinal;
+          if (low[o] < low[parent]) low[parent] = low[o];
         }
-        if (low.get(top.c) === index.get(top.c)) {
+        if (low[o] === index[o]) {
           let w: Chain;
           do {
             w = stack.pop()!;
-            onStack.delete(w);
-            comp.set(w, compId);
+            onStack[w.ordinal] = 0;
+            comp[w.ordinal] = compId;
           } while (w !== top.c);
           compId++;
         }
@@ -928,8 +934,9 @@ function checkLoops(t: Table, reach: ReadonlyMap<Chain, ReadonlySet<Hook>>, sink
   let found = false;
   for (const c of chains) {
     if ((reach.get(c)?.size ?? 0) === 0) continue;
+    const from = comp[c.ordinal];
     for (const { rule, to } of outgoingJumps(c)) {
-      if (comp.get(to) !== comp.get(c)) continue;
+      if (comp[to.ordinal] !== from) continue;
       found = true;
       const cycle = findCycle(to, c);
       sink.add(rule.targetSpan ?? rule.span, 'chain-loop', `jump from ${c.name} to ${to.name} closes a loop (${[c.name, ...cycle].join(' → ')}): the kernel rejects the whole table`, {
@@ -946,20 +953,21 @@ function checkLoops(t: Table, reach: ReadonlyMap<Chain, ReadonlySet<Hook>>, sink
  * MAX_NFT_JUMP_DEPTH + 1 times, with an explicit stack.
  */
 function tooDeepAtTheEnd(t: Table): boolean {
-  const depth = new Map<Chain, number>();
+  // By chain ordinal; -1: not reached yet.
+  const depth = new Int32Array(t.chains.size).fill(-1);
   const stack: { c: Chain; d: number }[] = [];
   for (const c of t.chains.values()) if (c.builtin) stack.push({ c, d: 0 });
   while (stack.length > 0) {
     const { c, d } = stack.pop()!;
-    if (d <= (depth.get(c) ?? -1)) continue;
+    if (d <= depth[c.ordinal]) continue;
     if (d > MAX_NFT_JUMP_DEPTH) return true;
-    depth.set(c, d);
+    depth[c.ordinal] = d;
     let last: Chain | undefined;
     for (const { to } of outgoingJumps(c)) {
       // Consecutive jumps to one chain (Neutron's per-port rules) need one look.
       if (to === last || to.builtin) continue;
       last = to;
-      if (d + 1 > (depth.get(to) ?? -1)) stack.push({ c: to, d: d + 1 });
+      if (d + 1 > depth[to.ordinal]) stack.push({ c: to, d: d + 1 });
     }
   }
   return false;
@@ -1054,7 +1062,13 @@ function findCycle(from: Chain, to: Chain): string[] {
 
 /** Hook restrictions of targets and matches, through the chains that reach them. */
 function checkHooks(t: Table, hooks: ReadonlyMap<Chain, ReadonlySet<Hook>>, commands: CommandChecks, sink: Sink): void {
+  // Only the chains that hold a rule with a restriction are looked through (a rule is only ever in
+  // the chain it names): a dump of thousands of chains has a few.
+  const named = new Set<string>();
+  for (const r of commands.restrictions.keys()) if (r.table === t && r.chainName !== undefined) named.add(r.chainName);
+  if (named.size === 0) return;
   for (const c of t.chains.values()) {
+    if (!named.has(c.name)) continue;
     const reachSet = hooks.get(c);
     if (!reachSet || reachSet.size === 0) continue;
     const reach = [...reachSet];

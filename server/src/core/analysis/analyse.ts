@@ -593,9 +593,11 @@ function* analysisSteps(model: Model, options: AnalysisOptions, clock: Clock): S
     try {
       const memo = memoLines ? { previous: previous?.tables.get(key), lines: memoLines, keep: memos ? (m: TableMemo) => memos.set(key, m) : undefined, walks } : undefined;
       work += yield* analyseTable(t, model, options, limits, clock, found, reached, memo);
-      // Not push(...found): spreading overflows the stack past about 150,000 findings.
-      for (const d of found) diagnostics.push(d);
-      for (const [k, r] of reached) rules.set(k, r);
+      // Not push(...found): spreading overflows the stack past about 150,000 findings. Indexed
+      // loops and forEach: in a generator, `for … of` allocates a result object (and for a map an
+      // entry array) per element.
+      for (let i = 0; i < found.length; i++) diagnostics.push(found[i]);
+      reached.forEach((r, k) => rules.set(k, r));
     } catch (e) {
       if (!(e instanceof Skip)) throw e;
       diagnostics.push({
@@ -733,24 +735,26 @@ function* reachSteps(s: ChainState, v: Vocabulary, clock: Clock | undefined): St
       continue;
     }
     // Each callee once (marked while this chain's callees are gathered).
+    // Indexed loops (see analysisSteps).
     const callees: ChainState[] = [];
-    for (const f of x.facts) {
-      const y = f.callee;
+    const fs = x.facts;
+    for (let i = 0; i < fs.length; i++) {
+      const y = fs[i].callee;
       if (y && !y.gathering) {
         y.gathering = true;
         callees.push(y);
       }
     }
-    for (const y of callees) y.gathering = false;
+    for (let i = 0; i < callees.length; i++) callees[i].gathering = false;
     const waiting = callees.filter((y) => !y.reach);
     if (waiting.length > 0) {
-      for (const y of waiting) stack.push(y);
+      for (let i = 0; i < waiting.length; i++) stack.push(waiting[i]);
       continue;
     }
     stack.pop();
     const parts: Distinctions[] = [];
-    for (const f of x.facts) parts.push(readsOf(f, v));
-    for (const y of callees) parts.push(y.reach!);
+    for (let i = 0; i < fs.length; i++) parts.push(readsOf(fs[i], v));
+    for (let i = 0; i < callees.length; i++) parts.push(callees[i].reach!);
     x.reach = joinDistinctions(parts, v.dims.max.length);
   }
   return s.reach!;
@@ -808,9 +812,13 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
   const given = options.readings?.take(t);
   const collect = given?.collect ?? new VocabularyCollector(model.family);
   const readings: RuleReading[][] = [];
-  for (const c of chains) {
+  // Indexed loops here and below: in a generator, `for … of` allocates a result object per
+  // element (the iterator is not optimised away as in plain functions), a few per rule in all.
+  for (let i = 0; i < chains.length; i++) {
+    const rules = chains[i].rules;
     const rs: RuleReading[] = [];
-    for (const r of c.rules) {
+    for (let k = 0; k < rules.length; k++) {
+      const r = rules[k];
       rs.push(given?.readings[r.line - given.firstLine] ?? readRule(r, collect));
       if (clock.due()) yield;
     }
@@ -835,7 +843,13 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
 
   // Facts per rule, per chain.
   const states = new Map<Chain, ChainState>();
-  for (const c of chains) states.set(c, new ChainState(c));
+  // The same in the order of `chains`, for loops that may pause.
+  const stateList: ChainState[] = [];
+  for (let i = 0; i < chains.length; i++) {
+    const st = new ChainState(chains[i]);
+    states.set(chains[i], st);
+    stateList.push(st);
+  }
   // Rules that share a reading share its space and what follows from it.
   const shared = new Map<RuleReading, Facts>();
   for (let i = 0; i < chains.length; i++) {
@@ -846,7 +860,7 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
       fs.push(factsOf(c.rules[k], rs[k], t, v, states, shared, spaces));
       if (clock.due()) yield;
     }
-    states.get(c)!.facts = fs;
+    stateList[i].facts = fs;
     readings[i] = [];
   }
   const textSpaces = new Map<string, RuleSpace>();
@@ -860,11 +874,15 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
     if (!given.told) given.byText.clear();
   }
   // Chains called by a single rule are walked at that call (see the module comment).
-  for (const st of states.values()) {
-    for (const f of st.facts) if (f.callee) f.callee.calls++;
+  for (let i = 0; i < stateList.length; i++) {
+    const fs = stateList[i].facts;
+    for (let k = 0; k < fs.length; k++) {
+      const callee = fs[k].callee;
+      if (callee) callee.calls++;
+    }
     if (clock.due()) yield;
   }
-  if (options.inlineSingleCalls !== false) for (const st of states.values()) st.inlined = st.calls === 1;
+  if (options.inlineSingleCalls !== false) for (let i = 0; i < stateList.length; i++) stateList[i].inlined = stateList[i].calls === 1;
   const log: WalkLog | undefined = memo ? { events: [], needs: [], visits: [] } : undefined;
   const ctx: TableContext = { v, clock, spend, pieceLimit, small, coarsened: new Map(), callWalks: Math.ceil(CALL_WALKS * limits.effort), fewCallWalks: Math.ceil(CALL_WALKS * limits.effort), atCallDepth: 0, log };
 
@@ -872,8 +890,8 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
   // A depth-first search with its own stack: a line of thousands of chains, each jumping to the
   // next, must not overflow the call stack.
   const order: ChainState[] = [];
-  for (const c of chains) {
-    const root = states.get(c)!;
+  for (let i = 0; i < stateList.length; i++) {
+    const root = stateList[i];
     if (root.visit !== 0) continue;
     const path: { s: ChainState; k: number; last: ChainState | undefined }[] = [{ s: root, k: 0, last: undefined }];
     root.visit = 1;
@@ -907,8 +925,9 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
   // they are summarised instead, so that the nesting of walks stays bounded (callers come first).
   for (let i = order.length - 1; i >= 0; i--) {
     const s = order[i];
-    for (const f of s.facts) {
-      const x = f.callee;
+    const fs = s.facts;
+    for (let k = 0; k < fs.length; k++) {
+      const x = fs[k].callee;
       if (!x || !x.inlined) continue;
       x.inlineDepth = s.inlineDepth + 1;
       if (x.inlineDepth > MAX_INLINE_DEPTH) {
@@ -920,11 +939,13 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
 
   // Bottom-up: the fields each chain and its callees test, and whether the chain can give any
   // packet back to its caller (a RETURN, a goto, or a last rule that does not stop every packet).
-  for (const s of order) {
+  for (let i = 0; i < order.length; i++) {
+    const s = order[i];
     const fs = s.facts;
     let dims = 0;
     let returns = false;
-    for (const f of fs) {
+    for (let k = 0; k < fs.length; k++) {
+      const f = fs[k];
       dims |= f.tests;
       if (f.callee) dims |= f.callee.reachDims;
       if (f.kind === 'return' || f.kind === 'goto') returns = true;
@@ -1106,12 +1127,15 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
     return p;
   };
   const fewCallsLongerThan = options.fewCallsLongerThan ?? LONG_CHAIN;
-  for (const s of order) {
+  for (let i = 0; i < order.length; i++) {
+    const s = order[i];
     if (!s.chain.builtin) {
       let rewrites: Set<number> | undefined;
-      for (const f of s.facts) {
-        for (const d of f.rewrites) (rewrites ??= new Set()).add(d);
-        if (f.callee) for (const d of f.callee.rewrites) (rewrites ??= new Set()).add(d);
+      const fs = s.facts;
+      for (let k = 0; k < fs.length; k++) {
+        const f = fs[k];
+        if (f.rewrites.length > 0) for (const d of f.rewrites) (rewrites ??= new Set()).add(d);
+        if (f.callee && f.callee.rewrites.size > 0) for (const d of f.callee.rewrites) (rewrites ??= new Set()).add(d);
       }
       s.rewrites = rewrites ?? NO_REWRITES;
       // A long chain called from few places is walked at each call (see FEW_CALLS).

@@ -125,7 +125,9 @@ function* cutParts(dims: Dimensions, uses: readonly Use[], due: () => boolean): 
   // Per dimension, (cut, position) pairs packed in one number each (cut · 2^21 + position: cuts
   // are below 2^31 and positions below 2^21), sorted natively; the last position of a cut wins.
   const pairs: number[][] = Array.from({ length: n }, () => []);
-  for (const u of uses) {
+  // An indexed loop (see OverlapIndex.steps).
+  for (let i = 0; i < uses.length; i++) {
+    const u = uses[i];
     if (due()) yield;
     const at = Math.min(u.at + 1, POSITION_LIMIT - 1);
     for (let d = 0; d < n; d++) {
@@ -511,7 +513,9 @@ function* projectorParts(dims: Dimensions, uses: readonly Use[], indexDims: read
     const narrow: { use: Use; values: IntervalSet }[] = [];
     const others: Use[] = [];
     const limit = Math.min(NARROW, dims.max[d] / 2);
-    for (const u of uses) {
+    // An indexed loop (see OverlapIndex.steps).
+    for (let i = 0; i < uses.length; i++) {
+      const u = uses[i];
       if (due()) yield;
       const values = u.scope ? scopeValues(u.scope, d, limit) : undefined;
       if (values) narrow.push({ use: u, values });
