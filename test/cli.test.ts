@@ -41,6 +41,24 @@ test('text output is file:line:col: severity[code]: message, the line and a care
   assert.equal(lines[at + 2], '  ' + ' '.repeat(24) + '^^^^^');
 });
 
+test('text output is written in pieces as it is made, whole diagnostics each, the summary of all files last', async () => {
+  // Enough errors for several pieces (about 64 KB each), then a clean file with a CRLF line.
+  const many = join(dir, 'many.rules');
+  const rules = Array.from({ length: 3000 }, (_, k) => `-A INPUT -p tcp --dport ${70000 + k} -j ACCEPT`);
+  writeFileSync(many, `*filter\n:INPUT DROP [0:0]\n${rules.join('\n')}\nCOMMIT\n`);
+  const pieces: string[] = [];
+  const code = await main(['check', '--no-analysis', many, good], (s) => pieces.push(s), () => {});
+  assert.equal(code, 1);
+  assert.ok(pieces.length > 3, `${pieces.length} pieces`);
+  const out = pieces.join('');
+  assert.equal(out.match(/error\[invalid-port\]/g)?.length, 3000);
+  // The source line of the last rule, and the summary of both files, at the end.
+  assert.ok(out.includes(`  ${rules[2999]}\n`));
+  assert.ok(pieces[pieces.length - 1].endsWith('2 files checked (1 clean): 3000 errors, 0 warnings\n'), pieces[pieces.length - 1].slice(-200));
+  // Every diagnostic comes whole in one piece.
+  for (const p of pieces) assert.ok(p.endsWith('\n'));
+});
+
 test('JSON output has 1-based positions', async () => {
   const { out } = await run(['check', '--format', 'json', bad]);
   const j = JSON.parse(out);

@@ -14,37 +14,86 @@ export interface FileReport {
 
 const useColor = (): boolean => process.stdout.isTTY === true && !process.env.NO_COLOR;
 
-/** `file:line:col: severity[code]: message`, the source line and a caret under the range. */
-export function formatText(reports: readonly FileReport[]): string {
-  const color = useColor();
-  const paint = (code: string, s: string): string => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
-  const sevColor: Record<string, string> = { error: '1;31', warning: '1;33', information: '1;36', hint: '2' };
-  let out = '';
-  let errors = 0;
-  let warnings = 0;
-  let others = 0;
-  for (const r of reports) {
-    const lines = r.text.split('\n');
+/** About how many characters TextReporter gathers before it writes them out. */
+const TEXT_PIECE = 1 << 16;
+
+/**
+ * The text format (`file:line:col: severity[code]: message`, the source line and a caret under the
+ * range), written as it is made: each file's diagnostics in pieces of about TEXT_PIECE
+ * characters, the summary line at the end. The CLI hands each file's report over as soon as the
+ * file is checked and keeps only the counts, so neither the output of a big dump (8 MB for the
+ * 5,000-port one) nor the texts of earlier files are held in memory at once.
+ */
+export class TextReporter {
+  private readonly color = useColor();
+  private piece = '';
+  private files = 0;
+  private clean = 0;
+  private errors = 0;
+  private warnings = 0;
+  private others = 0;
+
+  constructor(private readonly out: (s: string) => void) {}
+
+  private paint(severity: string, s: string): string {
+    return this.color ? `\x1b[${SEVERITY_COLORS[severity]}m${s}\x1b[0m` : s;
+  }
+
+  /** Writes one file's diagnostics. */
+  add(r: FileReport): void {
+    this.files++;
+    if (r.diagnostics.length === 0) this.clean++;
+    // Where each line starts, found once: cheaper than splitting the whole text into lines.
+    const starts = r.diagnostics.length > 0 ? lineStarts(r.text) : [];
     for (const d of r.diagnostics) {
       const l = d.range.start.line;
       const c = d.range.start.character;
-      out += `${r.path}:${l + 1}:${c + 1}: ${paint(sevColor[d.severity], `${d.severity}[${d.code}]`)}: ${d.message}\n`;
-      const src = (lines[l] ?? '').replace(/\r$/, '');
+      let out = `${r.path}:${l + 1}:${c + 1}: ${this.paint(d.severity, `${d.severity}[${d.code}]`)}: ${d.message}\n`;
+      const src = lineOf(r.text, starts, l);
       // Long lines are cut around the range so that the caret stays readable.
       const from = Math.max(0, c - 60);
       const shown = src.slice(from, from + 160);
       const width = Math.max(1, Math.min(d.range.end.line === l ? d.range.end.character - c : src.length - c, shown.length - (c - from)));
       out += `  ${from > 0 ? '…' : ''}${shown}${src.length > from + 160 ? '…' : ''}\n`;
-      out += `  ${from > 0 ? ' ' : ''}${' '.repeat(c - from)}${paint(sevColor[d.severity], '^'.repeat(width))}\n`;
+      out += `  ${from > 0 ? ' ' : ''}${' '.repeat(c - from)}${this.paint(d.severity, '^'.repeat(width))}\n`;
       for (const rel of d.related ?? []) out += `  ${r.path}:${rel.range.start.line + 1}:${rel.range.start.character + 1}: note: ${rel.message}\n`;
-      if (d.severity === 'error') errors++;
-      else if (d.severity === 'warning') warnings++;
-      else others++;
+      if (d.severity === 'error') this.errors++;
+      else if (d.severity === 'warning') this.warnings++;
+      else this.others++;
+      this.piece += out;
+      if (this.piece.length >= TEXT_PIECE) this.flush();
     }
   }
-  const clean = reports.filter((r) => r.diagnostics.length === 0).length;
-  out += `${reports.length} file${reports.length === 1 ? '' : 's'} checked (${clean} clean): ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}${others ? `, ${others} note${others === 1 ? '' : 's'}` : ''}\n`;
-  return out;
+
+  /** Writes the summary line and whatever is left. */
+  end(): void {
+    const { files, clean, errors, warnings, others } = this;
+    this.piece += `${files} file${files === 1 ? '' : 's'} checked (${clean} clean): ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}${others ? `, ${others} note${others === 1 ? '' : 's'}` : ''}\n`;
+    this.flush();
+  }
+
+  private flush(): void {
+    if (this.piece.length > 0) this.out(this.piece);
+    this.piece = '';
+  }
+}
+
+const SEVERITY_COLORS: Record<string, string> = { error: '1;31', warning: '1;33', information: '1;36', hint: '2' };
+
+/** The offset where each line of `text` starts. */
+function lineStarts(text: string): number[] {
+  const starts = [0];
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  return starts;
+}
+
+/** Line `l` of `text` (0-based) without its line break or a carriage return before it; '' past the end. */
+function lineOf(text: string, starts: readonly number[], l: number): string {
+  const start = starts[l];
+  if (start === undefined) return '';
+  let end = l + 1 < starts.length ? starts[l + 1] - 1 : text.length;
+  if (end > start && text.charCodeAt(end - 1) === 13) end--;
+  return text.slice(start, end);
 }
 
 const SARIF_LEVEL: Record<string, string> = { error: 'error', warning: 'warning', information: 'note', hint: 'note' };

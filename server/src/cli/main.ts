@@ -6,7 +6,7 @@
 import { readFileSync, statSync, readdirSync, type Stats } from 'node:fs';
 import { join, relative } from 'node:path';
 import { check, DIAGNOSTIC_CODES, type Diagnostic, type Family, type SeverityOverrides } from '../core/index.ts';
-import { formatSarif, formatText, type FileReport } from './format.ts';
+import { formatSarif, TextReporter, type FileReport } from './format.ts';
 import { kindProblem, readInput, statProblem } from './read-input.ts';
 import { GEN_USAGE, GenUsageError, runGen } from './gen.ts';
 import { runTrace, TraceUsageError } from './trace.ts';
@@ -157,24 +157,30 @@ function runCheck(args: readonly string[], out: (s: string) => void, errOut: (s:
   if (paths.length === 0) throw new UsageError('check needs at least one FILE or DIR');
   const files = collectFiles(paths, errOut);
   if (files.length === 0) throw new Error(`no iptables files found in ${paths.join(', ')}`);
+  // The text format is written file by file (see TextReporter); JSON and SARIF are one document.
   const reports: FileReport[] = [];
+  const text = format === 'text' ? new TextReporter(out) : undefined;
+  let failed = false;
   for (const f of files) {
     const stdin = f === '-';
-    let text: string;
+    let source: string;
     if (stdin) {
       try {
-        text = readFileSync(0, 'utf8');
+        source = readFileSync(0, 'utf8');
       } catch (e) {
         throw new Error(`cannot read standard input: ${(e as Error).message}`);
       }
-    } else text = readInput(f);
-    const r = check(text, { family, fileName: stdin ? undefined : f, severities, analyses: analyses && { effort, raiseHint: 'raise it with --analysis-effort N' } });
-    reports.push({ path: stdin ? '<stdin>' : relative(process.cwd(), f) || f, text, family: r.family, diagnostics: r.diagnostics });
+    } else source = readInput(f);
+    const r = check(source, { family, fileName: stdin ? undefined : f, severities, analyses: analyses && { effort, raiseHint: 'raise it with --analysis-effort N' } });
+    const report: FileReport = { path: stdin ? '<stdin>' : relative(process.cwd(), f) || f, text: source, family: r.family, diagnostics: r.diagnostics };
+    if (r.diagnostics.some((d: Diagnostic) => d.severity === 'error')) failed = true;
+    if (text) text.add(report);
+    else reports.push(report);
   }
   if (format === 'json') out(JSON.stringify(formatJson(reports), null, 2) + '\n');
   else if (format === 'sarif') out(JSON.stringify(formatSarif(reports), null, 2) + '\n');
-  else out(formatText(reports));
-  return reports.some((r) => r.diagnostics.some((d: Diagnostic) => d.severity === 'error')) ? 1 : 0;
+  else text?.end();
+  return failed ? 1 : 0;
 }
 
 /** The JSON output format documented in the README (1-based lines and columns). */
