@@ -1534,6 +1534,9 @@ function* walk(
   // The projector is used only for walks where it pays: a long chain, or many pieces.
   let proj: Projector | undefined;
   let projected = cur;
+  // What a jump gave back, appended to the packets left rather than merged with them, while a
+  // projector is at work (see the 'jump' case); undefined otherwise.
+  let appended: { left: Space; back: Space } | undefined;
   for (let k = -1; k < fs.length; k++) {
     if (k >= 0) {
       if (clock.due()) yield;
@@ -1606,7 +1609,18 @@ function* walk(
           spend(back.length + 1);
           if (f.kind === 'jump') {
             // A callee that gives back all it was sent leaves the packets as they were.
-            if (back !== hit) cur = union(rest ?? subtract(cur, space, f.spaceDims), back);
+            if (back !== hit) {
+              const left = rest ?? subtract(cur, space, f.spaceDims);
+              // With a projector, the projection after this rule simplifies whatever it widens,
+              // and in a dispatch chain it widens what came back nearly every time (the callee's
+              // value is no longer told apart): the pieces are appended now and merged once,
+              // there, instead of each being compared with every piece left here as well. When
+              // the projection widens nothing, they are merged as before.
+              if (proj) {
+                cur = left.concat(back);
+                appended = { left, back };
+              } else cur = union(left, back);
+            }
           } else {
             const b = bounded(ctx, c, union(returned, back));
             if (b.coarsened) exact = false;
@@ -1628,9 +1642,12 @@ function* walk(
     }
     if (proj && (proj.passed(k) || cur !== projected)) {
       spend(cur.length);
+      const before = cur;
       cur = proj.project(cur);
+      if (cur === before && appended) cur = union(appended.left, appended.back);
       projected = cur;
     }
+    appended = undefined;
     if (cur.length > ctx.pieceLimit) {
       const b = bounded(ctx, c, cur);
       if (b.coarsened) exact = false;
