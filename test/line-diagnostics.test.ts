@@ -46,6 +46,24 @@ test('whole-file diagnostics follow an edit: kept before it, shifted after it, d
   assert.deepEqual(moved.map((x) => [x.message, x.range.start.line]), [['0', 0], ['3', 4], ['4', 5]]);
 });
 
+test('a version split reusing the last one\'s lines has the lines of a plain split (random edits)', async () => {
+  const { splitReusing } = await import('../server/src/lsp/server.ts');
+  const rand = rng(20261122);
+  const words = ['a', 'b', '', 'a\r', '-A X -j Y'];
+  let text = 'a\nb\na';
+  let previous = splitReusing(text, undefined);
+  for (let k = 0; k < 2000; k++) {
+    // Insert, delete or replace a few characters, line feeds included, anywhere.
+    const at = Math.floor(rand() * (text.length + 1));
+    const cut = Math.floor(rand() * 4);
+    const piece = rand() < 0.5 ? '\n' : words[Math.floor(rand() * words.length)] + (rand() < 0.5 ? '\n' : '');
+    text = text.slice(0, at) + piece + text.slice(at + cut);
+    const lines = splitReusing(text, previous);
+    assert.deepEqual(lines, text.split('\n'));
+    previous = lines;
+  }
+});
+
 test('an edited document gets the same per-line diagnostics as a fresh run, edit after edit (random edits)', () => {
   const dir = join(import.meta.dirname, 'fixtures');
   const sources = readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8'));

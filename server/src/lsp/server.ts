@@ -147,6 +147,23 @@ const FAST_PATH_MIN_LINES = 2000;
 export const DIAGNOSTICS_COMPLETE = 'iptables/diagnosticsComplete';
 
 /**
+ * The lines of `text`, split at line feeds, with the leading and trailing lines that equal those
+ * of `previous` (an earlier version's split) replaced by its string objects. The comparisons of
+ * the new version with the earlier one that follow (moving diagnostics, the incremental check,
+ * the analysis memo) then find the lines outside the edit equal by reference, instead of
+ * comparing their characters again each time.
+ */
+export function splitReusing(text: string, previous: readonly string[] | undefined): string[] {
+  const lines = text.split('\n');
+  if (!previous) return lines;
+  const n = Math.min(lines.length, previous.length);
+  let i = 0;
+  for (; i < n && lines[i] === previous[i]; i++) lines[i] = previous[i];
+  for (let a = lines.length - 1, b = previous.length - 1; a >= i && b >= i && lines[a] === previous[b]; a--, b--) lines[a] = previous[b];
+  return lines;
+}
+
+/**
  * Moves diagnostics of an old version of a document onto a new version: the common leading and
  * trailing lines are found by comparison, diagnostics there keep (or shift with) their line, and
  * those inside the changed region are dropped.
@@ -218,6 +235,15 @@ export function startServer(): void {
   const checkOptions = (doc: TextDocument): CheckOptions => ({ fileName: doc.uri, family: settings.family, severities: settings.severity, prepareAnalysis: settings.analyses.ruleSet });
 
   /** The analysis of a document at its current version; undefined when the file is over the size limit. */
+  /** Each document's last split into lines, by version (see splitReusing): one split per version. */
+  const splits = new Map<string, { version: number; lines: string[] }>();
+  const linesOf = (doc: TextDocument, text: string): string[] => {
+    const last = splits.get(doc.uri);
+    if (last?.version === doc.version) return last.lines;
+    const lines = splitReusing(text, last?.lines);
+    splits.set(doc.uri, { version: doc.version, lines });
+    return lines;
+  };
   const analyse = (doc: TextDocument): { result: CheckResult; lines: string[]; loneCr: boolean } | undefined => {
     if (isPolicyDocument(doc.uri, doc.languageId)) return undefined;
     const hit = cache.get(doc.uri);
@@ -230,7 +256,7 @@ export function startServer(): void {
       }
       return undefined;
     }
-    const lines = text.split('\n');
+    const lines = linesOf(doc, text);
     // After an edit within one rule, the check is made from the last one (core/incremental.ts),
     // which is then stale: the cache entry it came from is replaced right here.
     const previous = hit && hit.version < doc.version ? hit.result : undefined;
@@ -300,7 +326,7 @@ export function startServer(): void {
       const prev = wholeFile.get(doc.uri);
       const family = settings.family ?? prev?.family ?? detectFamily(text, { fileName: doc.uri });
       const fast = lc.run(text, family, settings.severity);
-      const lines = text.split('\n');
+      const lines = linesOf(doc, text);
       const moved = prev ? shiftToEdit(prev.lines, lines, prev.diagnostics) : [];
       void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: [...fast, ...moved, ...analyses.carried(doc.uri, lines)].map((d) => toLspDiagnostic(d, doc.uri)) });
     });
@@ -386,6 +412,7 @@ export function startServer(): void {
     pendingSeeds.delete(e.document.uri);
     tooLargeWarned.delete(e.document.uri);
     lastFullCheck.delete(e.document.uri);
+    splits.delete(e.document.uri);
     timers.get(e.document.uri)?.();
     timers.delete(e.document.uri);
     void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
