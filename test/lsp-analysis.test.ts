@@ -14,6 +14,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node.js';
 import { neutronDump } from '../bench/neutron-dump.ts';
+import type { Diagnostic } from '../server/src/core/index.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const cli = `${root}dist/cli.cjs`;
@@ -199,8 +200,10 @@ test('tables an edit leaves alone keep their analysis: the same findings as a fr
   const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
   const done: number[] = [];
   const logs: string[] = [];
+  // The last publication of each version: the client's diagnostics once the version is complete.
+  const published = new Map<number, readonly Diagnostic[]>();
   const scheduler = new AnalysisScheduler(
-    { publish: () => undefined, done: (_uri, version) => done.push(version), log: (m) => logs.push(m), error: (m) => assert.fail(m) },
+    { publish: (_uri, version, ds) => published.set(version, ds), done: (_uri, version) => done.push(version), log: (m) => logs.push(m), error: (m) => assert.fail(m) },
     { enabled: true, severities: { 'correlated-rules': 'hint' }, effort: 1 },
     (_old, _new, diags) => [...diags],
   );
@@ -240,6 +243,8 @@ test('tables an edit leaves alone keep their analysis: the same findings as a fr
     const errorLines = new Set(full.diagnostics.filter((d) => d.severity === 'error').map((d) => d.range.start.line));
     const fresh = applySeverities(analyse(full.model, { errorLines, reachability: false }).diagnostics, { 'correlated-rules': 'hint' });
     assert.deepEqual(scheduler.findings(uri, version).map(key).sort(), fresh.map(key).sort(), `version ${version}:\n${text}`);
+    // What the client has: validity and findings, whether the analysis's publication was needed or not.
+    assert.deepEqual(published.get(version)?.map(key).sort(), [...full.diagnostics, ...fresh].map(key).sort(), `published, version ${version}:\n${text}`);
     const m = /\((\d+) findings; (\d+) of (\d+) tables unchanged[;)]/.exec(logs.at(-1) ?? '');
     if (m && Number(m[2]) > 0) kept++;
     // Tables analysed again replay the walks of the chains the edit left alone (analysis/memo.ts).
@@ -250,6 +255,41 @@ test('tables an edit leaves alone keep their analysis: the same findings as a fr
   assert.ok(kept > 40, `tables were kept in ${kept} of 120 versions`);
   assert.ok(replayed > 5, `only ${replayed} chain walks were replayed`);
   assert.ok(fromPrevious > 3, `only ${fromPrevious} checks were made from the check before`);
+});
+
+test('a version whose analysis finds just what was carried onto it is published once, with its validity', async () => {
+  const { AnalysisScheduler } = await import('../server/src/lsp/analysis-scheduler.ts');
+  const { shiftToEdit } = await import('../server/src/lsp/server.ts');
+  const { check } = await import('../server/src/core/index.ts');
+  const done: number[] = [];
+  const logs: string[] = [];
+  const publications: { version: number; diagnostics: readonly Diagnostic[] }[] = [];
+  const scheduler = new AnalysisScheduler(
+    { publish: (_uri, version, diagnostics) => publications.push({ version, diagnostics }), done: (_uri, version) => done.push(version), log: (m) => logs.push(m), error: (m) => assert.fail(m) },
+    { enabled: true, severities: {}, effort: 1 },
+    shiftToEdit,
+  );
+  const uri = 'file:///tmp/published-once.rules';
+  const run = async (version: number, lines: string[]): Promise<void> => {
+    scheduler.validity(uri, version, lines, check(lines.join('\n'), { prepareAnalysis: true }));
+    while (!done.includes(version)) await new Promise((r) => setTimeout(r, 1));
+  };
+  const key = (d: Diagnostic): string => `${d.range.start.line}:${d.range.start.character}:${d.code}:${d.message}`;
+  const lines = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', '-A INPUT -p tcp -j ACCEPT', '-A INPUT -p tcp -m tcp --dport 22 -j DROP', '-A OUTPUT -p udp -m comment --comment "out" -j DROP', 'COMMIT', ''];
+  await run(1, lines);
+  // Version 1: validity, then the analysis's finding (a shadowed rule) in a second publication.
+  assert.deepEqual(publications.map((p) => p.version), [1, 1]);
+  assert.ok(publications[1].diagnostics.some((d) => d.code === 'shadowed-rule'));
+  // A comment edited elsewhere: the same finding, carried onto version 2 with its validity, is not sent again.
+  await run(2, lines.map((l) => l.replace('"out"', '"out, typed"')));
+  assert.deepEqual(publications.map((p) => p.version), [1, 1, 2]);
+  assert.match(logs.at(-1) ?? '', /nothing new to publish/);
+  assert.deepEqual(publications[2].diagnostics.map(key), publications[1].diagnostics.map(key));
+  // A port edited so that the rule is no longer shadowed: the analysis's publication is needed.
+  await run(3, lines.map((l) => l.replace('-p tcp -j ACCEPT', '-p tcp --dport 80 -j ACCEPT')));
+  assert.deepEqual(publications.map((p) => p.version), [1, 1, 2, 3, 3]);
+  assert.ok(!publications[4].diagnostics.some((d) => d.code === 'shadowed-rule'));
+  scheduler.forget(uri);
 });
 
 test('a table keeps its analysis only when its own lines are unchanged: a rule changed in place is analysed again, the other table is not', async () => {
@@ -279,14 +319,19 @@ test('a table keeps its analysis only when its own lines are unchanged: a rule c
 test('edits within rules, each checked from the last check (core/incremental.ts), end with the diagnostics a fresh server gives the same text', { skip, timeout: 120_000 }, async () => {
   const uri = 'file:///tmp/lsp-incremental.rules';
   const lines = neutronDump(20).split('\n');
-  // The log line of a version's analysis, and the publication that follows it (its complete diagnostics).
+  // The log line of a version's analysis, and the version's complete diagnostics: the publication
+  // that follows the log line or, when the log says there was nothing new to publish, the one
+  // before it (the version's validity, with the findings carried onto it).
   const analysed = async (server: Server, version: number): Promise<{ log: string; complete: Published }> => {
     const at = await server.waitFor(`the analysis of version ${version}`, (events) => {
       const i = events.findIndex((e) => e.kind === 'log' && e.message.includes(`analysed ${uri} version ${version} `));
       return i >= 0 ? i : undefined;
     }, 60_000);
+    const logged = server.events[at];
+    const unchanged = logged.kind === 'log' && logged.message.includes('nothing new to publish');
     const complete = await server.waitFor(`the complete diagnostics of version ${version}`, (events) => {
-      const e = events.slice(at + 1).find((x) => x.kind === 'diagnostics' && x.p.uri === uri && x.p.version === version);
+      const mine = (x: Server['events'][number]): boolean => x.kind === 'diagnostics' && x.p.uri === uri && x.p.version === version;
+      const e = unchanged ? events.slice(0, at).reverse().find(mine) : events.slice(at + 1).find(mine);
       return e?.kind === 'diagnostics' ? e.p : undefined;
     }, 60_000);
     const log = server.events[at];

@@ -135,7 +135,8 @@ export class AnalysisScheduler {
     this.cancel(uri);
     const state = this.stateOf(uri);
     const carried = this.settings.enabled && state.last ? this.shiftToEdit(state.last.lines, lines, state.last.carried) : [];
-    this.sink.publish(uri, version, carried.length > 0 ? byPosition([...result.diagnostics, ...carried]) : result.diagnostics);
+    const published = carried.length > 0 ? byPosition([...result.diagnostics, ...carried]) : result.diagnostics;
+    this.sink.publish(uri, version, published);
     if (!this.settings.enabled || !result.analysisInput) {
       this.sink.done(uri, version);
       return;
@@ -173,8 +174,14 @@ export class AnalysisScheduler {
       // are not carried onto later versions, where they could be plainly wrong.
       state.last = { version, lines, findings: found, carried: found.filter((d) => d.code !== 'analysis-skipped'), tables, context, memo };
       const checked = result.incremental?.fromPrevious ? '; checked from the last check' : '';
-      this.sink.log(`iptables-lsp: analysed ${uri} version ${version} in ${Math.round(performance.now() - started)} ms (${found.length} findings; ${kept.length} of ${ranges.length} tables unchanged${replayed}${checked})`);
-      this.sink.publish(uri, version, byPosition([...result.diagnostics, ...found]));
+      const complete = byPosition([...result.diagnostics, ...found]);
+      // The findings carried onto this version are usually what its analysis finds again (an edit
+      // of a port, a comment): then the client already has these diagnostics for this version,
+      // published with its validity, and they are not sent again (on a Neutron dump of 26,000
+      // lines, 3,000 diagnostics and 1.7 MB of JSON after every edit).
+      const same = sameDiagnostics(complete, published);
+      this.sink.log(`iptables-lsp: analysed ${uri} version ${version} in ${Math.round(performance.now() - started)} ms (${found.length} findings; ${kept.length} of ${ranges.length} tables unchanged${replayed}${checked}${same ? '; nothing new to publish' : ''})`);
+      if (!same) this.sink.publish(uri, version, complete);
       this.sink.done(uri, version);
     };
     if (again.size === 0) {
@@ -273,6 +280,27 @@ function tableRanges(model: Model, lineCount: number, errorLines: ReadonlySet<nu
 function sameLines(x: readonly string[], a: number, b: number, y: readonly string[], c: number, d: number): boolean {
   if (b - a !== d - c || b >= x.length || d >= y.length) return false;
   for (let k = 0; k <= b - a; k++) if (x[a + k] !== y[c + k]) return false;
+  return true;
+}
+
+/** Whether two lists hold the same diagnostics in the same order (all that the client is sent of each). */
+export function sameDiagnostics(a: readonly Diagnostic[], b: readonly Diagnostic[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  const samePosition = (x: Diagnostic['range']['start'], y: Diagnostic['range']['start']): boolean => x.line === y.line && x.character === y.character;
+  const sameRange = (x: Diagnostic['range'], y: Diagnostic['range']): boolean => samePosition(x.start, y.start) && samePosition(x.end, y.end);
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x === y) continue;
+    if (x.code !== y.code || x.severity !== y.severity || x.message !== y.message || !sameRange(x.range, y.range)) return false;
+    const xt = x.tags ?? [];
+    const yt = y.tags ?? [];
+    if (xt.length !== yt.length || xt.some((t, k) => t !== yt[k])) return false;
+    const xr = x.related ?? [];
+    const yr = y.related ?? [];
+    if (xr.length !== yr.length || xr.some((r, k) => r.message !== yr[k].message || !sameRange(r.range, yr[k].range))) return false;
+  }
   return true;
 }
 
