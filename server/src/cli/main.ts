@@ -159,7 +159,7 @@ function runCheck(args: readonly string[], out: (s: string) => void, errOut: (s:
   if (files.length === 0) throw new Error(`no iptables files found in ${paths.join(', ')}`);
   // The text format is written file by file (see TextReporter); JSON and SARIF are one document.
   const reports: FileReport[] = [];
-  const text = format === 'text' ? new TextReporter(out) : undefined;
+  const reporter = format === 'text' ? new TextReporter(out) : undefined;
   let failed = false;
   for (const f of files) {
     const stdin = f === '-';
@@ -174,12 +174,12 @@ function runCheck(args: readonly string[], out: (s: string) => void, errOut: (s:
     const r = check(source, { family, fileName: stdin ? undefined : f, severities, analyses: analyses && { effort, raiseHint: 'raise it with --analysis-effort N' } });
     const report: FileReport = { path: stdin ? '<stdin>' : relative(process.cwd(), f) || f, text: source, family: r.family, diagnostics: r.diagnostics };
     if (r.diagnostics.some((d: Diagnostic) => d.severity === 'error')) failed = true;
-    if (text) text.add(report);
+    if (reporter) reporter.add(report);
     else reports.push(report);
   }
   if (format === 'json') out(JSON.stringify(formatJson(reports), null, 2) + '\n');
   else if (format === 'sarif') out(JSON.stringify(formatSarif(reports), null, 2) + '\n');
-  else text?.end();
+  else reporter?.end();
   return failed ? 1 : 0;
 }
 

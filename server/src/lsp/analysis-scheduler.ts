@@ -128,7 +128,8 @@ export class AnalysisScheduler {
 
   /**
    * Publishes the validity diagnostics of a checked version (with the last analysis's diagnostics
-   * moved onto it), then analyses that version in the background and publishes everything again.
+   * moved onto it), then analyses that version in the background and publishes everything again
+   * (unless the analysis found just what was moved onto it: then only `done` follows).
    * `lines` are the version's lines; `result` is its check, made with `prepareAnalysis`.
    */
   validity(uri: string, version: number, lines: readonly string[], result: CheckResult): void {
@@ -284,7 +285,7 @@ function sameLines(x: readonly string[], a: number, b: number, y: readonly strin
 }
 
 /** Whether two lists hold the same diagnostics in the same order (all that the client is sent of each). */
-export function sameDiagnostics(a: readonly Diagnostic[], b: readonly Diagnostic[]): boolean {
+function sameDiagnostics(a: readonly Diagnostic[], b: readonly Diagnostic[]): boolean {
   if (a === b) return true;
   if (a.length !== b.length) return false;
   const samePosition = (x: Diagnostic['range']['start'], y: Diagnostic['range']['start']): boolean => x.line === y.line && x.character === y.character;
