@@ -2,7 +2,7 @@
  * Output formats of `iptables-lsp check`: compiler-style text and SARIF 2.1.0 (the JSON format
  * lives next to the command). They only format; they never decide what is an error.
  */
-import { DIAGNOSTIC_CODES, type Diagnostic, type Family } from '../core/index.ts';
+import { DIAGNOSTIC_CODES, lineStarts, type Diagnostic, type Family } from '../core/index.ts';
 
 /** The diagnostics of one checked file. */
 export interface FileReport {
@@ -44,7 +44,7 @@ export class TextReporter {
     this.files++;
     if (r.diagnostics.length === 0) this.clean++;
     // Where each line starts, found once: cheaper than splitting the whole text into lines.
-    const starts = r.diagnostics.length > 0 ? lineStarts(r.text) : [];
+    const starts = lineStarts(r.diagnostics.length > 0 ? r.text : '');
     for (const d of r.diagnostics) {
       const l = d.range.start.line;
       const c = d.range.start.character;
@@ -80,15 +80,8 @@ export class TextReporter {
 
 const SEVERITY_COLORS: Record<string, string> = { error: '1;31', warning: '1;33', information: '1;36', hint: '2' };
 
-/** The offset where each line of `text` starts. */
-function lineStarts(text: string): number[] {
-  const starts = [0];
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
-  return starts;
-}
-
 /** Line `l` of `text` (0-based) without its line break or a carriage return before it; '' past the end. */
-function lineOf(text: string, starts: readonly number[], l: number): string {
+function lineOf(text: string, starts: Int32Array, l: number): string {
   const start = starts[l];
   if (start === undefined) return '';
   let end = l + 1 < starts.length ? starts[l + 1] - 1 : text.length;

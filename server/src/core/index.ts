@@ -141,4 +141,4 @@ function bothObservers(a: ModelObserver, b: ModelObserver): ModelObserver {
 }
 export { detectFamily } from './model.ts';
 export { analyse, analyseAsync, RuleReader, tableEnd, type AnalysisOptions, type AsyncAnalysisOptions, type AnalysisResult } from './analysis/analyse.ts';
-export { LineDiagnostics } from './line-diagnostics.ts';
+export { LineDiagnostics, lineStarts } from './line-diagnostics.ts';

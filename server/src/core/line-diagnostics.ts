@@ -158,7 +158,7 @@ export class LineDiagnostics {
 const NO_PROBLEMS: readonly LineProblem[] = [];
 
 /** Where each line of a text starts (a text has one line more than line feeds). */
-function lineStarts(text: string): Int32Array {
+export function lineStarts(text: string): Int32Array {
   let count = 1;
   for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) count++;
   const starts = new Int32Array(count);
