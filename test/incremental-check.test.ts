@@ -2,7 +2,7 @@
  * The check of an edited version made from the check of the version before (incremental.ts, the
  * language server's path after an edit) must give exactly what a check from scratch gives: the
  * same diagnostics in the same order, the same model (tables, chains, rules, jumps, problems,
- * interface names), and readings from which the analysis finds the same, with the same work.
+ * interface names, every place each chain is named), and readings from which the analysis finds the same, with the same work.
  * Random edits of random rule sets, of a Neutron dump and of the real-world corpus, each check
  * made from the last; the edits are the ones typing makes within a rule (a digit, an option added
  * or removed, an address), with some that the incremental check must leave to a full check (a
@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { check, type CheckResult } from '../server/src/core/index.ts';
 import { analyse } from '../server/src/core/analysis/analyse.ts';
 import type { Model } from '../server/src/core/model.ts';
+import { occurrences } from '../server/src/core/navigation.ts';
 import { neutronDump } from '../bench/neutron-dump.ts';
 import { mulberry32 } from '../bench/random.ts';
 import { randomRule, randomSet, USERS } from './random-rules.ts';
@@ -45,6 +46,9 @@ function shapeOf(m: Model): unknown {
         counters: c.counters ? `${c.counters.packets}:${c.counters.bytes}` : undefined,
         rules: c.rules.map((r) => r.line),
         references: c.references.map((r) => r.line),
+        // Every place the chain is named, as references and rename find them (their index of
+        // each command list is built before the edit, see `compare`, and must still hold).
+        occurrences: occurrences(c).map((o) => ({ kind: o.kind, span: o.span, rule: o.rule?.line })),
       })),
       commands: t.commands.map((r) => ({ line: r.line, span: r.span, command: r.command, chain: r.chainName, chainSpan: r.chainSpan, target: r.targetName, kind: r.targetKind, goto: r.goto, targetSpan: r.targetSpan, table: r.table.name })),
     })),
@@ -57,6 +61,8 @@ function shapeOf(m: Model): unknown {
 /** Checks one version both ways and compares everything; returns the incremental check. */
 function compare(lines: string[], previous: CheckResult, what: string, fileName?: string): CheckResult {
   const text = lines.join('\n');
+  // Navigation indexes the previous model's commands, which an edit within a line then changes in place.
+  for (const t of previous.model.tables) for (const c of t.chains.values()) occurrences(c);
   const made = check(text, { prepareAnalysis: true, incremental: true, previous, lines, fileName });
   // A fresh check that keeps its readings (`incremental` without `previous`), so that both
   // vocabularies can be compared before the analyses below take the readings.
