@@ -31,9 +31,15 @@ export interface LspResults {
   readonly editToFullDiagnostics: Series;
   /**
    * The same edits: time from didChange to the second publication of the version, the validity
-   * diagnostics of a full check (with the last analysis findings moved to follow the edit).
+   * diagnostics of a full check (with the last analysis findings moved to follow the edit), for
+   * the edits where the full check found something else than what was published first.
    */
   readonly editToValidity: Series;
+  /**
+   * How many of those edits had no second publication: the full check found just what the server
+   * had published right after the edit, so it sent nothing again (not in `editToValidity`).
+   */
+  readonly editValidityNotSent: number;
   /** The same with `iptables.diagnosticsDelay` set to 0: time to the complete diagnostics without any debounce. */
   readonly editToDiagnosticsNoDelay: Series;
   /** Opening the navigation document, to its first diagnostics. */
@@ -57,6 +63,14 @@ export interface LspResults {
 /** How many edits each edit series makes, and how often each navigation request is sent. */
 const EDITS = 6;
 const REQUESTS = 10;
+
+/**
+ * The pause before each edit, longer than the default `iptables.diagnosticsDelay` (200 ms): the
+ * edits stand for single changes after a pause in typing, which the server checks at once. Without
+ * it, an edit sent as soon as the last one's diagnostics were complete would follow it by less
+ * than the delay whenever the server is fast, and be debounced as the next keystroke of a burst.
+ */
+const PAUSE_MS = 300;
 
 /** A position (0-based) one character into the last `needle` of the last line of `lines` that starts with `prefix`. */
 function positionIn(lines: readonly string[], prefix: string, needle: string): { line: number; character: number } {
@@ -107,13 +121,15 @@ export async function benchServer(serverBundle: string, editFile: string, navFil
     const openToFullDiagnostics = (await complete) - start;
 
     // One-character edits of a port number in the middle of the file (22 → 23 → 22 …), one at a
-    // time, each once the previous version's diagnostics are complete (as after a pause in typing).
+    // time, each once the previous version's diagnostics are complete and a pause in typing (PAUSE_MS) has passed.
     const edit = editPosition(editText.split('\n'), 'middle');
-    const editSeries = async (count: number): Promise<{ first: Series; validity: Series; full: Series }> => {
+    const editSeries = async (count: number): Promise<{ first: Series; validity: Series; full: Series; notSent: number }> => {
+      let notSent = 0;
       const first: number[] = [];
       const validity: number[] = [];
       const full: number[] = [];
       for (let i = 0; i < count; i++) {
+        await new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
         version += 1;
         waiting = server.nextDiagnostics(uri, version);
         complete = server.diagnosticsComplete(uri, version);
@@ -123,11 +139,15 @@ export async function benchServer(serverBundle: string, editFile: string, navFil
           contentChanges: [{ range: { start: edit, end: { line: edit.line, character: edit.character + 1 } }, text: version % 2 === 0 ? '3' : '2' }],
         });
         first.push((await waiting).at - start);
-        // The next publication of this version comes from the full check (at least a check's time later).
-        validity.push((await server.nextDiagnostics(uri, version)).at - start);
+        // The next publication of this version comes from the full check (at least a check's time
+        // later), unless it found just what was published right after the edit: the server then
+        // sends nothing again, and the version's diagnostics are complete without it.
+        const again = await server.nextDiagnostics(uri, version, complete);
+        if (again) validity.push(again.at - start);
+        else notSent++;
         full.push((await complete) - start);
       }
-      return { first: series(first), validity: series(validity), full: series(full) };
+      return { first: series(first), validity: series(validity), full: series(full), notSent };
     };
     const withDefaults = await editSeries(EDITS);
     // The same edits without the debounce. A configuration change makes the server re-check every
@@ -188,6 +208,7 @@ export async function benchServer(serverBundle: string, editFile: string, navFil
       editToDiagnostics: withDefaults.first,
       editToFullDiagnostics: withDefaults.full,
       editToValidity: withDefaults.validity,
+      editValidityNotSent: withDefaults.notSent,
       editToDiagnosticsNoDelay,
       openNavigationDocument,
       openNavigationComplete,

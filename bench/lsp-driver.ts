@@ -119,16 +119,30 @@ export class InProcessServer {
    * Resolves with the next diagnostics published for `uri` (and `version`, when given). Register
    * the wait before sending the message that triggers the publication.
    */
-  nextDiagnostics(uri: string, version?: number): Promise<Published> {
-    return new Promise<Published>((resolve, reject) => {
+  nextDiagnostics(uri: string, version?: number): Promise<Published>;
+  /**
+   * The same, but resolves with undefined (and stops waiting) when `until` resolves first: for a
+   * publication the server may leave out (it does not send a version's diagnostics again when the
+   * client already has the same).
+   */
+  nextDiagnostics(uri: string, version: number, until: Promise<unknown>): Promise<Published | undefined>;
+  nextDiagnostics(uri: string, version?: number, until?: Promise<unknown>): Promise<Published | undefined> {
+    return new Promise<Published | undefined>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no diagnostics for ${uri} v${version ?? '?'} within ${TIMEOUT_MS} ms`)), TIMEOUT_MS);
-      this.waiters.push({
+      const waiter = {
         uri,
         version,
-        resolve: (p) => {
+        resolve: (p: Published | undefined) => {
           clearTimeout(timer);
           resolve(p);
         },
+      };
+      this.waiters.push(waiter);
+      void until?.then(() => {
+        const k = this.waiters.indexOf(waiter);
+        if (k < 0) return;
+        this.waiters.splice(k, 1);
+        waiter.resolve(undefined);
       });
     });
   }

@@ -316,6 +316,51 @@ test('a table keeps its analysis only when its own lines are unchanged: a rule c
   scheduler.forget(uri);
 });
 
+test('after an edit of a big document, a full check that finds just what was published at once sends nothing again; one that finds more publishes it', { skip, timeout: 180_000 }, async () => {
+  const uri = 'file:///tmp/lsp-early.rules';
+  // 2,664 lines: more than the server's fast path needs (it publishes at once after each edit).
+  const lines = neutronDump(100).split('\n');
+  const analysed = (server: Server, version: number): Promise<number> =>
+    server.waitFor(`the analysis of version ${version}`, (events) => {
+      const i = events.findIndex((e) => e.kind === 'log' && e.message.includes(`analysed ${uri} version ${version} `));
+      return i >= 0 ? i : undefined;
+    }, 90_000);
+  const server = new Server();
+  try {
+    await server.start();
+    await server.open(uri, lines.join('\n'));
+    await analysed(server, 1);
+    const edit = async (version: number, at: number, text: string): Promise<Published[]> => {
+      const before = lines[at];
+      lines[at] = text;
+      await server.conn.sendNotification('textDocument/didChange', {
+        textDocument: { uri, version },
+        contentChanges: [{ range: { start: { line: at, character: 0 }, end: { line: at, character: before.length } }, text }],
+      });
+      await analysed(server, version);
+      return server.publications(uri).filter((p) => p.version === version);
+    };
+    const key = (p: Published): string[] => p.diagnostics.map((d) => `${d.range.start.line}:${d.code}:${d.message}`).sort();
+    // Version 1's complete diagnostics: published after the log line of its analysis.
+    const last = await server.waitFor('the analysis findings of version 1', () => server.publications(uri).find((p) => p.version === 1 && p.diagnostics.some((d) => ANALYSIS_CODES.has(d.code))), 60_000);
+    // A port typed: the full check and the analysis find what was published right after the edit.
+    const port = lines.findIndex((l) => / --dport 22 /.test(l));
+    assert.ok(port >= 0, 'the dump has a rule for port 22');
+    const v2 = await edit(2, port, lines[port].replace(' --dport 22 ', ' --dport 23 '));
+    assert.equal(v2.length, 1, 'version 2 is published once, right after the edit');
+    assert.deepEqual(key(v2[0]), key(last));
+    // A jump to a chain that does not exist: only the full check of the table finds it.
+    const jump = lines.findIndex((l, i) => i > lines.length / 2 && / -j RETURN$/.test(l));
+    assert.ok(jump >= 0, 'the dump has a RETURN rule');
+    const v3 = await edit(3, jump, lines[jump].replace(/ -j RETURN$/, ' -j nosuchchain'));
+    assert.ok(v3.length >= 2, `version 3 is published again after its full check (${v3.length} publications)`);
+    assert.ok(v3.at(-1)!.diagnostics.some((d) => d.code === 'undefined-chain' && d.range.start.line === jump));
+    assert.ok(!v3[0].diagnostics.some((d) => d.code === 'undefined-chain'), 'the first publication did not have it');
+  } finally {
+    await server.stop();
+  }
+});
+
 test('edits within rules, each checked from the last check (core/incremental.ts), end with the diagnostics a fresh server gives the same text', { skip, timeout: 120_000 }, async () => {
   const uri = 'file:///tmp/lsp-incremental.rules';
   const lines = neutronDump(20).split('\n');

@@ -328,7 +328,7 @@ export function startServer(): void {
       const fast = lc.run(text, family, settings.severity);
       const lines = linesOf(doc, text);
       const moved = prev ? shiftToEdit(prev.lines, lines, prev.diagnostics) : [];
-      void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: [...fast, ...moved, ...analyses.carried(doc.uri, lines)].map((d) => toLspDiagnostic(d, doc.uri)) });
+      analyses.early(doc.uri, doc.version, [...fast, ...moved, ...analyses.carried(doc.uri, lines)]);
     });
   };
 
