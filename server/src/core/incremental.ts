@@ -20,7 +20,7 @@
  * address family) is checked in full. test/incremental-check.test.ts compares both on random
  * edits.
  */
-import { MAX_LINE, parse as parseSyntax, RuleLineNode, type ParseResult } from './syntax.ts';
+import { detached, MAX_LINE, parse as parseSyntax, RuleLineNode, type ParseResult } from './syntax.ts';
 import { interpretRuleLine, replaceAppend, type Model, type Table } from './model.ts';
 import { assembleParts, problemDiagnostics, recheckAppend, wholeTableDiagnostics, type CommandChecks, type HookRestriction, type ValidityParts } from './validate.ts';
 import type { Diagnostic } from './diagnostics.ts';
@@ -82,7 +82,7 @@ export function checkEdit(lines: readonly string[], family: Family, key: string,
   if (!plainAppend(oldText) || !plainAppend(lines[line])) return undefined;
   // A copy of the line: a line split from the text holds on to the whole text, which the edited
   // rule's node (and its reading's key) would keep alive for as long as the rule stays unedited.
-  const newText = lines[line].split('').join('');
+  const newText = detached(lines[line]);
   const old = previousModel.ruleByLine.get(line);
   if (!old || !previous.appendOnly.has(old.table)) return undefined;
   if (previous.parts.syntax.some((d) => d.range.start.line === line)) return undefined;

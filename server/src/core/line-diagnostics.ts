@@ -7,7 +7,7 @@
  * Whole-file checks (chains, jumps, loops, hooks, COMMIT structure) still need `check`; editors
  * publish these "syntax" diagnostics first and the full set when it is ready.
  */
-import { splitArgs } from './syntax.ts';
+import { detached, splitArgs } from './syntax.ts';
 import { interpretRuleLine } from './model.ts';
 import type { Diagnostic } from './diagnostics.ts';
 import { applySeverities, DIAGNOSTIC_CODES, type SeverityOverrides } from './diagnostics.ts';
@@ -121,6 +121,9 @@ export class LineDiagnostics {
     for (let line = before; line < after; line++) {
       let raw = text.slice(starts[line], line + 1 < count ? starts[line + 1] - 1 : text.length);
       if (raw.endsWith('\r')) raw = raw.slice(0, -1);
+      // After an edit, a line joins the cache of the lines of every version, with its problems
+      // (whose messages may quote it): a copy of its own, not a view of this version's whole text.
+      if (changed < count) raw = detached(raw);
       if (!isRuleLine(raw)) {
         perLine[line] = undefined;
         continue;

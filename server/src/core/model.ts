@@ -52,13 +52,23 @@ export interface Rule {
 }
 
 /**
- * How many rules keep their interpretation and words cached. Requests touch a few rules at a time
- * (hover, a trace through one chain), so a small window suffices; a pass over every rule of a big
- * dump simply recomputes each rule once.
+ * How many rules of a table keep their interpretation and words cached. Requests touch a few rules
+ * at a time (hover, a trace through one chain), so a small window suffices; a pass over every rule
+ * of a big dump simply recomputes each rule once.
  */
 const CACHE_SIZE = 4096;
-const cached: (RuleRecord | undefined)[] = new Array<RuleRecord | undefined>(CACHE_SIZE);
-let cacheNext = 0;
+
+/** The rules of a table whose interpretation is cached, oldest first from `next` on. */
+interface CacheWindow {
+  readonly records: (RuleRecord | undefined)[];
+  next: number;
+}
+
+// One window per table, held by the table only (through this WeakMap): a window shared by every
+// model would keep the rules of earlier versions of a document, and with them their whole models
+// and texts, until newer rules pushed them out. An editor makes a model per edit, so the language
+// server's memory grew by a model per edit (46 MB per edit of the 5,000-port dump).
+const cacheWindows = new WeakMap<Table, CacheWindow>();
 
 /** Commands by their index in a rule's packed facts (0: none). */
 const COMMANDS: readonly (CommandKind | undefined)[] = [undefined, 'A', 'C', 'D', 'R', 'I', 'L', 'S', 'F', 'Z', 'N', 'X', 'E', 'P'];
@@ -179,10 +189,12 @@ class RuleRecord implements Rule {
   /** The cached words (and interpretation) of the rule, entering the cache window if needed. */
   private cached(): { args: Arg[]; info?: RuleInfo } {
     if (this.cache === undefined) {
-      const old = cached[cacheNext];
+      let w = cacheWindows.get(this.table);
+      if (!w) cacheWindows.set(this.table, (w = { records: [], next: 0 }));
+      const old = w.records[w.next];
       if (old !== undefined && old !== this) old.cache = undefined;
-      cached[cacheNext] = this;
-      cacheNext = (cacheNext + 1) % CACHE_SIZE;
+      w.records[w.next] = this;
+      w.next = (w.next + 1) % CACHE_SIZE;
       this.cache = { args: this.node.args };
     }
     return this.cache;
