@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { check, type CheckResult } from '../server/src/core/index.ts';
 import { analyse } from '../server/src/core/analysis/analyse.ts';
 import type { Model } from '../server/src/core/model.ts';
-import { occurrences } from '../server/src/core/navigation.ts';
+import { occurrences, semanticTokens } from '../server/src/core/navigation.ts';
 import { neutronDump } from '../bench/neutron-dump.ts';
 import { mulberry32 } from '../bench/random.ts';
 import { randomRule, randomSet, USERS } from './random-rules.ts';
@@ -53,6 +53,8 @@ function shapeOf(m: Model): unknown {
       commands: t.commands.map((r) => ({ line: r.line, span: r.span, command: r.command, chain: r.chainName, chainSpan: r.chainSpan, target: r.targetName, kind: r.targetKind, goto: r.goto, targetSpan: r.targetSpan, table: r.table.name })),
     })),
     byLine: [...m.ruleByLine.keys()],
+    // The editor's semantic tokens, cached per rule (warmed before the edit, see `compare`).
+    tokens: semanticTokens(m),
     problems: m.ruleProblems,
     interfaces: [...m.interfaces].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)),
   };
@@ -61,8 +63,10 @@ function shapeOf(m: Model): unknown {
 /** Checks one version both ways and compares everything; returns the incremental check. */
 function compare(lines: string[], previous: CheckResult, what: string, fileName?: string): CheckResult {
   const text = lines.join('\n');
-  // Navigation indexes the previous model's commands, which an edit within a line then changes in place.
+  // Navigation indexes the previous model's commands and caches its rules' tokens; an edit within
+  // a line then changes the model in place.
   for (const t of previous.model.tables) for (const c of t.chains.values()) occurrences(c);
+  semanticTokens(previous.model);
   const made = check(text, { prepareAnalysis: true, incremental: true, previous, lines, fileName });
   // A fresh check that keeps its readings (`incremental` without `previous`), so that both
   // vocabularies can be compared before the analyses below take the readings.

@@ -389,7 +389,6 @@ export function semanticTokens(model: Model, fromLine = 0, toLine = Number.MAX_S
     if (a.line < fromLine || a.line > toLine || a.end <= a.start) return;
     out.push({ line: a.line, start: a.start, length: a.end - a.start, kind, declaration });
   };
-  const chainKind = (t: Table, name: string): TokenKind => (t.chains.get(name)?.builtin ? 'builtinChain' : 'chain');
   for (const t of model.tables) {
     if (t.line >= fromLine && t.line <= toLine && t.headerArg.raw.startsWith('*')) push({ line: t.line, start: t.headerArg.start + 1, end: t.headerArg.end }, 'table', true);
     for (const c of t.chains.values()) {
@@ -398,22 +397,48 @@ export function semanticTokens(model: Model, fromLine = 0, toLine = Number.MAX_S
     }
   }
   const rules = rulesInRange(model, fromLine, toLine);
-  for (const r of rules) {
-    const { info } = r;
-    const tokens: SemanticToken[] = [];
-    const add = (a: Arg | undefined, kind: TokenKind, declaration = false): void => {
-      if (a && a.end > a.start) tokens.push({ line: a.line, start: a.start, length: a.end - a.start, kind, declaration });
-    };
-    if (info.chainArg) add(info.chainArg, chainKind(r.table, info.chainArg.value), info.command === 'N');
-    if (info.newNameArg) add(info.newNameArg, 'chain', true);
-    if (info.target) add(info.target.nameArg, info.target.kind === 'chain' ? chainKind(r.table, info.target.name) : 'target');
-    for (const m of info.matches) add(m.nameArg, 'module');
-    for (const o of [...info.base, ...info.matches.flatMap((m) => m.options), ...(info.target?.options ?? [])]) if (o.negation) add(o.negation, 'negation');
-    tokens.sort((a, b) => a.start - b.start);
-    for (const x of tokens) out.push(x);
+  for (let i = 0; i < rules.length; i++) {
+    const r = rules[i];
+    const packed = ruleTokens(r);
+    for (let k = 0; k < packed.length; k += 3) {
+      const code = packed[k + 2];
+      out.push({ line: r.line, start: packed[k], length: packed[k + 1], kind: TOKEN_KINDS[code >> 1], declaration: (code & 1) === 1 });
+    }
   }
   out.sort((a, b) => a.line - b.line || a.start - b.start);
   return out;
+}
+
+/** Token kinds by their index in a rule's packed tokens. */
+const TOKEN_KINDS: readonly TokenKind[] = ['table', 'chain', 'builtinChain', 'target', 'negation', 'module'];
+
+// Each rule's tokens, worked out once per rule: they need the rule's full interpretation, which a
+// rule does not keep (model.ts), and an editor asks for the tokens of the whole document after
+// every edit (1.6–2.1 s on the 130k-line dump when every rule was read again). A rule outlives
+// the versions of its document until an edit touches it (an edit within a rule line replaces
+// that rule only, incremental.ts), so after an edit only the edited rule is read again. Packed as
+// numbers (start, length, kind index × 2 + declaration), by start: a few dozen bytes per rule.
+const ruleTokenCache = new WeakMap<Rule, readonly number[]>();
+
+/** The packed tokens of a rule (see `ruleTokenCache`). */
+function ruleTokens(r: Rule): readonly number[] {
+  const hit = ruleTokenCache.get(r);
+  if (hit) return hit;
+  const info = r.info;
+  const tokens: { start: number; length: number; code: number }[] = [];
+  const add = (a: Arg | undefined, kind: TokenKind, declaration = false): void => {
+    if (a && a.end > a.start) tokens.push({ start: a.start, length: a.end - a.start, code: TOKEN_KINDS.indexOf(kind) * 2 + (declaration ? 1 : 0) });
+  };
+  const chainKind = (name: string): TokenKind => (r.table.chains.get(name)?.builtin ? 'builtinChain' : 'chain');
+  if (info.chainArg) add(info.chainArg, chainKind(info.chainArg.value), info.command === 'N');
+  if (info.newNameArg) add(info.newNameArg, 'chain', true);
+  if (info.target) add(info.target.nameArg, info.target.kind === 'chain' ? chainKind(info.target.name) : 'target');
+  for (const m of info.matches) add(m.nameArg, 'module');
+  for (const o of [...info.base, ...info.matches.flatMap((m) => m.options), ...(info.target?.options ?? [])]) if (o.negation) add(o.negation, 'negation');
+  tokens.sort((a, b) => a.start - b.start);
+  const packed = tokens.flatMap((t) => [t.start, t.length, t.code]);
+  ruleTokenCache.set(r, packed);
+  return packed;
 }
 
 /** The rules whose lines fall in a range, without visiting the whole model for a small range. */
