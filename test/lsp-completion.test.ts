@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { check } from '../server/src/core/index.ts';
-import { completeAt, type CompletionCandidate } from '../server/src/core/completion.ts';
+import { completeAt, MAX_CANDIDATES, narrowCandidates, type CompletionCandidate } from '../server/src/core/completion.ts';
 import { loadMarked, type Mark } from './lsp-markers.ts';
 
 const { text, marks } = loadMarked('completion.rules');
@@ -63,6 +63,32 @@ test('after -j: verdicts, target extensions allowed in the table, user chains; a
   assert.ok(!j.includes('DNAT'), 'DNAT is nat-only');
   assert.ok(!j.includes('INPUT'), 'a rule cannot jump to a builtin chain');
   assert.deepEqual(labels(complete(afterG).items), ['neutron-openvswi-sg-chain']);
+});
+
+test('a table with more chains than an editor is sent at once: the list is narrowed to the word typed and marked incomplete', () => {
+  const count = MAX_CANDIDATES + 500;
+  const names = Array.from({ length: count }, (_, k) => `chain-${String(k).padStart(4, '0')}`);
+  const text = ['*filter', ':INPUT ACCEPT [0:0]', ...names.map((n) => `:${n} - [0:0]`), '-A INPUT -j ', 'COMMIT', ''].join('\n');
+  const lines = text.split('\n');
+  const at = lines.indexOf('-A INPUT -j ');
+  const model = check(text).model;
+  const all = completeAt(model, lines[at], at, lines[at].length);
+  assert.ok(all.items.length > count, 'every chain is a candidate');
+  // Nothing typed yet: the best-ranked candidates (verdicts first), and the editor asks again.
+  const none = narrowCandidates(all.items, '');
+  assert.equal(none.items.length, MAX_CANDIDATES);
+  assert.equal(none.incomplete, true);
+  assert.equal(none.items[0].label, 'ACCEPT');
+  // A word typed: every candidate holding its characters in order, and no other.
+  const typed = narrowCandidates(all.items, 'CHAIN-149');
+  const expected = all.items.filter((c) => /c.*h.*a.*i.*n.*-.*1.*4.*9/.test(c.label.toLowerCase())).map((c) => c.label).sort();
+  assert.deepEqual(typed.items.map((c) => c.label).sort(), expected);
+  assert.ok(expected.includes('chain-1499') && expected.includes('chain-0149') && !expected.includes('chain-0150'));
+  assert.equal(typed.incomplete, true);
+  // Up to the limit, everything is sent and the list is complete.
+  const few = narrowCandidates(all.items.slice(0, 10), 'zzz');
+  assert.equal(few.items.length, 10);
+  assert.equal(few.incomplete, false);
 });
 
 test('after -i: interfaces seen in the file, most used first; after -p: common protocols first', () => {

@@ -33,6 +33,35 @@ export interface CompletionResult {
   readonly items: CompletionCandidate[];
 }
 
+/**
+ * At most this many candidates are sent at once. A compute node's dump names 15,000 chains, and
+ * offering all of them after `-j` sent 4.7 MB to the editor at every keystroke; beyond the limit
+ * the list is narrowed to what matches the word being typed (see `narrowCandidates`) and marked
+ * incomplete, so that the editor asks again as the word grows.
+ */
+export const MAX_CANDIDATES = 1000;
+
+/**
+ * The candidates an editor is sent: all of them up to `limit`; beyond, those whose label holds
+ * the characters of `typed` in order (ignoring case; editors filter and rank further, more
+ * strictly), best rank first, at most `limit`, with `incomplete` set when some were left out.
+ */
+export function narrowCandidates(items: readonly CompletionCandidate[], typed: string, limit = MAX_CANDIDATES): { items: CompletionCandidate[]; incomplete: boolean } {
+  if (items.length <= limit) return { items: [...items], incomplete: false };
+  const t = typed.toLowerCase();
+  const matching = t === '' ? [...items] : items.filter((c) => holdsInOrder(c.label.toLowerCase(), t));
+  if (matching.length <= limit) return { items: matching, incomplete: true };
+  matching.sort((a, b) => (a.rank ?? 50) - (b.rank ?? 50) || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
+  return { items: matching.slice(0, limit), incomplete: true };
+}
+
+/** Whether the characters of `part` occur in `whole` in order. */
+function holdsInOrder(whole: string, part: string): boolean {
+  let k = 0;
+  for (let i = 0; i < whole.length && k < part.length; i++) if (whole.charCodeAt(i) === part.charCodeAt(k)) k++;
+  return k === part.length;
+}
+
 /** Commands valid in an iptables-restore file. */
 const COMMANDS = ['A', 'I', 'D', 'R', 'N', 'X', 'P', 'F', 'E', 'Z', 'C'];
 /** Commands whose first argument is an existing chain. */

@@ -50,7 +50,7 @@ import { detached } from '../core/syntax.ts';
 import { AnalysisScheduler, type AnalysisSettings } from './analysis-scheduler.ts';
 import { registerTraceRequests } from './trace.ts';
 import { forgetPolicy, isPolicyDocument, policyCompletion, policyDefinition, policyFormatting, policyHover, policyPrepareRenameAt, policyReferences, policyRenameAt, publishPolicy, registerPolicyRequests } from './policy.ts';
-import { completeAt } from '../core/completion.ts';
+import { completeAt, narrowCandidates } from '../core/completion.ts';
 import { formatEdits } from '../core/format.ts';
 import { fixAll, fixesFor } from '../core/code-actions.ts';
 import {
@@ -570,7 +570,8 @@ export function startServer(): void {
       if (!a) return null;
       const lineText = (a.lines[p.position.line] ?? '').replace(/\r$/, '');
       const r = completeAt(a.result.model, lineText, p.position.line, p.position.character);
-      return { isIncomplete: false, items: toCompletionItems(r.items, p.position.line, r.replaceStart, p.position.character) };
+      const sent = narrowCandidates(r.items, lineText.slice(r.replaceStart, p.position.character));
+      return { isIncomplete: sent.incomplete, items: toCompletionItems(sent.items, p.position.line, r.replaceStart, p.position.character) };
     }),
   );
 
