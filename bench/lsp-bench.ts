@@ -52,6 +52,16 @@ export interface LspResults {
   readonly hover: Series & { readonly supported: boolean; readonly error?: string };
   /** Definition, references of the shared chain and hover again, once the analysis has finished. */
   readonly idle: { readonly definition: Series; readonly referencesShared: Series; readonly hover: Series };
+  /**
+   * Requests an editor sends after every edit, for the whole document, once the analysis has
+   * finished: semantic tokens (the first request in full, then the changes since the last result)
+   * and completion after `-j`.
+   */
+  readonly wholeDocument: {
+    readonly semanticTokensFirst: number;
+    readonly semanticTokens: Series & { readonly tokens: number };
+    readonly completionAfterJump: Series & { readonly items: number; readonly incomplete: boolean };
+  };
   /** A definition request sent right after an edit, before the debounced re-check: it pays for the re-check. */
   readonly definitionRightAfterEdit: number;
   /** Errors the server logged (its guarded handlers' failures); empty when all went well. */
@@ -191,6 +201,18 @@ export async function benchServer(serverBundle: string, editFile: string, navFil
     const refSharedIdle = await repeat(REQUESTS, () => server.request<unknown[]>('textDocument/references', { textDocument: doc, position: fallbackDeclaration, context: { includeDeclaration: true } }));
     const hoverIdle = await repeat(REQUESTS, () => server.request('textDocument/hover', { textDocument: doc, position: forward }));
     const definitionIdle = await repeat(REQUESTS, () => server.request('textDocument/definition', { textDocument: doc, position: forward }));
+    const full = await server.request<{ resultId?: string; data: number[] }>('textDocument/semanticTokens/full', { textDocument: doc });
+    const semanticTokensFirst = full.ms;
+    // As an editor asks after each edit: the changes since its last result.
+    let resultId = full.result?.resultId;
+    const semanticTokens = await repeat(REQUESTS, async () => {
+      const r = await server.request<{ resultId?: string }>('textDocument/semanticTokens/full/delta', { textDocument: doc, previousResultId: resultId });
+      resultId = r.result?.resultId;
+      return r;
+    });
+    // Completion of the target of a rule of the dispatch chain, with nothing typed after `-j `.
+    const jump = positionIn(navLines, '-A neutron-openvswi-FORWARD ', '-j ');
+    const completion = await repeat(REQUESTS, () => server.request<{ items: unknown[]; isIncomplete: boolean }>('textDocument/completion', { textDocument: doc, position: { line: jump.line, character: jump.character + 2 } }));
 
     // A definition request right after an edit: the cached analysis is stale, so the request re-checks.
     const navEdit = editPosition(navLines, 'first');
@@ -213,6 +235,11 @@ export async function benchServer(serverBundle: string, editFile: string, navFil
       openNavigationDocument,
       openNavigationComplete,
       idle: { definition: definitionIdle.s, referencesShared: refSharedIdle.s, hover: hoverIdle.s },
+      wholeDocument: {
+        semanticTokensFirst,
+        semanticTokens: { ...semanticTokens.s, tokens: (full.result?.data.length ?? 0) / 5 },
+        completionAfterJump: { ...completion.s, items: completion.last.result?.items.length ?? 0, incomplete: completion.last.result?.isIncomplete ?? false },
+      },
       definition: { ...definition.s, found: definition.last.result !== null && definition.last.result !== undefined },
       referencesShared: { ...refShared.s, locations: refShared.last.result?.length ?? 0, chain: 'neutron-openvswi-sg-fallback' },
       referencesPerPort: { ...refPort.s, locations: refPort.last.result?.length ?? 0, chain: perPortChain },

@@ -176,7 +176,7 @@ test('stdio server: every request on a Neutron compute-node dump', { skip: !exis
     // Folding, semantic tokens (full and range), inlay hints and code lenses answer.
     const folds = await server.request<{ startLine: number; endLine: number }[]>('textDocument/foldingRange', td);
     assert.ok(folds.length >= 3);
-    const tokens = await server.request<{ data: number[] }>('textDocument/semanticTokens/full', td);
+    const tokens = await server.request<{ resultId?: string; data: number[] }>('textDocument/semanticTokens/full', td);
     assert.ok(tokens.data.length > 100 && tokens.data.length % 5 === 0);
     const rangeTokens = await server.request<{ data: number[] }>('textDocument/semanticTokens/range', { ...td, range: { start: { line: 0, character: 0 }, end: { line: 10, character: 0 } } });
     assert.ok(rangeTokens.data.length > 0 && rangeTokens.data.length < tokens.data.length);
@@ -201,6 +201,19 @@ test('stdio server: every request on a Neutron compute-node dump', { skip: !exis
     assert.deepEqual(after.diagnostics.map((d) => d.code), ['missing-ipset']);
     const fmt = await server.request<{ range: Rng; newText: string }[]>('textDocument/formatting', { ...td, options: { tabSize: 2, insertSpaces: true } });
     assert.deepEqual(fmt.map((e) => e.newText), [sshLine]);
+    // Semantic tokens after the edit, as the changes since the result before it: applied to that
+    // result, they give the new version's tokens; they are a small part of them.
+    type TokenEdits = { resultId?: string; edits?: { start: number; deleteCount: number; data?: number[] }[]; data?: number[] };
+    const delta = await server.request<TokenEdits>('textDocument/semanticTokens/full/delta', { ...td, previousResultId: tokens.resultId });
+    assert.ok(delta.edits && delta.edits.length > 0, 'the answer is edits of the previous result');
+    const patched = [...tokens.data];
+    for (const e of [...delta.edits].sort((a, b) => b.start - a.start)) patched.splice(e.start, e.deleteCount, ...(e.data ?? []));
+    // A result the server does not hold (right after edits were sent): all tokens.
+    const unknown = await server.request<TokenEdits>('textDocument/semanticTokens/full/delta', { ...td, previousResultId: 'no-such-result' });
+    const fresh = await server.request<{ data: number[] }>('textDocument/semanticTokens/full', td);
+    assert.deepEqual(patched, fresh.data);
+    assert.ok(delta.edits.reduce((n, e) => n + (e.data?.length ?? 0), 0) < fresh.data.length / 4);
+    assert.deepEqual(unknown.data, fresh.data);
 
     // A request on an unknown document or a bad position answers null instead of killing the server.
     assert.equal(await server.request('textDocument/definition', { textDocument: { uri: 'file:///nope.rules' }, position: { line: 0, character: 0 } }), null);

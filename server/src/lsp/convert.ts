@@ -118,24 +118,22 @@ export const TOKEN_TYPES = ['namespace', 'function', 'enumMember', 'operator', '
 export const TOKEN_MODIFIERS = ['declaration', 'defaultLibrary'] as const;
 const TOKEN_INDEX: Record<TokenKind, number> = { table: 0, chain: 1, builtinChain: 1, target: 2, negation: 3, module: 4 };
 
-/** Encodes semantic tokens (sorted by position) in LSP's relative integer form. */
-export function encodeSemanticTokens(tokens: readonly SemanticToken[]): number[] {
-  const data: number[] = [];
-  let line = 0;
-  let char = 0;
+/** What `pushSemanticTokens` needs of vscode-languageserver's `SemanticTokensBuilder`. */
+export interface TokenSink {
+  push(line: number, char: number, length: number, tokenType: number, tokenModifiers: number): void;
+}
+
+/**
+ * Pushes semantic tokens (sorted by position) into a builder, which encodes them in LSP's relative
+ * form. Tokens must not overlap: a token starting inside the previous one is dropped.
+ */
+export function pushSemanticTokens(sink: TokenSink, tokens: readonly SemanticToken[]): void {
+  let line = -1;
   let end = 0;
-  let first = true;
   for (const t of tokens) {
-    const dl = t.line - line;
-    const dc = dl === 0 ? t.start - char : t.start;
-    // Tokens must not overlap: a later token starting inside the previous one is dropped.
-    if (!first && (dl < 0 || (dl === 0 && t.start < end))) continue;
-    first = false;
-    end = t.start + t.length;
-    const mods = (t.declaration ? 1 : 0) | (t.kind === 'builtinChain' ? 2 : 0);
-    data.push(dl, dc, t.length, TOKEN_INDEX[t.kind], mods);
+    if (t.line < line || (t.line === line && t.start < end)) continue;
     line = t.line;
-    char = t.start;
+    end = t.start + t.length;
+    sink.push(t.line, t.start, t.length, TOKEN_INDEX[t.kind], (t.declaration ? 1 : 0) | (t.kind === 'builtinChain' ? 2 : 0));
   }
-  return data;
 }
