@@ -134,6 +134,49 @@ test('semantic tokens: chain names, builtin chains, targets, modules and negatio
   assert.ok(semanticTokens(model, 9, 10).every((t) => t.line === 9 || t.line === 10));
 });
 
+test('semantic tokens: rules with the same text after the chain name share tokens only where they would be the same', () => {
+  // INPUT and FOOBA have names of one length but not one kind; `"ab c"` is quoted (a name as long
+  // as abcd, written longer); X1 is shorter; line 12 carries counters before the command. Each rule's tokens must be those it has on its own.
+  const text = [
+    '*filter',
+    ':INPUT ACCEPT [0:0]',
+    ':FOOBA - [0:0]',
+    ':X1 - [0:0]',
+    ':ab c - [0:0]',
+    ':abcd - [0:0]',
+    '-A INPUT -m tcp -p tcp ! --dport 22 -j FOOBA',
+    '-A FOOBA -m tcp -p tcp ! --dport 22 -j FOOBA',
+    '-A FOOBA -m tcp -p tcp ! --dport 22 -j FOOBA',
+    '-A X1 -m tcp -p tcp ! --dport 22 -j FOOBA',
+    '-A "ab c" -m tcp -p tcp ! --dport 22 -j FOOBA',
+    '[0:0] -A FOOBA -m tcp -p tcp ! --dport 22 -j FOOBA',
+    '-I FOOBA -m tcp -p tcp ! --dport 22 -j FOOBA',
+    '-A abcd -m tcp -p tcp ! --dport 22 -j FOOBA',
+    '-A abcd',
+    '-N efgh',
+    'COMMIT',
+    '',
+  ].join('\n');
+  const all = semanticTokens(check(text).model);
+  const words = text.split('\n');
+  const on = (line: number) => all.filter((t) => t.line === line).map((t) => [t.kind, words[line].slice(t.start, t.start + t.length)]);
+  const rest = [['module', 'tcp'], ['negation', '!'], ['chain', 'FOOBA']];
+  assert.deepEqual(on(6), [['builtinChain', 'INPUT'], ...rest]);
+  for (const line of [7, 8, 12]) assert.deepEqual(on(line), [['chain', 'FOOBA'], ...rest], `line ${line + 1}`);
+  assert.deepEqual(on(9), [['chain', 'X1'], ...rest]);
+  assert.deepEqual(on(10), [['chain', '"ab c"'], ...rest]);
+  assert.deepEqual(on(11), [['chain', 'FOOBA'], ...rest]);
+  assert.deepEqual(on(13), [['chain', 'abcd'], ...rest]);
+  assert.deepEqual(on(14), [['chain', 'abcd']]);
+  assert.deepEqual(all.filter((t) => t.line === 15).map((t) => [t.kind, t.declaration]), [['chain', true]]);
+  // Each line alone, in a model of its own, gives the same tokens.
+  for (let line = 6; line <= 15; line++) {
+    const alone = [...words.slice(0, 6), ...Array<string>(line - 6).fill(''), words[line], 'COMMIT', ''].join('\n');
+    const own = semanticTokens(check(alone).model).filter((t) => t.line === line);
+    assert.deepEqual(own, all.filter((t) => t.line === line), `line ${line + 1} alone`);
+  }
+});
+
 test('counters as hints (human-readable) and reference counts', () => {
   const hints = counterHints(model, (l) => lines[l]?.length ?? 0);
   assert.deepEqual(hints, [

@@ -47,6 +47,15 @@ export interface Rule {
   readonly targetSpan?: Span;
   /** The rule's full interpretation (recomputed on demand). */
   readonly info: RuleInfo;
+  /**
+   * The rule's interpretation for a pass over every rule: the cached one when there is one, else
+   * worked out without entering the cache. Through the cache, each interpretation of such a pass
+   * would live as long as the window takes to turn over, long enough for the garbage collector
+   * to promote it, only to drop it soon after (most of the time of a whole-document pass).
+   */
+  interpretOnce(): RuleInfo;
+  /** The line's text, without its line break. */
+  readonly text: string;
   /** The line's words (recomputed on demand). */
   readonly args: readonly Arg[];
 }
@@ -178,6 +187,16 @@ class RuleRecord implements Rule {
 
   get args(): readonly Arg[] {
     return this.cached().args;
+  }
+
+  get text(): string {
+    return this.node.text;
+  }
+
+  interpretOnce(): RuleInfo {
+    const c = this.cache;
+    if (c?.info) return c.info;
+    return interpretRuleLine(c?.args ?? this.node.args, this.table.family).info!;
   }
 
   get info(): RuleInfo {

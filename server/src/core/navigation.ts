@@ -5,7 +5,8 @@
  * the language server converts the results to LSP.
  */
 import { neutronChainRole } from './neutron/chain-roles.ts';
-import type { Arg } from './syntax.ts';
+import { detached, type Arg } from './syntax.ts';
+import type { OptionUse } from './rule.ts';
 import type { Chain, Model, Rule, Span, Table } from './model.ts';
 import type { Range } from './diagnostics.ts';
 import { STANDARD_TARGETS, TARGET_BY_NAME } from './extensions/extensions.ts';
@@ -378,6 +379,9 @@ export interface SemanticToken {
   readonly declaration: boolean;
 }
 
+/** Receives the semantic tokens of `eachSemanticToken`, one call each, in document order. */
+export type TokenVisitor = (line: number, start: number, length: number, kind: TokenKind, declaration: boolean) => void;
+
 /**
  * Semantic tokens of the lines `fromLine`..`toLine` (inclusive), in document order: table names,
  * chain names (user and builtin, declarations marked), targets, `!` negations and module names.
@@ -385,59 +389,145 @@ export interface SemanticToken {
  */
 export function semanticTokens(model: Model, fromLine = 0, toLine = Number.MAX_SAFE_INTEGER): SemanticToken[] {
   const out: SemanticToken[] = [];
-  const push = (a: Arg | Span, kind: TokenKind, declaration = false): void => {
-    if (a.line < fromLine || a.line > toLine || a.end <= a.start) return;
-    out.push({ line: a.line, start: a.start, length: a.end - a.start, kind, declaration });
+  eachSemanticToken(model, (line, start, length, kind, declaration) => out.push({ line, start, length, kind, declaration }), fromLine, toLine);
+  return out;
+}
+
+/**
+ * `semanticTokens` without an object per token: `visit` is called with each token, in document
+ * order. The language server encodes them as they come; on the 130k-line dump the array of
+ * 431,000 token objects and its sort took most of a whole-document request.
+ */
+export function eachSemanticToken(model: Model, visit: TokenVisitor, fromLine = 0, toLine = Number.MAX_SAFE_INTEGER): void {
+  // Table and chain declaration lines hold no rule: their tokens are gathered apart (one per line),
+  // then merged with the rules' tokens by line.
+  const heads: SemanticToken[] = [];
+  const head = (a: Span, kind: TokenKind): void => {
+    if (a.line >= fromLine && a.line <= toLine && a.end > a.start) heads.push({ line: a.line, start: a.start, length: a.end - a.start, kind, declaration: true });
   };
   for (const t of model.tables) {
-    if (t.line >= fromLine && t.line <= toLine && t.headerArg.raw.startsWith('*')) push({ line: t.line, start: t.headerArg.start + 1, end: t.headerArg.end }, 'table', true);
+    if (t.headerArg.raw.startsWith('*')) head({ line: t.line, start: t.headerArg.start + 1, end: t.headerArg.end }, 'table');
     for (const c of t.chains.values()) {
       const s = declarationNameSpan(c);
-      if (s && c.declarationArg?.raw.startsWith(':')) push(s, c.builtin ? 'builtinChain' : 'chain', true);
+      if (s && c.declarationArg?.raw.startsWith(':')) head(s, c.builtin ? 'builtinChain' : 'chain');
     }
   }
+  heads.sort((a, b) => a.line - b.line || a.start - b.start);
   const rules = rulesInRange(model, fromLine, toLine);
+  let ordered = true;
+  for (let i = 1; i < rules.length && ordered; i++) ordered = rules[i - 1].line < rules[i].line;
+  if (!ordered) rules.sort((a, b) => a.line - b.line);
+  let h = 0;
   for (let i = 0; i < rules.length; i++) {
     const r = rules[i];
+    for (; h < heads.length && heads[h].line <= r.line; h++) visit(heads[h].line, heads[h].start, heads[h].length, heads[h].kind, true);
     const packed = ruleTokens(r);
     for (let k = 0; k < packed.length; k += 3) {
       const code = packed[k + 2];
-      out.push({ line: r.line, start: packed[k], length: packed[k + 1], kind: TOKEN_KINDS[code >> 1], declaration: (code & 1) === 1 });
+      visit(r.line, packed[k], packed[k + 1], TOKEN_KINDS[code >> 1], (code & 1) === 1);
     }
   }
-  out.sort((a, b) => a.line - b.line || a.start - b.start);
-  return out;
+  for (; h < heads.length; h++) visit(heads[h].line, heads[h].start, heads[h].length, heads[h].kind, true);
 }
 
 /** Token kinds by their index in a rule's packed tokens. */
 const TOKEN_KINDS: readonly TokenKind[] = ['table', 'chain', 'builtinChain', 'target', 'negation', 'module'];
+const CODE_CHAIN = 1;
+const CODE_BUILTIN_CHAIN = 2;
+const CODE_TARGET = 3;
+const CODE_NEGATION = 4;
+const CODE_MODULE = 5;
 
 // Each rule's tokens, worked out once per rule: they need the rule's full interpretation, which a
 // rule does not keep (model.ts), and an editor asks for the tokens of the whole document after
 // every edit (1.6–2.9 s on the 130k-line dump when every rule was read again). A rule outlives
 // the versions of its document until an edit touches it (an edit within a rule line replaces
 // that rule only, incremental.ts), so after an edit only the edited rule is read again. Packed as
-// numbers (start, length, kind index × 2 + declaration), by start: about 200 bytes per rule with
-// the map's entry (25 MB for that dump).
+// numbers (start, length, kind index × 2 + declaration), by start.
 const ruleTokenCache = new WeakMap<Rule, readonly number[]>();
+
+/**
+ * What the rules of one table share: the tokens of each text after the chain name, by the chain
+ * name's length and token code (rules of `-A NAME REST` lines with the same REST, a name of that
+ * length and of the same kind have the same tokens, without being read again); and one packed array
+ * for each distinct list of tokens. Generated dumps repeat a few rule shapes thousands of times.
+ * Kept per table, so that they go with the table.
+ */
+interface SharedTokens {
+  readonly byRest: Map<number, Map<string, readonly number[]>>;
+  readonly byTokens: Map<string, readonly number[]>;
+}
+const sharedTokens = new WeakMap<Table, SharedTokens>();
+
+/** The triples of the rule being read (see `ruleTokens`), reused from rule to rule. */
+const scratch: number[] = [];
+
+/** Adds a token for a word to `scratch`. */
+function addToken(a: Arg | undefined, kindCode: number, declaration = false): void {
+  if (a && a.end > a.start) scratch.push(a.start, a.end - a.start, kindCode * 2 + (declaration ? 1 : 0));
+}
+
+/** Adds the token of each negation of `options`. */
+function addNegations(options: readonly OptionUse[]): void {
+  for (let i = 0; i < options.length; i++) addToken(options[i].negation, CODE_NEGATION);
+}
 
 /** The packed tokens of a rule (see `ruleTokenCache`). */
 function ruleTokens(r: Rule): readonly number[] {
   const hit = ruleTokenCache.get(r);
   if (hit) return hit;
-  const info = r.info;
-  const tokens: { start: number; length: number; code: number }[] = [];
-  const add = (a: Arg | undefined, kind: TokenKind, declaration = false): void => {
-    if (a && a.end > a.start) tokens.push({ start: a.start, length: a.end - a.start, code: TOKEN_KINDS.indexOf(kind) * 2 + (declaration ? 1 : 0) });
-  };
-  const chainKind = (name: string): TokenKind => (r.table.chains.get(name)?.builtin ? 'builtinChain' : 'chain');
-  if (info.chainArg) add(info.chainArg, chainKind(info.chainArg.value), info.command === 'N');
-  if (info.newNameArg) add(info.newNameArg, 'chain', true);
-  if (info.target) add(info.target.nameArg, info.target.kind === 'chain' ? chainKind(info.target.name) : 'target');
-  for (const m of info.matches) add(m.nameArg, 'module');
-  for (const o of [...info.base, ...info.matches.flatMap((m) => m.options), ...(info.target?.options ?? [])]) if (o.negation) add(o.negation, 'negation');
-  tokens.sort((a, b) => a.start - b.start);
-  const packed = tokens.flatMap((t) => [t.start, t.length, t.code]);
+  let shared = sharedTokens.get(r.table);
+  if (!shared) sharedTokens.set(r.table, (shared = { byRest: new Map(), byTokens: new Map() }));
+  const chainCode = (name: string): number => (r.table.chains.get(name)?.builtin ? CODE_BUILTIN_CHAIN : CODE_CHAIN);
+  // `-A NAME REST` with a plain NAME (no quote or escape: the word is the name).
+  let rests: Map<string, readonly number[]> | undefined;
+  let rest: string | undefined;
+  const name = r.chainName;
+  const span = r.chainSpan;
+  if (r.command === 'A' && name !== undefined && span !== undefined && span.start === 3 && span.end - span.start === name.length) {
+    const text = r.text;
+    if (text.startsWith('-A ')) {
+      const shape = name.length * 4 + chainCode(name);
+      rests = shared.byRest.get(shape);
+      if (!rests) shared.byRest.set(shape, (rests = new Map()));
+      // A copy: a slice of the line would keep the whole text of this version of the document alive
+      // for as long as the table is kept, which is across edits (see `detached`).
+      rest = text.slice(span.end);
+      const same = rests.get(rest);
+      if (same) {
+        ruleTokenCache.set(r, same);
+        return same;
+      }
+    }
+  }
+  const info = r.interpretOnce();
+  scratch.length = 0;
+  if (info.chainArg) addToken(info.chainArg, chainCode(info.chainArg.value), info.command === 'N');
+  if (info.newNameArg) addToken(info.newNameArg, CODE_CHAIN, true);
+  if (info.target) addToken(info.target.nameArg, info.target.kind === 'chain' ? chainCode(info.target.name) : CODE_TARGET);
+  for (const m of info.matches) addToken(m.nameArg, CODE_MODULE);
+  addNegations(info.base);
+  for (const m of info.matches) addNegations(m.options);
+  if (info.target) addNegations(info.target.options);
+  // By start: an insertion sort of the triples (a rule has a few tokens, mostly in order already).
+  for (let i = 3; i < scratch.length; i += 3) {
+    const s0 = scratch[i];
+    const s1 = scratch[i + 1];
+    const s2 = scratch[i + 2];
+    let j = i - 3;
+    for (; j >= 0 && scratch[j] > s0; j -= 3) {
+      scratch[j + 3] = scratch[j];
+      scratch[j + 4] = scratch[j + 1];
+      scratch[j + 5] = scratch[j + 2];
+    }
+    scratch[j + 3] = s0;
+    scratch[j + 4] = s1;
+    scratch[j + 5] = s2;
+  }
+  const key = scratch.join(',');
+  let packed = shared.byTokens.get(key);
+  if (!packed) shared.byTokens.set(key, (packed = scratch.slice()));
+  if (rests && rest !== undefined) rests.set(detached(rest), packed);
   ruleTokenCache.set(r, packed);
   return packed;
 }

@@ -20,7 +20,7 @@ import {
 } from 'vscode-languageserver/node.js';
 import type { Diagnostic, Span } from '../core/index.ts';
 import type { CompletionCandidate, CompletionKind } from '../core/completion.ts';
-import type { DocSymbol, FoldRange, SemanticToken, TextEdit, TokenKind } from '../core/navigation.ts';
+import type { DocSymbol, FoldRange, TextEdit, TokenKind, TokenVisitor } from '../core/navigation.ts';
 
 const SEVERITY: Record<Diagnostic['severity'], DiagnosticSeverity> = {
   error: DiagnosticSeverity.Error,
@@ -118,22 +118,23 @@ export const TOKEN_TYPES = ['namespace', 'function', 'enumMember', 'operator', '
 export const TOKEN_MODIFIERS = ['declaration', 'defaultLibrary'] as const;
 const TOKEN_INDEX: Record<TokenKind, number> = { table: 0, chain: 1, builtinChain: 1, target: 2, negation: 3, module: 4 };
 
-/** What `pushSemanticTokens` needs of vscode-languageserver's `SemanticTokensBuilder`. */
+/** What `tokenPusher` needs of vscode-languageserver's `SemanticTokensBuilder`. */
 export interface TokenSink {
   push(line: number, char: number, length: number, tokenType: number, tokenModifiers: number): void;
 }
 
 /**
- * Pushes semantic tokens (sorted by position) into a builder, which encodes them in LSP's relative
- * form. Tokens must not overlap: a token starting inside the previous one is dropped.
+ * A visitor for `eachSemanticToken` that pushes the tokens (in document order) into a builder,
+ * which encodes them in LSP's relative form. Tokens must not overlap: a token starting inside the
+ * previous one is dropped.
  */
-export function pushSemanticTokens(sink: TokenSink, tokens: readonly SemanticToken[]): void {
-  let line = -1;
+export function tokenPusher(sink: TokenSink): TokenVisitor {
+  let last = -1;
   let end = 0;
-  for (const t of tokens) {
-    if (t.line < line || (t.line === line && t.start < end)) continue;
-    line = t.line;
-    end = t.start + t.length;
-    sink.push(t.line, t.start, t.length, TOKEN_INDEX[t.kind], (t.declaration ? 1 : 0) | (t.kind === 'builtinChain' ? 2 : 0));
-  }
+  return (line, start, length, kind, declaration) => {
+    if (line < last || (line === last && start < end)) return;
+    last = line;
+    end = start + length;
+    sink.push(line, start, length, TOKEN_INDEX[kind], (declaration ? 1 : 0) | (kind === 'builtinChain' ? 2 : 0));
+  };
 }

@@ -44,7 +44,7 @@ import {
   outgoingCalls,
   prepareRename,
   renameEdits,
-  semanticTokens,
+  eachSemanticToken,
   declarationNameSpan,
   chainDetail,
 } from '../core/navigation.ts';
@@ -57,7 +57,7 @@ import { completeAt, narrowCandidates } from '../core/completion.ts';
 import { formatEdits } from '../core/format.ts';
 import { fixAll, fixesFor } from '../core/code-actions.ts';
 import {
-  pushSemanticTokens,
+  tokenPusher,
   toCompletionItems,
   toDocumentSymbols,
   toFoldingRanges,
@@ -604,7 +604,7 @@ export function startServer(): void {
     const b = tokenBuilder(uri);
     const edits = previousResultId !== undefined && previousResultId === b.id;
     b.previousResult(edits ? previousResultId : '');
-    pushSemanticTokens(b, semanticTokens(model));
+    eachSemanticToken(model, tokenPusher(b));
     return edits ? b.buildEdits() : b.build();
   };
   connection.languages.semanticTokens.on((p, token) =>
@@ -624,7 +624,7 @@ export function startServer(): void {
       const a = analyseUri(p.textDocument.uri);
       if (!a) return { data: [] };
       const b = new SemanticTokensBuilder();
-      pushSemanticTokens(b, semanticTokens(a.result.model, p.range.start.line, p.range.end.line));
+      eachSemanticToken(a.result.model, tokenPusher(b), p.range.start.line, p.range.end.line);
       return b.build();
     }),
   );
