@@ -28,8 +28,9 @@ interface JsonLocation { uri: string; range: { start: JsonPosition; end: JsonPos
 export async function activate(context: vscode.ExtensionContext): Promise<IptablesApi> {
   const module = context.asAbsolutePath(path.join('dist', 'server.cjs'));
   const serverOptions: ServerOptions = {
-    run: { module, transport: TransportKind.ipc },
-    debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6009'] } },
+    // `gc` for the server's collection once the documents rest (server/src/lsp/idle-collector.ts).
+    run: { module, transport: TransportKind.ipc, options: { execArgv: ['--expose-gc'] } },
+    debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--expose-gc', '--nolazy', '--inspect=6009'] } },
   };
   const clientOptions: LanguageClientOptions = {
     documentSelector: [{ language: 'iptables' }, { language: 'neutron-policy' }],

@@ -51,6 +51,8 @@ import {
 import { hoverAt } from '../core/describe.ts';
 import { detached } from '../core/syntax.ts';
 import { AnalysisScheduler, type AnalysisSettings } from './analysis-scheduler.ts';
+import { fullCollection, IdleCollector } from './idle-collector.ts';
+import { getHeapStatistics } from 'node:v8';
 import { registerTraceRequests } from './trace.ts';
 import { forgetPolicy, isPolicyDocument, policyCompletion, policyDefinition, policyFormatting, policyHover, policyPrepareRenameAt, policyReferences, policyRenameAt, publishPolicy, registerPolicyRequests } from './policy.ts';
 import { completeAt, narrowCandidates } from '../core/completion.ts';
@@ -129,6 +131,8 @@ function analysisSettings(s: Settings): AnalysisSettings {
 /** Runs `fn` unless the request is cancelled, logging instead of throwing on failure. */
 function guarded<T>(connection: Connection, name: string, token: CancellationToken | undefined, fallback: T, fn: () => T): T {
   if (token?.isCancellationRequested) return fallback;
+  // A request (the calls with a token) is the user at work: the idle collection waits.
+  if (token) onRequest?.();
   try {
     return fn();
   } catch (e) {
@@ -136,6 +140,9 @@ function guarded<T>(connection: Connection, name: string, token: CancellationTok
     return fallback;
   }
 }
+
+/** Told of every request the server handles (set by startServer: the idle collector's `busy`). */
+let onRequest: (() => void) | undefined;
 
 /** The data a call hierarchy item carries so that later requests find the chain again. */
 interface ChainRef {
@@ -216,6 +223,24 @@ export function startServer(): void {
   };
   const tooLargeWarned = new Set<string>();
   let settings: Settings = DEFAULT_SETTINGS;
+  // The garbage of the checks and analyses goes back to the system once the documents rest and no
+  // request comes for a while (idle-collector.ts).
+  const collect = fullCollection();
+  const idle = collect
+    ? new IdleCollector({
+        collect: () => {
+          const before = getHeapStatistics().total_heap_size;
+          const start = performance.now();
+          collect();
+          const mb = (n: number): string => (n / 1048576).toFixed(0);
+          connection.console.log(`iptables-lsp: idle collection in ${(performance.now() - start).toFixed(0)} ms, heap ${mb(before)} → ${mb(getHeapStatistics().total_heap_size)} MB`);
+        },
+        heapTotal: () => getHeapStatistics().total_heap_size,
+        setTimer: (fn, ms) => setTimeout(() => guarded(connection, 'idle collection', undefined, undefined, fn), ms).unref(),
+        clearTimer: (t) => clearTimeout(t as ReturnType<typeof setTimeout>),
+      })
+    : undefined;
+  onRequest = idle ? () => idle.busy() : undefined;
   // Validity is published at once; the rule-set analysis follows in the background (analysis-scheduler.ts).
   const analyses = new AnalysisScheduler(
     {
@@ -224,6 +249,7 @@ export function startServer(): void {
       // it to tell the last publication of a version (validity plus analysis) from the earlier ones.
       done: (uri, version) => {
         void connection.sendNotification(DIAGNOSTICS_COMPLETE, { uri, version });
+        idle?.busy();
         setImmediate(() => guarded(connection, 'line diagnostics seed', undefined, undefined, () => seedNow(uri)));
       },
       log: (message) => connection.console.log(message),
@@ -404,8 +430,12 @@ export function startServer(): void {
     for (const d of documents.all()) schedule(d);
   });
 
-  documents.onDidOpen((e) => publish(e.document));
+  documents.onDidOpen((e) => {
+    idle?.busy();
+    publish(e.document);
+  });
   documents.onDidChangeContent((e) => {
+    idle?.busy();
     // didOpen also fires a content change; the open handler has already published that version.
     if (cache.get(e.document.uri)?.version !== e.document.version) {
       // The analysis of the previous version is stale now: stop it before anything else.
@@ -415,6 +445,7 @@ export function startServer(): void {
     }
   });
   documents.onDidClose((e) => {
+    idle?.busy();
     forgetPolicy(e.document.uri);
     analyses.forget(e.document.uri);
     cache.delete(e.document.uri);
