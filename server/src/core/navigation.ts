@@ -462,6 +462,11 @@ const sharedTokens = new WeakMap<Table, SharedTokens>();
 /** The triples of the rule being read (see `ruleTokens`), reused from rule to rule. */
 const scratch: number[] = [];
 
+/** The token code of a chain name: builtin chains have their own. */
+function chainCode(t: Table, name: string): number {
+  return t.chains.get(name)?.builtin ? CODE_BUILTIN_CHAIN : CODE_CHAIN;
+}
+
 /** Adds a token for a word to `scratch`. */
 function addToken(a: Arg | undefined, kindCode: number, declaration = false): void {
   if (a && a.end > a.start) scratch.push(a.start, a.end - a.start, kindCode * 2 + (declaration ? 1 : 0));
@@ -478,7 +483,6 @@ function ruleTokens(r: Rule): readonly number[] {
   if (hit) return hit;
   let shared = sharedTokens.get(r.table);
   if (!shared) sharedTokens.set(r.table, (shared = { byRest: new Map(), byTokens: new Map() }));
-  const chainCode = (name: string): number => (r.table.chains.get(name)?.builtin ? CODE_BUILTIN_CHAIN : CODE_CHAIN);
   // `-A NAME REST` with a plain NAME (no quote or escape: the word is the name).
   let rests: Map<string, readonly number[]> | undefined;
   let rest: string | undefined;
@@ -487,11 +491,9 @@ function ruleTokens(r: Rule): readonly number[] {
   if (r.command === 'A' && name !== undefined && span !== undefined && span.start === 3 && span.end - span.start === name.length) {
     const text = r.text;
     if (text.startsWith('-A ')) {
-      const shape = name.length * 4 + chainCode(name);
+      const shape = name.length * 4 + chainCode(r.table, name);
       rests = shared.byRest.get(shape);
       if (!rests) shared.byRest.set(shape, (rests = new Map()));
-      // A copy: a slice of the line would keep the whole text of this version of the document alive
-      // for as long as the table is kept, which is across edits (see `detached`).
       rest = text.slice(span.end);
       const same = rests.get(rest);
       if (same) {
@@ -502,9 +504,9 @@ function ruleTokens(r: Rule): readonly number[] {
   }
   const info = r.interpretOnce();
   scratch.length = 0;
-  if (info.chainArg) addToken(info.chainArg, chainCode(info.chainArg.value), info.command === 'N');
+  if (info.chainArg) addToken(info.chainArg, chainCode(r.table, info.chainArg.value), info.command === 'N');
   if (info.newNameArg) addToken(info.newNameArg, CODE_CHAIN, true);
-  if (info.target) addToken(info.target.nameArg, info.target.kind === 'chain' ? chainCode(info.target.name) : CODE_TARGET);
+  if (info.target) addToken(info.target.nameArg, info.target.kind === 'chain' ? chainCode(r.table, info.target.name) : CODE_TARGET);
   for (const m of info.matches) addToken(m.nameArg, CODE_MODULE);
   addNegations(info.base);
   for (const m of info.matches) addNegations(m.options);
@@ -527,6 +529,8 @@ function ruleTokens(r: Rule): readonly number[] {
   const key = scratch.join(',');
   let packed = shared.byTokens.get(key);
   if (!packed) shared.byTokens.set(key, (packed = scratch.slice()));
+  // A copy of REST: a slice of the line would keep the whole text of this version of the document
+  // alive for as long as the table is kept, which is across edits (see `detached`).
   if (rests && rest !== undefined) rests.set(detached(rest), packed);
   ruleTokenCache.set(r, packed);
   return packed;

@@ -241,6 +241,7 @@ export function startServer(): void {
       })
     : undefined;
   onRequest = idle ? () => idle.busy() : undefined;
+  connection.onShutdown(() => idle?.dispose());
   // Validity is published at once; the rule-set analysis follows in the background (analysis-scheduler.ts).
   const analyses = new AnalysisScheduler(
     {
