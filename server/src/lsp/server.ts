@@ -226,16 +226,17 @@ export function startServer(): void {
   // The garbage of the checks and analyses goes back to the system once the documents rest and no
   // request comes for a while (idle-collector.ts).
   const collect = fullCollection();
+  const heapTotal = (): number => getHeapStatistics().total_heap_size;
   const idle = collect
     ? new IdleCollector({
         collect: () => {
-          const before = getHeapStatistics().total_heap_size;
+          const before = heapTotal();
           const start = performance.now();
           collect();
           const mb = (n: number): string => (n / 1048576).toFixed(0);
-          connection.console.log(`iptables-lsp: idle collection in ${(performance.now() - start).toFixed(0)} ms, heap ${mb(before)} → ${mb(getHeapStatistics().total_heap_size)} MB`);
+          connection.console.log(`iptables-lsp: idle collection in ${(performance.now() - start).toFixed(0)} ms, heap ${mb(before)} → ${mb(heapTotal())} MB`);
         },
-        heapTotal: () => getHeapStatistics().total_heap_size,
+        heapTotal,
         setTimer: (fn, ms) => setTimeout(() => guarded(connection, 'idle collection', undefined, undefined, fn), ms).unref(),
         clearTimer: (t) => clearTimeout(t as ReturnType<typeof setTimeout>),
       })
