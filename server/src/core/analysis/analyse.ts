@@ -1643,7 +1643,7 @@ function* walk(
     if (proj && (proj.passed(k) || cur !== projected)) {
       spend(cur.length);
       const before = cur;
-      cur = proj.project(cur);
+      cur = proj.project(cur, projected);
       if (cur === before && appended) cur = union(appended.left, appended.back);
       projected = cur;
     }

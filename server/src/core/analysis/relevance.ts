@@ -11,7 +11,7 @@
  * per-port jumps, one ipset or address per rule): the packets a rule gives back differ in values
  * no later rule looks at, and once those values are forgotten the pieces merge again.
  */
-import { isFull, setSize, setUnion, simplify, universe, type Cube, type Dimensions, type IntervalSet, type Space } from './packet-space.ts';
+import { isFull, setSize, setUnion, simplify, union, universe, type Cube, type Dimensions, type IntervalSet, type Space } from './packet-space.ts';
 import { drain, type Steps } from './steps.ts';
 
 /** The distinctions some rules make: per dimension, the sorted cut values; and dimensions read whole. */
@@ -478,8 +478,16 @@ export class Projector {
     return forgot;
   }
 
-  /** The space widened to what the rest of the chain can tell apart, simplified; exact for it. */
-  project(s: Space): Space {
+  /**
+   * The space widened to what the rest of the chain can tell apart, simplified; exact for it.
+   * `before`, when given, is the last result of this walk: its cubes that are still in `s` and
+   * that the projection leaves as they are are simplified among themselves already, so only the
+   * other cubes are merged in, each with all of them. A walk usually changes a few cubes per rule
+   * (the pieces a rule cut off, what a callee gave back): simplifying all of them again compared
+   * every pair of cubes at every rule, 85 % of them unchanged (chains of the TUM firewall hold
+   * 50–80 cubes).
+   */
+  project(s: Space, before?: Space): Space {
     let changed = false;
     const out = s.map((c) => {
       const index = this.indexes.find((x) => !x.concerns(c[x.dim], this.position));
@@ -487,7 +495,13 @@ export class Projector {
       if (p !== c) changed = true;
       return p;
     });
-    return changed ? simplify(out) : s;
+    if (!changed) return s;
+    if (before === undefined || before.length < 2 || out.length < 4) return simplify(out);
+    const known = new Set(before);
+    const kept: Cube[] = [];
+    const added: Cube[] = [];
+    for (let i = 0; i < out.length; i++) (out[i] === s[i] && known.has(s[i]) ? kept : added).push(out[i]);
+    return kept.length === 0 ? simplify(out) : union(kept, added);
   }
 
   /**
