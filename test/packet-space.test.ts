@@ -9,6 +9,7 @@ import {
   coarsen,
   constrainedDims,
   cubeHull,
+  cubeSubsetOf,
   cubeSubtract,
   fromValues,
   intersect,
@@ -196,6 +197,49 @@ test('coarsening keeps a superset within the limit, and is the identity below it
     const pc = points(space);
     for (const p of points(s)) assert.ok(pc.has(p), 'coarsening lost a packet');
     if (!coarsened) assert.equal(space, s);
+  }
+});
+
+/**
+ * A walk passes its last projection as `before`: the cubes still there and left as they are count
+ * as simplified among themselves, and only the others are merged in. The result must hold the same
+ * packets as a projection from scratch, and stay simplified (no cube inside another).
+ */
+test('a projection given the last result merges only the new cubes, with the same packets', () => {
+  const rand = rng(29);
+  let incremental = 0;
+  for (let round = 0; round < 150; round++) {
+    const uses: Use[] = [];
+    const n = 8 + Math.floor(rand() * 8);
+    for (let at = 0; at < n; at++) {
+      const c: Cube = rand() < 0.6 ? [[at % 8, at % 8], randomSet(rand, 7), [0, 3]] : randomCube(rand);
+      if (c.some((x) => x.length === 0)) continue;
+      uses.push({ at, distinctions: distinctionsOf([c], DIMS), scope: [c] });
+    }
+    const projector = new Projector(DIMS, uses, [0]);
+    projector.start(0);
+    let last = projector.project(simplify(randomSpace(rand, 6)));
+    for (let k = 0; k < n; k++) {
+      projector.passed(k);
+      // Some cubes of the last result (the same objects), and some new ones.
+      const s: Cube[] = last.filter(() => rand() < 0.8);
+      for (const c of randomSpace(rand, 1 + Math.floor(rand() * 3))) s.splice(Math.floor(rand() * (s.length + 1)), 0, c);
+      const fresh = projector.project(s);
+      const given = projector.project(s, last);
+      assert.ok(same(points(given), points(fresh)), 'a projection given the last result holds other packets');
+      // A projection that widens nothing gives its input back as it is, simplified or not; when
+      // it widens, the result is simplified as long as the last one was.
+      if (given !== s && nested(last) === 0) assert.equal(nested(given), 0, 'a cube lies inside another');
+      if (given !== fresh && s.some((c) => last.includes(c))) incremental++;
+      last = given;
+    }
+  }
+  assert.ok(incremental > 100, `${incremental} projections took the incremental path`);
+
+  function nested(s: Space): number {
+    let n = 0;
+    for (let i = 0; i < s.length; i++) for (let j = 0; j < s.length; j++) if (i !== j && cubeSubsetOf(s[i], s[j])) n++;
+    return n;
   }
 });
 
