@@ -7,8 +7,13 @@
  * writes them with `process.send`; this module plays the other end of that channel in the same
  * process: `process.send` is replaced by a function that hands the message to the client side, and
  * the client emits `message` events on `process`. Every message is serialised to JSON and parsed
- * again, and delivered on a later turn of the event loop, as the real IPC channel does, so the
- * timings include the (de)serialisation that an editor connection costs.
+ * again, so the timings include the (de)serialisation that an editor connection costs. A message
+ * to the server is delivered on a later turn of the event loop, as the real IPC channel does. A
+ * message from the server reaches the client as soon as the server's current task ends: an editor
+ * is another process, which reads what the server wrote while the server goes on with its next
+ * task (delivered on a later turn, a reply waited for whatever the server had queued meanwhile,
+ * such as a publication of the whole document's diagnostics, and was timed as if the server had
+ * answered after it).
  *
  * The client side is a minimal JSON-RPC 2.0 client: requests with ids and timings, notifications,
  * and waiting for `textDocument/publishDiagnostics` of a given document version. Requests the server
@@ -73,7 +78,7 @@ export class InProcessServer {
     const client = new InProcessServer();
     const send: Send = (message, _sendHandle, _options, callback) => {
       const json = JSON.stringify(message);
-      setImmediate(() => client.receive(JSON.parse(json) as Message));
+      process.nextTick(() => client.receive(JSON.parse(json) as Message));
       callback?.(null);
       return true;
     };
