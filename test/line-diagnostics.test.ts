@@ -62,6 +62,23 @@ test('a version split reusing the last one\'s lines has the lines of a plain spl
     assert.deepEqual(lines, text.split('\n'));
     previous = lines;
   }
+  // Edits at the ends, of whole texts, and of empty lines.
+  const cases: [string, string][] = [
+    ['', 'a'],
+    ['a', ''],
+    ['a\nb', 'a\nb\n'],
+    ['a\nb\n', 'a\nb'],
+    ['a\nb', 'b'],
+    ['a\nb', 'a'],
+    ['a\nx\nb', 'a\nb'],
+    ['a\nb', 'a\nx\nb'],
+    ['a\n\n\nb', 'a\n\nb'],
+    ['\n\n', '\n\n\n'],
+    ['a\na\na', 'a\na'],
+    ['a\nb', 'a\nxb'],
+    ['ab\nc', 'a\nbc'],
+  ];
+  for (const [before, after] of cases) assert.deepEqual(splitReusing(after, before.split('\n')), after.split('\n'), `${JSON.stringify(before)} → ${JSON.stringify(after)}`);
 });
 
 test('an edited document gets the same per-line diagnostics as a fresh run, edit after edit (random edits)', () => {

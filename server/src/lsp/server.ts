@@ -29,7 +29,8 @@ import {
   type Location,
   type SymbolInformation,
 } from 'vscode-languageserver/node.js';
-import { TextDocument } from 'vscode-languageserver-textdocument';
+import { TextDocument, type TextDocumentContentChangeEvent } from 'vscode-languageserver-textdocument';
+import { linesAfterChange } from './document-lines.ts';
 import { check, detectFamily, LineDiagnostics, type CheckOptions, type CheckResult, type Chain, type Diagnostic, type SeverityOverrides } from '../core/index.ts';
 import {
   callers,
@@ -236,7 +237,15 @@ export function shiftToEdit(oldLines: readonly string[], newLines: readonly stri
 /** Starts the server on the process's IPC channel or stdio (chosen by the command line). */
 export function startServer(): void {
   const connection = createConnection(ProposedFeatures.all);
-  const documents = new TextDocuments(TextDocument);
+  // Each document's last change, from which the lines of the new version are made (linesOf).
+  const edits = new Map<string, { from: number; to: number; changes: TextDocumentContentChangeEvent[] }>();
+  const documents = new TextDocuments<TextDocument>({
+    create: TextDocument.create,
+    update: (doc, changes, version) => {
+      edits.set(doc.uri, { from: doc.version, to: version, changes });
+      return TextDocument.update(doc, changes, version);
+    },
+  });
   const cache = new Map<string, { version: number; result: CheckResult; lines: string[]; loneCr: boolean }>();
   /** The pending full check of each document, as a function that cancels it. */
   const timers = new Map<string, () => void>();
@@ -295,16 +304,22 @@ export function startServer(): void {
   /** The options of every check of a document. */
   const checkOptions = (doc: TextDocument): CheckOptions => ({ fileName: doc.uri, family: settings.family, severities: settings.severity, prepareAnalysis: settings.analyses.ruleSet });
 
-  /** The analysis of a document at its current version; undefined when the file is over the size limit. */
-  /** Each document's last split into lines, by version (see splitReusing): one split per version. */
-  const splits = new Map<string, { version: number; lines: string[] }>();
+  /**
+   * Each document's lines, by version: one split per version, and after an edit the lines made
+   * from the last version's and the change (document-lines.ts), unless the text has a lone
+   * carriage return (an editor's line numbers are then not those of a split at line feeds).
+   */
+  const splits = new Map<string, { version: number; lines: string[]; loneCr: boolean }>();
   const linesOf = (doc: TextDocument, text: string): string[] => {
     const last = splits.get(doc.uri);
     if (last?.version === doc.version) return last.lines;
-    const lines = splitReusing(text, last?.lines);
-    splits.set(doc.uri, { version: doc.version, lines });
+    const edit = edits.get(doc.uri);
+    const made = last && !last.loneCr && edit?.from === last.version && edit.to === doc.version ? linesAfterChange(last.lines, edit.changes, text, doc) : undefined;
+    const lines = made ?? splitReusing(text, last?.lines);
+    splits.set(doc.uri, { version: doc.version, lines, loneCr: made ? false : hasLoneCarriageReturn(text) });
     return lines;
   };
+  /** The analysis of a document at its current version; undefined when the file is over the size limit. */
   const analyse = (doc: TextDocument): { result: CheckResult; lines: string[]; loneCr: boolean } | undefined => {
     if (isPolicyDocument(doc.uri, doc.languageId)) return undefined;
     const hit = cache.get(doc.uri);
@@ -495,6 +510,7 @@ export function startServer(): void {
     tooLargeWarned.delete(e.document.uri);
     lastFullCheck.delete(e.document.uri);
     splits.delete(e.document.uri);
+    edits.delete(e.document.uri);
     timers.get(e.document.uri)?.();
     timers.delete(e.document.uri);
     void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
