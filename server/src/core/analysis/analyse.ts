@@ -235,14 +235,15 @@ export class RuleReader implements ModelObserver {
     x.readings[k] = reading;
     told.get(reading)!.uses++;
     const was = told.get(old)!;
-    let collect = x.collect;
+    const collect = x.collect;
+    if (added) collect.replay(added);
     if (--was.uses === 0) {
       told.delete(old);
       if (was.text !== undefined) x.byText.delete(was.text);
-      // What only the old reading named is gone: collect the vocabulary again.
-      collect = new VocabularyCollector(this.family);
-      for (const r of told.values()) collect.replay(r.calls);
-    } else if (added) collect.replay(added);
+      // What only the old reading named is gone (collecting the whole table again took 15 ms of
+      // each such edit of the 5,000-port dump).
+      collect.forget(was.calls);
+    }
     const next = new RuleReader(this.family, { keep: true });
     for (const [u, y] of this.tables) next.tables.set(u, u === t ? { ...y, collect } : y);
     this.tables.clear();

@@ -135,19 +135,21 @@ export type CollectorCall =
 export class VocabularyCollector {
   /** What the collector was told since `record` (see `record`), while recording. */
   private log: CollectorCall[] | undefined;
-  private readonly names = new Set<string>();
-  private readonly prefixes = new Set<string>();
+  // Everything is counted (how many readings told it), so that `forget` can take back what one
+  // reading told: what no reading tells any more is gone, as if never told.
+  private readonly names = new Counts<string>();
+  private readonly prefixes = new Counts<string>();
   /**
-   * Per mark, the packet's (0) and the connection's (1): the bits tests read, the masks of tests
-   * and operations (distinct, as read), and the bits their values name.
+   * Per mark, the packet's (0) and the connection's (1): per bit, how many tests read it and how
+   * many values name it; the masks of tests and operations (distinct, as read).
    */
-  private readonly marks = [0, 1].map(() => ({ tested: 0, masks: new Set<number>(), values: 0 }));
+  private readonly marks = [0, 1].map(() => ({ tested: new Array<number>(32).fill(0), masks: new Counts<number>(), values: new Array<number>(32).fill(0) }));
   private readonly addrMax: bigint;
-  private readonly bounds = new Set<bigint>([0n]);
+  private readonly bounds = new Counts<bigint>();
   /** The ipset lookups (`setLookupKey`) the rules make, with how many rules make each. */
-  private readonly setLookups = new Map<string, number>();
+  private readonly setLookups = new Counts<string>();
   /** The source MAC addresses the rules name, as `normaliseMac` writes them. */
-  private readonly macs = new Set<string>();
+  private readonly macs = new Counts<string>();
 
   constructor(readonly family: Family) {
     this.addrMax = family === 'ipv4' ? (1n << 32n) - 1n : (1n << 128n) - 1n;
@@ -156,7 +158,8 @@ export class VocabularyCollector {
   /**
    * Starts writing down what the collector is told, until `recorded`. An editor's incremental
    * check (incremental.ts) keeps what each rule reading told, so that the vocabulary of an edited
-   * version can be collected again from the readings it keeps, in the order a fresh check would.
+   * version can be told what a new reading names (`replay`) and made to forget what a reading no
+   * rule has any more named (`forget`).
    */
   record(): void {
     this.log = [];
@@ -171,74 +174,96 @@ export class VocabularyCollector {
 
   /** Tells the collector again what `recorded` returned. */
   replay(calls: readonly CollectorCall[]): void {
-    for (const c of calls) {
-      switch (c[0]) {
-        case 'iface':
-          this.iface(c[1]);
-          break;
-        case 'addresses':
-          this.addresses(c[1]);
-          break;
-        case 'mark':
-          this.mark(c[1], c[2], c[3]);
-          break;
-        case 'ipset':
-          this.ipset(c[1]);
-          break;
-        case 'mac':
-          this.mac(c[1]);
-          break;
-        case 'markOperation':
-          this.markOperation(c[1], c[2], c[3]);
-          break;
+    for (const c of calls) this.apply(c, 1);
+  }
+
+  /**
+   * Takes back what `recorded` returned, told earlier: the vocabulary is then the one of what the
+   * collector was told without it (the same as a collector told only the rest).
+   */
+  forget(calls: readonly CollectorCall[]): void {
+    for (const c of calls) this.apply(c, -1);
+  }
+
+  private apply(c: CollectorCall, by: 1 | -1): void {
+    switch (c[0]) {
+      case 'iface': {
+        const pattern = c[1];
+        if (pattern.endsWith('+')) this.prefixes.add(pattern.slice(0, -1), by);
+        else if (pattern !== '') this.names.add(pattern, by);
+        break;
+      }
+      case 'addresses':
+        for (const iv of c[1]) {
+          if (!iv) continue;
+          this.bounds.add(iv[0], by);
+          if (iv[1] < this.addrMax) this.bounds.add(iv[1] + 1n, by);
+        }
+        break;
+      case 'mark': {
+        const [, mask, value, ct] = c;
+        const w = this.marks[ct ? 1 : 0];
+        addBits(w.tested, mask, by);
+        w.masks.add(mask, by);
+        addBits(w.values, value & mask, by);
+        break;
+      }
+      case 'ipset':
+        this.setLookups.add(c[1], by);
+        break;
+      case 'mac':
+        this.macs.add(c[1], by);
+        break;
+      case 'markOperation': {
+        const [, mask, xor, ct] = c;
+        const w = this.marks[ct ? 1 : 0];
+        w.masks.add(mask, by);
+        addBits(w.values, xor, by);
+        break;
       }
     }
   }
 
   /** An interface name or `prefix+` pattern. */
   iface(pattern: string): void {
-    this.log?.push(['iface', pattern]);
-    if (pattern.endsWith('+')) this.prefixes.add(pattern.slice(0, -1));
-    else if (pattern !== '') this.names.add(pattern);
+    const c: CollectorCall = ['iface', pattern];
+    this.log?.push(c);
+    this.apply(c, 1);
   }
 
   /** Address intervals a rule names (unreadable ones are skipped: they make the rule approximated). */
   addresses(ivs: readonly (AddressInterval | undefined)[]): void {
-    this.log?.push(['addresses', ivs]);
-    for (const iv of ivs) {
-      if (!iv) continue;
-      this.bounds.add(iv[0]);
-      if (iv[1] < this.addrMax) this.bounds.add(iv[1] + 1n);
-    }
+    const c: CollectorCall = ['addresses', ivs];
+    this.log?.push(c);
+    this.apply(c, 1);
   }
 
   /** A mark test `(mark & mask) == value`, of the connection's mark when `ct`. */
   mark(mask: number, value: number, ct = false): void {
-    this.log?.push(['mark', mask, value, ct]);
-    const w = this.marks[ct ? 1 : 0];
-    w.tested = (w.tested | mask) >>> 0;
-    w.masks.add(mask);
-    w.values = (w.values | (value & mask)) >>> 0;
+    const c: CollectorCall = ['mark', mask, value, ct];
+    this.log?.push(c);
+    this.apply(c, 1);
   }
 
   /** An ipset lookup (`-m set --match-set NAME FLAGS`). */
   ipset(key: string): void {
-    this.log?.push(['ipset', key]);
-    this.setLookups.set(key, (this.setLookups.get(key) ?? 0) + 1);
+    const c: CollectorCall = ['ipset', key];
+    this.log?.push(c);
+    this.apply(c, 1);
   }
 
   /** A source MAC address a rule names (as `normaliseMac` writes it). */
   mac(address: string): void {
-    this.log?.push(['mac', address]);
-    this.macs.add(address);
+    const c: CollectorCall = ['mac', address];
+    this.log?.push(c);
+    this.apply(c, 1);
   }
 
   /** A MARK operation `mark = (mark & ~mask) ^ xor` (CONNMARK's on the connection's mark when `ct`). */
   markOperation(mask: number, xor: number, ct = false): void {
-    this.log?.push(['markOperation', mask, xor, ct]);
-    const w = this.marks[ct ? 1 : 0];
-    w.masks.add(mask);
-    w.values = (w.values | xor) >>> 0;
+    const c: CollectorCall = ['markOperation', mask, xor, ct];
+    this.log?.push(c);
+    this.apply(c, 1);
   }
 
   /**
@@ -252,11 +277,11 @@ export class VocabularyCollector {
       const w = this.marks[ct ? 1 : 0];
       const own: MarkVariable[] = [];
       const groups = new Map<string, number>();
-      const masks = [...w.masks];
+      const masks = [...w.masks.keys()];
       for (let b = 0; b < 32; b++) {
         const bit = (1 << b) >>> 0;
-        if ((w.tested & bit) === 0) continue;
-        if ((w.values & bit) !== 0) {
+        if (w.tested[b] === 0) continue;
+        if (w.values[b] !== 0) {
           own.push({ mask: bit, ct });
           continue;
         }
@@ -275,24 +300,25 @@ export class VocabularyCollector {
     const family = this.family;
     const addrMax = this.addrMax;
     const ifaces: IfaceClass[] = [{ kind: 'none', text: '', underPrefix: false }];
-    for (const n of [...this.names].sort()) ifaces.push({ kind: 'name', text: n, underPrefix: false });
+    for (const n of [...this.names.keys()].sort()) ifaces.push({ kind: 'name', text: n, underPrefix: false });
     ifaces.push({ kind: 'other', text: '', underPrefix: false });
-    for (const p of [...this.prefixes].sort()) ifaces.push({ kind: 'other', text: p, underPrefix: true });
+    for (const p of [...this.prefixes.keys()].sort()) ifaces.push({ kind: 'other', text: p, underPrefix: true });
     const variables = this.markVariables();
     const markOpaque = variables.length > MAX_MARK_BITS;
     const markBits = markOpaque ? [] : variables;
     const k = ifaces.length - 1;
-    const addressStarts = [...this.bounds].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+    // Address 0 starts the first class whatever the rules name.
+    const addressStarts = [...new Set([0n, ...this.bounds.keys()])].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
     const a = addressStarts.length - 1;
     const addrEnd = (c: number): bigint => (c + 1 < addressStarts.length ? addressStarts[c + 1] - 1n : addrMax);
     // The most used lookups, the most used of all on the highest bit: "in the set" is then a
     // single interval of the dimension for it (a lower bit's values are many short intervals).
-    const setLookups = [...this.setLookups]
+    const setLookups = [...this.setLookups.entries()]
       .sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0))
       .slice(0, MAX_SET_LOOKUPS)
       .map(([key]) => key)
       .reverse();
-    const macs = [...this.macs].sort();
+    const macs = [...this.macs.keys()].sort();
     const dims: Dimensions = {
       names: ['source', 'destination', 'protocol', 'source port', 'destination port', 'ICMP type', 'in-interface', 'out-interface', 'state', 'mark', 'TCP flags', 'fragment', 'bridged', 'physdev-in', 'physdev-out', 'ipset membership', 'source MAC'],
       max: [a, a, 255, 65535, 65535, 65535, k, k, STATES.length - 1, (1 << markBits.length) - 1, 63, 1, 1, k, k, (1 << setLookups.length) - 1, macs.length + 1],
@@ -301,6 +327,27 @@ export class VocabularyCollector {
     };
     return { family, dims, ifaces, markBits, markOpaque, addressStarts, setLookups, macs };
   }
+}
+
+/** How many times each key was told; a key told as many times as taken back is gone. */
+class Counts<K> {
+  private readonly map = new Map<K, number>();
+  add(key: K, by: number): void {
+    const n = (this.map.get(key) ?? 0) + by;
+    if (n > 0) this.map.set(key, n);
+    else this.map.delete(key);
+  }
+  keys(): IterableIterator<K> {
+    return this.map.keys();
+  }
+  entries(): IterableIterator<[K, number]> {
+    return this.map.entries();
+  }
+}
+
+/** Adds `by` to the count of every bit set in `bits`. */
+function addBits(counts: number[], bits: number, by: number): void {
+  for (let b = 0; b < 32; b++) if (((bits >>> b) & 1) !== 0) counts[b] += by;
 }
 
 /** Whether an interface class matches a rule's interface pattern (`name` or `prefix+`), as the kernel compares them. */
