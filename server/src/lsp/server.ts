@@ -342,7 +342,8 @@ export function startServer(): void {
     // of 2.8–3.4 s.
     const previous = hit && hit.version < doc.version ? hit.result : undefined;
     const result = check(text, { ...checkOptions(doc), incremental: true, previous, lines });
-    const entry = { version: doc.version, result, lines, loneCr: hasLoneCarriageReturn(text) };
+    // linesOf has just told whether this version has a lone carriage return.
+    const entry = { version: doc.version, result, lines, loneCr: splits.get(doc.uri)?.loneCr ?? hasLoneCarriageReturn(text) };
     cache.set(doc.uri, entry);
     return entry;
   };

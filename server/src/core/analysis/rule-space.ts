@@ -187,83 +187,83 @@ export class VocabularyCollector {
 
   private apply(c: CollectorCall, by: 1 | -1): void {
     switch (c[0]) {
-      case 'iface': {
-        const pattern = c[1];
-        if (pattern.endsWith('+')) this.prefixes.add(pattern.slice(0, -1), by);
-        else if (pattern !== '') this.names.add(pattern, by);
-        break;
-      }
+      case 'iface':
+        return this.countIface(c[1], by);
       case 'addresses':
-        for (const iv of c[1]) {
-          if (!iv) continue;
-          this.bounds.add(iv[0], by);
-          if (iv[1] < this.addrMax) this.bounds.add(iv[1] + 1n, by);
-        }
-        break;
-      case 'mark': {
-        const [, mask, value, ct] = c;
-        const w = this.marks[ct ? 1 : 0];
-        addBits(w.tested, mask, by);
-        w.masks.add(mask, by);
-        addBits(w.values, value & mask, by);
-        break;
-      }
+        return this.countAddresses(c[1], by);
+      case 'mark':
+        return this.countMark(c[1], c[2], c[3], by);
       case 'ipset':
-        this.setLookups.add(c[1], by);
-        break;
+        return this.setLookups.add(c[1], by);
       case 'mac':
-        this.macs.add(c[1], by);
-        break;
-      case 'markOperation': {
-        const [, mask, xor, ct] = c;
-        const w = this.marks[ct ? 1 : 0];
-        w.masks.add(mask, by);
-        addBits(w.values, xor, by);
-        break;
-      }
+        return this.macs.add(c[1], by);
+      case 'markOperation':
+        return this.countMarkOperation(c[1], c[2], c[3], by);
     }
   }
 
+  private countIface(pattern: string, by: number): void {
+    if (pattern.endsWith('+')) this.prefixes.add(pattern.slice(0, -1), by);
+    else if (pattern !== '') this.names.add(pattern, by);
+  }
+
+  private countAddresses(ivs: readonly (AddressInterval | undefined)[], by: number): void {
+    for (const iv of ivs) {
+      if (!iv) continue;
+      this.bounds.add(iv[0], by);
+      if (iv[1] < this.addrMax) this.bounds.add(iv[1] + 1n, by);
+    }
+  }
+
+  private countMark(mask: number, value: number, ct: boolean, by: number): void {
+    const w = this.marks[ct ? 1 : 0];
+    addBits(w.tested, mask, by);
+    w.masks.add(mask, by);
+    addBits(w.values, value & mask, by);
+  }
+
+  private countMarkOperation(mask: number, xor: number, ct: boolean, by: number): void {
+    const w = this.marks[ct ? 1 : 0];
+    w.masks.add(mask, by);
+    addBits(w.values, xor, by);
+  }
+
+  // Each method below is what a rule reading tells; a call is written down only while recording.
+
   /** An interface name or `prefix+` pattern. */
   iface(pattern: string): void {
-    const c: CollectorCall = ['iface', pattern];
-    this.log?.push(c);
-    this.apply(c, 1);
+    this.log?.push(['iface', pattern]);
+    this.countIface(pattern, 1);
   }
 
   /** Address intervals a rule names (unreadable ones are skipped: they make the rule approximated). */
   addresses(ivs: readonly (AddressInterval | undefined)[]): void {
-    const c: CollectorCall = ['addresses', ivs];
-    this.log?.push(c);
-    this.apply(c, 1);
+    this.log?.push(['addresses', ivs]);
+    this.countAddresses(ivs, 1);
   }
 
   /** A mark test `(mark & mask) == value`, of the connection's mark when `ct`. */
   mark(mask: number, value: number, ct = false): void {
-    const c: CollectorCall = ['mark', mask, value, ct];
-    this.log?.push(c);
-    this.apply(c, 1);
+    this.log?.push(['mark', mask, value, ct]);
+    this.countMark(mask, value, ct, 1);
   }
 
   /** An ipset lookup (`-m set --match-set NAME FLAGS`). */
   ipset(key: string): void {
-    const c: CollectorCall = ['ipset', key];
-    this.log?.push(c);
-    this.apply(c, 1);
+    this.log?.push(['ipset', key]);
+    this.setLookups.add(key, 1);
   }
 
   /** A source MAC address a rule names (as `normaliseMac` writes it). */
   mac(address: string): void {
-    const c: CollectorCall = ['mac', address];
-    this.log?.push(c);
-    this.apply(c, 1);
+    this.log?.push(['mac', address]);
+    this.macs.add(address, 1);
   }
 
   /** A MARK operation `mark = (mark & ~mask) ^ xor` (CONNMARK's on the connection's mark when `ct`). */
   markOperation(mask: number, xor: number, ct = false): void {
-    const c: CollectorCall = ['markOperation', mask, xor, ct];
-    this.log?.push(c);
-    this.apply(c, 1);
+    this.log?.push(['markOperation', mask, xor, ct]);
+    this.countMarkOperation(mask, xor, ct, 1);
   }
 
   /**
