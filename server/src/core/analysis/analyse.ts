@@ -769,7 +769,7 @@ function* reachSteps(s: ChainState, v: Vocabulary, clock: Clock | undefined): St
 function* projectorSteps(ctx: TableContext, s: ChainState): Steps<Projector> {
   if (s.projector) return s.projector;
   const uses: Use[] = [];
-  const sites = new Map<ChainState, { at: number; scope: Cube[] }>();
+  const sites = new Map<ChainState, { at: number; scope: Cube[]; calls: { at: number; scope: Space }[] }>();
   s.facts.forEach((f, k) => {
     uses.push({ at: k, distinctions: readsOf(f, ctx.v), scope: f.rs.space });
     if (!f.callee) return;
@@ -777,10 +777,11 @@ function* projectorSteps(ctx: TableContext, s: ChainState): Steps<Projector> {
     if (site) {
       site.at = k;
       for (const x of f.rs.space) site.scope.push(x);
-    } else sites.set(f.callee, { at: k, scope: [...f.rs.space] });
+      site.calls.push({ at: k, scope: f.rs.space });
+    } else sites.set(f.callee, { at: k, scope: [...f.rs.space], calls: [{ at: k, scope: f.rs.space }] });
   });
   for (const [callee, site] of sites) {
-    uses.push({ at: site.at, distinctions: yield* reachSteps(callee, ctx.v, ctx.clock), scope: site.scope });
+    uses.push({ at: site.at, distinctions: yield* reachSteps(callee, ctx.v, ctx.clock), scope: site.scope, calls: site.calls });
     if (ctx.clock.due()) yield;
   }
   // Not counted as work: a projector is built once per walk at most, and whether a chain's
@@ -1032,7 +1033,10 @@ function* analyseTable(t: Table, model: Model, options: AnalysisOptions, limits:
     // Hits of consecutive calls are steps of one set ("to port k, from any port but 1 … k-1"): let them fold up.
     let joined = union(before.space, hit, true);
     // What enters a chain from many places differs in ways the chain may not test: forget those.
-    if (joined.length > small) joined = projectorOf(ctx, callee).projectEntry(joined);
+    // So too when the pieces are few but hold many intervals in a field the chain does not test:
+    // the interfaces of a dispatch chain's calls gather in one cube, one interval each when they
+    // do not come in the vocabulary's order, and every later join went through them again.
+    if (joined.length > small || manyUntested(joined, reachOf(callee, v))) joined = projectorOf(ctx, callee).projectEntry(joined);
     const kept = bounded(ctx, callee.chain, joined, false);
     callee.input = { space: kept.space, exact: before.exact && exact && !kept.coarsened };
     if (log) {
@@ -1657,6 +1661,12 @@ function* walk(
   }
   const b = bounded(ctx, c, union(returned, cur));
   return { returned: b.space, exact: exact && !b.coarsened };
+}
+
+/** Whether a cube of the space holds more than MANY_INTERVALS intervals in a field the distinctions make no cut in. */
+function manyUntested(s: Space, d: Distinctions): boolean {
+  for (const c of s) for (let i = 0; i < c.length; i++) if (c[i].length > 2 * MANY_INTERVALS && d.cuts[i].length === 0 && (d.whole & (1 << i)) === 0) return true;
+  return false;
 }
 
 /** A walk builds its chain's projector once the packets it follows hold more intervals than this. */

@@ -376,6 +376,9 @@ function relate(c: Cube, e: Cube): number {
   let cOut = 0;
   let eOut = 0;
   let cCount = 0;
+  // Whether `e` sticks out in two dimensions, or in one where its set has few bounds: then it
+  // cannot grow into `c` either (see addCube).
+  let eStays = false;
   for (let i = 0; i < c.length; i++) {
     const x = c[i];
     const y = e[i];
@@ -384,12 +387,18 @@ function relate(c: Cube, e: Cube): number {
       cOut |= 1 << i;
       cCount++;
     }
-    if (!setSubsetOf(y, x)) eOut |= 1 << i;
-    if (cCount > 1 && eOut !== 0) return -1;
+    if (!setSubsetOf(y, x)) {
+      eStays ||= eOut !== 0 || y.length <= FEW_BOUNDS;
+      eOut |= 1 << i;
+    }
+    if (cCount > 1 && eStays) return -1;
   }
   eOutOfLastRelate = eOut;
   return cOut;
 }
+
+/** Sets with at most this many bounds (two intervals) do not grow into a neighbour without `grow` (see `addCube`). */
+const FEW_BOUNDS = 4;
 
 /** The dimension of a one-bit mask, or -1 when the mask has no bit or several. */
 function singleDim(mask: number): number {
@@ -402,20 +411,30 @@ function singleDim(mask: number): number {
  * dimension become one. With `grow`, also when `c` sticks out of a cube `e` in a single dimension
  * d only, `c` grows in d by `e`'s values there (the part added, `c` with e's values in d, lies
  * inside `e`), so that the steps of a staircase such as "to port k, from any port but 1 … k-1"
- * fold up once the other steps are there. A grown `c` is compared with the whole list again,
- * since it may now hold or merge with more.
+ * fold up once the other steps are there. Without `grow`, `c` grows so too when that leaves it
+ * fewer intervals in d (it has more than FEW_BOUNDS bounds there), and a cube of the list grows
+ * into `c` alike: a set of thousands of values with holes (the interfaces a dispatch chain has
+ * not reached yet) becomes one interval when the other cube holds the holes, instead of being
+ * carried and cut at every later rule. A grown `c` is compared with the whole list again, since
+ * it may now hold or merge with more; a grown cube of the list leaves it and is added again.
  */
 function addCube(list: Cube[], c: Cube, grow = false): void {
+  // Cubes of the list that grew into `c` (see below), added again once `c` is in.
+  let regrown: Cube[] | undefined;
   for (let i = 0; i < list.length; i++) {
     const e = list[i];
     const cOut = relate(c, e);
     if (cOut === -1) continue;
-    if (cOut === 0) return;
+    if (cOut === 0) {
+      if (regrown) for (const x of regrown) addCube(list, x, grow);
+      return;
+    }
     let eOut = eOutOfLastRelate;
     const d = singleDim(cOut);
-    if (d >= 0 && (eOut & (1 << d)) !== 0 && (grow || (eOut & ~(1 << d)) === 0)) {
+    let merged: IntervalSet | undefined;
+    if (d >= 0 && (eOut & (1 << d)) !== 0 && (grow || (eOut & ~(1 << d)) === 0 || (c[d].length > FEW_BOUNDS && (merged = setUnion(c[d], e[d])).length < c[d].length))) {
       const grown = c.slice();
-      grown[d] = setUnion(c[d], e[d]);
+      grown[d] = merged ?? setUnion(c[d], e[d]);
       c = grown;
       eOut &= ~(1 << d);
       if (eOut !== 0) {
@@ -424,13 +443,30 @@ function addCube(list: Cube[], c: Cube, grow = false): void {
         continue;
       }
     }
-    if (eOut !== 0) continue;
+    if (eOut !== 0) {
+      // The same the other way round: `e` sticks out of `c` in one dimension only, where growing
+      // by `c`'s values leaves it fewer intervals. It leaves the list and comes back grown.
+      const d2 = singleDim(eOut);
+      if (d2 >= 0 && e[d2].length > FEW_BOUNDS) {
+        const m = setUnion(e[d2], c[d2]);
+        if (m.length < e[d2].length) {
+          const grown = e.slice();
+          grown[d2] = m;
+          (regrown ??= []).push(grown);
+          list[i] = list[list.length - 1];
+          list.pop();
+          i--;
+        }
+      }
+      continue;
+    }
     // `e` lies inside `c`: drop it and start over.
     list[i] = list[list.length - 1];
     list.pop();
     i = -1;
   }
   list.push(c);
+  if (regrown) for (const x of regrown) addCube(list, x, grow);
 }
 
 /**

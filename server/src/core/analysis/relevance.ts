@@ -101,6 +101,13 @@ export interface Use {
   readonly at: number;
   readonly distinctions: Distinctions;
   readonly scope?: Space;
+  /**
+   * For a called chain's use, its calls: where each is and what it sends (`scope` is their
+   * union). An index counts each call as a narrow use of its own when each concerns few values:
+   * the values of the calls passed then no longer count (a dispatch chain calls one chain once
+   * per interface, and the called chain's cuts stay in use until the last call).
+   */
+  readonly calls?: readonly { readonly at: number; readonly scope: Space }[];
 }
 
 /** What a `CutSet` is built from (see `cutParts`). */
@@ -244,6 +251,23 @@ class CutSet {
     return forgot;
   }
 
+  /** Whether dimension d may be widened at the current position: not kept, and read whole by no later use. */
+  widens(d: number): boolean {
+    return (this.keep & (1 << d)) === 0 && this.wholeLast[d] <= this.position;
+  }
+
+  /** The cuts of dimension d that uses after the current position make, sorted; undefined when more than `limit`. */
+  activeCuts(d: number, limit: number): readonly number[] | undefined {
+    const cuts = this.cuts[d];
+    const n = cuts.length;
+    const active = n - this.cursor[d];
+    if (active === 0) return NO_CUTS;
+    if (active > limit) return undefined;
+    const out: number[] = [];
+    for (let i = this.findNext(d, 0); i < n; i = this.findNext(d, i + 1)) out.push(cuts[i]);
+    return out;
+  }
+
   /** The nearest active cut index at or before i (-1: none). */
   private findPrev(d: number, i: number): number {
     const p = this.prev[d];
@@ -326,7 +350,7 @@ class CutSet {
   projectCube(c: Cube, skip = -1): Cube {
     let out: IntervalSet[] | undefined;
     for (let d = 0; d < c.length; d++) {
-      if (d === skip || this.keep & (1 << d) || this.wholeLast[d] > this.position) continue;
+      if (d === skip || !this.widens(d)) continue;
       const x = this.projectSet(d, c[d]);
       if (x !== c[d]) (out ??= c.slice())[d] = x;
     }
@@ -372,6 +396,33 @@ function identity(n: number): Int32Array {
   return a;
 }
 
+/** Appends lo … hi to a sorted interval list, joining its last interval when they touch. */
+function push(out: number[], lo: number, hi: number): void {
+  const m = out.length;
+  if (m > 0 && lo <= out[m - 1] + 1) {
+    if (hi > out[m - 1]) out[m - 1] = hi;
+  } else out.push(lo, hi);
+}
+
+/** The sparse table of range minima over `base` (levels[j][v] = min of base[v … v + 2^j - 1]). */
+function minimaOf(base: Int32Array): Int32Array[] {
+  const levels = [base];
+  for (let w = 1; 2 * w <= base.length; w *= 2) {
+    const prev = levels[levels.length - 1];
+    const next = new Int32Array(base.length - 2 * w + 1);
+    for (let v = 0; v < next.length; v++) next[v] = Math.min(prev[v], prev[v + w]);
+    levels.push(next);
+  }
+  return levels;
+}
+
+/**
+ * Gaps are filled (see `DimensionIndex.fill`) only in dimensions where the uses that are not
+ * narrow there make at most this many cuts after the current position (each block between them is
+ * filled on its own; a physdev-is-bridged test cuts the physdev-out values once).
+ */
+const MAX_BOUNDS = 8;
+
 /** Uses whose scope holds at most this many values of an indexed dimension are indexed by them. */
 const NARROW = 64;
 /** An index on a dimension pays off only with at least this many narrow uses. */
@@ -386,12 +437,14 @@ const MIN_INDEXED = 8;
 class DimensionIndex {
   /** levels[j][v]: the last position of a narrow use concerning a value in v … v + 2^j - 1. */
   private readonly levels: Int32Array[];
+  /** lowest[j][v]: the least such position over v … v + 2^j - 1 (see `holdsFree`). */
+  private lowest?: Int32Array[];
   private built?: CutSet;
 
-  constructor(readonly dim: number, private readonly dims: Dimensions, narrow: readonly { use: Use; values: IntervalSet }[], private readonly others: readonly Use[]) {
+  constructor(readonly dim: number, private readonly dims: Dimensions, narrow: readonly { at: number; values: IntervalSet }[], private readonly others: readonly Use[]) {
     const size = dims.max[dim] + 1;
     const base = new Int32Array(size).fill(-1);
-    for (const { use, values } of narrow) for (let i = 0; i < values.length; i += 2) for (let v = values[i]; v <= values[i + 1]; v++) if (base[v] < use.at) base[v] = use.at;
+    for (const { at, values } of narrow) for (let i = 0; i < values.length; i += 2) for (let v = values[i]; v <= values[i + 1]; v++) if (base[v] < at) base[v] = at;
     this.levels = [base];
     for (let w = 1; 2 * w <= size; w *= 2) {
       const prev = this.levels[this.levels.length - 1];
@@ -403,13 +456,84 @@ class DimensionIndex {
 
   /** Whether some narrow use after position k concerns a value of the set. */
   concerns(s: IntervalSet, k: number): boolean {
+    for (let i = 0; i < s.length; i += 2) if (this.concernsRange(s[i], s[i + 1], k)) return true;
+    return false;
+  }
+
+  /** Whether some narrow use after position k concerns a value of lo … hi. */
+  private concernsRange(lo: number, hi: number, k: number): boolean {
+    const j = 31 - Math.clz32(hi - lo + 1);
+    const t = this.levels[j];
+    return Math.max(t[lo], t[hi - (1 << j) + 1]) > k;
+  }
+
+  /** Whether the set holds a value that no narrow use after position k concerns. */
+  private holdsFree(s: readonly number[], k: number): boolean {
+    // The same sparse table for range minima, built on first need (most projectors never fill).
+    const lowest = (this.lowest ??= minimaOf(this.levels[0]));
     for (let i = 0; i < s.length; i += 2) {
       const lo = s[i];
       const j = 31 - Math.clz32(s[i + 1] - lo + 1);
-      const t = this.levels[j];
-      if (Math.max(t[lo], t[s[i + 1] - (1 << j) + 1]) > k) return true;
+      const t = lowest[j];
+      if (Math.min(t[lo], t[s[i + 1] - (1 << j) + 1]) <= k) return true;
     }
     return false;
+  }
+
+  /**
+   * The set with every gap filled that holds only values no narrow use after position k concerns,
+   * where the set holds such a value already in the same block between `bounds` (the cuts the
+   * other uses still make in this dimension, sorted); the set itself when nothing is filled.
+   * Within a block, the values no remaining narrow use concerns are alike for the rest of the
+   * walk wherever they lie: no narrow use concerns them, and no other use tells them apart.
+   * A dispatch chain whose rules test interfaces in another order than the vocabulary numbers
+   * them leaves a hole per interface passed between two still to come, and cuts alone cannot
+   * close such holes (each lies between two cuts still in use): the packets left then held
+   * thousands of intervals, and every rule's step took time in proportion.
+   */
+  fill(s: IntervalSet, k: number, max: number, bounds: readonly number[]): IntervalSet {
+    if (s.length === 0 || isFull(s, max)) return s;
+    const out: number[] = [];
+    const piece: number[] = [];
+    let filled = false;
+    let i = 0;
+    for (let b = 0; b <= bounds.length && i < s.length; b++) {
+      const lo = b === 0 ? 0 : bounds[b - 1];
+      const hi = b < bounds.length ? bounds[b] - 1 : max;
+      // The part of the set in this block (an interval may run over several blocks).
+      piece.length = 0;
+      while (i < s.length && s[i] <= hi) {
+        piece.push(Math.max(s[i], lo), Math.min(s[i + 1], hi));
+        if (s[i + 1] > hi) break;
+        i += 2;
+      }
+      if (piece.length > 0 && this.fillBlock(piece, lo, hi, k, out)) filled = true;
+    }
+    return filled ? out : s;
+  }
+
+  /**
+   * Appends to `out` the intervals of one block's part of a set (`piece`, within lo … hi), with
+   * the gaps filled that no narrow use after k concerns if the part holds a value no such use
+   * concerns; whether any gap was filled. An interval touching the last one of `out` joins it.
+   */
+  private fillBlock(piece: readonly number[], lo: number, hi: number, k: number, out: number[]): boolean {
+    const free = this.holdsFree(piece, k);
+    let filled = false;
+    let end = lo - 1;
+    for (let i = 0; i <= piece.length; i += 2) {
+      const gapLo = end + 1;
+      const gapHi = i < piece.length ? piece[i] - 1 : hi;
+      if (free && gapLo <= gapHi && !this.concernsRange(gapLo, gapHi, k)) {
+        filled = true;
+        push(out, gapLo, gapHi);
+      }
+      if (i < piece.length) {
+        push(out, piece[i], piece[i + 1]);
+        end = piece[i + 1];
+      }
+    }
+    return filled;
   }
 
   /** The cuts of the other uses, brought to the walk's state when first built. */
@@ -451,7 +575,12 @@ export class Projector {
   private position = -1;
   private keep = 0;
 
-  constructor(dims: Dimensions, uses: readonly Use[], indexDims: readonly number[] = [], built?: { readonly all: CutSet; readonly indexes: readonly DimensionIndex[] }) {
+  constructor(
+    private readonly dims: Dimensions,
+    uses: readonly Use[],
+    indexDims: readonly number[] = [],
+    built?: { readonly all: CutSet; readonly indexes: readonly DimensionIndex[] },
+  ) {
     const parts = built ?? drain(projectorParts(dims, uses, indexDims, NEVER));
     this.all = parts.all;
     for (const x of parts.indexes) this.indexes.push(x);
@@ -491,7 +620,7 @@ export class Projector {
     let changed = false;
     const out = s.map((c) => {
       const index = this.indexes.find((x) => !x.concerns(c[x.dim], this.position));
-      const p = index ? index.cuts(this.keep, this.position).projectCube(c, index.dim) : this.all.projectCube(c);
+      const p = this.fill(index ? index.cuts(this.keep, this.position).projectCube(c, index.dim) : this.all.projectCube(c));
       if (p !== c) changed = true;
       return p;
     });
@@ -502,6 +631,24 @@ export class Projector {
     const added: Cube[] = [];
     for (let i = 0; i < out.length; i++) (out[i] === s[i] && known.has(s[i]) ? kept : added).push(out[i]);
     return kept.length === 0 ? simplify(out) : union(kept, added);
+  }
+
+  /**
+   * The cube with the gaps filled, in each indexed dimension, that hold only values no remaining
+   * use tells apart (see `DimensionIndex.fill`), where the uses that are not narrow in that
+   * dimension make few cuts in it after this position.
+   */
+  private fill(c: Cube): Cube {
+    let out: IntervalSet[] | undefined;
+    for (const x of this.indexes) {
+      const d = x.dim;
+      if (!this.all.widens(d)) continue;
+      const bounds = x.cuts(this.keep, this.position).activeCuts(d, MAX_BOUNDS);
+      if (!bounds) continue;
+      const filled = x.fill(c[d], this.position, this.dims.max[d], bounds);
+      if (filled !== c[d]) (out ??= c.slice())[d] = filled.length === 2 && filled[0] === 0 && filled[1] === this.dims.max[d] ? universe(this.dims)[d] : filled;
+    }
+    return out ?? c;
   }
 
   /**
@@ -524,15 +671,27 @@ function* projectorParts(dims: Dimensions, uses: readonly Use[], indexDims: read
   const all = yield* CutSet.steps(dims, uses, due);
   const found: { index: DimensionIndex; narrow: number }[] = [];
   for (const d of indexDims) {
-    const narrow: { use: Use; values: IntervalSet }[] = [];
+    const narrow: { at: number; values: IntervalSet }[] = [];
     const others: Use[] = [];
     const limit = Math.min(NARROW, dims.max[d] / 2);
     // An indexed loop (see OverlapIndex.steps).
     for (let i = 0; i < uses.length; i++) {
       const u = uses[i];
       if (due()) yield;
+      if (u.calls && u.calls.length > 1) {
+        // Narrow when each call is: each then counts at its own position.
+        const each: { at: number; values: IntervalSet }[] = [];
+        for (const c of u.calls) {
+          const values = scopeValues(c.scope, d, limit);
+          if (!values) break;
+          each.push({ at: c.at, values });
+        }
+        if (each.length === u.calls.length) for (const x of each) narrow.push(x);
+        else others.push(u);
+        continue;
+      }
       const values = u.scope ? scopeValues(u.scope, d, limit) : undefined;
-      if (values) narrow.push({ use: u, values });
+      if (values) narrow.push({ at: u.at, values });
       else others.push(u);
     }
     if (narrow.length >= MIN_INDEXED) found.push({ index: new DimensionIndex(d, dims, narrow, others), narrow: narrow.length });
