@@ -22,6 +22,12 @@ import { mulberry32 } from './random.ts';
 export interface NeutronDumpOptions {
   /** The seed of the pseudo-random port ids, MACs and security-group choices; 1 unless given. */
   readonly seed?: number;
+  /**
+   * The order in which ports are processed, and so the order of the per-port rules in the
+   * dispatch chains: Neutron sorts them by id (`sorted`, the default); `created` keeps the order
+   * they were made in (random ids), as a generator that does not sort would write its rules.
+   */
+  readonly portOrder?: 'sorted' | 'created';
 }
 
 /** The agent's binary name as Neutron's rule manager derives it from `neutron-openvswitch-agent`. */
@@ -184,7 +190,8 @@ function neutronChainOrder(chains: Iterable<string>): string[] {
 export function neutronDump(ports: number, options: NeutronDumpOptions = {}): string {
   if (!Number.isInteger(ports) || ports < 0) throw new RangeError(`neutronDump: ports must be a non-negative integer, got ${ports}`);
   // Neutron processes ports sorted by id, so per-chain order follows the sorted ids; zones follow creation order.
-  const all = makePorts(ports, options.seed ?? 1).sort((a, b) => byBytes(a.id, b.id));
+  const made = makePorts(ports, options.seed ?? 1);
+  const all = options.portOrder === 'created' ? made : made.sort((a, b) => byBytes(a.id, b.id));
 
   const filter = new Map<string, string[]>();
   const rules = (chain: string): string[] => {

@@ -50,6 +50,8 @@ const CHECK_FILE = join(ROOT, 'bench', 'check-file.ts');
 const LSP_BENCH = join(ROOT, 'bench', 'lsp-bench.ts');
 const CORE_BUNDLE = join(RESULTS, 'core.bundle.mjs');
 const PORT_COUNTS = [100, 1_000, 5_000] as const;
+/** The ports of the dump whose dispatch chains are in creation order rather than sorted. */
+const UNSORTED_PORTS = 1_000;
 /** The entries of the generated blocklist (bench/blocklist-dump.ts). */
 const BLOCKLIST_SIZE = 100_000;
 
@@ -621,6 +623,15 @@ async function main(): Promise<void> {
       const file = join(work, `neutron-${ports}-ports.rules`);
       writeFileSync(file, text);
       inputs.push(makeInput(`neutron-${ports}`, `Neutron, ${fmtInt(ports)} ports`, file, text, ports));
+    }
+    // The same shape with the dispatch chains' per-port rules in creation order, as a generator
+    // that does not sort its ports writes them: the interfaces then do not come in the order the
+    // analysis's vocabulary numbers them (see "Order of a dispatch chain" in the README).
+    {
+      const text = neutronDump(UNSORTED_PORTS, { portOrder: 'created' });
+      const file = join(work, `neutron-${UNSORTED_PORTS}-ports-unsorted.rules`);
+      writeFileSync(file, text);
+      inputs.push(makeInput(`neutron-${UNSORTED_PORTS}-unsorted`, `Neutron-shaped, ${fmtInt(UNSORTED_PORTS)} ports in creation order`, file, text));
     }
     const real = largestRealFile();
     const notes: string[] = [];
