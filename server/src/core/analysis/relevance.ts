@@ -492,7 +492,7 @@ class DimensionIndex {
    * thousands of intervals, and every rule's step took time in proportion.
    */
   fill(s: IntervalSet, k: number, max: number, bounds: readonly number[]): IntervalSet {
-    if (s.length === 0 || isFull(s, max)) return s;
+    if (s.length === 0 || isFull(s, max) || !this.hasFreeGap(s, k, max)) return s;
     const out: number[] = [];
     const piece: number[] = [];
     let filled = false;
@@ -510,6 +510,22 @@ class DimensionIndex {
       if (piece.length > 0 && this.fillBlock(piece, lo, hi, k, out)) filled = true;
     }
     return filled ? out : s;
+  }
+
+  /**
+   * Whether some gap of the set (between its intervals, below or above them) holds only values no
+   * narrow use after k concerns. Most sets a walk projects have none: a blocklist's packets keep
+   * a few hundred holes, each a value a later rule tests, and building a copy of them at each of
+   * its 100,000 rules took half as long as the walk. A look without allocating first.
+   */
+  private hasFreeGap(s: IntervalSet, k: number, max: number): boolean {
+    let end = -1;
+    for (let i = 0; i <= s.length; i += 2) {
+      const gapHi = i < s.length ? s[i] - 1 : max;
+      if (end + 1 <= gapHi && !this.concernsRange(end + 1, gapHi, k)) return true;
+      if (i < s.length) end = s[i + 1];
+    }
+    return false;
   }
 
   /**
