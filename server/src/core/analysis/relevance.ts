@@ -335,10 +335,7 @@ class CutSet {
         const j = this.findNext(d, upperBound(cuts, hi));
         hi = j < n ? cuts[j] - 1 : max;
       }
-      const m = out.length;
-      if (m > 0 && lo <= out[m - 1] + 1) {
-        if (hi > out[m - 1]) out[m - 1] = hi;
-      } else out.push(lo, hi);
+      push(out, lo, hi);
     }
     if (!out) return s;
     // The whole range is shared, so that later comparisons succeed by reference.
@@ -738,10 +735,7 @@ function blocksOf(s: IntervalSet, cuts: readonly number[], max: number): Interva
     const lo = i >= 0 ? cuts[i] : 0;
     const j = upperBound(cuts, s[k + 1]);
     const hi = j < n ? cuts[j] - 1 : max;
-    const m = out.length;
-    if (m > 0 && lo <= out[m - 1] + 1) {
-      if (hi > out[m - 1]) out[m - 1] = hi;
-    } else out.push(lo, hi);
+    push(out, lo, hi);
   }
   if (out.length === s.length && out.every((v, i) => v === s[i])) return s;
   return out;
