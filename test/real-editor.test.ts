@@ -38,7 +38,7 @@ test('the packaged extension passes the real-editor suite in VS Code (code-serve
   const collect = (d: Buffer): void => {
     output += d.toString();
     // The runner's own progress lines (setup, timings, result) show while it works.
-    for (const line of d.toString().split('\n')) if (line.startsWith('[real-editor]') || /^\s+\d+ (passing|failing|pending)/.test(line)) console.log(line);
+    for (const line of d.toString().split('\n')) if (line.startsWith('[real-editor]') || line.includes('!!! RETRY') || /^\s+\d+ (passing|failing|pending)/.test(line)) console.log(line);
   };
   child.stdout.on('data', collect);
   child.stderr.on('data', collect);
@@ -50,7 +50,11 @@ test('the packaged extension passes the real-editor suite in VS Code (code-serve
     t.skip(reason);
     return;
   }
-  assert.equal(code, 0, `the real-editor runner failed (exit ${code}) after ${seconds(Date.now() - started)}:\n${output}`);
+  // Mocha lists the failures after its "N failing" line, at the end of a long output: show them
+  // first, both here and in the assertion, so that a report cut to its first lines still names them.
+  const failures = output.match(/^\s+\d+ failing[\s\S]*/m)?.[0];
+  if (failures) console.log(`[real-editor] the failures:\n${failures}`);
+  assert.equal(code, 0, `the real-editor runner failed (exit ${code}) after ${seconds(Date.now() - started)}:\n${failures ? `${failures}\n--- the whole output:\n` : ''}${output}`);
   assert.match(output, /\d+ passing/);
   assert.doesNotMatch(output, /\d+ failing/);
 });
