@@ -7,13 +7,36 @@
 import { readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import Mocha from 'mocha';
+import * as vscode from 'vscode';
+
+/** Reverts every document with unsaved changes to its file on disk. */
+async function revertDirtyDocuments(): Promise<void> {
+  for (const document of vscode.workspace.textDocuments) {
+    if (!document.isDirty || document.uri.scheme !== 'file') continue;
+    await vscode.window.showTextDocument(document, { preview: false });
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+  }
+}
 
 export async function run(): Promise<void> {
   // One retry per test: these tests drive a whole workbench (focus, views, quick picks) on CI
   // machines that are sometimes far slower than usual, and a condition the workbench settles late
   // must not fail the build once. A retry is never silent: it is logged below with the first
   // attempt's error, and a test that fails twice fails the suite.
-  const mocha = new Mocha({ ui: 'tdd', color: false, timeout: 120_000, reporter: 'spec', retries: 1 });
+  const mocha = new Mocha({
+    ui: 'tdd',
+    color: false,
+    timeout: 120_000,
+    reporter: 'spec',
+    retries: 1,
+    rootHooks: {
+      // A retry starts from the files on disk: the failed attempt may have left an edit unsaved.
+      async beforeEach(this: Mocha.Context) {
+        const retry = (this.currentTest as unknown as { currentRetry(): number } | undefined)?.currentRetry() ?? 0;
+        if (retry > 0) await revertDirtyDocuments();
+      },
+    },
+  });
   // REAL_EDITOR_GREP (e.g. "packet tracer") runs only the tests whose full title matches, for quicker iteration.
   const grep = process.env.REAL_EDITOR_GREP;
   if (grep) mocha.grep(grep);
