@@ -241,6 +241,38 @@ test("the connection's mark has variables of its own beside the packet's, exact 
   assert.ok(isEmpty(intersect(s, concreteSpace(v, { ctmark: [0x2] }))));
 });
 
+test('an address class counts the addresses it holds, exactly for IPv4 and IPv6 alike', () => {
+  const rand = mulberry32(21);
+  for (const [family, bits] of [['ipv4', 32n], ['ipv6', 128n]] as const) {
+    const max = (1n << bits) - 1n;
+    const collect = new VocabularyCollector(family);
+    // Random intervals, some at the ends of the address range.
+    const ivs: (readonly [bigint, bigint])[] = [[0n, 0n], [max, max]];
+    for (let k = 0; k < 40; k++) {
+      const a = (BigInt(Math.floor(rand() * 2 ** 32)) << (bits - 32n)) + BigInt(Math.floor(rand() * 1000));
+      const b = a + BigInt(Math.floor(rand() * 2 ** 20));
+      ivs.push([a, b > max ? max : b]);
+    }
+    collect.addresses(ivs);
+    const v = collect.build();
+    const starts = v.addressStarts;
+    assert.ok(starts.length > 40, `${family}: ${starts.length} classes`);
+    const end = (c: number): bigint => (c + 1 < starts.length ? starts[c + 1] - 1n : max);
+    let total = 0;
+    for (let lo = 0; lo < starts.length; lo++) {
+      for (let hi = lo; hi < starts.length; hi++) {
+        const want = Number(end(hi) - starts[lo] + 1n);
+        for (const d of [D.src, D.dst]) assert.equal(v.dims.measure!(d, lo, hi), want, `${family} classes ${lo}..${hi}`);
+      }
+      total += v.dims.measure!(D.src, lo, lo);
+    }
+    // The classes cover the whole range once (the sum is exact for IPv4 only).
+    if (family === 'ipv4') assert.equal(total, 2 ** 32);
+    // Other dimensions count values.
+    assert.equal(v.dims.measure!(D.dport, 22, 80), 59);
+  }
+});
+
 test('ipset lookups: each is one bit of the membership dimension, the most used ones tracked, the others approximated', () => {
   // 12 lookups of 12 sets, set k used k + 1 times: the 10 most used are tracked.
   const lines = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]'];

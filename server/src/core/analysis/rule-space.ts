@@ -29,6 +29,24 @@ export const D = { src: 0, dst: 1, proto: 2, sport: 3, dport: 4, icmp: 5, in: 6,
  */
 const MAX_SET_LOOKUPS = 10;
 
+/**
+ * The size of a run of values of a dimension, counting the addresses an address class holds (the
+ * classes start at `starts`; the last ends at `max`). IPv4 sizes are exact in doubles, so they are
+ * taken from a table of the starts as numbers: ranking the blockers of 10,000 shadowed rules spent
+ * 47 ms on the big-integer arithmetic alone. IPv6 sizes need the big integers (their difference is
+ * what must be exact, not the addresses).
+ */
+function addressMeasure(starts: readonly bigint[], max: bigint): (dim: number, lo: number, hi: number) => number {
+  if (max < BigInt(Number.MAX_SAFE_INTEGER)) {
+    const at = new Float64Array(starts.length + 1);
+    for (let i = 0; i < starts.length; i++) at[i] = Number(starts[i]);
+    at[starts.length] = Number(max) + 1;
+    return (dim, lo, hi) => (dim === D.src || dim === D.dst ? at[hi + 1] - at[lo] : hi - lo + 1);
+  }
+  const end = (c: number): bigint => (c + 1 < starts.length ? starts[c + 1] - 1n : max);
+  return (dim, lo, hi) => (dim === D.src || dim === D.dst ? Number(end(hi) - starts[lo] + 1n) : hi - lo + 1);
+}
+
 /** The key of an ipset lookup: the set's name and the direction flags (`src`, `dst,dst` …) as written. */
 export function setLookupKey(set: string, flags: string): string {
   return `${set}\n${flags}`;
@@ -310,7 +328,6 @@ export class VocabularyCollector {
     // Address 0 starts the first class whatever the rules name.
     const addressStarts = [...new Set([0n, ...this.bounds.keys()])].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
     const a = addressStarts.length - 1;
-    const addrEnd = (c: number): bigint => (c + 1 < addressStarts.length ? addressStarts[c + 1] - 1n : addrMax);
     // The most used lookups, the most used of all on the highest bit: "in the set" is then a
     // single interval of the dimension for it (a lower bit's values are many short intervals).
     const setLookups = [...this.setLookups.entries()]
@@ -323,7 +340,7 @@ export class VocabularyCollector {
       names: ['source', 'destination', 'protocol', 'source port', 'destination port', 'ICMP type', 'in-interface', 'out-interface', 'state', 'mark', 'TCP flags', 'fragment', 'bridged', 'physdev-in', 'physdev-out', 'ipset membership', 'source MAC'],
       max: [a, a, 255, 65535, 65535, 65535, k, k, STATES.length - 1, (1 << markBits.length) - 1, 63, 1, 1, k, k, (1 << setLookups.length) - 1, macs.length + 1],
       // Address classes stand for many addresses: rank spaces by the addresses they hold.
-      measure: (dim, lo, hi) => (dim === D.src || dim === D.dst ? Number(addrEnd(hi) - addressStarts[lo] + 1n) : hi - lo + 1),
+      measure: addressMeasure(addressStarts, addrMax),
     };
     return { family, dims, ifaces, markBits, markOpaque, addressStarts, setLookups, macs };
   }
