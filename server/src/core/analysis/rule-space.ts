@@ -29,6 +29,16 @@ export const D = { src: 0, dst: 1, proto: 2, sport: 3, dport: 4, icmp: 5, in: 6,
  */
 const MAX_SET_LOOKUPS = 10;
 
+/** The highest address of a family. */
+function addressMax(family: Family): bigint {
+  return family === 'ipv4' ? (1n << 32n) - 1n : (1n << 128n) - 1n;
+}
+
+/** The last address of address class `c` (the classes start at `starts`; the last ends at `max`). */
+function classEnd(starts: readonly bigint[], c: number, max: bigint): bigint {
+  return c + 1 < starts.length ? starts[c + 1] - 1n : max;
+}
+
 /**
  * The size of a run of values of a dimension, counting the addresses an address class holds (the
  * classes start at `starts`; the last ends at `max`). IPv4 sizes are exact in doubles, so they are
@@ -43,8 +53,7 @@ function addressMeasure(starts: readonly bigint[], max: bigint): (dim: number, l
     at[starts.length] = Number(max) + 1;
     return (dim, lo, hi) => (dim === D.src || dim === D.dst ? at[hi + 1] - at[lo] : hi - lo + 1);
   }
-  const end = (c: number): bigint => (c + 1 < starts.length ? starts[c + 1] - 1n : max);
-  return (dim, lo, hi) => (dim === D.src || dim === D.dst ? Number(end(hi) - starts[lo] + 1n) : hi - lo + 1);
+  return (dim, lo, hi) => (dim === D.src || dim === D.dst ? Number(classEnd(starts, hi, max) - starts[lo] + 1n) : hi - lo + 1);
 }
 
 /** The key of an ipset lookup: the set's name and the direction flags (`src`, `dst,dst` …) as written. */
@@ -170,7 +179,7 @@ export class VocabularyCollector {
   private readonly macs = new Counts<string>();
 
   constructor(readonly family: Family) {
-    this.addrMax = family === 'ipv4' ? (1n << 32n) - 1n : (1n << 128n) - 1n;
+    this.addrMax = addressMax(family);
   }
 
   /**
@@ -436,8 +445,8 @@ function addressSet(v: Vocabulary, ivs: readonly AddressInterval[]): IntervalSet
 
 /** The addresses of some address classes, as intervals. */
 function addressIntervals(v: Vocabulary, s: IntervalSet): AddressInterval[] {
-  const max = v.family === 'ipv4' ? (1n << 32n) - 1n : (1n << 128n) - 1n;
-  return intervalsOf(s).map(([lo, hi]) => [v.addressStarts[lo], hi + 1 < v.addressStarts.length ? v.addressStarts[hi + 1] - 1n : max] as AddressInterval);
+  const max = addressMax(v.family);
+  return intervalsOf(s).map(([lo, hi]) => [v.addressStarts[lo], classEnd(v.addressStarts, hi, max)] as AddressInterval);
 }
 
 /** A `value[/mask]` mark. */
